@@ -1,0 +1,53 @@
+# One task runner for developers and CI. `make test` and `make demo` work on a fresh machine
+# with only Python: they create .venv, install Longplay and its dependencies, and install the
+# Debian packages the tests drive (BitTorrent clients, ffmpeg for the benchmarks) when missing.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_DIR ?= demo-archive
+PYTEST_WORKERS ?= 2
+
+# Debian packages the test suite runs for real (see tests/clients.py).
+DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker
+
+.PHONY: help venv system-deps demo test test-fast bench lint clean
+
+help:
+	@echo "make demo   build the demo archive from the built-in sample (DEMO_DIR=$(DEMO_DIR))"
+	@echo "make test   set up and run the whole test suite"
+	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
+	@echo "make lint   ruff and mypy"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh $(DEB_PACKAGES)
+
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(BIN)/longplay demo $(DEMO_DIR) --no-serve
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow and not clients"
+
+bench: $(STAMP) system-deps
+	@bash scripts/system-deps.sh ffmpeg mktorrent transmission-cli
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

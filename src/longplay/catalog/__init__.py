@@ -1,0 +1,1 @@
+"""The catalog: one normalized music metadata database, built in immutable generations."""

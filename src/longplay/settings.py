@@ -1,0 +1,174 @@
+"""Every setting declared once, as data: name, type, default, help.
+
+Values come from the defaults below, then ``ARCHIVE/longplay.toml``, then ``LONGPLAY_*``
+environment variables (``torrent_version`` -> ``LONGPLAY_TORRENT_VERSION``). An unknown key or a
+value of the wrong type is a :class:`SettingsError` that names the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from longplay.errors import SettingsError
+
+ENV_PREFIX = "LONGPLAY_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+
+
+def _size(text: str) -> int:
+    """Parse a byte size such as ``300TB``, ``2 TiB``, ``512MB`` or ``1048576``."""
+    units = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9,
+             "GB": 10**9, "T": 10**12, "TB": 10**12, "P": 10**15, "PB": 10**15,
+             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
+    s = str(text).strip().upper().replace(" ", "").replace("_", "")
+    num = s.rstrip("KMGTPIB")
+    unit = s[len(num):]
+    if not num or unit not in units:
+        raise ValueError(f"not a size: {text!r} (try 300TB, 2TiB, 512MB)")
+    return int(float(num) * units[unit])
+
+
+parse_size = _size
+
+
+class ByteSize(int):
+    """An int that settings parse from strings like ``4GB``."""
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("workers", int, 0, "Worker processes for per-file jobs (0: one per core)."),
+    Setting("duckdb_memory_limit", str, "", "DuckDB memory limit, e.g. '8GB' (empty: DuckDB's default of 80% of RAM)."),
+    Setting("duckdb_threads", int, 0, "DuckDB threads (0: one per core)."),
+    Setting("keep_generations", int, 2, "Catalog generations `longplay gc` keeps, the current one included."),
+    Setting("synthetic_chunk_tracks", int, 1_000_000, "Tracks per chunk file written by the synthetic source (one resumable unit each)."),
+    Setting("export_compression", str, "zstd", "Parquet compression of exports and manifests.", ("zstd", "snappy", "none")),
+    Setting("opus_bitrate", ByteSize, 75_000, "Bitrate of Opus re-encodes for the long tail, bits/s (75k = 75000)."),
+    Setting("torrent_version", str, "hybrid", "BitTorrent format of created torrents: hybrid (v1+v2) or v1.", ("hybrid", "v1")),
+    Setting("torrent_target_size", ByteSize, 100 * 10**9, "Target data size of one bulk torrent, e.g. '100GB'."),
+    Setting("torrent_trackers", str, "", "Tracker announce URLs written into torrents, comma-separated (none by default)."),
+    Setting("archive_name", str, "longplay", "Name prefix of torrents and of the release, e.g. 'longplay'."),
+    Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
+    Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
+    Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def declared(name: str) -> Setting:
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise SettingsError(f"unknown setting {name!r} (see `longplay settings`)") from None
+
+
+def _coerce(setting: Setting, value: Any, origin: str) -> Any:
+    where = f"setting {setting.name!r} from {origin}"
+    try:
+        if setting.type is bool:
+            if isinstance(value, bool):
+                out: Any = value
+            elif str(value).lower() in ("1", "true", "yes", "on"):
+                out = True
+            elif str(value).lower() in ("0", "false", "no", "off"):
+                out = False
+            else:
+                raise ValueError(f"expected true or false, got {value!r}")
+        elif setting.type is ByteSize:
+            if isinstance(value, bool):
+                raise ValueError(f"expected a size, got {value!r}")
+            out = int(value) if isinstance(value, int) else _size(value)
+        elif setting.type is int:
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(f"expected an integer, got {value!r}")
+            out = int(value)
+        elif setting.type is str:
+            if not isinstance(value, str):
+                raise ValueError(f"expected a string, got {value!r}")
+            out = value
+        else:  # pragma: no cover - declared types are the ones above
+            out = setting.type(value)
+    except ValueError as exc:
+        raise SettingsError(f"{where}: {exc}") from None
+    if setting.choices and out not in setting.choices:
+        raise SettingsError(f"{where}: {out!r} is not one of {', '.join(setting.choices)}")
+    return out
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings of one archive; read like a mapping or as attributes."""
+
+    def __init__(self, values: dict[str, Any], origins: dict[str, str]):
+        self._values = values
+        self.origins = origins
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self._values[key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None,
+         overrides: Mapping[str, Any] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in SETTINGS}
+    origins = {s.name: "default" for s in SETTINGS}
+    if toml_path is not None and toml_path.exists():
+        try:
+            data = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{toml_path}: not valid TOML: {exc}") from None
+        for key, value in data.items():
+            setting = declared(key) if key in _BY_NAME else None
+            if setting is None:
+                raise SettingsError(f"{toml_path}: unknown setting {key!r} (see `longplay settings`)")
+            values[key] = _coerce(setting, value, str(toml_path))
+            origins[key] = str(toml_path)
+    for env_key, raw in environ.items():
+        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG"):
+            continue
+        key = env_key[len(ENV_PREFIX):].lower()
+        if key not in _BY_NAME:
+            raise SettingsError(f"environment variable {env_key}: unknown setting {key!r}")
+        values[key] = _coerce(_BY_NAME[key], raw, f"${env_key}")
+        origins[key] = f"${env_key}"
+    for key, value in (overrides or {}).items():
+        values[key] = _coerce(declared(key), value, "the command line")
+        origins[key] = "command line"
+    return Settings(values, origins)
+
+
+def default_toml() -> str:
+    """The longplay.toml written by ``longplay init``: every setting, commented out."""
+    lines = ["# Longplay archive settings. Every key is listed by `longplay settings`;",
+             "# uncomment a line to change it. LONGPLAY_<KEY> environment variables override.", ""]
+    for s in SETTINGS:
+        lines.append(f"# {s.help}")
+        default = s.default
+        shown = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else str(default)
+        lines.append(f"# {s.name} = {shown}")
+        lines.append("")
+    return "\n".join(lines)

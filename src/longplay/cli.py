@@ -50,6 +50,12 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("longplay: interrupted", err=True)
             sys.exit(130)
+        except Exception as exc:
+            if ctx.find_object(Context) and ctx.find_object(Context).debug:  # type: ignore[union-attr]
+                raise
+            click.echo(f"longplay: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                       " (run with --debug for the trace)", err=True)
+            sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,6 +149,136 @@ def export() -> None:
     """Export a release of the current catalog generation."""
 
 
+def _report(obj: Context, report) -> None:  # type: ignore[no-untyped-def]
+    click.echo(report.summary())
+
+
+@ingest.command("synthetic")
+@click.option("--tracks", type=int, required=True, help="Number of tracks to generate (1k to 256M).")
+@click.option("--seed", type=int, default=1, show_default=True, help="Seed: the same seed gives the same catalog.")
+@pass_ctx
+def ingest_synthetic(obj: Context, tracks: int, seed: int) -> None:
+    """Generate a realistic synthetic catalog and ingest it.
+
+    \b
+    Example:
+      longplay ingest synthetic --tracks 1000000 --seed 7
+    """
+    from longplay.catalog import sources
+
+    _report(obj, sources.ingest_synthetic(obj.archive(), tracks, seed))
+
+
+@ingest.command("tabular")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--mapping", type=click.Path(path_type=Path), required=True,
+              help="TOML mapping from the files' columns to catalog fields (docs/sources.md).")
+@pass_ctx
+def ingest_tabular(obj: Context, files: tuple[Path, ...], mapping: Path) -> None:
+    """Ingest JSON-lines, CSV, Parquet or SQLite exports through a column mapping.
+
+    \b
+    Example:
+      longplay ingest tabular label-a.csv label-b.parquet --mapping label.toml
+    """
+    from longplay.catalog import sources
+
+    _report(obj, sources.ingest_tabular(obj.archive(), list(files), mapping))
+
+
+@ingest.command("flat")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", "source_name", required=True, help="Source name (provenance of every record).")
+@pass_ctx
+def ingest_flat(obj: Context, files: tuple[Path, ...], source_name: str) -> None:
+    """Ingest files of Longplay's flat track records (.jsonl or .parquet, docs/sources.md).
+
+    \b
+    Example:
+      longplay synthetic out/ --tracks 100000 --format jsonl
+      longplay ingest flat out/*.jsonl --source synthetic
+    """
+    from longplay.catalog import sources
+
+    _report(obj, sources.ingest_flat(obj.archive(), list(files), source_name))
+
+
+@cli.command("synthetic")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--tracks", type=int, required=True, help="Number of tracks.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
+@click.option("--chunk-tracks", type=int, default=1_000_000, show_default=True, help="Tracks per file.")
+def synthetic_cmd(out: Path, tracks: int, seed: int, fmt: str, chunk_tracks: int) -> None:
+    """Write a synthetic catalog as flat-record files (streamed, bounded memory).
+
+    \b
+    Example:
+      longplay synthetic /tmp/cat --tracks 10000000 --format jsonl
+    """
+    from longplay.catalog.sources import synthetic
+
+    paths = synthetic.write(out, tracks, seed, fmt, chunk_tracks)
+    click.echo(f"wrote {tracks:,} tracks in {len(paths)} file(s) to {out}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def stats(obj: Context, as_json: bool) -> None:
+    """Catalog statistics: tracks, unique ISRCs, artists, albums, popularity histogram.
+
+    \b
+    Example:
+      longplay stats --json
+    """
+    import json
+
+    from longplay.catalog.stats import catalog_stats, format_stats
+    from longplay.catalog.store import CatalogStore
+
+    s = catalog_stats(CatalogStore(obj.archive()))
+    click.echo(json.dumps(s, indent=2) if as_json else format_stats(s))
+
+
+@export.command("sqlite")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--zstd", "zstd_file", is_flag=True, help="Also write OUT.zst, zstd-compressed.")
+@pass_ctx
+def export_sqlite_cmd(obj: Context, out: Path, zstd_file: bool) -> None:
+    """Export the current generation as one SQLite database with indexes.
+
+    \b
+    Example:
+      longplay export sqlite release/catalog.sqlite --zstd
+    """
+    from longplay.catalog.export import export as do_export
+    from longplay.catalog.store import CatalogStore
+
+    for path in do_export(CatalogStore(obj.archive()), "sqlite", out, zstd_file=zstd_file):
+        click.echo(f"wrote {path} ({path.stat().st_size:,} bytes)")
+
+
+@export.command("parquet")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--compression", type=click.Choice(["zstd", "snappy", "none"]), default=None,
+              help="Parquet compression (default: setting export_compression).")
+@pass_ctx
+def export_parquet_cmd(obj: Context, out: Path, compression: str | None) -> None:
+    """Export the current generation as one Parquet file per table.
+
+    \b
+    Example:
+      longplay export parquet release/parquet
+    """
+    from longplay.catalog.export import export as do_export
+    from longplay.catalog.store import CatalogStore
+
+    archive = obj.archive()
+    paths = do_export(CatalogStore(archive), "parquet", out, compression or archive.settings.export_compression)
+    click.echo(f"wrote {len(paths)} tables to {out} ({sum(p.stat().st_size for p in paths):,} bytes)")
+
+
 # ------------------------------------------------------------------------------------- audio
 @cli.group(cls=Group)
 def audio() -> None:
@@ -158,3 +294,20 @@ def mirror() -> None:
     """A mirror operator's side: choose torrents under a budget, verify them."""
 
 
+
+
+# -------------------------------------------------------------------------------------- demo
+@cli.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--tracks", type=int, default=20_000, show_default=True, help="Synthetic catalog size.")
+@click.option("--no-serve", is_flag=True, help="Build the demo archive only (the server comes later).")
+def demo(directory: Path, tracks: int, no_serve: bool) -> None:
+    """Build a demo archive from the built-in sample and show what Longplay does with it.
+
+    \b
+    Example:
+      longplay demo /tmp/longplay-demo --no-serve
+    """
+    from longplay.demo import run_demo
+
+    run_demo(directory, tracks=tracks, echo=click.echo)

@@ -259,6 +259,7 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
             coalesce(popularity, CASE WHEN listen_count IS NOT NULL
                      THEN popularity_from_listens(listen_count) END)::SMALLINT AS popularity,
             listen_count, user_count, NULL::BIGINT AS recording_id, NULL::BOOLEAN AS is_canonical,
+            lower(trim(license)) AS license,
             '{src}' AS source, track_key AS source_key, {generation} AS generation
         FROM _staged"""
     new_albums = f"""

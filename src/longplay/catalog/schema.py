@@ -26,6 +26,7 @@ FLAT_COLUMNS: dict[str, str] = {
     "listen_count": "BIGINT",
     "user_count": "BIGINT",
     "genres": "VARCHAR[]",
+    "license": "VARCHAR",
     "artists": f"{ARTIST_STRUCT}[]",
     "album_key": "VARCHAR",
     "album_title": "VARCHAR",
@@ -82,6 +83,7 @@ CREATE TABLE IF NOT EXISTS tracks (
     user_count BIGINT,
     recording_id BIGINT,                -- identity group: tracks sharing an ISRC or recording MBID
     is_canonical BOOLEAN,               -- one track per recording_id
+    license VARCHAR,                    -- e.g. cc-by-4.0, cc0, public-domain, own-rip (NULL: unknown)
     source VARCHAR NOT NULL,
     source_key VARCHAR NOT NULL,
     generation INTEGER NOT NULL

@@ -104,8 +104,9 @@ def init(directory: Path) -> None:
 
 
 @cli.command("settings")
+@click.option("--markdown", is_flag=True, help="Print docs/settings.md (the generated reference).")
 @pass_ctx
-def settings_cmd(obj: Context) -> None:
+def settings_cmd(obj: Context, markdown: bool) -> None:
     """List every setting: name, value, where the value came from, and what it does.
 
     \b
@@ -114,6 +115,9 @@ def settings_cmd(obj: Context) -> None:
     """
     from longplay import settings as settings_mod
 
+    if markdown:
+        click.echo(settings_mod.markdown(), nl=False)
+        return
     toml = obj.archive_dir / "longplay.toml"
     resolved = settings_mod.load(toml if toml.exists() else None)
     for s in settings_mod.SETTINGS:

@@ -89,3 +89,10 @@ class _RateColumn(TextColumn):
             if speed >= scale:
                 return Text(f"{speed / scale:.1f}{prefix} {self.unit}/s")
         return Text(f"{speed:.0f} {self.unit}/s")
+
+
+def note(text: str) -> None:
+    """A line of progress for logs: printed to stderr when bars are off (not a TTY), unless quiet."""
+    if _quiet or enabled():
+        return
+    print(text, file=sys.stderr, flush=True)

@@ -168,10 +168,11 @@ def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any
                 # back to a slower, line-by-line path) must not abort the transaction.
                 unit.load(con)
                 with gen.unit(unit.name):
-                    _stage_unit(con, unit_no, unit)
+                    read, rejected, _values = _stage_unit(con, unit_no, unit)
                     if unit.after is not None:
                         unit.after(con)
                 con.execute("DROP TABLE IF EXISTS _in")  # loaders make ``_in`` a temp table
+                progress.note(f"ingest {source}: unit {unit.name} done ({read} read, {rejected} rejected)")
                 bar.advance(unit.size or 1)
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):

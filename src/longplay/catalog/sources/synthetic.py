@@ -197,6 +197,7 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
         "listen_count": pa.array(listens),
         "user_count": pa.array(users),
         "genres": pa.nulls(n, pa.list_(pa.string())),  # genres live on albums here
+        "license": pa.nulls(n, pa.string()),
         "artists": artists,
         "album_key": _join("al", pc.cast(pa.array(album_no), pa.string())).take(ta),
         "album_title": album_titles.take(ta),

@@ -1,0 +1,36 @@
+"""Shared fixtures: real archives and catalogs built in temporary directories."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from longplay.archive import Archive
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under ../shared/data (relative to the repo root), or /work/shared/data."""
+    for base in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
+        p = base.joinpath(*parts)
+        if p.exists():
+            return p
+    pytest.skip(f"shared test data {'/'.join(parts)} is absent (expected ../shared/data beside the repo)")
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Archive:
+    return Archive.init(tmp_path / "archive")
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for running the real `longplay` command as a subprocess."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LONGPLAY_")}
+    env["LONGPLAY_NO_PROGRESS"] = "1"
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env

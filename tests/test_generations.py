@@ -18,9 +18,8 @@ def _gen(store: CatalogStore, tag: str) -> str:
 
 def test_reader_keeps_a_whole_generation_while_next_is_built(archive: Archive) -> None:
     store = CatalogStore(archive)
-    with pytest.raises(LongplayError, match="no catalog yet"):
-        with store.read():
-            pass
+    with pytest.raises(LongplayError, match="no catalog yet"), store.read():
+        pass
     assert _gen(store, "one") == "gen-000001"
     with store.read() as reader:
         with store.build({"tag": "two"}) as b:
@@ -40,10 +39,9 @@ def test_reader_keeps_a_whole_generation_while_next_is_built(archive: Archive) -
 
 def test_one_writer_at_a_time(archive: Archive) -> None:
     store = CatalogStore(archive)
-    with store.build({"a": 1}):
-        with pytest.raises(LongplayError, match="another job"):
-            with store.build({"b": 2}):
-                pass
+    with store.build({"a": 1}), pytest.raises(LongplayError, match="another job"):
+        with store.build({"b": 2}):
+            pass
 
 
 def test_same_job_resumes_partial_other_job_discards_it(archive: Archive) -> None:

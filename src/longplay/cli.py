@@ -5,9 +5,7 @@ Errors a user can act on (LongplayError) print one line and exit 1; `--debug` sh
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +151,7 @@ def export() -> None:
     """Export a release of the current catalog generation."""
 
 
-def _report(obj: Context, report) -> None:  # type: ignore[no-untyped-def]
+def _report(obj: Context, report) -> None:
     click.echo(report.summary())
 
 
@@ -315,3 +313,7 @@ def demo(directory: Path, tracks: int, no_serve: bool) -> None:
     from longplay.demo import run_demo
 
     run_demo(directory, tracks=tracks, echo=click.echo)
+
+
+if __name__ == "__main__":
+    main()

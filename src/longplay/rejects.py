@@ -35,7 +35,7 @@ class RejectsLog:
             kind: str = "record", **extra: Any) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh = open(self.path, "ab")
+            self._fh = open(self.path, "ab")  # noqa: SIM115 - closed by close()
         row = {"source": source, "input": input, "position": position, "reason": reason,
                "kind": kind, **extra}
         self._fh.write(orjson.dumps(row, default=str) + b"\n")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,8 @@ from typing import Any
 from longplay.errors import SettingsError
 
 ENV_PREFIX = "LONGPLAY_"
+# LONGPLAY_* variables that are not settings: the archive path and process switches.
+RESERVED_ENV = frozenset({"LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG", "LONGPLAY_NO_PROGRESS"})
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class Settings(Mapping[str, Any]):
         except KeyError:
             raise AttributeError(key) from None
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._values)
 
     def __len__(self) -> int:
@@ -151,7 +153,7 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
             values[key] = _coerce(setting, value, str(toml_path))
             origins[key] = str(toml_path)
     for env_key, raw in environ.items():
-        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG"):
+        if not env_key.startswith(ENV_PREFIX) or env_key in RESERVED_ENV:
             continue
         key = env_key[len(ENV_PREFIX):].lower()
         if key not in _BY_NAME:

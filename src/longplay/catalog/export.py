@@ -8,7 +8,6 @@ one database with an index on every ID and key column a reader joins or looks up
 from __future__ import annotations
 
 import os
-
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -69,11 +68,11 @@ def export_sqlite(store: CatalogStore, out: Path, compress: bool = False) -> Pat
                 marks = ", ".join("?" for _ in cols)
                 reader = con.sql(f"SELECT * FROM {table}").to_arrow_reader(BATCH)
                 for batch in reader:
-                    rows = list(zip(*(_sqlite_values(col) for col in batch.columns), strict=True))
-                    dst.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+                    values = [_sqlite_values(col) for col in batch.columns]
+                    dst.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True))
                     bar.advance(batch.num_rows)
-    for table, cols in SQLITE_INDEXES.items():
-        for col in cols:
+    for table, index_cols in SQLITE_INDEXES.items():
+        for col in index_cols:
             name = f"{table}_{col.replace(', ', '_')}"
             dst.execute(f'CREATE INDEX "{name}" ON "{table}" ({col})')
     dst.commit()

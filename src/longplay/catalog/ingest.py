@@ -15,7 +15,7 @@ generation wins per stable ID) and assigns recording identity; then the generati
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -215,7 +215,6 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str
         for inp, pos, reason, kind, fld, value in rows:
             extra = {"field": fld, "value": value} if kind == "value" else {}
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
-    return path
 
 
 def _artist_rows(list_col: str) -> str:
@@ -226,7 +225,7 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
     """Merge ``_stage`` into the normalized tables (set operations only)."""
     src = source.replace("'", "''")
     # Duplicate track keys within this ingest: the first occurrence wins, the rest are rejects.
-    con.execute(f"""
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _dups AS
         SELECT _unit, _ord FROM (
             SELECT _unit, _ord, row_number() OVER (PARTITION BY track_key ORDER BY _unit, _ord) AS rn

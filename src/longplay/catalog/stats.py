@@ -9,7 +9,9 @@ from longplay.catalog.store import CatalogStore
 
 def catalog_stats(store: CatalogStore) -> dict[str, Any]:
     with store.read() as con:
-        one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+        def one(sql: str) -> Any:
+            return con.execute(sql).fetchall()[0][0]
+
         out: dict[str, Any] = {
             "generation": store.current_name(),
             "tracks": one("SELECT count(*) FROM tracks"),

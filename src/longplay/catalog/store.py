@@ -17,7 +17,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,7 @@ class CatalogStore:
         The generation becomes current only when :meth:`GenerationBuilder.commit` runs.
         """
         self.dir.mkdir(parents=True, exist_ok=True)
-        lock_fh = open(self.dir / ".lock", "w")
+        lock_fh = open(self.dir / ".lock", "w")  # noqa: SIM115 - held for the whole build
         try:
             try:
                 fcntl.flock(lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -217,7 +217,5 @@ class GenerationBuilder:
 
     def close(self) -> None:
         if not self.committed:
-            try:
+            with suppress(duckdb.Error):
                 self.con.close()
-            except duckdb.Error:
-                pass

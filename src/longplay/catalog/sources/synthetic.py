@@ -33,22 +33,13 @@ from longplay.catalog.schema import FLAT_COLUMNS
 DUPLICATE_SHARE = 1 - 186 / 256  # tracks that re-release a recording
 TRACKS_PER_ARTIST = 40
 
-_WORDS = (
-    "love night heart fire dream light rain summer blue river golden city shadow wild ocean star "
-    "silver home moon road dance echo storm sweet broken paper glass velvet electric midnight "
-    "morning winter honey stone thunder ghost garden mirror island desert neon crystal highway "
-    "whisper wonder secret forever falling rising burning lonely hollow northern southern distant "
-    "hidden quiet loud tender bitter crimson emerald violet amber copper iron magnetic cosmic "
-    "little big young old last first lost found free"
-).split()
-_FIRST = ("Ana Ben Cleo Dario Ema Felix Gia Hugo Ines Jonas Kai Lena Milo Nora Omar Pia Quinn "
-          "Rosa Sami Tara Umar Vera Wim Xena Yara Zeno Alba Bruno Carla Dmitri Elif Farah").split()
-_LAST = ("Alder Brook Castell Dunmore Ellery Fontaine Garza Holm Ivers Jansen Kova Lind Moreau "
-         "Novak Okafor Petit Quint Rossi Sato Tanaka Ueda Varga Weiss Xu Yilmaz Zorn").split()
+_WORDS = ["love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "river", "golden", "city", "shadow", "wild", "ocean", "star", "silver", "home", "moon", "road", "dance", "echo", "storm", "sweet", "broken", "paper", "glass", "velvet", "electric", "midnight", "morning", "winter", "honey", "stone", "thunder", "ghost", "garden", "mirror", "island", "desert", "neon", "crystal", "highway", "whisper", "wonder", "secret", "forever", "falling", "rising", "burning", "lonely", "hollow", "northern", "southern", "distant", "hidden", "quiet", "loud", "tender", "bitter", "crimson", "emerald", "violet", "amber", "copper", "iron", "magnetic", "cosmic", "little", "big", "young", "old", "last", "first", "lost", "found", "free"]
+_FIRST = ["Ana", "Ben", "Cleo", "Dario", "Ema", "Felix", "Gia", "Hugo", "Ines", "Jonas", "Kai", "Lena", "Milo", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Xena", "Yara", "Zeno", "Alba", "Bruno", "Carla", "Dmitri", "Elif", "Farah"]
+_LAST = ["Alder", "Brook", "Castell", "Dunmore", "Ellery", "Fontaine", "Garza", "Holm", "Ivers", "Jansen", "Kova", "Lind", "Moreau", "Novak", "Okafor", "Petit", "Quint", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Xu", "Yilmaz", "Zorn"]
 _BANDS = ("The {} {}s", "{} {}", "{} of the {}", "{} & the {}s")
 _GENRES = ("rock", "pop", "electronic", "hip hop", "jazz", "classical", "folk", "metal", "punk", "soul",
            "r&b", "country", "reggae", "ambient", "house", "techno", "blues", "latin", "indie", "funk")
-_COUNTRIES = ("US GB DE FR SE NL JP KR BR CA AU IT ES NO FI DK PL MX AR IE").split()
+_COUNTRIES = ["US", "GB", "DE", "FR", "SE", "NL", "JP", "KR", "BR", "CA", "AU", "IT", "ES", "NO", "FI", "DK", "PL", "MX", "AR", "IE"]
 _LABELS = tuple(f"{w.title()} {s}" for w in _WORDS[:40] for s in ("Records", "Music", "Sound"))
 # Album size distribution over 1..30: singles, EPs, then albums peaking around 10–12 tracks.
 _SIZE_P = np.array([22, 8, 5, 4, 5, 5, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1,
@@ -283,7 +274,7 @@ def units(tracks: int, seed: int, chunk_tracks: int) -> list:  # list[Unit]
     """Ingest units, one per chunk, generated in memory when the unit runs (nothing on disk)."""
     from longplay.catalog.ingest import Unit
 
-    def loader(index: int):  # type: ignore[no-untyped-def]
+    def loader(index: int):
         def load(con: duckdb.DuckDBPyConnection) -> None:
             table = with_popularity(generate_chunk(tracks, seed, index, chunk_tracks))
             con.register("_chunk", table)

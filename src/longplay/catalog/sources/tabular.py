@@ -37,6 +37,7 @@ from longplay.catalog.ingest import Unit
 from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.errors import InputError
 
+_TYPE_WORDS = {"BIGINT": "an integer", "INTEGER": "an integer", "BOOLEAN": "true or false"}
 _SIMPLE = {k: v for k, v in FLAT_COLUMNS.items() if not v.endswith("[]")}
 _NAME_LISTS = ("artists", "album_artists", "genres", "album_genres")
 EXTRA_FIELDS = ("duration",)
@@ -44,6 +45,10 @@ EXTRA_FIELDS = ("duration",)
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -94,7 +99,7 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
             raw = f"TRY_CAST({_q(col)} AS DOUBLE)"
             exprs.append(f"round({raw} * {scale})::BIGINT AS duration_ms")
             checks.append(f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN "
-                          f"'column {col!r} (duration): ' || to_json({_q(col)}::VARCHAR) || ' is not a number' END")
+                          f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR) || ' is not a number' END")
             continue
         if col is None:
             exprs.append(f"NULL::{sql_type} AS {name}")
@@ -110,7 +115,8 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
         exprs.append(f"TRY_CAST({_q(col)} AS {sql_type}) AS {name}")
         if sql_type != "VARCHAR":
             checks.append(f"CASE WHEN {_q(col)} IS NOT NULL AND TRY_CAST({_q(col)} AS {sql_type}) IS NULL THEN "
-                          f"'column {col!r} ({name}): ' || to_json({_q(col)}::VARCHAR) || ' is not {sql_type.lower()}' END")
+                          f"{_lit(f'column {col!r} ({name}): ')} || to_json({_q(col)}::VARCHAR) || "
+                          f"{_lit(f' is not {_TYPE_WORDS.get(sql_type, sql_type.lower())}')} END")
     problems = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)" if checks else "NULL::VARCHAR[]"
     return f"SELECT {', '.join(exprs)}, {problems} AS _problems FROM _raw"
 
@@ -172,6 +178,6 @@ def _read_sqlite(path: Path, mapping: dict[str, Any]) -> pa.Table:
     except sqlite3.Error as exc:
         raise InputError(f"{path}: SQLite query failed: {exc}") from None
     # Keep SQLite's dynamic types honest: everything as text, converted by the mapping's casts.
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+    cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
     return pa.table({n: pa.array([None if v is None else str(v) for v in c], pa.string())
                      for n, c in zip(names, cols, strict=True)})

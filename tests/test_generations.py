@@ -39,9 +39,8 @@ def test_reader_keeps_a_whole_generation_while_next_is_built(archive: Archive) -
 
 def test_one_writer_at_a_time(archive: Archive) -> None:
     store = CatalogStore(archive)
-    with store.build({"a": 1}), pytest.raises(LongplayError, match="another job"):
-        with store.build({"b": 2}):
-            pass
+    with store.build({"a": 1}), pytest.raises(LongplayError, match="another job"), store.build({"b": 2}):
+        pass
 
 
 def test_same_job_resumes_partial_other_job_discards_it(archive: Archive) -> None:

@@ -56,9 +56,9 @@ CREATE OR REPLACE MACRO stable_id(s) AS (md5_number(s) >> 65)::BIGINT;
 CREATE OR REPLACE MACRO norm_isrc(s) AS nullif(upper(replace(replace(trim(s), '-', ''), ' ', '')), '');
 CREATE OR REPLACE MACRO isrc_ok(s) AS regexp_full_match(s, '[A-Z]{2}[A-Z0-9]{3}[0-9]{2}[0-9]{5}');
 CREATE OR REPLACE MACRO norm_upc(s) AS nullif(replace(replace(trim(s), '-', ''), ' ', ''), '');
-CREATE OR REPLACE MACRO gtin_ok(s) AS (
-    regexp_full_match(s, '[0-9]{8}|[0-9]{12,14}')
-    AND (10 - list_sum(list_transform(range(1, length(s)),
-            lambda i: (ascii(s[length(s) - i]) - 48) * CASE WHEN i % 2 = 1 THEN 3 ELSE 1 END)) % 10) % 10
-        = ascii(s[length(s)]) - 48);
+-- GS1: digits weighted 1, 3, 1, 3, ... from the right (check digit included) sum to 0 mod 10.
+-- Integer arithmetic on the number itself: an order of magnitude faster than string lambdas.
+CREATE OR REPLACE MACRO gtin_sum(n) AS (((n // 1) % 10) * 1 + ((n // 10) % 10) * 3 + ((n // 100) % 10) * 1 + ((n // 1000) % 10) * 3 + ((n // 10000) % 10) * 1 + ((n // 100000) % 10) * 3 + ((n // 1000000) % 10) * 1 + ((n // 10000000) % 10) * 3 + ((n // 100000000) % 10) * 1 + ((n // 1000000000) % 10) * 3 + ((n // 10000000000) % 10) * 1 + ((n // 100000000000) % 10) * 3 + ((n // 1000000000000) % 10) * 1 + ((n // 10000000000000) % 10) * 3);
+CREATE OR REPLACE MACRO gtin_ok(s) AS coalesce(
+    regexp_full_match(s, '[0-9]{8}|[0-9]{12,14}') AND gtin_sum(TRY_CAST(s AS BIGINT)) % 10 = 0, false);
 """

@@ -29,9 +29,10 @@ from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.catalog.store import CatalogStore, GenerationBuilder
 from longplay.rejects import RejectsLog
 
-# A loader fills the temp view/table ``_in`` with FLAT_COLUMNS plus ``_pos`` (VARCHAR, where the
-# record is in its input, e.g. "line 12") and ``_problems`` (VARCHAR[] of per-record problems the
-# reader already found, e.g. wrong types; NULL or empty when none).
+# A loader fills the temp table ``_in`` with FLAT_COLUMNS in input order. Optional columns:
+# ``_pos`` (VARCHAR, where the record is in its input, e.g. "line 12"; without it the position is
+# ``Unit.position_word`` and the record's ordinal, taken from ``_in``'s insertion-ordered rowid) and
+# ``_problems`` (VARCHAR[] of per-record problems the reader found, e.g. wrong types).
 Loader = Callable[[duckdb.DuckDBPyConnection], None]
 
 
@@ -41,6 +42,7 @@ class Unit:
     input: str                # what rejects name: a file path, or path + member
     load: Loader
     size: int = 0             # records or bytes, for the progress bar
+    position_word: str = "record"  # "line", "row", ...: positions are "<word> <ordinal>"
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
 
 
@@ -71,25 +73,27 @@ STAGE_DDL = f"""
 CREATE TABLE IF NOT EXISTS _stage (
     _unit INTEGER, _ord BIGINT, _pos VARCHAR, _input VARCHAR,
     {", ".join(f"{k} {v}" for k, v in FLAT_COLUMNS.items())},
-    _record_problem VARCHAR
+    _record_problem VARCHAR,
+    {{bad_columns}}
 );
 CREATE TABLE IF NOT EXISTS _rejects (
     _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
     kind VARCHAR, field VARCHAR, value VARCHAR
 );
 CREATE TABLE IF NOT EXISTS _unit_counts (
-    _unit INTEGER, unit VARCHAR, records_read BIGINT, records_rejected BIGINT, values_rejected BIGINT
+    _unit INTEGER, unit VARCHAR, records_read BIGINT, records_rejected BIGINT, values_rejected BIGINT,
+    position_word VARCHAR
 );
 """
 
 # Field checks: (field, SQL that is true when the value is bad, reason SQL, normalized SQL).
 _VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
-    ("isrc", "isrc IS NOT NULL AND norm_isrc(isrc) IS NOT NULL AND NOT isrc_ok(norm_isrc(isrc))",
+    ("isrc", "_isrc_n IS NOT NULL AND NOT _isrc_ok",
      "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
-     "CASE WHEN isrc_ok(norm_isrc(isrc)) THEN norm_isrc(isrc) END"),
-    ("upc", "upc IS NOT NULL AND norm_upc(upc) IS NOT NULL AND NOT gtin_ok(norm_upc(upc))",
+     "CASE WHEN _isrc_ok THEN _isrc_n END"),
+    ("upc", "_upc_n IS NOT NULL AND NOT _upc_ok",
      "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
-     "CASE WHEN gtin_ok(norm_upc(upc)) THEN norm_upc(upc) END"),
+     "CASE WHEN _upc_ok THEN _upc_n END"),
     ("popularity", "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
      "'popularity ' || popularity || ' is outside 0..100'",
      "CASE WHEN popularity BETWEEN 0 AND 100 THEN popularity END"),
@@ -115,35 +119,49 @@ _VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
      "THEN trim(release_date) END"),
 )
 
-_RECORD_PROBLEM = """CASE
-    WHEN len(coalesce(_problems, [])) > 0 THEN array_to_string(_problems, '; ')
-    WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
-    WHEN title IS NULL OR trim(title) = '' THEN 'missing title'
-END"""
+STAGE_DDL = STAGE_DDL.replace("{bad_columns}", ", ".join(f"_bad_{f} VARCHAR" for f, *_ in _VALUE_RULES))
+
+
+def _record_problem(columns: set[str]) -> str:
+    reader = "WHEN len(coalesce(_problems, [])) > 0 THEN array_to_string(_problems, '; ')" \
+        if "_problems" in columns else ""
+    return f"""CASE {reader}
+        WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
+        WHEN title IS NULL OR trim(title) = '' THEN 'missing title'
+    END"""
 
 
 def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tuple[int, int, int]:
-    """Validate and stage the records in ``_in``; returns (read, rejected, values rejected)."""
+    """Validate, normalize and stage the records in ``_in`` in one pass over them.
+
+    Every value rule is evaluated once per record into a ``_bad_<field>`` column (NULL when the
+    value is fine); rejects are then read from those columns, and records with a problem are
+    removed from the stage. Returns (read, rejected, values rejected).
+    """
+    columns = {r[0] for r in con.execute("DESCRIBE _in").fetchall()}
     normalized = {f: norm for f, _bad, _why, norm in _VALUE_RULES}
-    cols = [normalized.get(c, c) + f" AS {c}" if c in normalized else c for c in FLAT_COLUMNS]
+    cols = [f"{normalized[c]} AS {c}" if c in normalized else c for c in FLAT_COLUMNS]
+    bads = [f"CASE WHEN {bad} THEN {why} END" for _f, bad, why, _n in _VALUE_RULES]
+    pos = "_pos" if "_pos" in columns else "NULL::VARCHAR"
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _u AS
-        SELECT row_number() OVER () AS _ord, *, {_RECORD_PROBLEM} AS _record_problem FROM _in""")
-    read = con.execute("SELECT count(*) FROM _u").fetchone()[0]  # type: ignore[index]
+        INSERT INTO _stage
+        SELECT {unit_no}, _ord, {pos}, ?, {", ".join(cols)}, {_record_problem(columns)}, {", ".join(bads)}
+        FROM (SELECT *, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok
+              FROM (SELECT *, rowid + 1 AS _ord, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n FROM _in))
+        """, [unit.input])
+    read = con.execute("SELECT count(*) FROM _in").fetchone()[0]  # type: ignore[index]
+    position = f"coalesce(_pos, '{unit.position_word} ' || _ord)"
     rejected = con.execute(f"""
-        INSERT INTO _rejects SELECT {unit_no}, _ord, ?, _pos, _record_problem, 'record', NULL, NULL
-        FROM _u WHERE _record_problem IS NOT NULL""", [unit.input]).fetchone()[0]  # type: ignore[index]
-    values = 0
-    for fld, bad, why, _norm in _VALUE_RULES:
-        values += con.execute(f"""
-            INSERT INTO _rejects SELECT {unit_no}, _ord, ?, _pos, {why}, 'value', '{fld}', {fld}::VARCHAR
-            FROM _u WHERE _record_problem IS NULL AND ({bad})""", [unit.input]).fetchone()[0]  # type: ignore[index]
-    con.execute(f"""
-        INSERT INTO _stage SELECT {unit_no}, _ord, _pos, ?, {", ".join(cols)}, NULL
-        FROM _u WHERE _record_problem IS NULL""", [unit.input])
-    con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?)",
-                [unit_no, unit.name, read, rejected, values])
-    con.execute("DROP TABLE _u")
+        INSERT INTO _rejects SELECT _unit, _ord, _input, {position}, _record_problem, 'record', NULL, NULL
+        FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NOT NULL""").fetchone()[0]  # type: ignore[index]
+    values = con.execute("INSERT INTO _rejects " + " UNION ALL ".join(
+        f"""SELECT _unit, _ord, _input, {position}, _bad_{f}, 'value', '{f}', NULL FROM _stage
+            WHERE _unit = {unit_no} AND _record_problem IS NULL AND _bad_{f} IS NOT NULL"""
+        for f, *_ in _VALUE_RULES)).fetchone()[0]  # type: ignore[index]
+    if rejected:
+        con.execute(f"DELETE FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NOT NULL")
+    con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
+                [unit_no, unit.name, read, rejected, values, unit.position_word])
     return read, rejected, values
 
 
@@ -212,8 +230,8 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str
     with RejectsLog(path) as log:
         rows = con.execute("""SELECT input, position, reason, kind, field, value FROM _rejects
                               ORDER BY _unit, _ord, field NULLS FIRST""").fetchall()
-        for inp, pos, reason, kind, fld, value in rows:
-            extra = {"field": fld, "value": value} if kind == "value" else {}
+        for inp, pos, reason, kind, fld, _value in rows:
+            extra = {"field": fld} if kind == "value" else {}
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
 
 
@@ -234,10 +252,10 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
         WHERE rn > 1""")
     if con.execute("SELECT count(*) FROM _dups").fetchone()[0]:  # type: ignore[index]
         con.execute("""
-            INSERT INTO _rejects SELECT s._unit, s._ord, s._input, s._pos,
+            INSERT INTO _rejects SELECT s._unit, s._ord, s._input, coalesce(s._pos, u.position_word || ' ' || s._ord),
                 'duplicate track_key ' || to_json(s.track_key)::VARCHAR || ' (first occurrence kept)',
                 'record', NULL, NULL
-            FROM _stage s JOIN _dups d USING (_unit, _ord)""")
+            FROM _stage s JOIN _dups d USING (_unit, _ord) JOIN _unit_counts u USING (_unit)""")
         con.execute("""UPDATE _unit_counts SET records_rejected = records_rejected + d.n
                        FROM (SELECT _unit, count(*) AS n FROM _dups GROUP BY _unit) d
                        WHERE _unit_counts._unit = d._unit""")
@@ -309,9 +327,11 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
 
 def _replace(table: str, id_col: str, new_rows_sql: str, con: duckdb.DuckDBPyConnection) -> None:
     """Newest wins: drop the table's rows whose ID the new rows carry, then add the new rows."""
+    if not con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:  # type: ignore[index]
+        con.execute(f"INSERT INTO {table} {new_rows_sql}")  # first ingest: nothing to replace
+        return
     con.execute(f"CREATE OR REPLACE TEMP TABLE _new AS {new_rows_sql}")
-    if con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1)").fetchone()[0]:  # type: ignore[index]
-        con.execute(f"DELETE FROM {table} WHERE {id_col} IN (SELECT {id_col} FROM _new)")
+    con.execute(f"DELETE FROM {table} WHERE {id_col} IN (SELECT {id_col} FROM _new)")
     con.execute(f"INSERT INTO {table} SELECT * FROM _new")
     con.execute("DROP TABLE _new")
 

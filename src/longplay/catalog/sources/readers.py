@@ -37,9 +37,11 @@ def jsonl_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) 
         try:
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _in AS
-                SELECT *, 'line ' || row_number() OVER () AS _pos, NULL::VARCHAR[] AS _problems
-                FROM read_json(?, format='newline_delimited', columns={_COLUMNS_SQL})""", [str(path)])
-            return
+                SELECT * FROM read_json(?, format='newline_delimited', columns={_COLUMNS_SQL})""", [str(path)])
+            if _has_blank_lines(path):  # ordinals would not be line numbers: take the slow path
+                con.execute("DROP TABLE _in")
+            else:
+                return
         except (duckdb.InvalidInputException, duckdb.ConversionException):
             pass
         clean = _clean_copy(path, work_dir or path.parent)
@@ -54,7 +56,19 @@ def jsonl_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) 
             clean.unlink(missing_ok=True)
 
     return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load,
-                size=max(1, path.stat().st_size // 200))
+                size=max(1, path.stat().st_size // 200), position_word="line")
+
+
+def _has_blank_lines(path: Path) -> bool:
+    """True when the file has an empty line (DuckDB skips them, so ordinals would drift)."""
+    with open(path, "rb") as fh:
+        tail = b""
+        while chunk := fh.read(1 << 22):
+            block = tail + chunk
+            if b"\n\n" in block or block.startswith(b"\n"):
+                return True
+            tail = block[-1:]
+    return False
 
 
 def _check(value: Any, sql_type: str) -> bool:
@@ -124,13 +138,11 @@ def parquet_unit(path: Path, name_prefix: str = "") -> Unit:
             raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
         cols = ", ".join(f"CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
                          for k, v in FLAT_COLUMNS.items())
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _in AS
-            SELECT {cols}, 'row ' || (file_row_number + 1) AS _pos, NULL::VARCHAR[] AS _problems
-            FROM read_parquet(?, file_row_number = true)""", [str(path)])
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM read_parquet(?)", [str(path)])
 
     rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]  # type: ignore[index]
-    return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load, size=max(1, rows))
+    return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load, size=max(1, rows),
+                position_word="row")
 
 
 def flat_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) -> Unit:

@@ -279,13 +279,12 @@ def units(tracks: int, seed: int, chunk_tracks: int) -> list:  # list[Unit]
             table = with_popularity(generate_chunk(tracks, seed, index, chunk_tracks))
             con.register("_chunk", table)
             cols = ", ".join(FLAT_COLUMNS)
-            con.execute(f"""CREATE OR REPLACE TEMP TABLE _in AS
-                            SELECT {cols}, 'chunk {index} row ' || row_number() OVER () AS _pos,
-                                   NULL::VARCHAR[] AS _problems FROM _chunk""")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM _chunk")
             con.unregister("_chunk")
         return load
 
     n = chunk_count(tracks, chunk_tracks)
     return [Unit(name=f"chunk-{i:05d}", input=f"synthetic(tracks={tracks}, seed={seed}) chunk {i}",
-                 load=loader(i), size=min(tracks, (i + 1) * chunk_tracks) - i * chunk_tracks)
+                 load=loader(i), size=min(tracks, (i + 1) * chunk_tracks) - i * chunk_tracks,
+                 position_word="row")
             for i in range(n)]

@@ -1,0 +1,91 @@
+"""Ingest throughput against a bare DuckDB scan of the same file, and peak memory.
+
+For each size and format: write a synthetic catalog as flat-record files, then measure, each in
+a fresh process, (a) `longplay ingest flat` of the files into a new archive and (b) a bare DuckDB
+load of the same files (read_json / read_parquet with the same declared columns, materialized
+into a table so every column is parsed). Prints rows/s, the ratio ingest/bare and peak RSS.
+
+    .venv/bin/python bench/ingest.py            # 1M and 10M tracks (make bench)
+    .venv/bin/python bench/ingest.py --quick    # 200k tracks
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import resource
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def _bare(files: list[str], fmt: str, q: mp.Queue) -> None:
+    import duckdb
+
+    from longplay.catalog.schema import FLAT_COLUMNS
+
+    con = duckdb.connect()
+    t = time.perf_counter()
+    if fmt == "jsonl":
+        cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FLAT_COLUMNS.items()) + "}"
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({files!r}, format='newline_delimited', columns={cols})")
+    else:
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet({files!r})")
+    n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+    q.put((n, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+
+
+def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
+    import os
+
+    os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+    from longplay.archive import Archive
+    from longplay.catalog.sources import ingest_flat
+
+    archive = Archive.init(Path(root))
+    t = time.perf_counter()
+    report = ingest_flat(archive, [Path(f) for f in files], "bench")
+    q.put((report.kept, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+
+
+def _run(target, *args):  # type: ignore[no-untyped-def]
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=target, args=(*args, q))
+    p.start()
+    out = q.get()
+    p.join()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="200k tracks only")
+    ap.add_argument("--sizes", default=None, help="comma-separated track counts")
+    ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
+    args = ap.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [200_000] if args.quick else [1_000_000, 10_000_000]
+    from longplay.catalog.sources import synthetic
+
+    scratch = Path(args.dir or tempfile.mkdtemp(prefix="lp-bench-ingest-"))
+    print(f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'ingest rows/s':>14} {'ratio':>6} "
+          f"{'ingest s':>9} {'peak RSS':>9}")
+    for n in sizes:
+        for fmt in ("jsonl", "parquet"):
+            data = scratch / f"{fmt}-{n}"
+            files = [str(p) for p in synthetic.write(data, n, seed=1, fmt=fmt, chunk_tracks=1_000_000)]
+            bn, bt, _ = _run(_bare, files, fmt)
+            arch = scratch / f"archive-{fmt}-{n}"
+            shutil.rmtree(arch, ignore_errors=True)
+            kn, kt, rss = _run(_ingest, files, str(arch))
+            assert bn == kn == n, (bn, kn, n)
+            print(f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {kn / kt:>14,.0f} {bt / kt:>6.2f} {kt:>9.1f} "
+                  f"{rss / 2**30:>7.2f}Gi", flush=True)
+            shutil.rmtree(arch, ignore_errors=True)
+    if not args.dir:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

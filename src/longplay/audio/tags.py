@@ -91,16 +91,27 @@ def _texts(values: Any) -> list[str]:
     for v in values if isinstance(values, list | tuple) else [values]:
         if isinstance(v, bytes):
             v = v.decode("utf-8", "replace")
-        s = str(v).replace("\x00", "").strip()
+        # No NULs, and valid UTF-8 (mutagen may hand back lone surrogates from broken tags).
+        s = str(v).replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
         if s:
             out.append(s)
     return out
 
 
+MAX_NUMBER = 9999  # a track or disc number (or total) above this is junk, not a number
+
+
+def _int(text: str) -> int:
+    value = int(text.strip())
+    if not 0 <= value <= MAX_NUMBER:
+        raise ValueError(text)
+    return value
+
+
 def _pair(text: str) -> tuple[int | None, int | None]:
     """Parse '3', '03', '3/12' into (3, None) / (3, 12); ValueError otherwise."""
     num, _, total = text.partition("/")
-    return int(num.strip()), (int(total.strip()) if total.strip() else None)
+    return _int(num), (_int(total) if total.strip() else None)
 
 
 class _Parser:
@@ -130,7 +141,7 @@ class _Parser:
         total_text = self._one(total_name)
         if total_text is not None:
             try:
-                total = int(total_text)
+                total = _int(total_text)
             except ValueError:
                 self.problems.append((total_name, f"{total_name} {total_text!r} is not a number"))
         return num, total

@@ -200,8 +200,10 @@ class LibraryStore:
     def counts(self) -> dict[str, int]:
         row = self.con.execute(
             "SELECT count(*), count(track_id), count(*) FILTER (match_ambiguous), "
-            "count(*) FILTER (track_id IS NULL AND NOT match_ambiguous) FROM files").fetchone()
+            "count(*) FILTER (track_id IS NULL AND NOT match_ambiguous AND match_generation IS NOT NULL), "
+            "count(*) FILTER (match_generation IS NULL) FROM files").fetchone()
         rej = dict(self.con.execute("SELECT status, count(*) FROM rejected_files GROUP BY ALL").fetchall())
         assert row is not None
         return {"files": row[0], "matched": row[1], "ambiguous": row[2], "unmatched": row[3],
-                "rejected": rej.get("rejected", 0), "ignored": rej.get("ignored", 0)}
+                "not_matched_yet": row[4], "rejected": rej.get("rejected", 0),
+                "ignored": rej.get("ignored", 0)}

@@ -132,5 +132,6 @@ def report(archive: Archive, limit: int | None = None) -> LibraryReport:
             cur = store.con.execute(f"SELECT {cols} FROM files WHERE {where} ORDER BY file{lim}")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        return LibraryReport(store.counts(), rows("track_id IS NULL AND NOT match_ambiguous"),
+        return LibraryReport(store.counts(), rows("track_id IS NULL AND NOT match_ambiguous "
+                                                  "AND match_generation IS NOT NULL"),
                              rows("match_ambiguous"))

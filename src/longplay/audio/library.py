@@ -174,9 +174,9 @@ class LibraryStore:
         """Files whose match is not yet decided against catalog ``generation``."""
         where = "" if everything else "WHERE match_generation IS DISTINCT FROM ?"
         params = [] if everything else [generation]
-        return self.con.execute(
+        return self.con.sql(
             "SELECT root, path, isrc, mb_recording_id, title, artists, album, track_number, "
-            f"duration_ms FROM files {where}", params).fetch_arrow_table()
+            f"duration_ms FROM files {where}", params=params).to_arrow_table()
 
     def set_matches(self, matches: pa.Table, generation: int) -> None:
         matches = matches.cast(MATCH_SCHEMA)

@@ -29,10 +29,10 @@ from longplay.catalog.store import CatalogStore
 SQL_MACROS = r"""
 CREATE OR REPLACE TEMP MACRO lp_norm(s) AS nullif(trim(regexp_replace(
     replace(lower(strip_accents(s)), '&', ' and '), '[^\p{L}\p{N}]+', ' ', 'g')), '');
-CREATE OR REPLACE TEMP MACRO lp_names(names) AS list_distinct(list_filter(list_transform(
-    list_concat(names, flatten(list_transform(names, a -> regexp_split_to_array(a,
-        '(?i)\s*(?:,|;|/|&|\bfeat\.?|\bft\.|\bfeaturing\b|\bwith\b|\bvs\.?|\band\b|\bx\b)\s*')))),
-    a -> lp_norm(a)), a -> a IS NOT NULL));
+CREATE OR REPLACE TEMP MACRO lp_names(names) AS list_distinct([lp_norm(n) FOR n IN list_concat(
+    names, flatten([regexp_split_to_array(a,
+        '(?i)\s*(?:,|;|/|&|\bfeat\.?|\bft\.|\bfeaturing\b|\bwith\b|\bvs\.?|\band\b|\bx\b)\s*')
+        FOR a IN names])) IF lp_norm(n) IS NOT NULL]);
 """
 
 MATCH_SQL = """
@@ -101,7 +101,7 @@ def match_library(archive: Archive, *, everything: bool = False) -> MatchSummary
             for stmt in filter(None, (s.strip() for s in SQL_MACROS.split(";\n"))):
                 con.execute(stmt)
             con.register("lp_files", inputs)
-            result = con.execute(MATCH_SQL, {"tolerance": tolerance}).fetch_arrow_table()
+            result = con.sql(MATCH_SQL, params={"tolerance": tolerance}).to_arrow_table()
             con.unregister("lp_files")
         store.set_matches(result, generation)
     for method, track_id, ambiguous in zip(result["match_method"].to_pylist(),

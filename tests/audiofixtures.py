@@ -1,7 +1,7 @@
 """Shared fixtures of the audio tests: real encoded sample clips, archives, test catalogs.
 
-Imported by the tests/test_audio_*.py modules. Session fixtures cache in this module so the
-clips are encoded once per test process, whichever module asks first.
+Loaded as a pytest plugin by tests/conftest.py; the test modules import its helpers. The clips
+are encoded once per test process (session scope).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from longplay.catalog.identifiers import stable_id
 from longplay.catalog.store import CatalogStore
 
 REPO = Path(__file__).resolve().parent.parent
-_CACHE: dict[str, Any] = {}
 
 
 def shared_data(*parts: str) -> Path | None:
@@ -33,11 +32,9 @@ def shared_data(*parts: str) -> Path | None:
 @pytest.fixture(scope="session")
 def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten 3-second clips, two per format (FLAC, Ogg Vorbis, Opus, MP3, M4A), seed 0."""
-    if "clips" not in _CACHE:
-        out = tmp_path_factory.mktemp("clips")
-        samples.generate(out, 10, seed=0, seconds=3.0)
-        _CACHE["clips"] = out
-    return _CACHE["clips"]
+    out = tmp_path_factory.mktemp("clips")
+    samples.generate(out, 10, seed=0, seconds=3.0)
+    return out
 
 
 def clip_files(directory: Path) -> list[Path]:

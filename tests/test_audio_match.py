@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from audiofixtures import archive, clip_dir, clip_files, clip_track_rows, make_catalog, music, track_row  # noqa: F401
 from click.testing import CliRunner
 
+from audiofixtures import clip_files, clip_track_rows, make_catalog, track_row
 from longplay.archive import Archive
 from longplay.audio import samples
 from longplay.audio.library import LibraryStore

@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from audiofixtures import by_format, clip_dir  # noqa: F401
 
+from audiofixtures import by_format
 from longplay.audio import formats, integrity, oggpages, samples
 from longplay.audio.examine import examine
 from longplay.audio.probe import payload_sha256, probe

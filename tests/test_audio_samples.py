@@ -6,8 +6,8 @@ import hashlib
 from pathlib import Path
 
 import orjson
-from audiofixtures import by_format, clip_dir, clip_files  # noqa: F401
 
+from audiofixtures import clip_files
 from longplay.audio import samples
 from longplay.audio.probe import probe
 from longplay.audio.tags import read_cover, read_tags

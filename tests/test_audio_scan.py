@@ -9,9 +9,9 @@ from typing import Any
 
 import orjson
 import pytest
-from audiofixtures import archive, clip_dir, clip_files, music, shared_data  # noqa: F401
 from click.testing import CliRunner
 
+from audiofixtures import clip_files, shared_data
 from longplay.archive import Archive
 from longplay.audio import samples
 from longplay.audio import scan as scan_mod

@@ -8,9 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from audiofixtures import archive, by_format, clip_dir, clip_track_rows, make_catalog, shared_data  # noqa: F401
 from click.testing import CliRunner
 
+from audiofixtures import by_format, clip_track_rows, make_catalog, shared_data
 from longplay.archive import Archive
 from longplay.audio import patches, samples
 from longplay.audio.probe import payload_sha256

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from audiofixtures import by_format, clip_dir  # noqa: F401
 from click.testing import CliRunner
 
 from longplay.audio import samples

@@ -5,9 +5,7 @@ Errors a user can act on (LongplayError) print one line and exit 1; `--debug` sh
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

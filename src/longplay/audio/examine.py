@@ -91,7 +91,7 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
             reading = read_tags(path)
             record.update(reading.record.as_row())
             record["problems"] = reading.problems
-        except Exception as exc:  # noqa: BLE001 - unreadable tags: keep the audio, log the tags
+        except Exception as exc:
             record.update(TagRecord().as_row())
             record["problems"] = [("tags", f"tags cannot be read ({type(exc).__name__}: {exc})")]
         return {**record, "status": OK, "reason": None}
@@ -99,7 +99,7 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
         return {**record, "status": REJECTED, "reason": str(exc)}
     except OSError as exc:
         return {**record, "status": REJECTED, "reason": f"cannot be read ({exc.strerror or exc})"}
-    except Exception as exc:  # noqa: BLE001 - one strange file must never stop a scan
+    except Exception as exc:
         return {**record, "status": REJECTED,
                 "reason": f"could not be examined ({type(exc).__name__}: {exc})"}
 

@@ -54,6 +54,10 @@ def structure_problem(path: str, kind: str) -> str | None:
         if os.fstat(fh.fileno()).st_size == 0:
             return "zero-length file"
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            if kind == "mp4":
-                return mp4_structure_problem(mm)
-            return oggpages.structure_problem(mm)
+            view = memoryview(mm)
+            try:
+                if kind == "mp4":
+                    return mp4_structure_problem(view)
+                return oggpages.structure_problem(view)
+            finally:
+                view.release()

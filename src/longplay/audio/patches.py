@@ -126,7 +126,8 @@ def _suffix(a: memoryview, b: memoryview) -> int:
 
 def _probe_points(lo: int, hi: int) -> list[int]:
     span = hi - lo - PROBE
-    points, denom = [], 2
+    points: list[int] = []
+    denom = 2
     while len(points) < MAX_PROBES and denom <= 64:
         points += [lo + span * k // denom for k in range(1, denom, 2)]
         denom *= 2

@@ -51,7 +51,7 @@ def _ffmpeg_log() -> Iterator[list[tuple[int, str, str]]]:
     av.logging.set_skip_repeated(False)  # else a message of the last file leaks into this one
     try:
         with av.logging.Capture(local=True) as logs:
-            yield logs  # type: ignore[misc]
+            yield logs
     finally:
         av.logging.set_level(previous)
 
@@ -96,7 +96,7 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
                 for packet in container.demux(stream):
                     if packet.size == 0:
                         continue
-                    digest.update(packet)  # type: ignore[arg-type]
+                    digest.update(packet)
                     packets += 1
                     if packet.pts is not None and packet.time_base is not None:
                         position = float(packet.pts * packet.time_base)
@@ -128,7 +128,7 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
                     raise AudioProblem(
                         f"truncated: the header says {(declared_ms or 0) / 1000:.1f} s but only "
                         f"{duration_ms / 1000:.1f} s of audio decode" if short else
-                        f"truncated: the last frame near {failure[0] and failure[1]:.1f} s is cut off"
+                        f"truncated: the last frame near {position:.1f} s is cut off"
                         + (f" ({failure[2]})" if failure else ""))
             elif stream.duration and stream.time_base:
                 duration_ms = round(float(stream.duration * stream.time_base) * 1000)

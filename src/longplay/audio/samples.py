@@ -17,6 +17,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -121,14 +122,14 @@ def clip(index: int, seed: int = 0, seconds: float = 3.0) -> Clip:
 def synthesize(c: Clip, rate: int) -> np.ndarray:
     """The clip's sound as float32 samples, shape (channels, n), within [-1, 1]."""
     rng = np.random.default_rng([c.seed, c.index, 3])
-    n = int(round(c.seconds * rate))
+    n = round(c.seconds * rate)
     t = np.arange(n, dtype=np.float64) / rate
     base = 110.0 * 2 ** (rng.integers(0, 36) / 12)      # A2..A5, a semitone grid
     if c.kind == "tone":
         x = np.sin(2 * np.pi * base * t + 0.3 * np.sin(2 * np.pi * rng.uniform(2, 7) * t))
     elif c.kind == "chord":
         third = 4 if rng.random() < 0.5 else 3
-        x = sum(np.sin(2 * np.pi * base * 2 ** (s / 12) * t) for s in (0, third, 7)) / 3
+        x = np.sum([np.sin(2 * np.pi * base * 2 ** (s / 12) * t) for s in (0, third, 7)], axis=0) / 3
     elif c.kind == "arpeggio":
         steps = rng.choice([0, 3, 4, 5, 7, 9, 12], size=8)
         note = np.minimum((t * 4).astype(int) % 8, 7)
@@ -138,6 +139,7 @@ def synthesize(c: Clip, rate: int) -> np.ndarray:
         k = int(rng.integers(2, 12))
         x = np.convolve(x, np.ones(k) / k, mode="same")
         x = x * (np.sin(2 * np.pi * rng.uniform(1, 4) * t) > 0)
+    x = np.asarray(x, dtype=np.float64)
     fade = np.minimum(1.0, np.minimum(t, t[::-1] if n else t) / 0.02)
     x = 0.5 * x * fade / max(1e-9, float(np.max(np.abs(x))) if n else 1.0)
     if c.channels == 1:
@@ -156,7 +158,8 @@ def encode(samples: np.ndarray, rate: int, path: str | os.PathLike[str], fmt: st
     tmp = Path(f"{os.fspath(path)}.part")
     with av.open(str(tmp), "w", format=enc.container,
                  container_options={"fflags": "+bitexact"}) as out:
-        stream = out.add_stream(enc.codec, rate=enc.rate, options={"flags": "+bitexact", **dict(enc.options)})
+        stream: Any = out.add_stream(enc.codec, rate=enc.rate,
+                                     options={"flags": "+bitexact", **dict(enc.options)})
         stream.layout = layout
         if enc.bit_rate:
             stream.bit_rate = enc.bit_rate
@@ -224,7 +227,7 @@ def flat_record(c: Clip) -> dict[str, object]:
     artist_mbids = dict(zip(t.artists, t.mb_artist_ids, strict=True))
     return {
         "track_key": c.track_key, "title": t.title, "isrc": t.isrc, "mbid": t.mb_recording_id,
-        "duration_ms": int(round(c.seconds * 1000)), "disc_number": t.disc_number,
+        "duration_ms": round(c.seconds * 1000), "disc_number": t.disc_number,
         "track_number": t.track_number, "explicit": False,
         "popularity": int(np.random.default_rng([c.seed, c.index, 4]).integers(0, 101)),
         "genres": list(t.genres),

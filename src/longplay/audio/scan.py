@@ -166,7 +166,7 @@ def examine_all(paths: Sequence[str], workers: int, decode: bool) -> Iterator[tu
                             if crashed >= 3 and not succeeded:
                                 raise LongplayError(
                                     "scan worker processes die before finishing any file; "
-                                    "run with LONGPLAY_WORKERS=1 to see why")
+                                    "run with LONGPLAY_WORKERS=1 to see why") from None
                             yield batch[0], {"status": ex.REJECTED, "problems": [],
                                              "reason": "crashed the decoder (its process died)"}
                         else:

@@ -261,6 +261,7 @@ def write_tags(path: str, record: TagRecord, cover: bytes | None = None) -> None
     if isinstance(f, FLAC | OggVorbis | OggOpus):
         _write_vorbis(f, values, cover)
     elif isinstance(f, MP3):
+        assert f.tags is not None  # added above
         _write_id3(f.tags, values, cover)
     else:
         _write_mp4(f.tags, values, cover)
@@ -376,7 +377,7 @@ def read_cover(path: str) -> bytes | None:
         for b64 in tags.get("METADATA_BLOCK_PICTURE", []):
             try:
                 return bytes(Picture(base64.b64decode(b64)).data)
-            except Exception:  # noqa: BLE001 - a damaged picture is simply no cover
+            except Exception:
                 continue
         return None
     if isinstance(f, MP3) and tags is not None:

@@ -35,7 +35,7 @@ def _source_tags(src: str) -> tuple[TagRecord | None, bytes | None]:
         return read_tags(src).record, read_cover(src)
     except LongplayError:
         return None, None  # a format whose tags Longplay does not read: the Opus file gets none
-    except Exception:  # noqa: BLE001 - unreadable tags must not stop a re-encode
+    except Exception:
         return None, None
 
 

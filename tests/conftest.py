@@ -1,0 +1,3 @@
+"""Fixtures shared across test modules, one plugin module per area."""
+
+pytest_plugins = ["audiofixtures"]

@@ -154,3 +154,22 @@ def test_cli_tag_and_restore(archive: Archive, clips: dict[str, Path], tmp_path:
     out = runner.invoke(cli, ["audio", "restore", str(src), str(tmp_path / "r2.mp3"),
                               "--restore-data", str(tmp_path / "t.mp3.lprestore")])
     assert out.exit_code == 1 and "not the tagged file" in out.output
+
+
+def test_damaged_restore_data_never_crashes_or_restores_wrong_bytes(clips: dict[str, Path], tmp_path: Path) -> None:
+    src = clips["opus"]
+    tagged = tmp_path / "t.opus"
+    data = tag_copy(src, tagged, NEW, cover=b"\xff\xd8\xff\xe0" + bytes(5000))
+    body = tagged.read_bytes()
+    rng = random.Random(3)
+    for _ in range(300):
+        bad = bytearray(data)
+        for _ in range(rng.randint(1, 3)):
+            bad[rng.randrange(len(bad))] = rng.randrange(256)
+        if rng.random() < 0.2:
+            bad = bad[: rng.randrange(len(bad))]
+        try:
+            out = patches.apply(body, bytes(bad))
+        except patches.RestoreError:
+            continue
+        assert out == src.read_bytes()  # a harmless change (e.g. in an unused bit) still restores

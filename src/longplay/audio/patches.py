@@ -38,6 +38,7 @@ PROBE = 32          # anchor length searched for in the tagged file
 MIN_RUN = 64        # shorter common runs are not worth an op
 MAX_PROBES = 15
 ZSTD_LEVEL = 19     # literals are small (old tags): compress them hard
+MAX_ORIGINAL = 1 << 36  # 64 GiB: larger "originals" mean damaged (or hostile) restore data
 
 
 class RestoreError(LongplayError):
@@ -240,6 +241,8 @@ def parse(blob: bytes) -> RestoreInfo:
         from_offset, pos = _get(blob, pos)
         zz, pos = _get(blob, pos)
         ogg = (serial, from_offset, (zz >> 1) ^ -(zz & 1))
+    if original_size > MAX_ORIGINAL:
+        raise RestoreError(f"restore data is damaged (original size {original_size})")
     count, pos = _get(blob, pos)
     if count > len(blob):
         raise RestoreError("restore data is damaged (impossible op count)")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from audiofixtures import by_format
-from longplay.audio import formats, integrity, oggpages, samples
+from longplay.audio import containers, formats, samples
 from longplay.audio.examine import examine
 from longplay.audio.probe import payload_sha256, probe
 from longplay.audio.tags import TagRecord, write_tags
@@ -47,9 +47,9 @@ def test_ogg_retagging_with_a_big_cover_renumbers_pages_yet_keeps_the_payload(
     shutil.copyfile(src, copy)
     write_tags(str(copy), TagRecord(title="x"), cover=BIG_COVER)
     a, b = src.read_bytes(), copy.read_bytes()
-    renum = oggpages.renumbering(a, b)
+    renum = containers.renumbering(a, b)
     assert renum is not None and renum[2] < 0      # more header pages now: later pages shifted
-    assert oggpages.structure_problem(b) is None    # mutagen rewrote CRCs correctly
+    assert containers.ogg_structure_problem(b) is None    # mutagen rewrote CRCs correctly
     assert payload_sha256(str(copy)) == payload_sha256(str(src))
 
 
@@ -100,7 +100,7 @@ def test_a_single_flipped_bit_is_found_where_the_format_has_checksums(
 
 def test_truncated_ogg_is_told_by_its_pages(long_clips: dict[str, Path], tmp_path: Path) -> None:
     bad = _damaged(long_clips["opus"], tmp_path / "cut.opus", "truncated")
-    assert "truncated" in (integrity.structure_problem(str(bad), "opus") or "")
+    assert "truncated" in (containers.structure_problem(str(bad), "opus") or "")
     facts = probe(str(bad))  # decoding alone does not complain: hence the page check
     assert facts.duration_ms < 12000 * 0.7
 

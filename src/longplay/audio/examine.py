@@ -13,7 +13,7 @@ import os
 from pathlib import PurePath
 from typing import Any
 
-from longplay.audio import formats, integrity
+from longplay.audio import containers, formats
 from longplay.audio.probe import AudioProblem, probe
 from longplay.audio.tags import TagRecord, read_tags
 
@@ -76,7 +76,7 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
         kind, reason = _classify(path, st.st_size)
         if kind is None:
             return {**record, "status": IGNORED if reason == "" else REJECTED, "reason": reason or None}
-        problem = integrity.structure_problem(path, kind)
+        problem = containers.structure_problem(path, kind)
         if problem:
             return {**record, "status": REJECTED, "reason": problem}
         facts = probe(path, decode=decode)

@@ -4,7 +4,7 @@ Tagging rewrites only metadata, so the original is a few long runs of the tagged
 audio) plus a little else (the old tags). Restore data lists those runs and carries the rest,
 zstd-compressed with the tagged file's own leftover bytes as a dictionary (old and new tags
 share most of their bytes). For Ogg files whose tagger renumbered every page after the headers,
-a renumbering step (`oggpages.renumber`) is recorded instead of a patch per page.
+a renumbering step (`containers.renumber`) is recorded instead of a patch per page.
 
 Format, version 1 (integers are unsigned LEB128 varints unless said otherwise)::
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import zstandard
 
-from longplay.audio import oggpages
+from longplay.audio import containers
 from longplay.errors import LongplayError
 
 MAGIC = b"LPRD"
@@ -187,8 +187,8 @@ def _dictionary(t: bytes, ops: list[tuple[int, int, int]]) -> zstandard.ZstdComp
 # -- making and applying --------------------------------------------------------------------
 def make(original: bytes, tagged: bytes) -> bytes:
     """Restore data that rebuilds ``original`` from ``tagged`` (checked before it is returned)."""
-    ogg = oggpages.renumbering(original, tagged) if original[:4] == tagged[:4] == b"OggS" else None
-    base = oggpages.renumber(tagged, *ogg) if ogg else tagged
+    ogg = containers.renumbering(original, tagged) if original[:4] == tagged[:4] == b"OggS" else None
+    base = containers.renumber(tagged, *ogg) if ogg else tagged
     runs: list[tuple[int, int, int]] = []
     _runs(original, base, 0, len(original), 0, len(base), runs)
     ops, literals, pos = [], bytearray(), 0
@@ -263,7 +263,7 @@ def apply(tagged: bytes, blob: bytes) -> bytes:
     if len(tagged) != info.tagged_size or hashlib.sha256(tagged).hexdigest() != info.tagged_sha256:
         raise RestoreError("this is not the tagged file the restore data was made for "
                            f"(expected SHA-256 {info.tagged_sha256})")
-    base = oggpages.renumber(tagged, *info.ogg) if info.ogg else tagged
+    base = containers.renumber(tagged, *info.ogg) if info.ogg else tagged
     total_literals = sum(op[0] for op in info.ops)
     if any(off + n > len(base) for _, off, n in info.ops) or \
             total_literals + sum(op[2] for op in info.ops) != info.original_size:

@@ -1,12 +1,18 @@
-"""Ogg pages (RFC 3533): walk them, check a stream's end, renumber them exactly.
+"""Container structure: Ogg pages (walk, CRC, exact renumbering) and MP4 top-level atoms.
 
-Tag writers may change how many pages the header packets take, and then renumber every later
+FFmpeg skips an Ogg page with a bad CRC and stops quietly at a partial page, and it reads an MP4
+whose last atom is cut short; both still "decode". `structure_problem` walks the container's own
+structure (no decoding) so that a scan can reject such files with a precise reason.
+
+Tag writers may change how many pages the Ogg header packets take, and then renumber every later
 page (new sequence number, new CRC). The audio packets stay the same, but the bytes of every page
 change; `renumber` undoes that exactly, so restore data need not carry one patch per page.
 """
 
 from __future__ import annotations
 
+import mmap
+import os
 import struct
 import zlib
 from collections.abc import Iterator
@@ -59,7 +65,7 @@ def page_crc_ok(data: bytes | memoryview, page: Page) -> bool:
     return crc(raw) == stored
 
 
-def structure_problem(data: bytes | memoryview) -> str | None:
+def ogg_structure_problem(data: bytes | memoryview) -> str | None:
     """None when ``data`` is whole Ogg pages with good CRCs ending in end-of-stream pages.
 
     A cut-off or damaged Ogg file still demuxes and decodes (the demuxer skips bad pages and
@@ -121,3 +127,53 @@ def renumbering(original: bytes, tagged: bytes) -> tuple[int, int, int] | None:
     if found is None or found[2] == 0:
         return None
     return found
+
+
+# Top-level MP4 atoms a well-formed file may hold (anything else is damage or not MP4).
+_MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"udta", b"uuid", b"meta",
+            b"pdin", b"moof", b"mfra", b"styp", b"sidx", b"prfl", b"pnot", b"junk"}
+
+
+def mp4_structure_problem(data: bytes | memoryview) -> str | None:
+    """None when ``data``'s top-level atoms tile it exactly, else what is wrong."""
+    pos, end = 0, len(data)
+    seen = set()
+    while pos < end:
+        if pos + 8 > end:
+            return f"truncated: {end - pos} stray bytes after the last MP4 atom"
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        header = 8
+        if size == 1:
+            if pos + 16 > end:
+                return "truncated: the last MP4 atom header is cut off"
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        if kind not in _MP4_TOP or size < header:
+            return f"corrupt: no valid MP4 atom at byte {pos} (found {kind!r})"
+        if pos + size > end:
+            name = kind.decode("latin-1")
+            return f"truncated: the MP4 '{name}' atom at byte {pos} runs {pos + size - end} bytes past the end"
+        seen.add(kind)
+        pos += size
+    if b"moov" not in seen:
+        return "corrupt: the MP4 file has no 'moov' atom"
+    return None
+
+
+def structure_problem(path: str, kind: str) -> str | None:
+    """Check the container of ``path`` (kind as `formats.sniff` names it); None when sound."""
+    if kind not in ("vorbis", "opus", "mp4"):
+        return None
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return "zero-length file"
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            view = memoryview(mm)
+            try:
+                if kind == "mp4":
+                    return mp4_structure_problem(view)
+                return ogg_structure_problem(view)
+            finally:
+                view.release()

@@ -63,6 +63,9 @@ def test_refuses_bad_input(tmp_path: Path) -> None:
     with pytest.raises(LongplayError, match="bitrate"):
         transcode_opus(junk, tmp_path / "x.opus", 1_000)
     assert not (tmp_path / "x.opus").exists()
+    result = CliRunner().invoke(cli, ["audio", "transcode", str(junk), str(tmp_path / "x.opus")])
+    assert result.exit_code == 1 and result.output.startswith("longplay: error: ")
+    assert "Traceback" not in result.output
 
 
 def test_cli_transcode(sources: dict[str, Path], tmp_path: Path) -> None:

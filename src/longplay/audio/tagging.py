@@ -108,7 +108,12 @@ def tag_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], tags: Tag
     tmp = _temp_beside(dst)
     try:
         tmp.write_bytes(original)
-        write_tags(str(tmp), tags, cover=cover)
+        try:
+            write_tags(str(tmp), tags, cover=cover)
+        except LongplayError:
+            raise
+        except Exception as exc:  # mutagen's own errors: say which file and why, one line
+            raise LongplayError(f"{src}: tags cannot be written ({type(exc).__name__}: {exc})") from None
         after = payload_sha256(str(tmp))
         if after != before:
             raise LongplayError(f"{src}: tagging changed the audio packets (payload {before[:12]} -> {after[:12]})")

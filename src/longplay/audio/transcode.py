@@ -15,7 +15,6 @@ from pathlib import Path
 
 import av
 
-from longplay.audio.probe import AudioProblem
 from longplay.audio.tags import TagRecord, read_cover, read_tags, write_tags
 from longplay.errors import InputError, LongplayError
 
@@ -76,7 +75,7 @@ def transcode_opus(src: str | os.PathLike[str], dst: str | os.PathLike[str], bit
                     out.mux(ost.encode(f))
                 out.mux(ost.encode(None))
             except av.FFmpegError as exc:
-                raise AudioProblem(f"{src}: decoding failed ({exc})") from None
+                raise InputError(f"{src}: decoding failed ({exc})") from None
         if written == 0:
             raise InputError(f"{src}: no audio decoded")
         if tags is not None or cover is not None:

@@ -12,14 +12,8 @@ from longplay.archive import Archive
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def shared_data(*parts: str) -> Path:
-    """A path under ../shared/data (relative to the repo root), or /work/shared/data."""
-    for base in (REPO.parent / "shared" / "data", Path("/work/shared/data")):
-        p = base.joinpath(*parts)
-        if p.exists():
-            return p
-    pytest.skip(f"shared test data {'/'.join(parts)} is absent (expected ../shared/data beside the repo)")
+# Fixture modules shared by several test files.
+pytest_plugins = ["audiofixtures"]
 
 
 @pytest.fixture

@@ -68,6 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+    # -- audio (scan, match, tag) --
+    Setting("scan_decode", bool, True, "Decode every frame while scanning: exact durations, corrupt frames found (false: demux only, faster)."),
+    Setting("match_duration_tolerance_ms", int, 2000, "Largest duration difference, in ms, for matching a file to a track by title and artist."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

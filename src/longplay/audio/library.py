@@ -48,6 +48,11 @@ CREATE TABLE IF NOT EXISTS rejected_files (
     status VARCHAR NOT NULL, reason VARCHAR, scanned_at TIMESTAMP NOT NULL,
     PRIMARY KEY (root, path)
 );
+-- The interface the plan and build stages read (docs/plan.md): matched, unambiguous files.
+CREATE OR REPLACE VIEW library_files AS
+    SELECT track_id, root || '/' || path AS path, size, codec, bitrate::INTEGER AS bitrate,
+           duration_ms, sha256, container
+    FROM files WHERE track_id IS NOT NULL AND NOT match_ambiguous;
 """
 
 _S, _L = pa.string(), pa.list_(pa.string())

@@ -1,4 +1,4 @@
-"""Deterministic layout of archived files into torrents grouped by popularity tier.
+"""Placement of archived files into torrents grouped by popularity tier (deterministic).
 
 Within a tier, files are ordered by popularity (most popular first, then listens, then track ID)
 and cut into torrents of about ``torrent_target_size`` bytes with one window function: a file

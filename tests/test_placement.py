@@ -2,7 +2,7 @@
 
 import duckdb
 
-from longplay.pack import layout
+from longplay.pack import placement as layout
 
 
 def _files(n: int, tiers: int = 2) -> str:

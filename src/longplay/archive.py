@@ -8,6 +8,7 @@ Layout (see docs/archive.md)::
       state.sqlite           users, playlists, job ledger (WAL)
       library.duckdb         scanned local audio files and their matches (audio.library)
       search/gen-NNNNNN/     search index of that generation
+      build/                 built files (tagged originals, Opus re-encodes) and covers
       files/TORRENT_NAME/    archived audio, laid out exactly as the torrents see it
       torrents/              *.torrent, manifests, torrents.json
       release/               catalog exports for the metadata torrent
@@ -25,7 +26,7 @@ from pathlib import Path
 from longplay import settings as settings_mod
 from longplay.errors import LongplayError
 
-SUBDIRS = ("catalog", "search", "files", "torrents", "release", "rejects", "work")
+SUBDIRS = ("catalog", "search", "build", "files", "torrents", "release", "rejects", "work")
 
 
 @dataclass
@@ -52,6 +53,10 @@ class Archive:
     @property
     def search_dir(self) -> Path:
         return self.root / "search"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
 
     @property
     def files_dir(self) -> Path:

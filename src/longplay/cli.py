@@ -439,6 +439,40 @@ def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int
 
 
 # ------------------------------------------------------------------------------ plan & pack
+@cli.command("build")
+@click.option("--workers", type=int, default=None, help="Worker processes (default: setting workers, else one per core).")
+@pass_ctx
+def build_cmd(obj: Context, workers: int | None) -> None:
+    """Materialize the plan: tag originals without re-encoding, re-encode the tail to Opus.
+
+    Resumable: a rerun skips files already built from the same inputs.
+
+    \b
+    Example:
+      longplay build --workers 8
+    """
+    from longplay.pack.build import build
+
+    click.echo(build(obj.archive(), workers).text())
+
+
+@cli.command("pack")
+@pass_ctx
+def pack_cmd(obj: Context) -> None:
+    """Lay built files out into torrents by tier; write torrents, manifests, torrents.json.
+
+    \b
+    Example:
+      LONGPLAY_TORRENT_VERSION=v1 longplay pack
+    """
+    from longplay.pack.publish import pack
+
+    archive = obj.archive()
+    summary = pack(archive)
+    click.echo(summary.table())
+    click.echo(f"wrote {len(summary.torrents)} torrents and {archive.torrents_dir / 'torrents.json'}")
+
+
 
 
 # ------------------------------------------------------------------------------------ mirror

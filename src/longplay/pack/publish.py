@@ -1,0 +1,276 @@
+"""`longplay pack`: lay built files out into torrents, create them, write manifests and the list.
+
+    build/ ledger ──placement──▶ files/NAME/...  ──create_torrent──▶ torrents/NAME.torrent
+         │                        (hard links)                        torrents/NAME.manifest.*
+         └── catalog release, manifests, restore data, covers ──▶ files/ARCHIVE-metadata/...
+                                                                       torrents/torrents.json
+
+Everything here is a function of the catalog, the built files and the settings: no clock, no
+directory names, no order of discovery reaches the bytes, so two runs in different places give
+byte-identical torrents (a test checks it). Each torrent's directory holds exactly its files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from longplay import progress
+from longplay.archive import Archive
+from longplay.catalog.export import export
+from longplay.catalog.store import CatalogStore
+from longplay.errors import LongplayError
+from longplay.pack import placement
+from longplay.pack.torrents import CreatedTorrent, create_torrent, directory_files
+
+MANIFEST_FIELDS = ("path", "track_id", "isrc", "mbid", "size", "sha256", "original_sha256", "format",
+                   "bitrate", "duration_ms", "popularity")
+LISTING = "torrents.json"
+
+
+@dataclass
+class PackedTorrent:
+    name: str
+    tier: int | None
+    created: CreatedTorrent
+    popularity_min: int | None = None
+    popularity_max: int | None = None
+    listens_covered: int = 0
+    is_metadata: bool = False
+    manifest: str | None = None
+
+
+@dataclass
+class PackSummary:
+    torrents: list[PackedTorrent] = field(default_factory=list)
+    total_listens: int = 0
+
+    def table(self) -> str:
+        head = f"{'torrent':<24} {'tier':>4} {'files':>7} {'bytes':>15} {'pop':>7} {'listens':>7}  v1 info-hash"
+        lines = [head]
+        for t in self.torrents:
+            pop = "" if t.popularity_min is None else f"{t.popularity_min}-{t.popularity_max}"
+            share = f"{t.listens_covered / self.total_listens:.1%}" if self.total_listens and not t.is_metadata else ""
+            lines.append(f"{t.name:<24} {'' if t.tier is None else t.tier:>4} {t.created.file_count:>7,} "
+                         f"{t.created.total_size:>15,} {pop:>7} {share:>7}  {t.created.info_hash_v1}")
+        return "\n".join(lines)
+
+
+def _built_rows(archive: Archive) -> pa.Table:
+    from longplay.pack.build import ledger
+
+    with ledger(archive) as con:
+        cur = con.execute("""SELECT track_id, recording_id, action, out_path, size, sha256, src_sha256, format,
+                                    bitrate, duration_ms, restore, cover_sha256 FROM build_files ORDER BY track_id""")
+        names = [d[0] for d in cur.description]
+        rows = cur.fetchall()
+    if not rows:
+        raise LongplayError("nothing is built yet; run `longplay build` first")
+    cols = list(zip(*rows, strict=True))
+    return pa.table({n: pa.array(list(c)) for n, c in zip(names, cols, strict=True)})
+
+
+_FILES_SQL = """
+    SELECT b.track_id, p.tier, b.size, p.popularity, p.listens, b.format AS ext,
+           coalesce((SELECT a.name FROM album_artists aa JOIN artists a USING (artist_id)
+                     WHERE aa.album_id = t.album_id ORDER BY aa.position LIMIT 1),
+                    (SELECT a.name FROM track_artists ta JOIN artists a USING (artist_id)
+                     WHERE ta.track_id = t.track_id ORDER BY ta.position LIMIT 1)) AS artist,
+           al.title AS album, al.release_year AS year, t.disc_number AS disc, t.track_number,
+           t.title, t.isrc, t.mbid, b.sha256, b.src_sha256, b.bitrate, b.duration_ms, b.out_path,
+           b.restore, b.cover_sha256
+    FROM _built b JOIN plan p USING (recording_id) JOIN tracks t ON t.track_id = b.track_id
+    LEFT JOIN albums al ON al.album_id = t.album_id
+"""
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.exists():
+        if os.path.samefile(src, dst):
+            return
+        dst.unlink()
+    try:
+        os.link(src, dst)
+    except OSError:  # another filesystem: copy instead
+        tmp = dst.with_name(f".{dst.name}.tmp")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+
+
+def _sync_dir(root: Path, wanted: set[str]) -> None:
+    """Remove files under ``root`` that are not ``wanted`` (and then-empty directories)."""
+    if not root.exists():
+        return
+    for path in sorted(root.rglob("*"), reverse=True):
+        rel = path.relative_to(root).as_posix()
+        if path.is_file() and rel not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+
+
+def _write_manifest(rows: list[dict[str, Any]], torrents_dir: Path, name: str) -> str:
+    jsonl = torrents_dir / f"{name}.manifest.jsonl"
+    tmp = jsonl.with_name(jsonl.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps({k: r[k] for k in MANIFEST_FIELDS}, ensure_ascii=False, sort_keys=False) + "\n")
+    os.replace(tmp, jsonl)
+    table = pa.table({k: [r[k] for r in rows] for k in MANIFEST_FIELDS})
+    pq.write_table(table, torrents_dir / f"{name}.manifest.parquet", compression="zstd")
+    return jsonl.name
+
+
+def pack(archive: Archive) -> PackSummary:
+    s = archive.settings
+    version, target = s.torrent_version, s.torrent_target_size
+    trackers = [t.strip() for t in s.torrent_trackers.split(",") if t.strip()]
+    store = CatalogStore(archive)
+    built = _built_rows(archive)
+    summary = PackSummary()
+    with store.read() as con:
+        con.register("_built", built)
+        has_plan = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'").fetchall()[0][0]
+        if not has_plan:
+            raise LongplayError("the current catalog generation has no plan; run `longplay plan` and `longplay build`")
+        places = placement.layout(con, _FILES_SQL, s.archive_name, target)
+        meta = {r[0]: r for r in con.execute(f"SELECT * FROM ({_FILES_SQL})").fetchall()}
+        cols = [d[0] for d in con.execute(f"SELECT * FROM ({_FILES_SQL}) LIMIT 0").description]
+        summary.total_listens = int(con.execute(
+            "SELECT coalesce(sum(listens), 0) FROM plan").fetchall()[0][0])
+    by_torrent: dict[str, list[dict[str, Any]]] = {}
+    for p in places:
+        row = dict(zip(cols, meta[p.track_id], strict=True))
+        row["path"] = p.path
+        row["format"] = row["ext"]
+        row["original_sha256"] = row["src_sha256"]
+        by_torrent.setdefault(p.torrent, []).append(row)
+
+    archive.torrents_dir.mkdir(exist_ok=True)
+    # Place files: each torrent's directory holds exactly its files, hard-linked from build/.
+    with progress.progress("place files", len(places), "files") as bar:
+        for name, rows in by_torrent.items():
+            root = archive.files_dir / name
+            for r in rows:
+                _link(archive.root / r["out_path"], root / r["path"])
+                bar.advance()
+            _sync_dir(root, {r["path"] for r in rows})
+
+    for name in sorted(by_torrent):
+        rows = sorted(by_torrent[name], key=lambda r: r["path"])
+        manifest = _write_manifest(rows, archive.torrents_dir, name)
+        created = create_torrent(name, directory_files(archive.files_dir / name), version=version,
+                                 trackers=trackers)
+        created.write(archive.torrents_dir / f"{name}.torrent")
+        pops = [r["popularity"] for r in rows]
+        summary.torrents.append(PackedTorrent(
+            name=name, tier=rows[0]["tier"], created=created, popularity_min=min(pops), popularity_max=max(pops),
+            listens_covered=sum(int(r["listens"]) for r in rows), manifest=manifest))
+
+    summary.torrents.append(_metadata_torrent(archive, store, by_torrent, version, trackers))
+    _sync_stale_torrents(archive, {t.name for t in summary.torrents})
+    write_listing(archive, summary)
+    return summary
+
+
+def _metadata_torrent(archive: Archive, store: CatalogStore, by_torrent: dict[str, list[dict[str, Any]]],
+                      version: str, trackers: list[str]) -> PackedTorrent:
+    """The catalog release, every manifest, the restore data and the covers, as one torrent."""
+    name = f"{placement.safe_component(archive.settings.archive_name, 'longplay')}-metadata"
+    root = archive.files_dir / name
+    wanted: set[str] = set()
+    export(store, "sqlite", root / "catalog" / "catalog.sqlite", zstd_file=True)
+    (root / "catalog" / "catalog.sqlite").unlink()  # the release ships compressed
+    wanted.add("catalog/catalog.sqlite.zst")
+    for p in export(store, "parquet", root / "catalog" / "parquet"):
+        wanted.add(f"catalog/parquet/{p.name}")
+    for tname in sorted(by_torrent):
+        for suffix in (".manifest.jsonl", ".manifest.parquet"):
+            _link(archive.torrents_dir / f"{tname}{suffix}", root / "manifests" / f"{tname}{suffix}")
+            wanted.add(f"manifests/{tname}{suffix}")
+    restore_rows = [{"torrent": t, "path": r["path"], "track_id": r["track_id"], "sha256": r["sha256"],
+                     "original_sha256": r["original_sha256"], "restore": r["restore"]}
+                    for t in sorted(by_torrent) for r in sorted(by_torrent[t], key=lambda r: r["path"])
+                    if r["restore"] is not None]
+    (root / "restore").mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({k: [r[k] for r in restore_rows] for k in
+                             ("torrent", "path", "track_id", "sha256", "original_sha256", "restore")},
+                            schema=pa.schema([("torrent", pa.string()), ("path", pa.string()),
+                                              ("track_id", pa.int64()), ("sha256", pa.string()),
+                                              ("original_sha256", pa.string()), ("restore", pa.binary())])),
+                   root / "restore" / "restore.parquet", compression="zstd")
+    wanted.add("restore/restore.parquet")
+    covers = sorted({r["cover_sha256"] for rows in by_torrent.values() for r in rows if r["cover_sha256"]})
+    cover_dir = archive.root / "build" / "covers"
+    for sha in covers:
+        for src in cover_dir.glob(f"{sha}.*"):
+            _link(src, root / "covers" / src.name)
+            wanted.add(f"covers/{src.name}")
+    (root / "README.txt").write_text(_METADATA_README, encoding="utf-8")
+    wanted.add("README.txt")
+    _sync_dir(root, wanted)
+    created = create_torrent(name, directory_files(root), version=version, trackers=trackers)
+    created.write(archive.torrents_dir / f"{name}.torrent")
+    return PackedTorrent(name=name, tier=None, created=created, is_metadata=True)
+
+
+_METADATA_README = """Longplay metadata torrent
+
+catalog/catalog.sqlite.zst   the catalog release (zstd-compressed SQLite; schema: docs/schema.md)
+catalog/parquet/             the same tables as Parquet files
+manifests/NAME.manifest.*    per audio torrent: path, track_id, ISRC, MBID, size, SHA-256,
+                             original SHA-256, format, bitrate, duration, popularity
+restore/restore.parquet      per tagged original: the data that turns it back into the source
+                             file bit for bit (`longplay audio restore`)
+covers/SHA256.jpg|png        album cover images, one file per distinct image
+"""
+
+
+def _sync_stale_torrents(archive: Archive, names: set[str]) -> None:
+    """Drop torrents (files and data) of this archive that the new layout no longer has."""
+    prefix = placement.safe_component(archive.settings.archive_name, "longplay") + "-"
+    for t in archive.torrents_dir.glob(f"{prefix}*.torrent"):
+        if t.stem not in names:
+            t.unlink()
+            for suffix in (".manifest.jsonl", ".manifest.parquet"):
+                (archive.torrents_dir / f"{t.stem}{suffix}").unlink(missing_ok=True)
+    for d in archive.files_dir.glob(f"{prefix}*"):
+        if d.is_dir() and d.name not in names:
+            shutil.rmtree(d)
+
+
+def write_listing(archive: Archive, summary: PackSummary) -> Path:
+    gen = CatalogStore(archive).current_name()
+    entries = []
+    for t in summary.torrents:
+        c = t.created
+        entries.append({
+            "name": t.name, "file": f"{t.name}.torrent", "info_hash_v1": c.info_hash_v1,
+            "info_hash_v2": c.info_hash_v2, "magnet": c.magnet, "data_size": c.total_size,
+            "file_count": c.file_count, "tier": t.tier, "popularity_min": t.popularity_min,
+            "popularity_max": t.popularity_max, "listens_covered": t.listens_covered,
+            "listens_share": (t.listens_covered / summary.total_listens) if summary.total_listens else 0.0,
+            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "is_metadata": t.is_metadata, "manifest": t.manifest,
+        })
+    listing = {"archive": archive.settings.archive_name, "generation": gen,
+               "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "torrents": entries}
+    path = archive.torrents_dir / LISTING
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(listing, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+

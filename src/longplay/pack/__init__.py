@@ -1,0 +1,1 @@
+"""Packing the archive into torrents, manifests and torrents.json."""

@@ -111,3 +111,17 @@ def entry(name: str, size: int, listens: int, tier: int = 0, total_listens: int 
         file_count=1, tier=tier, popularity_min=0, popularity_max=100, listens_covered=listens,
         listens_share=listens / total_listens if total_listens else 0.0, created="2026-01-01T00:00:00Z",
         is_metadata=False, manifest=None)
+
+
+def make_unaligned_v1(root: Path, name: str, piece_size: int = 16384) -> bytes:
+    """A v1 torrent as older tools (mktorrent, transmission) make it: no pad files, so pieces
+    span file boundaries. Built by hand because libtorrent 2.1 always pads."""
+    base = Path(root) / name
+    paths = sorted(p for p in base.rglob("*") if p.is_file())
+    blob = b"".join(p.read_bytes() for p in paths)
+    pieces = b"".join(hashlib.sha1(blob[i:i + piece_size]).digest()
+                      for i in range(0, len(blob), piece_size))
+    files = [{b"length": p.stat().st_size,
+              b"path": [part.encode() for part in p.relative_to(base).parts]} for p in paths]
+    info = {b"name": name.encode(), b"piece length": piece_size, b"pieces": pieces, b"files": files}
+    return lt.bencode({b"info": info})

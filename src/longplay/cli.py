@@ -158,3 +158,76 @@ def mirror() -> None:
     """A mirror operator's side: choose torrents under a budget, verify them."""
 
 
+
+
+def _bytes_text(n: float) -> str:
+    for scale, unit in ((1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{int(n)} B"
+
+
+@mirror.command("plan")
+@click.option("--torrents", "torrents_json", type=click.Path(path_type=Path, dir_okay=False),
+              default=None, help="torrents.json to choose from (default: ARCHIVE/torrents/torrents.json).")
+@click.option("--budget", required=True, help="Disk budget, e.g. 2TB, 500GB, 1.5TiB.")
+@click.option("--prefer", type=click.Choice(["coverage", "least-seeded"]), default="coverage",
+              show_default=True, help="Listens covered per byte, or least-seeded first (needs --stats).")
+@click.option("--stats", "stats_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Seeder statistics JSON: info-hash -> {seeders, leechers, completed}.")
+@pass_ctx
+def mirror_plan(obj: Context, torrents_json: Path | None, budget: str, prefer: str,
+                stats_path: Path | None) -> None:
+    """Choose the torrents that fit a disk budget; store the choice in ARCHIVE/mirror.json.
+
+    Works from torrents.json alone (no catalog needed). Metadata torrents come first.
+
+    \b
+    Example:
+      longplay --archive /data/mirror mirror plan --torrents torrents.json --budget 2TB
+      longplay --archive /data/mirror mirror plan --budget 500GB --prefer least-seeded --stats seeders.json
+    """
+    from longplay.mirror.choose import plan_mirror
+    from longplay.settings import parse_size
+
+    try:
+        budget_bytes = parse_size(budget)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--budget") from None
+    plan = plan_mirror(obj.archive_dir, torrents_json, budget_bytes, prefer, stats_path)
+    _print_table([(t.name, t.tier, _bytes_text(t.data_size), f"{100 * t.listens_share:.3f}%")
+                  for t in plan.chosen], ("torrent", "tier", "size", "listens"))
+    click.echo(f"chose {len(plan.chosen)} torrent(s): {_bytes_text(plan.size)} ({plan.size} bytes) "
+               f"of a {_bytes_text(budget_bytes)} budget, covering "
+               f"{100 * plan.listens_share:.2f}% of listens (by {prefer})")
+
+
+@mirror.command("verify")
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
+@click.option("--workers", type=int, default=0, help="Hashing threads (0: one per core).")
+@pass_ctx
+def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
+    """Check held data against v1 piece hashes, v2 merkle roots and manifest SHA-256.
+
+    Checks the torrents DIR/mirror.json chose (all of torrents.json without one). Exit code 0
+    when every file is whole, 1 when any is missing, partial or corrupt (each is named).
+
+    \b
+    Example:
+      longplay mirror verify /data/mirror
+    """
+    from longplay.mirror.verify import verify_mirror
+
+    report = verify_mirror(directory or obj.archive_dir, workers)
+    for line in report.torrent_problems:
+        click.echo(f"problem: {line}")
+    for p in report.problems:
+        click.echo(f"{p.status}: {p.torrent}/{p.path}: {p.detail}")
+    summary = (f"{len(report.torrents)} torrent(s), {report.files_checked} file(s), "
+               f"{_bytes_text(report.bytes_checked)}: ")
+    if report.ok:
+        click.echo(summary + "all well")
+        return
+    click.echo(summary + f"{report.count('missing')} missing, {report.count('partial')} partial, "
+               f"{report.count('corrupt')} corrupt, {len(report.torrent_problems)} other problem(s)")
+    sys.exit(1)

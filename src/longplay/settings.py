@@ -36,9 +36,13 @@ def _size(text: str) -> int:
     s = str(text).strip().upper().replace(" ", "").replace("_", "")
     num = s.rstrip("KMGTPIB")
     unit = s[len(num):]
-    if not num or unit not in units:
+    try:
+        value = float(num)
+    except ValueError:
+        value = -1.0
+    if not num or unit not in units or not value >= 0:
         raise ValueError(f"not a size: {text!r} (try 300TB, 2TiB, 512MB)")
-    return int(float(num) * units[unit])
+    return int(value * units[unit])
 
 
 parse_size = _size

@@ -231,3 +231,88 @@ def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
     click.echo(summary + f"{report.count('missing')} missing, {report.count('partial')} partial, "
                f"{report.count('corrupt')} corrupt, {len(report.torrent_problems)} other problem(s)")
     sys.exit(1)
+
+
+def _session_command(obj: Context, mode: str, directory: Path | None, peers: tuple[str, ...],
+                     listen: str | None, upload_limit: str | None, download_limit: str | None,
+                     names: tuple[str, ...], timeout: float | None) -> None:
+    """Shared body of `seed` and `fetch`: Ctrl-C and SIGTERM stop the session cleanly."""
+    import signal
+    import threading
+
+    from longplay.mirror.display import LiveDisplay, summary
+    from longplay.mirror.session import parse_peer, run_session
+    from longplay.settings import parse_size
+
+    limits = {}
+    for key, value in (("upload_limit", upload_limit), ("download_limit", download_limit)):
+        if value is not None:
+            try:
+                limits[key] = parse_size(value)
+            except ValueError as exc:
+                raise click.BadParameter(str(exc), param_hint=f"--{key.replace('_', '-')}") from None
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with LiveDisplay(mode, obj.quiet) as display:
+            status = run_session(directory or obj.archive_dir, mode, stop, timeout, display,
+                                 peers=tuple(parse_peer(p) for p in peers) or None,
+                                 listen_interface=listen, names=names or None, **limits)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo(summary(mode, status))
+    for line in status.errors:
+        click.echo(f"error: {line}", err=True)
+    if status.errors or (mode == "fetch" and not status.complete):
+        sys.exit(1)
+
+
+def _session_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed((
+        click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False),
+        click.option("--peer", "peers", multiple=True, metavar="HOST:PORT",
+                     help="Connect to this peer directly (repeatable; LAN or loopback)."),
+        click.option("--listen", default=None, metavar="ADDR:PORT",
+                     help="Listen address and port (default: setting listen_interface)."),
+        click.option("--upload-limit", default=None, help="Upload limit per second, e.g. 10MB."),
+        click.option("--download-limit", default=None, help="Download limit per second, e.g. 10MB."),
+        click.option("--torrent", "names", multiple=True, help="Only this torrent (repeatable)."),
+        click.option("--timeout", type=float, default=None, help="Stop after this many seconds."),
+    )):
+        f = option(f)
+    return f
+
+
+@cli.command()
+@_session_options
+@pass_ctx
+def seed(obj: Context, **kwargs: Any) -> None:
+    """Seed the mirror's chosen torrents until Ctrl-C or SIGTERM (resume data kept).
+
+    DIRECTORY defaults to --archive. No DHT, LSD, UPnP or NAT-PMP: peers come from the
+    torrent_trackers setting or --peer.
+
+    \b
+    Example:
+      longplay seed /data/mirror --listen 0.0.0.0:6881 --upload-limit 20MB
+      longplay seed /data/mirror --listen 127.0.0.1:6881 --peer 127.0.0.1:6882
+    """
+    _session_command(obj, "seed", **kwargs)
+
+
+@cli.command()
+@_session_options
+@pass_ctx
+def fetch(obj: Context, **kwargs: Any) -> None:
+    """Download the mirror's chosen torrents into DIRECTORY/files; exit 0 once all are whole.
+
+    Resumable: stop it any time, run it again. The .torrent files come from the torrents.json
+    the plan was made from (see `longplay mirror plan`).
+
+    \b
+    Example:
+      longplay fetch /data/mirror --peer 192.0.2.10:6881
+      longplay fetch /data/mirror --download-limit 50MB --listen 0.0.0.0:6882
+    """
+    _session_command(obj, "fetch", **kwargs)

@@ -152,7 +152,7 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
             values[key] = _coerce(setting, value, str(toml_path))
             origins[key] = str(toml_path)
     for env_key, raw in environ.items():
-        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG"):
+        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG", "LONGPLAY_NO_PROGRESS"):
             continue
         key = env_key[len(ENV_PREFIX):].lower()
         if key not in _BY_NAME:

@@ -156,3 +156,17 @@ def read_choice(directory: Path) -> MirrorChoice | None:
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{path}: 'torrents' is not a list of names")
     return MirrorChoice(Path(source), tuple(names))
+
+
+def chosen_entries(directory: Path) -> tuple[Path, list[TorrentEntry]]:
+    """The listing file and the entries DIR/mirror.json chose (all of them without one)."""
+    choice = read_choice(directory)
+    source = choice.torrents_json if choice else directory / "torrents" / "torrents.json"
+    listing = read_listing(source)
+    if choice is None:
+        return source, list(listing.torrents)
+    by_name = listing.by_name()
+    unknown = [n for n in choice.names if n not in by_name]
+    if unknown:
+        raise InputError(f"{directory / 'mirror.json'}: {', '.join(unknown)} not in {source}")
+    return source, [by_name[n] for n in choice.names]

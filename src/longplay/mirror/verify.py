@@ -27,9 +27,9 @@ import libtorrent as lt
 
 from longplay import progress
 from longplay.errors import InputError
-from longplay.mirror.choose import read_choice
+from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, layout, read_torrent
-from longplay.pack.listing import ManifestRow, TorrentEntry, read_listing, read_manifest
+from longplay.pack.listing import ManifestRow, read_manifest
 
 BLOCK = 16 * 1024
 CHUNK = 1 << 20                 # read size; a multiple of BLOCK
@@ -316,23 +316,10 @@ def verify_torrents(files_dir: Path, torrents: list[tuple[CheckedTorrent, list[M
     return report
 
 
-def _entries_to_check(directory: Path) -> tuple[Path, list[TorrentEntry]]:
-    choice = read_choice(directory)
-    source = choice.torrents_json if choice else directory / "torrents" / "torrents.json"
-    listing = read_listing(source)
-    if choice is None:
-        return source, list(listing.torrents)
-    by_name = listing.by_name()
-    unknown = [n for n in choice.names if n not in by_name]
-    if unknown:
-        raise InputError(f"{directory / 'mirror.json'}: {', '.join(unknown)} not in {source}")
-    return source, [by_name[n] for n in choice.names]
-
-
 def verify_mirror(directory: Path, workers: int = 0) -> VerifyReport:
     """Verify the torrents DIR/mirror.json chose (or, without it, all of torrents.json)."""
     directory = Path(directory)
-    source, entries = _entries_to_check(directory)
+    source, entries = chosen_entries(directory)
     torrents_dir = source.parent
     work: list[tuple[CheckedTorrent, list[ManifestRow] | None]] = []
     problems = []

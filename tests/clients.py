@@ -166,7 +166,8 @@ class QBittorrent:
         self.post("torrents/addPeers", hashes=torrent_hash, peers="|".join(peers))
 
     def wait_state(self, info_hash_v1: str, done: Callable[[dict[str, Any]], bool], what: str,
-                   timeout: float = 120, nudge: Callable[[], None] | None = None) -> dict[str, Any]:
+                   timeout: float = 120, nudge: Callable[[], None] | None = None,
+                   nudge_every: float = 2.0) -> dict[str, Any]:
         """Poll the torrent until ``done`` holds; ``nudge`` runs every few seconds meanwhile."""
         last = [0.0]
 
@@ -176,7 +177,7 @@ class QBittorrent:
                 return t
             if t.get("state") in ("error", "missingFiles"):
                 raise RuntimeError(f"qbittorrent: torrent in state {t['state']}")
-            if nudge and time.monotonic() - last[0] > 3:
+            if nudge and time.monotonic() - last[0] > nudge_every:
                 last[0] = time.monotonic()
                 nudge()
             return None

@@ -168,6 +168,7 @@ def test_settings_feed_the_session(tmp_path: Path) -> None:
         s = session.session.get_settings()
         assert not s["enable_dht"] and not s["enable_lsd"] and not s["enable_upnp"]
         assert not s["enable_natpmp"] and s["upload_rate_limit"] == 10**6
+        assert not s["enable_outgoing_utp"] and s["enable_incoming_utp"]
     finally:
         session.close()
 

@@ -67,6 +67,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+    # mirror: seed/fetch sessions
+    Setting("peer_transport", str, "tcp+utp-in", "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).", ("tcp+utp-in", "tcp", "tcp+utp")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

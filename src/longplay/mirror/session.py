@@ -41,13 +41,15 @@ class SessionConfig:
     trackers: tuple[str, ...] = ()
     peers: tuple[tuple[str, int], ...] = ()
     names: tuple[str, ...] | None = None       # restrict to these torrents
+    peer_transport: str = "tcp+utp-in"         # or "tcp", "tcp+utp" (see the setting)
 
     @classmethod
     def from_settings(cls, archive: Archive, mode: str, **overrides: object) -> SessionConfig:
         s = archive.settings
         trackers = tuple(u.strip() for u in s.torrent_trackers.split(",") if u.strip())
         base = dict(mode=mode, listen_interface=s.listen_interface, upload_limit=s.upload_limit,
-                    download_limit=s.download_limit, trackers=trackers)
+                    download_limit=s.download_limit, trackers=trackers,
+                    peer_transport=s.peer_transport)
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -120,6 +122,10 @@ def _settings_pack(config: SessionConfig) -> dict[str, object]:
         "dht_bootstrap_nodes": "",
         "upload_rate_limit": config.upload_limit, "download_rate_limit": config.download_limit,
         "allow_multiple_connections_per_ip": True,
+        # uTP moved 25 MB/s where TCP moved 120 on loopback, so we connect out over TCP; we
+        # still accept uTP, since uTP-first clients (qBittorrent) otherwise wait to fall back.
+        "enable_outgoing_utp": config.peer_transport == "tcp+utp",
+        "enable_incoming_utp": config.peer_transport != "tcp",
         "user_agent": f"Longplay/{__version__}",
         "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification
         | lt.alert.category_t.storage_notification,

@@ -8,6 +8,7 @@ then killed). A missing binary skips the test with the package to install
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -35,6 +36,15 @@ def need(binary: str) -> str:
         pytest.skip(f"{binary} not installed (Debian package {PACKAGES.get(binary, binary)}; "
                     f"`make test` installs it)")
     return path
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: SIGTERM it if the test process dies (Linux prctl)."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _stop(proc: subprocess.Popen[bytes], timeout: float = 15) -> None:
@@ -102,7 +112,8 @@ class QBittorrent:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.binary, f"--profile={self.profile}", f"--webui-port={self.webui}"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent)
 
         def up() -> bool:
             assert self.proc is not None
@@ -227,8 +238,9 @@ class Aria2:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Aria2:
-        self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        with open(self.log.with_suffix(".out"), "wb") as out:  # a file: a pipe could fill and block
+            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
 
         def listening() -> bool:
             assert self.proc is not None
@@ -239,8 +251,10 @@ class Aria2:
         return self
 
     def output(self) -> str:
-        text = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-        return text
+        """The tail of aria2c's console output and log, for failure messages."""
+        parts = [p.read_text(errors="replace")[-1500:] for p in (self.log.with_suffix(".out"), self.log)
+                 if p.exists()]
+        return "\n".join(parts)
 
     def wait(self, timeout: float) -> int:
         assert self.proc is not None
@@ -252,8 +266,6 @@ class Aria2:
     def stop(self) -> None:
         if self.proc is not None:
             _stop(self.proc)
-            if self.proc.stdout:
-                self.proc.stdout.close()
 
     def __enter__(self) -> Aria2:
         return self.start()
@@ -296,7 +308,8 @@ class OpenTracker:
     def start(self) -> OpenTracker:
         self.proc = subprocess.Popen([self.binary, "-f", str(self.dir / "opentracker.conf")],
                                      cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     preexec_fn=_die_with_parent)
 
         def up() -> bool:
             assert self.proc is not None

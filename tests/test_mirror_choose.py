@@ -96,3 +96,7 @@ def test_plan_rerun_replaces_choice(tmp_path: Path) -> None:
     plan_mirror(tmp_path, None, 10**6)
     plan_mirror(tmp_path, None, 100)
     assert read_choice(tmp_path).names == ("head",)  # type: ignore[union-attr]
+    moved = tmp_path.parent / f"{tmp_path.name}-moved"
+    tmp_path.rename(moved)  # the listing path is stored relative to the mirror directory
+    choice = read_choice(moved)
+    assert choice is not None and choice.torrents_json == moved / "torrents" / "torrents.json"

@@ -127,7 +127,11 @@ def plan_mirror(directory: Path, torrents_json: Path | None, budget: int,
     source = Path(torrents_json) if torrents_json else directory / "torrents" / "torrents.json"
     listing = read_listing(source)
     stats = read_stats(stats_path) if stats_path else None
-    plan = choose(listing, budget, prefer, stats, source.resolve())
+    # Stored relative to DIR when inside it, so a mirror directory can be moved whole.
+    stored = source.resolve()
+    if directory.resolve() in stored.parents:
+        stored = stored.relative_to(directory.resolve())
+    plan = choose(listing, budget, prefer, stats, stored)
     directory.mkdir(parents=True, exist_ok=True)
     tmp = directory / f".{MIRROR_FILE}.tmp"
     tmp.write_bytes(plan.to_json())
@@ -155,7 +159,9 @@ def read_choice(directory: Path) -> MirrorChoice | None:
         raise InputError(f"{path}: not a mirror plan ({exc}); rerun `longplay mirror plan`") from None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{path}: 'torrents' is not a list of names")
-    return MirrorChoice(Path(source), tuple(names))
+    if not isinstance(source, str):
+        raise InputError(f"{path}: 'torrents_json' is not a path")
+    return MirrorChoice(Path(directory) / source, tuple(names))
 
 
 def chosen_entries(directory: Path) -> tuple[Path, list[TorrentEntry]]:

@@ -271,8 +271,8 @@ class MirrorSession:
                 if on_status:
                     on_status(status)
                 now = time.monotonic()
-                if self.config.mode == "fetch" and status.complete:
-                    break
+                if self.config.mode == "fetch" and all(t.complete or t.error for t in status.torrents):
+                    break  # done, or nothing left that could finish
                 if stop.is_set() or (timeout is not None and now - start > timeout):
                     break
                 if now - last_peers > PEER_RETRY:

@@ -16,7 +16,13 @@ import pytest
 
 from longplay.errors import InputError
 from longplay.mirror.choose import plan_mirror
-from longplay.mirror.session import MirrorSession, SessionConfig, parse_peer, run_session
+from longplay.mirror.session import (
+    MirrorSession,
+    SessionConfig,
+    SessionStatus,
+    parse_peer,
+    run_session,
+)
 from longplay.mirror.verify import verify_mirror
 from netutil import free_port, port_open, wait_for
 from torrentdata import TorrentSpec, build_mirror, random_files
@@ -208,3 +214,25 @@ def test_cli_seed_and_fetch_processes_stop_cleanly(tmp_path: Path) -> None:
         if seed.poll() is None:
             seed.kill()
             seed.wait(10)
+
+
+def test_interrupted_fetch_resumes_to_the_same_result(seeded: tuple[Path, Seeder], tmp_path: Path) -> None:
+    src, seeder = seeded
+    dst = _new_mirror(src, tmp_path / "mirror")
+    peer = (("127.0.0.1", seeder.port),)
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch(s: SessionStatus) -> None:  # stop as soon as some, not all, has arrived
+        seen.append(sum(t.done for t in s.torrents))
+        if seen[-1] > 0:
+            stop.set()
+    first = run_session(dst, "fetch", stop, timeout=60, listen_interface=LOOP, peers=peer,
+                        download_limit=150_000, on_status=watch)
+    got = sum(t.done for t in first.torrents)
+    assert 0 < got < sum(t.wanted for t in first.torrents), f"not partial: {seen}"
+    assert len(list((dst / "work" / "resume").glob("*.resume"))) == 2
+    assert not verify_mirror(dst).ok
+    second = run_session(dst, "fetch", timeout=60, listen_interface=LOOP, peers=peer)
+    assert second.complete
+    assert verify_mirror(dst).ok

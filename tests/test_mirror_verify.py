@@ -153,3 +153,41 @@ def test_cli_exit_codes_and_names(tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert f"missing: lp-t1-0001/{rel}: file is absent" in bad.output
     assert "1 missing, 0 partial, 0 corrupt" in bad.output
+
+
+def test_v2_only_torrent_verified_by_merkle_roots(tmp_path: Path) -> None:
+    import libtorrent as lt
+
+    from longplay.mirror.safety import read_torrent
+    from torrentdata import write_files
+
+    spec = SPECS[0]
+    write_files(tmp_path / "files", spec.name, spec.files)
+    ct = lt.create_torrent(lt.list_files(str(tmp_path / "files" / spec.name)), 0,
+                           lt.create_torrent.v2_only)
+    lt.set_piece_hashes(ct, str(tmp_path / "files"))
+    (tmp_path / "torrents").mkdir()
+    t = tmp_path / "torrents" / f"{spec.name}.torrent"
+    t.write_bytes(lt.bencode(ct.generate()))
+    checked = read_torrent(t)
+    from longplay.mirror.verify import verify_torrents
+
+    assert verify_torrents(tmp_path / "files", [(checked, None)]).ok
+    rel, path = _file(tmp_path, spec.name, 0)
+    data = bytearray(path.read_bytes())
+    data[5] ^= 1
+    path.write_bytes(bytes(data))
+    report = verify_torrents(tmp_path / "files", [(checked, None)])
+    assert [(p.path, p.detail) for p in report.problems] == [(rel, "v2 merkle root differs")]
+
+
+def test_display_summary_line() -> None:
+    from longplay.mirror.display import summary
+    from longplay.mirror.session import SessionStatus, TorrentState
+
+    status = SessionStatus([TorrentState("a", "seeding", 1.0, 2_000_000, 2_000_000, 0, 1_500_000,
+                                         5_000_000, 3),
+                            TorrentState("b", "downloading", 0.5, 500, 1000, 2000, 0, 0, 1)], 6881)
+    assert summary("seed", status) == (
+        "seed: 1/2 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
+        "uploaded 5.00 MB, 4 peer(s), port 6881")

@@ -157,6 +157,8 @@ class _PieceHasher:
 
     def feed(self, offset: int, data: memoryview | None, length: int) -> None:
         """Bytes [offset, offset+length) of the torrent; data None when they could not be read."""
+        if not self.t.pieces:
+            return  # a v2-only torrent has no v1 pieces; its merkle roots do the work
         start = max(offset, self.pos)
         stop = min(offset + length, self.end)
         while start < stop:

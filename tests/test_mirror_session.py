@@ -236,3 +236,30 @@ def test_interrupted_fetch_resumes_to_the_same_result(seeded: tuple[Path, Seeder
     second = run_session(dst, "fetch", timeout=60, listen_interface=LOOP, peers=peer)
     assert second.complete
     assert verify_mirror(dst).ok
+
+
+def test_busy_port_is_an_error(tmp_path: Path) -> None:
+    import socket
+
+    from longplay.errors import LongplayError
+
+    src = tmp_path / "m"
+    build_mirror(src, SPECS[:1])
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(LongplayError, match=f"cannot listen on 127.0.0.1:{port}"):
+            run_session(src, "seed", timeout=1, listen_interface=f"127.0.0.1:{port}")
+
+
+def test_symlink_inside_the_data_refused(tmp_path: Path) -> None:
+    src = tmp_path / "m"
+    build_mirror(src, SPECS[:1], with_data=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (src / "files" / "lp-t0-0001").mkdir(parents=True)
+    (src / "files" / "lp-t0-0001" / "Artist").symlink_to(outside)
+    with pytest.raises(InputError, match="symbolic link"):
+        run_session(src, "fetch", timeout=5, listen_interface=LOOP)
+    assert list(outside.iterdir()) == []

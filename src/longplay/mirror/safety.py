@@ -242,3 +242,23 @@ def target_path(root: Path, torrent: CheckedTorrent, rel: tuple[str, ...]) -> Pa
     if resolved_root not in out.resolve().parents:
         raise InputError(f"{torrent.name}/{'/'.join(rel)} resolves outside {root}")
     return out
+
+
+def check_no_symlinks(files_dir: Path, torrent: CheckedTorrent) -> None:
+    """Refuse when a directory or file below files/NAME/ is a symlink: writing through it would
+    put data outside the target. files/NAME itself may be a link (an operator's choice of disk)."""
+    base = Path(files_dir) / torrent.name
+    if torrent.single_file or not base.is_dir():
+        return
+    seen: set[tuple[str, ...]] = set()
+    for rel in torrent.files:
+        for depth in range(1, len(rel) + 1):
+            prefix = rel[:depth]
+            if prefix in seen:
+                continue
+            seen.add(prefix)
+            path = base.joinpath(*prefix)
+            if path.is_symlink():
+                raise InputError(f"{path} is a symbolic link; refusing to write through it")
+            if not path.exists():
+                break

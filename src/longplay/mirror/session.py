@@ -25,7 +25,7 @@ from longplay import __version__
 from longplay.archive import Archive
 from longplay.errors import InputError, LongplayError
 from longplay.mirror.choose import chosen_entries
-from longplay.mirror.safety import CheckedTorrent, read_torrent
+from longplay.mirror.safety import CheckedTorrent, check_no_symlinks, read_torrent
 
 RESUME_EVERY = 60.0          # seconds between periodic resume-data saves
 PEER_RETRY = 5.0             # seconds between attempts to reach --peer addresses
@@ -111,6 +111,7 @@ def load_session_torrents(directory: Path, names: Sequence[str] | None = None) -
             raise InputError(f"{e.file}: torrent is named {checked.name!r}, listing says {e.name!r}")
         if checked.info_hash_v1 != e.info_hash_v1 or checked.info_hash_v2 != e.info_hash_v2:
             raise InputError(f"{e.file}: info-hashes differ from torrents.json; refusing to share it")
+        check_no_symlinks(Path(directory) / "files", checked)
         out.append(checked)
     return out
 
@@ -122,6 +123,8 @@ def _settings_pack(config: SessionConfig) -> dict[str, object]:
         "dht_bootstrap_nodes": "",
         "upload_rate_limit": config.upload_limit, "download_rate_limit": config.download_limit,
         "allow_multiple_connections_per_ip": True,
+        # A busy port is an error, not silently port+1 or a random one (port forwarding).
+        "listen_system_port_fallback": False, "max_retry_port_bind": 0,
         # uTP moved 25 MB/s where TCP moved 120 on loopback, so we connect out over TCP; we
         # still accept uTP, since uTP-first clients (qBittorrent) otherwise wait to fall back.
         "enable_outgoing_utp": config.peer_transport == "tcp+utp",
@@ -246,7 +249,7 @@ class MirrorSession:
         assert self.session is not None
         for name, h in self.handles.items():
             if h.is_valid():
-                h.save_resume_data(lt.torrent_handle.save_info_dict)
+                h.save_resume_data()  # no info dict: the .torrent is always at hand
                 self._pending_resume.add(name)
         deadline = time.monotonic() + wait
         while self._pending_resume and time.monotonic() < deadline:

@@ -191,3 +191,30 @@ def test_display_summary_line() -> None:
     assert summary("seed", status) == (
         "seed: 1/2 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
         "uploaded 5.00 MB, 4 peer(s), port 6881")
+
+
+def test_manifest_disagreeing_with_torrent_is_reported(tmp_path: Path) -> None:
+    build_mirror(tmp_path, SPECS[:1])
+    m = tmp_path / "torrents" / "lp-t0-0001.manifest.jsonl"
+    rows = read_manifest(m)
+    rows[0] = replace(rows[0], size=rows[0].size + 1)
+    rows.append(replace(rows[1], path="Not/In/Torrent.ogg"))
+    m.write_bytes(manifest_jsonl(rows))
+    report = verify_mirror(tmp_path)
+    assert not report.ok and not report.problems
+    assert report.torrent_problems == [
+        f"lp-t0-0001: manifest says {rows[0].path} is {rows[0].size} bytes, the torrent says "
+        f"{rows[0].size - 1}",
+        "lp-t0-0001: manifest names Not/In/Torrent.ogg, which the torrent lacks"]
+
+
+def test_whole_torrent_missing_is_quick(tmp_path: Path) -> None:
+    # Thousands of files and failing pieces: blame must not be quadratic.
+    import time
+
+    files = {f"d{i // 100}/f{i}.ogg": bytes([i % 251]) * 700 for i in range(4000)}
+    build_mirror(tmp_path, [TorrentSpec("lp-t9-0001", files)], version="v1", with_data=False)
+    t0 = time.monotonic()
+    report = verify_mirror(tmp_path)
+    assert report.count("missing") == 4000
+    assert time.monotonic() - t0 < 10

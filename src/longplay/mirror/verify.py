@@ -14,6 +14,7 @@ already bad.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 from collections.abc import Callable
@@ -105,6 +106,7 @@ class _Torrent:
         self.pieces: bytes = info.get(b"pieces", b"")
         self.has_v2 = ti.info_hashes().has_v2()
         by_path = {r.parts: r for r in manifest or []}
+        self.listing_problems: list[str] = []
         fs = layout(ti)
         self.files: list[_File] = []
         for i in range(fs.num_files()):
@@ -116,11 +118,12 @@ class _Torrent:
             root = bytes.fromhex(str(fs.root(i))) if self.has_v2 and size else None
             row = by_path.pop(rel, None)
             if row is not None and row.size != size:
-                raise InputError(f"{self.name}: manifest says {row.path} is {row.size} bytes, "
-                                 f"the torrent says {size}")
+                self.listing_problems.append(f"{self.name}: manifest says {row.path} is "
+                                             f"{row.size} bytes, the torrent says {size}")
             path = files_dir.joinpath(self.name, *rel)
             self.files.append(_File(i, rel, path, off, size, root, row.sha256 if row else None))
-        self.manifest_extra = sorted(r.path for r in by_path.values())
+        self.listing_problems += [f"{self.name}: manifest names {path}, which the torrent lacks"
+                                  for path in sorted(r.path for r in by_path.values())]
         self.bad_pieces: set[int] = set()
         self.lock = Lock()
 
@@ -225,6 +228,7 @@ def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHashe
         if own:
             f.status = "missing"
             f.problems.append("file is absent")
+            advance(limit)
         pieces.feed(f.offset, None, limit)
         return
     with fh:
@@ -268,11 +272,15 @@ def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHashe
 
 def _blame_pieces(t: _Torrent) -> None:
     """Mark files that overlap failing v1 pieces; see the module docstring."""
-    real = [f for f in t.files if f.path is not None and f.size]
+    real = [f for f in t.files if f.path is not None and f.size]   # in offset order
+    ends = [f.offset + f.size for f in real]
     blamed: dict[int, list[int]] = {}
     for piece in sorted(t.bad_pieces):
         lo, hi = piece * t.plen, min((piece + 1) * t.plen, t.total)
-        inside = [f for f in real if f.offset < hi and f.offset + f.size > lo]
+        inside, i = [], bisect.bisect_right(ends, lo)
+        while i < len(real) and real[i].offset < hi:
+            inside.append(real[i])
+            i += 1
         others_bad = any(f.status != "ok" for f in inside)
         for f in inside:
             if f.status == "ok" and f.proven and others_bad:
@@ -305,8 +313,7 @@ def verify_torrents(files_dir: Path, torrents: list[tuple[CheckedTorrent, list[M
     for t in loaded:
         _blame_pieces(t)
         report.torrents.append(t.name)
-        for path in t.manifest_extra:
-            report.torrent_problems.append(f"{t.name}: manifest names {path}, which the torrent lacks")
+        report.torrent_problems += t.listing_problems
         for f in t.files:
             if f.path is None:
                 continue

@@ -119,11 +119,13 @@ def bench_verify(work: Path, size: int) -> None:
     d = work / "verify"
     build_mirror(d, make_specs(size, 4, 5 << 20, 7))
     read = read_rate(d / "files")
+    before = hash_ceiling(os.cpu_count() or 1)
     t0 = time.perf_counter()
     report = verify_mirror(d)
     v = report.bytes_checked / (time.perf_counter() - t0)
     assert report.ok, report.problems[:3]
-    ceiling = hash_ceiling(os.cpu_count() or 1)
+    # The best of two measurements around the run: a busy machine only lowers the ceiling.
+    ceiling = max(before, hash_ceiling(os.cpu_count() or 1))
     recheck = libtorrent_recheck(d)
     print(f"verify            {rate(v)}  ({report.files_checked} files)")
     print(f"hash ceiling      {rate(ceiling)}  verify/ceiling = {v / ceiling:.2f}")

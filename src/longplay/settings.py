@@ -39,11 +39,12 @@ def _size(text: str) -> int:
     num = s.rstrip("KMGTPIB")
     unit = s[len(num):]
     try:
-        if not num or unit not in units:
-            raise ValueError
-        return int(float(num) * units[unit])
+        value = float(num)
     except ValueError:
-        raise ValueError(f"not a size: {text!r} (try 300TB, 2TiB, 512MB)") from None
+        value = -1.0
+    if not num or unit not in units or not value >= 0:
+        raise ValueError(f"not a size: {text!r} (try 300TB, 2TiB, 512MB)")
+    return int(value * units[unit])
 
 
 parse_size = _size
@@ -71,6 +72,8 @@ SETTINGS: tuple[Setting, ...] = (
     # -- audio (scan, match, tag) --
     Setting("scan_decode", bool, True, "Decode every frame while scanning: exact durations, corrupt frames found (false: demux only, faster)."),
     Setting("match_duration_tolerance_ms", int, 2000, "Largest duration difference, in ms, for matching a file to a track by title and artist."),
+    # mirror: seed/fetch sessions
+    Setting("peer_transport", str, "tcp+utp-in", "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).", ("tcp+utp-in", "tcp", "tcp+utp")),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -16,11 +16,9 @@ import datetime as dt
 import json
 import os
 import shutil
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
 
 import pyarrow as pa
 import pyarrow.parquet as pq

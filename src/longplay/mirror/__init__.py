@@ -1,0 +1,1 @@
+"""The mirror operator's side: choose torrents under a budget, verify, seed and fetch."""

@@ -56,9 +56,10 @@ CREATE OR REPLACE MACRO stable_id(s) AS (md5_number(s) >> 65)::BIGINT;
 CREATE OR REPLACE MACRO norm_isrc(s) AS nullif(upper(replace(replace(trim(s), '-', ''), ' ', '')), '');
 CREATE OR REPLACE MACRO isrc_ok(s) AS regexp_full_match(s, '[A-Z]{2}[A-Z0-9]{3}[0-9]{2}[0-9]{5}');
 CREATE OR REPLACE MACRO norm_upc(s) AS nullif(replace(replace(trim(s), '-', ''), ' ', ''), '');
+-- GS1 check on the 14-digit form (leading zeros do not change it), as plain arithmetic on
+-- characters. Macros repeat their argument, so batch code passes a column (ingest's _upc14).
+CREATE OR REPLACE MACRO gtin_check14(p) AS
+    (10 - (3*(ascii(substr(p, 1, 1)) - 48) + 1*(ascii(substr(p, 2, 1)) - 48) + 3*(ascii(substr(p, 3, 1)) - 48) + 1*(ascii(substr(p, 4, 1)) - 48) + 3*(ascii(substr(p, 5, 1)) - 48) + 1*(ascii(substr(p, 6, 1)) - 48) + 3*(ascii(substr(p, 7, 1)) - 48) + 1*(ascii(substr(p, 8, 1)) - 48) + 3*(ascii(substr(p, 9, 1)) - 48) + 1*(ascii(substr(p, 10, 1)) - 48) + 3*(ascii(substr(p, 11, 1)) - 48) + 1*(ascii(substr(p, 12, 1)) - 48) + 3*(ascii(substr(p, 13, 1)) - 48)) % 10) % 10 = ascii(substr(p, 14, 1)) - 48;
 CREATE OR REPLACE MACRO gtin_ok(s) AS (
-    regexp_full_match(s, '[0-9]{8}|[0-9]{12,14}')
-    AND (10 - list_sum(list_transform(range(1, length(s)),
-            lambda i: (ascii(s[length(s) - i]) - 48) * CASE WHEN i % 2 = 1 THEN 3 ELSE 1 END)) % 10) % 10
-        = ascii(s[length(s)]) - 48);
+    regexp_full_match(s, '[0-9]{8}|[0-9]{12,14}') AND gtin_check14(lpad(s, 14, '0')));
 """

@@ -84,12 +84,13 @@ CREATE TABLE IF NOT EXISTS _unit_counts (
 
 # Field checks: (field, SQL that is true when the value is bad, reason SQL, normalized SQL).
 _VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
-    ("isrc", "isrc IS NOT NULL AND norm_isrc(isrc) IS NOT NULL AND NOT isrc_ok(norm_isrc(isrc))",
+    # _isrc_n, _upc_n, _upc14: normalized once per row in _u (macros repeat their arguments).
+    ("isrc", "_isrc_n IS NOT NULL AND NOT isrc_ok(_isrc_n)",
      "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
-     "CASE WHEN isrc_ok(norm_isrc(isrc)) THEN norm_isrc(isrc) END"),
-    ("upc", "upc IS NOT NULL AND norm_upc(upc) IS NOT NULL AND NOT gtin_ok(norm_upc(upc))",
+     "CASE WHEN isrc_ok(_isrc_n) THEN _isrc_n END"),
+    ("upc", "_upc_n IS NOT NULL AND NOT _upc_ok",
      "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
-     "CASE WHEN gtin_ok(norm_upc(upc)) THEN norm_upc(upc) END"),
+     "CASE WHEN _upc_ok THEN _upc_n END"),
     ("popularity", "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
      "'popularity ' || popularity || ' is outside 0..100'",
      "CASE WHEN popularity BETWEEN 0 AND 100 THEN popularity END"),
@@ -128,7 +129,10 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     cols = [normalized.get(c, c) + f" AS {c}" if c in normalized else c for c in FLAT_COLUMNS]
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _u AS
-        SELECT row_number() OVER () AS _ord, *, {_RECORD_PROBLEM} AS _record_problem FROM _in""")
+        SELECT *, regexp_full_match(_upc_n, '[0-9]{{8}}|[0-9]{{12,14}}') AND gtin_check14(_upc14) AS _upc_ok
+        FROM (SELECT *, lpad(_upc_n, 14, '0') AS _upc14 FROM (
+            SELECT row_number() OVER () AS _ord, *, {_RECORD_PROBLEM} AS _record_problem,
+                   norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n FROM _in))""")
     read = con.execute("SELECT count(*) FROM _u").fetchone()[0]  # type: ignore[index]
     rejected = con.execute(f"""
         INSERT INTO _rejects SELECT {unit_no}, _ord, ?, _pos, _record_problem, 'record', NULL, NULL

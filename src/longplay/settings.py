@@ -66,6 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+    # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
+    Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -151,7 +153,7 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
             values[key] = _coerce(setting, value, str(toml_path))
             origins[key] = str(toml_path)
     for env_key, raw in environ.items():
-        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG"):
+        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG", "LONGPLAY_NO_PROGRESS"):
             continue
         key = env_key[len(ENV_PREFIX):].lower()
         if key not in _BY_NAME:

@@ -15,7 +15,7 @@ generation wins per stable ID) and assigns recording identity; then the generati
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +31,12 @@ from longplay.rejects import RejectsLog
 
 # A loader fills the temp view/table ``_in`` with FLAT_COLUMNS plus ``_pos`` (VARCHAR, where the
 # record is in its input, e.g. "line 12") and ``_problems`` (VARCHAR[] of per-record problems the
-# reader already found, e.g. wrong types; NULL or empty when none).
+# reader already found, e.g. wrong types; NULL or empty when none). Optionally ``_album_only``
+# (BOOLEAN): the row describes an album that lists no tracks (no track_key, no title needed).
+# Rows sharing one ``_pos`` are one input record (e.g. a release and its tracks): a record is
+# kept or dropped as a whole when its track keys collide with an earlier record's.
 Loader = Callable[[duckdb.DuckDBPyConnection], None]
+Hook = Callable[[duckdb.DuckDBPyConnection, int], None]  # (connection, generation number)
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Unit:
     load: Loader
     size: int = 0             # records or bytes, for the progress bar
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
+    number: int = -1          # set by run(): the unit's ``_unit`` number in the staging tables
 
 
 @dataclass
@@ -56,12 +61,15 @@ class IngestReport:
     units_skipped: int = 0
     rejects_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # source-specific lines for the summary
 
     def summary(self) -> str:
         line = (f"{self.source}: read {self.read:,} = kept {self.kept:,} + rejected {self.rejected:,}"
                 f"; {self.values_rejected:,} bad values dropped; generation {self.generation}")
         if self.units_skipped:
             line += f" (resumed: {self.units_skipped} of {self.units} units already done)"
+        for note in self.notes:
+            line += f"\n{note}"
         if self.rejects_path is not None:
             line += f"\nrejects: {self.rejects_path}"
         return line
@@ -71,7 +79,7 @@ STAGE_DDL = f"""
 CREATE TABLE IF NOT EXISTS _stage (
     _unit INTEGER, _ord BIGINT, _pos VARCHAR, _input VARCHAR,
     {", ".join(f"{k} {v}" for k, v in FLAT_COLUMNS.items())},
-    _record_problem VARCHAR
+    _record_problem VARCHAR, _album_only BOOLEAN
 );
 CREATE TABLE IF NOT EXISTS _rejects (
     _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
@@ -118,6 +126,7 @@ _VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
 
 _RECORD_PROBLEM = """CASE
     WHEN len(coalesce(_problems, [])) > 0 THEN array_to_string(_problems, '; ')
+    WHEN _album_only THEN CASE WHEN album_key IS NULL OR trim(album_key) = '' THEN 'missing album_key' END
     WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
     WHEN title IS NULL OR trim(title) = '' THEN 'missing title'
 END"""
@@ -127,11 +136,13 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     """Validate and stage the records in ``_in``; returns (read, rejected, values rejected)."""
     normalized = {f: norm for f, _bad, _why, norm in _VALUE_RULES}
     cols = [normalized.get(c, c) + f" AS {c}" if c in normalized else c for c in FLAT_COLUMNS]
+    in_cols = {r[0] for r in con.execute("DESCRIBE _in").fetchall()}
+    album_only = "coalesce(_album_only, false)" if "_album_only" in in_cols else "false"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _u AS
         SELECT *, regexp_full_match(_upc_n, '[0-9]{{8}}|[0-9]{{12,14}}') AND gtin_check14(_upc14) AS _upc_ok
         FROM (SELECT *, lpad(_upc_n, 14, '0') AS _upc14 FROM (
-            SELECT row_number() OVER () AS _ord, *, {_RECORD_PROBLEM} AS _record_problem,
+            SELECT row_number() OVER () AS _ord, *, {_RECORD_PROBLEM.replace('_album_only', album_only)} AS _record_problem,
                    norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n FROM _in))""")
     read = con.execute("SELECT count(*) FROM _u").fetchone()[0]  # type: ignore[index]
     rejected = con.execute(f"""
@@ -141,9 +152,11 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     for fld, bad, why, _norm in _VALUE_RULES:
         values += con.execute(f"""
             INSERT INTO _rejects SELECT {unit_no}, _ord, ?, _pos, {why}, 'value', '{fld}', {fld}::VARCHAR
-            FROM _u WHERE _record_problem IS NULL AND ({bad})""", [unit.input]).fetchone()[0]  # type: ignore[index]
+            FROM _u WHERE _record_problem IS NULL AND ({bad})
+            QUALIFY row_number() OVER (PARTITION BY _pos, {fld} ORDER BY _ord) = 1  -- once per record
+            """, [unit.input]).fetchone()[0]  # type: ignore[index]
     con.execute(f"""
-        INSERT INTO _stage SELECT {unit_no}, _ord, _pos, ?, {", ".join(cols)}, NULL
+        INSERT INTO _stage SELECT {unit_no}, _ord, _pos, ?, {", ".join(cols)}, NULL, {album_only}
         FROM _u WHERE _record_problem IS NULL""", [unit.input])
     con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?)",
                 [unit_no, unit.name, read, rejected, values])
@@ -151,19 +164,35 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     return read, rejected, values
 
 
-def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any],
-        *, on_commit: Callable[[GenerationBuilder], None] | None = None) -> IngestReport:
-    """Ingest ``units`` of ``source`` into a new generation; resumable by rerunning the same job."""
+def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any],
+        *, on_commit: Callable[[GenerationBuilder], None] | None = None,
+        before_merge: Hook | None = None, after_merge: Hook | None = None,
+        describe: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
+        total: int | None = None, unit_word: str = "records") -> IngestReport:
+    """Ingest ``units`` of ``source`` into a new generation; resumable by rerunning the same job.
+
+    ``units`` may be a lazy iterable (a stream read once, e.g. a compressed archive); then give
+    ``total`` (the sum of the units' sizes, in ``unit_word``) for the progress bar. The hooks run
+    in the finalize transaction around the set-based merge (``after_merge`` before identity), for
+    sources that stage more than flat records; ``describe`` adds source-specific counts to the
+    report before the generation is published.
+    """
     store = CatalogStore(archive)
     job = {"source": source, **job}
+    if total is None:
+        units = list(units)
+        total = sum(u.size for u in units) or len(units)
+        if not any(u.size for u in units):
+            unit_word = "items"
     with store.build(job) as gen:
         con = gen.con
         con.execute(STAGE_DDL)
-        report = IngestReport(generation=gen.name, source=source, units=len(units))
+        report = IngestReport(generation=gen.name, source=source)
         done = gen.done_units()
-        total = sum(u.size for u in units) or len(units)
-        with progress.progress(f"ingest {source}", total, "records" if any(u.size for u in units) else "items") as bar:
+        with progress.progress(f"ingest {source}", total, unit_word) as bar:
             for unit_no, unit in enumerate(units):
+                report.units += 1
+                unit.number = unit_no
                 if unit.name in done:
                     report.units_skipped += 1
                     bar.advance(unit.size or 1)
@@ -180,7 +209,12 @@ def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any
                 bar.advance(unit.size or 1)
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):
+                if before_merge is not None:
+                    before_merge(con, gen.number)
                 _finalize(con, source, gen.number)
+                if after_merge is not None:
+                    after_merge(con, gen.number)
+                identity.assign(con)
         if "__log__" not in gen.done_units():
             _write_rejects(con, archive, source, gen.name)
             with gen.unit("__log__"):
@@ -197,6 +231,8 @@ def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any
         report.kept = report.read - report.rejected
         path = rejects_path(archive, source, gen.name)
         report.rejects_path = path if path.exists() else None
+        if describe is not None:
+            describe(con, report)
         if on_commit is not None:
             on_commit(gen)
         gen.commit()
@@ -208,16 +244,16 @@ def rejects_path(archive: Archive, source: str, gen: str) -> Path:
     return archive.rejects_dir / f"{gen}-ingest-{source}.jsonl"
 
 
-def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str, gen: str) -> None:
+def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str, gen: str) -> Path | None:
     path = rejects_path(archive, source, gen)
     path.unlink(missing_ok=True)
     if not con.execute("SELECT count(*) FROM _rejects").fetchone()[0]:  # type: ignore[index]
-        return
+        return None
     with RejectsLog(path) as log:
         rows = con.execute("""SELECT input, position, reason, kind, field, value FROM _rejects
                               ORDER BY _unit, _ord, field NULLS FIRST""").fetchall()
         for inp, pos, reason, kind, fld, value in rows:
-            extra = {"field": fld, "value": value} if kind == "value" else {}
+            extra = {k: v for k, v in (("field", fld), ("value", value)) if v is not None or kind == "value"}
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
     return path
 
@@ -229,18 +265,24 @@ def _artist_rows(list_col: str) -> str:
 def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> None:
     """Merge ``_stage`` into the normalized tables (set operations only)."""
     src = source.replace("'", "''")
-    # Duplicate track keys within this ingest: the first occurrence wins, the rest are rejects.
-    con.execute(f"""
+    # Duplicate track keys within this ingest: the first occurrence wins, the rest are rejects,
+    # together with the other rows of their input record (rows sharing _unit and _pos).
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _dups AS
-        SELECT _unit, _ord FROM (
-            SELECT _unit, _ord, row_number() OVER (PARTITION BY track_key ORDER BY _unit, _ord) AS rn
+        SELECT _unit, _ord, _pos FROM (
+            SELECT _unit, _ord, _pos, row_number() OVER (PARTITION BY track_key ORDER BY _unit, _ord) AS rn
             FROM _stage WHERE track_key IN (
                 SELECT track_key FROM _stage GROUP BY track_key HAVING count(*) > 1))
         WHERE rn > 1""")
     if con.execute("SELECT count(*) FROM _dups").fetchone()[0]:  # type: ignore[index]
         con.execute("""
+            CREATE OR REPLACE TEMP TABLE _dups AS
+            SELECT s._unit, s._ord, (s._unit, s._ord) IN (SELECT (_unit, _ord) FROM _dups) AS own
+            FROM _stage s WHERE (s._unit, s._pos) IN (SELECT (_unit, _pos) FROM _dups)""")
+        con.execute("""
             INSERT INTO _rejects SELECT s._unit, s._ord, s._input, s._pos,
-                'duplicate track_key ' || to_json(s.track_key)::VARCHAR || ' (first occurrence kept)',
+                CASE WHEN d.own THEN 'duplicate track_key ' || to_json(s.track_key)::VARCHAR || ' (first occurrence kept)'
+                     ELSE 'dropped with its record, which repeats an earlier track_key' END,
                 'record', NULL, NULL
             FROM _stage s JOIN _dups d USING (_unit, _ord)""")
         con.execute("""UPDATE _unit_counts SET records_rejected = records_rejected + d.n
@@ -266,7 +308,7 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
             listen_count, user_count, NULL::BIGINT AS recording_id, NULL::BOOLEAN AS is_canonical,
             lower(trim(license)) AS license,
             '{src}' AS source, track_key AS source_key, {generation} AS generation
-        FROM _staged"""
+        FROM _staged WHERE NOT coalesce(_album_only, false)"""
     new_albums = f"""
         SELECT DISTINCT ON (album_id) stable_id({key} || 'album:' || _album_key) AS album_id,
             coalesce(album_title, _album_key) AS title, album_type, release_date,
@@ -287,7 +329,8 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
                    pos::SMALLINT AS position, coalesce(a.join_phrase, '') AS join_phrase
             FROM (SELECT {id_sql} AS {id_col}, unnest({list_col}) AS a,
                          generate_subscripts({list_col}, 1) AS pos
-                  FROM _staged WHERE {list_col} IS NOT NULL {'AND _album_key IS NOT NULL' if id_col == 'album_id' else ''})
+                  FROM _staged WHERE {list_col} IS NOT NULL
+                  {'AND _album_key IS NOT NULL' if id_col == 'album_id' else 'AND NOT coalesce(_album_only, false)'})
             WHERE a.name IS NOT NULL AND trim(a.name) <> ''"""
 
     album_id_sql = f"stable_id({key} || 'album:' || _album_key)"
@@ -304,12 +347,12 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
         WHERE g <> '' AND stable_id('genre:' || g) NOT IN (SELECT genre_id FROM genres)""")
     _replace("track_genres", "track_id", """
         SELECT DISTINCT track_id, stable_id('genre:' || lower(trim(g))) AS genre_id
-        FROM (SELECT track_id, unnest(genres) AS g FROM _staged) WHERE trim(g) <> ''""", con)
+        FROM (SELECT track_id, unnest(genres) AS g FROM _staged WHERE NOT coalesce(_album_only, false))
+        WHERE trim(g) <> ''""", con)
     _replace("album_genres", "album_id", f"""
         SELECT DISTINCT {album_id_sql} AS album_id, stable_id('genre:' || lower(trim(g))) AS genre_id
         FROM (SELECT _album_key, unnest(album_genres) AS g FROM _staged WHERE _album_key IS NOT NULL)
         WHERE trim(g) <> ''""", con)
-    identity.assign(con)
 
 
 def _replace(table: str, id_col: str, new_rows_sql: str, con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,367 @@
+"""MusicBrainz documents to flat track records plus a residual per document (docs/sources.md).
+
+A release document becomes one flat row per track (media ``tracks``, ``pregap``, ``data-tracks``)
+with its album inline, or one album-only row when it lists no tracks. Values that the catalog
+tables hold exactly, and that only this document writes, are *popped* from the document; what
+is left is the residual, stored in ``source_records`` and merged back with the rows on export
+(``mbrebuild``). The rule for every popped key: it is popped only when the stored column will
+equal it, and a column is non-NULL only when its key was present, so "key absent from the
+residual and column non-NULL" means "fill it in". Wrong types of mapped keys and missing
+identifying keys reject the whole document; keys MusicBrainz does not document are kept in the
+residual and counted (the dump schema grows; nothing is lost).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from longplay.catalog.identifiers import isrc_problem, normalize_isrc, normalize_upc, upc_problem
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
+_SMALL = 32767
+_INT32 = 2**31 - 1
+
+# Keys of the WS/2 JSON documents with the dump's includes; anything else is "unknown".
+_COMMON = {"id", "aliases", "annotation", "genres", "tags", "user-genres", "user-tags", "relations",
+           "rating", "user-rating", "disambiguation", "moods", "user-moods"}
+KNOWN: dict[str, set[str]] = {
+    "release": _COMMON | {"title", "status", "status-id", "quality", "packaging", "packaging-id",
+                          "text-representation", "date", "country", "release-events", "barcode", "asin",
+                          "cover-art-archive", "artist-credit", "label-info", "media", "release-group",
+                          "collections", "track-count", "score"},
+    "medium": {"position", "title", "format", "format-id", "track-count", "track-offset", "tracks",
+               "pregap", "data-tracks", "discs", "id"},
+    "track": {"id", "number", "title", "position", "length", "artist-credit", "recording"},
+    "recording": _COMMON | {"title", "length", "video", "first-release-date", "isrcs", "artist-credit"},
+    "release-group": _COMMON | {"title", "primary-type", "primary-type-id", "secondary-types",
+                                "secondary-type-ids", "first-release-date", "artist-credit", "releases"},
+    "artist": _COMMON | {"name", "sort-name", "type", "type-id", "country", "area", "begin-area",
+                         "end-area", "life-span", "gender", "gender-id", "ipis", "isnis"},
+}
+
+
+class Problem(Exception):
+    """Why a document is rejected (one line: the path of the bad key and what is wrong)."""
+
+
+def _show(value: Any) -> str:
+    return orjson.dumps(value)[:60].decode(errors="replace")
+
+
+def _want(where: str, what: str, value: Any) -> Problem:
+    if value is None:
+        return Problem(f"missing key {where!r}")
+    return Problem(f"{where!r} should be {what}, got {_show(value)}")
+
+
+def _uuid(value: Any, where: str) -> str:
+    if type(value) is not str or not _UUID.fullmatch(value):
+        raise _want(where, "a MusicBrainz ID (UUID)", value)
+    return value
+
+
+def _opt(value: Any, kind: type, where: str, what: str) -> Any:
+    if value is not None and type(value) is not kind:
+        raise _want(where, what, value)
+    return value
+
+
+class Batch:
+    """Columns of the flat rows, documents and side tables of one chunk of documents."""
+
+    def __init__(self) -> None:
+        # per flat row
+        self.track_key: list[str | None] = []
+        self.title: list[str | None] = []
+        self.isrc: list[str | None] = []
+        self.mbid: list[str | None] = []
+        self.duration: list[int | None] = []
+        self.disc: list[int | None] = []
+        self.number: list[int | None] = []
+        self.genres: list[list[str] | None] = []
+        self.art_off: list[int] = [0]          # offsets into the artist struct children
+        self.art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        self.doc_of_row: list[int] = []
+        self.album_only: list[bool] = []
+        # per release (album columns, taken per row)
+        self.album: tuple[list[Any], ...] = tuple([] for _ in range(9))
+        self.alb_off: list[int] = [0]
+        self.alb_art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        self.pos: list[str] = []
+        # rejected documents
+        self.reject_pos: list[str] = []
+        self.reject_why: list[str] = []
+        # kept documents: kind, key, line, residual JSON
+        self.docs: tuple[list[str], list[str], list[int], list[str]] = ([], [], [], [])
+        self.isrc_extra: tuple[list[str], list[str], list[int]] = ([], [], [])
+        self.sort_names: dict[str, str] = {}
+        self.unknown: Counter[str] = Counter()
+        self.unknown_first: dict[str, int] = {}
+        self.read = 0
+
+    def reject(self, line: int, why: str) -> None:
+        self.reject_pos.append(f"line {line}")
+        self.reject_why.append(why)
+
+    def note_unknown(self, keys: set[str], level: str, line: int) -> None:
+        for k in keys:
+            path = f"{level}.{k}"
+            self.unknown[path] += 1
+            self.unknown_first.setdefault(path, line)
+
+    def _keep(self, kind: str, key: str, line: int, residual: dict[str, Any]) -> None:
+        self.docs[0].append(kind)
+        self.docs[1].append(key)
+        self.docs[2].append(line)
+        self.docs[3].append(orjson.dumps(residual).decode())
+
+    # -- documents -------------------------------------------------------------------------
+    def add(self, kind: str, line_no: int, line: bytes) -> None:
+        """Map one dump line; a bad line becomes a reject, never an exception."""
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                return  # blank lines are not records
+            self.read += 1
+            self.reject(line_no, f"malformed JSON: {exc}")
+            return
+        self.read += 1
+        if type(doc) is not dict:
+            self.reject(line_no, f"a JSON {type(doc).__name__}, not an object")
+            return
+        mark = self._mark()
+        try:
+            if kind == "release":
+                self._release(doc, line_no)
+            else:
+                self._entity(kind, doc, line_no)
+        except Problem as exc:
+            self._rollback(mark)
+            self.reject(line_no, str(exc))
+
+    def _mark(self) -> tuple[int, ...]:
+        return (len(self.track_key), len(self.art[0]), len(self.pos), len(self.alb_art[0]),
+                len(self.isrc_extra[0]))
+
+    def _rollback(self, mark: tuple[int, ...]) -> None:
+        """Forget what a rejected document appended (rare: only on a Problem)."""
+        rows, arts, docs, alb_arts, extras = mark
+        for col in (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc,
+                    self.number, self.genres, self.doc_of_row, self.album_only):
+            del col[rows:]
+        del self.art_off[rows + 1:]
+        for lst in (*self.art,):
+            del lst[arts:]
+        for lst in (*self.album, self.pos):
+            del lst[docs:]
+        del self.alb_off[docs + 1:]
+        for lst in (*self.alb_art,):
+            del lst[alb_arts:]
+        for lst in (*self.isrc_extra,):
+            del lst[extras:]
+
+    def _entity(self, kind: str, doc: dict[str, Any], line: int) -> None:
+        key = _uuid(doc.get("id"), "id")
+        name_key = "name" if kind == "artist" else "title"
+        _opt(doc.get(name_key), str, name_key, "a string")
+        if doc.get(name_key) is None:
+            raise Problem(f"missing key {name_key!r}")
+        extra = doc.keys() - KNOWN[kind]
+        if extra:
+            self.note_unknown(extra, kind, line)
+        del doc["id"]
+        self._keep(kind, key, line, doc)
+
+    def _credits(self, ac: Any, where: str, out: tuple[list[Any], list[Any], list[Any], list[Any]]) -> int:
+        """Append an artist credit's structs to ``out``; pop each artist ID its link row holds."""
+        if ac is None:
+            return 0
+        if type(ac) is not list:
+            raise _want(where, "a list", ac)
+        keys, names, mbids, joins = out
+        for i, c in enumerate(ac):
+            if type(c) is not dict:
+                raise _want(f"{where}[{i}]", "an object", c)
+            art = c.get("artist")
+            credited = _opt(c.get("name"), str, f"{where}[{i}].name", "a string")
+            join = _opt(c.get("joinphrase"), str, f"{where}[{i}].joinphrase", "a string")
+            aid = name = None
+            if art is not None:
+                if type(art) is not dict:
+                    raise _want(f"{where}[{i}].artist", "an object", art)
+                aid = art.get("id")
+                name = _opt(art.get("name"), str, f"{where}[{i}].artist.name", "a string")
+                if aid is not None and (type(aid) is not str or not _UUID.fullmatch(aid)):
+                    aid = None  # kept in the residual; the artist is keyed by name
+                sort = art.get("sort-name")
+                if aid is not None and type(sort) is str:
+                    self.sort_names[aid] = sort
+            name = name or credited
+            if aid is not None and name is not None and name.strip():
+                del art["id"]  # type: ignore[index]
+            keys.append(aid)
+            names.append(name)
+            mbids.append(aid)
+            joins.append(join)
+        return len(ac)
+
+    def _release(self, doc: dict[str, Any], line: int) -> None:
+        rid = _uuid(doc.get("id"), "id")
+        title = doc.get("title")
+        if type(title) is not str:
+            raise _want("title", "a string", title)
+        media = doc.get("media")
+        if media is not None and type(media) is not list:
+            raise _want("media", "a list", media)
+        extra = doc.keys() - KNOWN["release"]
+        if extra:
+            self.note_unknown(extra, "release", line)
+        doc_no = len(self.pos)
+        pos = f"line {line}"
+        a = self.album
+        # album columns: key, title, type, date, label, upc, total, mbid, genres
+        date = _opt(doc.get("date"), str, "date", "a string")
+        barcode = _opt(doc.get("barcode"), str, "barcode", "a string")
+        rg = _opt(doc.get("release-group"), dict, "release-group", "an object")
+        album_type = None
+        genres: list[str] = []
+        if rg is not None:
+            sec = rg.get("secondary-types")
+            primary = rg.get("primary-type")
+            if type(sec) is list and "Compilation" in sec:
+                album_type = "compilation"
+            elif type(primary) is str:
+                album_type = primary.lower()
+            genres.extend(_genre_names(rg.get("genres")))
+        genres.extend(_genre_names(doc.get("genres")))
+        label = None
+        li = doc.get("label-info")
+        if type(li) is list and li and type(li[0]) is dict and type(li[0].get("label")) is dict:
+            label = li[0]["label"].get("name") if type(li[0]["label"].get("name")) is str else None
+        total = 0
+        for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
+                              strict=True):
+            col.append(value)
+        self.alb_off.append(self.alb_off[-1] + self._credits(doc.get("artist-credit"), "artist-credit", self.alb_art))
+        self.pos.append(pos)
+
+        seen: set[str] = set()
+        tracks = 0
+        for mi, med in enumerate(media or ()):
+            where = f"media[{mi}]"
+            if type(med) is not dict:
+                raise _want(where, "an object", med)
+            extra = med.keys() - KNOWN["medium"]
+            if extra:
+                self.note_unknown(extra, "media[]", line)
+            disc = med.get("position")
+            if disc is not None and type(disc) is not int:
+                raise _want(f"{where}.position", "an integer", disc)
+            count = med.get("track-count")
+            total = total + count if type(count) is int and total is not None else None  # type: ignore[operator]
+            before = tracks
+            for list_key in ("pregap", "tracks", "data-tracks"):
+                tl = med.get(list_key)
+                if tl is None:
+                    continue
+                if list_key == "pregap":
+                    tl = [tl]
+                elif type(tl) is not list:
+                    raise _want(f"{where}.{list_key}", "a list", tl)
+                for ti, tr in enumerate(tl):
+                    self._track(tr, f"{where}.{list_key}[{ti}]" if list_key != "pregap" else f"{where}.pregap",
+                                disc, doc_no, seen, line)
+                    tracks += 1
+            if tracks > before and disc is not None and 0 <= disc <= _SMALL:
+                del med["position"]
+        a[6][-1] = total if media else None
+        if tracks == 0:  # an album that lists no tracks: one album-only row
+            self._row(None, None, None, None, None, None, None, None, doc_no, True)
+            self.art_off.append(self.art_off[-1])
+        # popped album values (the album row is keyed by this document only)
+        del doc["id"], doc["title"]
+        if date is not None and _DATE.fullmatch(date):
+            del doc["date"]
+        if barcode and normalize_upc(barcode) == barcode and upc_problem(barcode) is None:
+            del doc["barcode"]
+        self._keep("release", rid, line, doc)
+
+    def _row(self, key: str | None, title: str | None, isrc: str | None, mbid: str | None,
+             length: int | None, disc: int | None, number: int | None, genres: list[str] | None,
+             doc_no: int, album_only: bool = False) -> None:
+        self.track_key.append(key)
+        self.title.append(title)
+        self.isrc.append(isrc)
+        self.mbid.append(mbid)
+        self.duration.append(length)
+        self.disc.append(disc)
+        self.number.append(number)
+        self.genres.append(genres)
+        self.doc_of_row.append(doc_no)
+        self.album_only.append(album_only)
+
+    def _track(self, tr: Any, where: str, disc: int | None, doc_no: int, seen: set[str], line: int) -> None:
+        if type(tr) is not dict:
+            raise _want(where, "an object", tr)
+        tid = _uuid(tr.get("id"), f"{where}.id")
+        if tid in seen:
+            raise Problem(f"{where}.id {tid} appears twice in the release")
+        seen.add(tid)
+        title = tr.get("title")
+        if type(title) is not str or not title.strip():
+            raise _want(f"{where}.title", "a non-empty string", title or None)
+        extra = tr.keys() - KNOWN["track"]
+        if extra:
+            self.note_unknown(extra, "media[].tracks[]", line)
+        number = _opt(tr.get("position"), int, f"{where}.position", "an integer")
+        length = _opt(tr.get("length"), int, f"{where}.length", "an integer")
+        rec = _opt(tr.get("recording"), dict, f"{where}.recording", "an object")
+        mbid = isrc = None
+        genres = None
+        if rec is not None:
+            extra = rec.keys() - KNOWN["recording"]
+            if extra:
+                self.note_unknown(extra, "media[].tracks[].recording", line)
+            rid = rec.get("id")
+            if rid is not None and type(rid) is str and _UUID.fullmatch(rid):
+                mbid = rid
+                if rid == rid.lower():
+                    del rec["id"]
+            isrcs = _opt(rec.get("isrcs"), list, f"{where}.recording.isrcs", "a list")
+            if isrcs:
+                for i, x in enumerate(isrcs):
+                    if type(x) is not str:
+                        raise _want(f"{where}.recording.isrcs[{i}]", "a string", x)
+                isrc = isrcs[0]
+                good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
+                if len(good) == len(isrcs) and len(set(good)) == len(good):
+                    del rec["isrcs"]
+                    extras = good[1:]
+                else:
+                    extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
+                              if isrc_problem(n) is None and n != normalize_isrc(isrc)]
+                for p, x in enumerate(extras, 2):
+                    self.isrc_extra[0].append(tid)
+                    self.isrc_extra[1].append(x)
+                    self.isrc_extra[2].append(p)
+            genres = _genre_names(rec.get("genres")) or None
+        self._row(tid, title, isrc, mbid, length, disc, number, genres, doc_no)
+        self.art_off.append(self.art_off[-1] + self._credits(tr.get("artist-credit"), f"{where}.artist-credit", self.art))
+        if title == title.strip():
+            del tr["title"]
+        if number is not None and 0 <= number <= _SMALL:
+            del tr["position"]
+        if length is not None and 0 <= length <= _INT32:
+            del tr["length"]
+
+
+def _genre_names(value: Any) -> list[str]:
+    if type(value) is not list:
+        return []
+    return [g["name"] for g in value if type(g) is dict and type(g.get("name")) is str]

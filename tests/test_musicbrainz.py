@@ -66,7 +66,7 @@ def test_real_release_documents_map_and_rebuild_exactly(archive: Archive, tmp_pa
     # release_null.json has no ID at all: the one document that cannot be identified.
     bad = [r for r in rejects(report) if r["kind"] == "record"]
     assert [(r["position"], r["reason"]) for r in bad] == [
-        (f"line {[i for i, d in enumerate(docs, 1) if d.get('id') is None][0]}", "missing key 'id'")]
+        (f"line {next(i for i, d in enumerate(docs, 1) if d.get('id') is None)}", "missing key 'id'")]
     kept = {d["id"]: d for d in docs if d.get("id")}
     assert exported(archive, tmp_path) == kept  # equal as JSON values, every kept document
     with CatalogStore(archive).read() as con:

@@ -37,7 +37,7 @@ def dedup(archive: Archive, top: int = 10) -> dict[str, Any]:
 
 def group_report(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, Any]:
     """Counts of ISRC sharing and identity groups, and the ``top`` largest groups."""
-    one = lambda sql: con.execute(sql).fetchone()[0]  # noqa: E731
+    one = lambda sql: con.execute(sql).fetchall()[0][0]  # noqa: E731
     out: dict[str, Any] = {
         "tracks": one("SELECT count(*) FROM tracks"),
         "tracks_with_isrc": one("SELECT count(isrc) FROM tracks"),

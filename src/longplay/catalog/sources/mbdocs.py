@@ -203,8 +203,8 @@ class Batch:
                 if aid is not None and type(sort) is str:
                     self.sort_names[aid] = sort
             name = name or credited
-            if aid is not None and name is not None and name.strip():
-                del art["id"]  # type: ignore[index]
+            if art is not None and aid is not None and name is not None and name.strip():
+                del art["id"]
             keys.append(aid)
             names.append(name)
             mbids.append(aid)
@@ -244,7 +244,7 @@ class Batch:
         li = doc.get("label-info")
         if type(li) is list and li and type(li[0]) is dict and type(li[0].get("label")) is dict:
             label = li[0]["label"].get("name") if type(li[0]["label"].get("name")) is str else None
-        total = 0
+        total: int | None = 0
         for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
                               strict=True):
             col.append(value)
@@ -264,7 +264,7 @@ class Batch:
             if disc is not None and type(disc) is not int:
                 raise _want(f"{where}.position", "an integer", disc)
             count = med.get("track-count")
-            total = total + count if type(count) is int and total is not None else None  # type: ignore[operator]
+            total = total + count if type(count) is int and total is not None else None
             before = tracks
             for list_key in ("pregap", "tracks", "data-tracks"):
                 tl = med.get(list_key)

@@ -16,9 +16,10 @@ from typing import Any
 
 from longplay.catalog.identifiers import gtin_check_digit
 
-_WORDS = ("love night heart fire dream light rain summer blue river golden city shadow wild ocean "
-          "star silver home moon road dance echo storm sweet broken paper glass velvet electric "
-          "midnight morning winter honey stone thunder ghost garden mirror island desert").split()
+_WORDS = ("love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "river", "golden",
+          "city", "shadow", "wild", "ocean", "star", "silver", "home", "moon", "road", "dance", "echo",
+          "storm", "sweet", "broken", "paper", "glass", "velvet", "electric", "midnight", "morning",
+          "winter", "honey", "stone", "thunder", "ghost", "garden", "mirror", "island", "desert")
 _GENRES = ("rock", "pop", "electronic", "hip hop", "jazz", "classical", "folk", "metal", "punk",
            "soul", "house", "techno", "ambient", "blues")
 _TYPES = (("Album", "f529b476-6e62-324f-b0aa-1f3e33d313fc"), ("Single", "d6038452-8ee0-3f68-affc-2de9a1ede0b9"),

@@ -67,7 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
     # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
-    Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each)."),
+    Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each; at most 2,000,000)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

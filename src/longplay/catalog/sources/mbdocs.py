@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -43,6 +44,10 @@ KNOWN: dict[str, set[str]] = {
     "artist": _COMMON | {"name", "sort-name", "type", "type-id", "country", "area", "begin-area",
                          "end-area", "life-span", "gender", "gender-id", "ipis", "isnis"},
 }
+
+
+_KNOWN_TRACK = frozenset(KNOWN["track"])
+_KNOWN_RECORDING = frozenset(KNOWN["recording"])
 
 
 class Problem(Exception):
@@ -178,33 +183,44 @@ class Batch:
         del doc["id"]
         self._keep(kind, key, line, doc)
 
-    def _credits(self, ac: Any, where: str, out: tuple[list[Any], list[Any], list[Any], list[Any]]) -> int:
-        """Append an artist credit's structs to ``out``; pop each artist ID its link row holds."""
+    def _credits(self, ac: Any, where: Callable[[], str],
+                 out: tuple[list[Any], list[Any], list[Any], list[Any]]) -> int:
+        """Append an artist credit's structs to ``out``; pop each artist ID its link row holds.
+
+        Hot path (twice per track): ``where`` builds the error path only when there is an error.
+        """
         if ac is None:
             return 0
         if type(ac) is not list:
-            raise _want(where, "a list", ac)
+            raise _want(where(), "a list", ac)
         keys, names, mbids, joins = out
+        fullmatch = _UUID.fullmatch
         for i, c in enumerate(ac):
             if type(c) is not dict:
-                raise _want(f"{where}[{i}]", "an object", c)
+                raise _want(f"{where()}[{i}]", "an object", c)
             art = c.get("artist")
-            credited = _opt(c.get("name"), str, f"{where}[{i}].name", "a string")
-            join = _opt(c.get("joinphrase"), str, f"{where}[{i}].joinphrase", "a string")
+            credited = c.get("name")
+            join = c.get("joinphrase")
+            if (credited is not None and type(credited) is not str) or (join is not None and type(join) is not str):
+                bad = "name" if credited is not None and type(credited) is not str else "joinphrase"
+                raise _want(f"{where()}[{i}].{bad}", "a string", c[bad])
             aid = name = None
             if art is not None:
                 if type(art) is not dict:
-                    raise _want(f"{where}[{i}].artist", "an object", art)
+                    raise _want(f"{where()}[{i}].artist", "an object", art)
                 aid = art.get("id")
-                name = _opt(art.get("name"), str, f"{where}[{i}].artist.name", "a string")
-                if aid is not None and (type(aid) is not str or not _UUID.fullmatch(aid)):
+                name = art.get("name")
+                if name is not None and type(name) is not str:
+                    raise _want(f"{where()}[{i}].artist.name", "a string", name)
+                if aid is not None and (type(aid) is not str or not fullmatch(aid)):
                     aid = None  # kept in the residual; the artist is keyed by name
-                sort = art.get("sort-name")
-                if aid is not None and type(sort) is str:
-                    self.sort_names[aid] = sort
+                if aid is not None:
+                    sort = art.get("sort-name")
+                    if type(sort) is str:
+                        self.sort_names[aid] = sort
             name = name or credited
-            if art is not None and aid is not None and name is not None and name.strip():
-                del art["id"]
+            if aid is not None and name and name.strip():
+                del art["id"]  # type: ignore[union-attr]
             keys.append(aid)
             names.append(name)
             mbids.append(aid)
@@ -248,7 +264,8 @@ class Batch:
         for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
                               strict=True):
             col.append(value)
-        self.alb_off.append(self.alb_off[-1] + self._credits(doc.get("artist-credit"), "artist-credit", self.alb_art))
+        self.alb_off.append(self.alb_off[-1] + self._credits(doc.get("artist-credit"), lambda: "artist-credit",
+                                                             self.alb_art))
         self.pos.append(pos)
 
         seen: set[str] = set()
@@ -275,8 +292,7 @@ class Batch:
                 elif type(tl) is not list:
                     raise _want(f"{where}.{list_key}", "a list", tl)
                 for ti, tr in enumerate(tl):
-                    self._track(tr, f"{where}.{list_key}[{ti}]" if list_key != "pregap" else f"{where}.pregap",
-                                disc, doc_no, seen, line)
+                    self._track(tr, mi, list_key, ti, disc, doc_no, seen, line)
                     tracks += 1
             if tracks > before and disc is not None and 0 <= disc <= _SMALL:
                 del med["position"]
@@ -306,59 +322,89 @@ class Batch:
         self.doc_of_row.append(doc_no)
         self.album_only.append(album_only)
 
-    def _track(self, tr: Any, where: str, disc: int | None, doc_no: int, seen: set[str], line: int) -> None:
+    def _track(self, tr: Any, mi: int, list_key: str, ti: int, disc: int | None, doc_no: int,
+               seen: set[str], line: int) -> None:
+        """One track (the hot path: plain dict reads, error paths built only on errors)."""
+
+        def where() -> str:
+            return f"media[{mi}].pregap" if list_key == "pregap" else f"media[{mi}].{list_key}[{ti}]"
+
         if type(tr) is not dict:
-            raise _want(where, "an object", tr)
-        tid = _uuid(tr.get("id"), f"{where}.id")
+            raise _want(where(), "an object", tr)
+        tid = tr.get("id")
+        if type(tid) is not str or not _UUID.fullmatch(tid):
+            raise _want(f"{where()}.id", "a MusicBrainz ID (UUID)", tid)
         if tid in seen:
-            raise Problem(f"{where}.id {tid} appears twice in the release")
+            raise Problem(f"{where()}.id {tid} appears twice in the release")
         seen.add(tid)
         title = tr.get("title")
         if type(title) is not str or not title.strip():
-            raise _want(f"{where}.title", "a non-empty string", title or None)
-        extra = tr.keys() - KNOWN["track"]
-        if extra:
-            self.note_unknown(extra, "media[].tracks[]", line)
-        number = _opt(tr.get("position"), int, f"{where}.position", "an integer")
-        length = _opt(tr.get("length"), int, f"{where}.length", "an integer")
-        rec = _opt(tr.get("recording"), dict, f"{where}.recording", "an object")
-        mbid = isrc = None
-        genres = None
+            raise _want(f"{where()}.title", "a non-empty string", title or None)
+        if not tr.keys() <= _KNOWN_TRACK:
+            self.note_unknown(tr.keys() - _KNOWN_TRACK, "media[].tracks[]", line)
+        number = tr.get("position")
+        if number is not None and type(number) is not int:
+            raise _want(f"{where()}.position", "an integer", number)
+        length = tr.get("length")
+        if length is not None and type(length) is not int:
+            raise _want(f"{where()}.length", "an integer", length)
+        rec = tr.get("recording")
+        mbid = isrc = genres = None
         if rec is not None:
-            extra = rec.keys() - KNOWN["recording"]
-            if extra:
-                self.note_unknown(extra, "media[].tracks[].recording", line)
+            if type(rec) is not dict:
+                raise _want(f"{where()}.recording", "an object", rec)
+            if not rec.keys() <= _KNOWN_RECORDING:
+                self.note_unknown(rec.keys() - _KNOWN_RECORDING, "media[].tracks[].recording", line)
             rid = rec.get("id")
-            if rid is not None and type(rid) is str and _UUID.fullmatch(rid):
+            if type(rid) is str and _UUID.fullmatch(rid):
                 mbid = rid
                 if rid == rid.lower():
                     del rec["id"]
-            isrcs = _opt(rec.get("isrcs"), list, f"{where}.recording.isrcs", "a list")
+            isrcs = rec.get("isrcs")
             if isrcs:
-                for i, x in enumerate(isrcs):
-                    if type(x) is not str:
-                        raise _want(f"{where}.recording.isrcs[{i}]", "a string", x)
-                isrc = isrcs[0]
-                good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
-                if len(good) == len(isrcs) and len(set(good)) == len(good):
-                    del rec["isrcs"]
-                    extras = good[1:]
-                else:
-                    extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
-                              if isrc_problem(n) is None and n != normalize_isrc(isrc)]
-                for p, x in enumerate(extras, 2):
-                    self.isrc_extra[0].append(tid)
-                    self.isrc_extra[1].append(x)
-                    self.isrc_extra[2].append(p)
-            genres = _genre_names(rec.get("genres")) or None
-        self._row(tid, title, isrc, mbid, length, disc, number, genres, doc_no)
-        self.art_off.append(self.art_off[-1] + self._credits(tr.get("artist-credit"), f"{where}.artist-credit", self.art))
+                if type(isrcs) is not list:
+                    raise _want(f"{where()}.recording.isrcs", "a list", isrcs)
+                isrc = self._isrcs(isrcs, rec, tid, where)
+            g = rec.get("genres")
+            if g:
+                genres = _genre_names(g) or None
+        self.track_key.append(tid)
+        self.title.append(title)
+        self.isrc.append(isrc)
+        self.mbid.append(mbid)
+        self.duration.append(length)
+        self.disc.append(disc)
+        self.number.append(number)
+        self.genres.append(genres)
+        self.doc_of_row.append(doc_no)
+        self.album_only.append(False)
+        self.art_off.append(self.art_off[-1] + self._credits(tr.get("artist-credit"),
+                                                             lambda: f"{where()}.artist-credit", self.art))
         if title == title.strip():
             del tr["title"]
         if number is not None and 0 <= number <= _SMALL:
             del tr["position"]
         if length is not None and 0 <= length <= _INT32:
             del tr["length"]
+
+    def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str, where: Callable[[], str]) -> str:
+        """The first ISRC (for tracks.isrc); the others valid ones go to track_isrcs."""
+        for i, x in enumerate(isrcs):
+            if type(x) is not str:
+                raise _want(f"{where()}.recording.isrcs[{i}]", "a string", x)
+        good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
+        if len(good) == len(isrcs) and len(set(good)) == len(good):
+            del rec["isrcs"]  # exactly [tracks.isrc, *track_isrcs by position]
+            extras = good[1:]
+        else:
+            first = normalize_isrc(isrcs[0])
+            extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
+                      if isrc_problem(n) is None and n != first]
+        for p, x in enumerate(extras, 2):
+            self.isrc_extra[0].append(tid)
+            self.isrc_extra[1].append(x)
+            self.isrc_extra[2].append(p)
+        return isrcs[0]
 
 
 def _genre_names(value: Any) -> list[str]:

@@ -26,11 +26,14 @@ from longplay.catalog.ingest import IngestReport, Unit
 from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.catalog.sources import mbdump
 from longplay.catalog.sources.mbdocs import Batch
+from longplay.errors import LongplayError
 
 SOURCE = "musicbrainz"
 
+_STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + n (a chunk holds fewer documents)
+
 STAGING = """
-CREATE TABLE IF NOT EXISTS _mb_docs (_unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR, record VARCHAR);
+CREATE TABLE IF NOT EXISTS _mb_docs (seq BIGINT, _unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR);
 CREATE TABLE IF NOT EXISTS _mb_isrcs (_unit INTEGER, track_key VARCHAR, isrc VARCHAR, position SMALLINT);
 CREATE TABLE IF NOT EXISTS _mb_sort (source_key VARCHAR, sort_name VARCHAR);
 CREATE TABLE IF NOT EXISTS _mb_counts (_unit INTEGER, kind VARCHAR, read BIGINT, rejected BIGINT);
@@ -102,8 +105,13 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         con.execute(STAGING)
         docs = pa.table({"kind": pa.array(b.docs[0], pa.string()), "source_key": pa.array(b.docs[1], pa.string()),
                          "line": pa.array(b.docs[2], pa.int64()), "record": pa.array(b.docs[3], pa.string())})
+        # Residuals go straight to source_records (one copy of the big strings), marked with a
+        # negative generation -(seq + 1) until after_merge keeps or drops them (_STAGED_SEQ).
+        base = u * _STAGED_SEQ
         con.register("_mb_d", docs)
-        con.execute(f"INSERT INTO _mb_docs SELECT {u}, line, kind, source_key, record FROM _mb_d")
+        con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record,
+                                -({base} + row_number() OVER ()) FROM _mb_d""")
+        con.execute(f"INSERT INTO _mb_docs SELECT {base} + row_number() OVER () - 1, {u}, line, kind, source_key FROM _mb_d")
         con.unregister("_mb_d")
         if b.isrc_extra[0]:
             con.register("_mb_i", pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}))
@@ -140,12 +148,14 @@ def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
     # record); a repeated document (same entity and ID) keeps its first occurrence.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mb_kept AS
-        SELECT DISTINCT ON (kind, source_key) * FROM _mb_docs d
+        SELECT DISTINCT ON (kind, source_key) seq, kind, source_key FROM _mb_docs d
         WHERE kind <> 'release' OR (_unit, 'line ' || line) IN (SELECT (_unit, _pos) FROM _stage)
         ORDER BY kind, source_key, _unit, line""")
-    con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz'
+    con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation >= 0
                    AND (kind, source_key) IN (SELECT (kind, source_key) FROM _mb_kept)""")
-    con.execute("INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, ? FROM _mb_kept",
+    con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation < 0
+                   AND -generation - 1 NOT IN (SELECT seq FROM _mb_kept)""")
+    con.execute("UPDATE source_records SET generation = ? WHERE source = 'musicbrainz' AND generation < 0",
                 [generation])
     con.execute("""
         INSERT INTO _mb_summary
@@ -199,6 +209,8 @@ def describe(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
 def ingest_musicbrainz(archive: Archive, paths: list[Path], kind: str | None = None) -> IngestReport:
     streams = mbdump.resolve(paths, kind)
     chunk = archive.settings.musicbrainz_chunk_documents
+    if not 1 <= chunk < _STAGED_SEQ:
+        raise LongplayError(f"setting musicbrainz_chunk_documents must be 1..{_STAGED_SEQ - 1:,}, not {chunk}")
     job = {"inputs": [s.identity for s in streams], "chunk_documents": chunk}
     return ingest.run(archive, SOURCE, units(streams, chunk), job, after_merge=after_merge,
                       describe=describe, total=sum(s.size for s in streams) or 1, unit_word="bytes")

@@ -15,7 +15,8 @@ generation wins per stable ID) and assigns recording identity; then the generati
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,7 @@ class Unit:
     size: int = 0             # records or bytes, for the progress bar
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
     number: int = -1          # set by run(): the unit's ``_unit`` number in the staging tables
+    prepare: Callable[[], None] | None = None  # CPU work before load, run ahead in a thread
 
 
 @dataclass
@@ -189,19 +191,35 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
         con.execute(STAGE_DDL)
         report = IngestReport(generation=gen.name, source=source)
         done = gen.done_units()
-        with progress.progress(f"ingest {source}", total, unit_word) as bar:
-            for unit_no, unit in enumerate(units):
-                report.units += 1
-                unit.number = unit_no
-                if unit.name in done:
-                    report.units_skipped += 1
-                    bar.advance(unit.size or 1)
-                    continue
+        with progress.progress(f"ingest {source}", total, unit_word) as bar, \
+                ThreadPoolExecutor(1, thread_name_prefix="prepare") as ahead:
+            # Units with a ``prepare`` step (pure Python/Arrow work) get it run one unit ahead in
+            # a thread, overlapping the DuckDB work of the current unit (DuckDB releases the GIL).
+            pending: tuple[Unit, Future[None] | None] | None = None
+            for unit_no, unit in enumerate(_with_end(units)):
+                if unit is not None:
+                    report.units += 1
+                    unit.number = unit_no
+                    if unit.name in done:
+                        report.units_skipped += 1
+                        bar.advance(unit.size or 1)
+                        continue
+                    fut = ahead.submit(unit.prepare) if unit.prepare is not None else None
+                    if pending is None:
+                        pending = (unit, fut)
+                        continue
+                    pending, (unit, fut) = (unit, fut), pending
+                elif pending is not None:
+                    (unit, fut), pending = pending, None
+                else:
+                    break
+                if fut is not None:
+                    fut.result()
                 # The loader runs outside the unit's transaction: a reader that fails (and falls
                 # back to a slower, line-by-line path) must not abort the transaction.
                 unit.load(con)
                 with gen.unit(unit.name):
-                    read, rejected, _values = _stage_unit(con, unit_no, unit)
+                    read, rejected, _values = _stage_unit(con, unit.number, unit)
                     if unit.after is not None:
                         unit.after(con)
                 con.execute("DROP TABLE IF EXISTS _in")  # loaders make ``_in`` a temp table
@@ -237,6 +255,12 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
             on_commit(gen)
         gen.commit()
     return report
+
+
+def _with_end(units: Iterable[Unit]) -> Iterator[Unit | None]:
+    """The units, then None: the loop in run() finishes the last prepared unit on None."""
+    yield from units
+    yield None
 
 
 def rejects_path(archive: Archive, source: str, gen: str) -> Path:

@@ -79,7 +79,7 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
     name = f"{stream.identity} lines {chunk.first_line}-{last}"
     state: dict[str, Any] = {}
 
-    def load(con: duckdb.DuckDBPyConnection) -> None:
+    def prepare() -> None:  # parse and map: pure Python/Arrow, run ahead of the DuckDB work
         b = Batch()
         add = b.add
         line_no = chunk.first_line
@@ -89,8 +89,14 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         if chunk.truncated:
             b.read += 1
             b.reject(line_no, chunk.truncated + "; the lines before were ingested")
+        chunk.lines = []  # the lines are no longer needed: free them early
         state["batch"] = b
-        table = flat_table(b)
+        state["table"] = flat_table(b)
+
+    def load(con: duckdb.DuckDBPyConnection) -> None:
+        if "table" not in state:
+            prepare()
+        table = state.pop("table")
         con.register("_mb_flat", table)
         missing = [f"CAST(NULL AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k not in table.column_names]
         have = [f"CAST({k} AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k in table.column_names]
@@ -130,7 +136,7 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
                          f"unknown field {path!r} in {n} document(s) of this chunk: kept in the source record, not mapped",
                          path])
 
-    unit = Unit(name=name, input=stream.input, load=load, size=chunk.nbytes, after=after)
+    unit = Unit(name=name, input=stream.input, load=load, size=chunk.nbytes, after=after, prepare=prepare)
     return unit
 
 

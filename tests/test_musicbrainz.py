@@ -117,6 +117,9 @@ def test_generated_dump_archives_folder(archive: Archive, tmp_path: Path) -> Non
                     "release-group": {"read": 20, "kept": 20, "rejected": 0}}
     n_tracks = sum(len(m["tracks"]) for r in releases for m in r["media"])
     assert report.read == report.kept == n_tracks and report.rejected == 0
+    with CatalogStore(archive).read() as con:
+        stored = con.execute("SELECT sum(length(record)) FROM source_records WHERE kind = 'release'").fetchone()[0]
+    assert stored < 0.55 * len(lines(releases))  # repeats within documents are not stored twice
     for kind, originals in (("release", releases), ("artist", artists), ("recording", recordings),
                             ("release-group", groups)):
         assert exported(archive, tmp_path, kind) == {d["id"]: d for d in originals}, kind
@@ -270,6 +273,16 @@ def test_edge_values_rebuild_exactly(archive: Archive, tmp_path: Path) -> None:
     r["date"] = "1999-02-30x"
     r["media"][0]["position"] = None
     r["media"].append({"position": 2, "format": "CD", "track-count": 0, "tracks": []})
+    r = orjson.loads(orjson.dumps(r))  # no shared objects between track and recording credits
+    if len(r["media"][0]["tracks"]) < 3:
+        r["media"][0]["tracks"] += copy.deepcopy(shape.release(3)["media"][0]["tracks"][:2])
+    t2, t3 = r["media"][0]["tracks"][1:3]
+    for key in ("title", "length", "artist-credit"):
+        del t2["recording"][key]       # absent keys the rebuild must not fill from the track
+    t2["artist-credit"] = t2["artist-credit"] * 2  # the same artist twice in one credit
+    t3["recording"]["artist-credit"][0]["name"] = "Credited otherwise"
+    t3["recording"]["title"] = None
+    del r["release-group"]["artist-credit"]
     src = tmp_path / "release.jsonl"
     src.write_bytes(lines([r]))
     report = ingest_musicbrainz(archive, [src])

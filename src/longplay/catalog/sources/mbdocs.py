@@ -184,16 +184,16 @@ class Batch:
         self._keep(kind, key, line, doc)
 
     def _credits(self, ac: Any, where: Callable[[], str],
-                 out: tuple[list[Any], list[Any], list[Any], list[Any]]) -> int:
-        """Append an artist credit's structs to ``out``; pop each artist ID its link row holds.
+                 out: tuple[list[Any], list[Any], list[Any], list[Any]] | None, artists: dict[str, Any]) -> int:
+        """Append an artist credit's structs to ``out`` and compact it in place (see _compact).
 
-        Hot path (twice per track): ``where`` builds the error path only when there is an error.
+        With ``out`` None the credit has no link rows (recordings, release groups): it is only
+        checked and compacted. Hot path: ``where`` builds the error path only on errors.
         """
         if ac is None:
             return 0
         if type(ac) is not list:
             raise _want(where(), "a list", ac)
-        keys, names, mbids, joins = out
         fullmatch = _UUID.fullmatch
         for i, c in enumerate(ac):
             if type(c) is not dict:
@@ -219,12 +219,27 @@ class Batch:
                     if type(sort) is str:
                         self.sort_names[aid] = sort
             name = name or credited
-            if aid is not None and name and name.strip():
-                del art["id"]  # type: ignore[union-attr]
-            keys.append(aid)
-            names.append(name)
-            mbids.append(aid)
-            joins.append(join)
+            # A link row exists when the name is not blank (keyed by MBID, else by name).
+            linked = out is not None and bool(name) and bool(name.strip())  # type: ignore[union-attr]
+            if aid is not None:
+                first = artists.get(aid)
+                if first is None:
+                    artists[aid] = dict(art)  # type: ignore[arg-type]
+                    if linked:
+                        del art["id"]  # type: ignore[union-attr]
+                elif first == art:
+                    c["artist"] = aid  # the same artist object as earlier in the document
+            if linked:
+                if type(join) is str:
+                    del c["joinphrase"]
+                elif "joinphrase" not in c:
+                    c["joinphrase"] = False  # absent: the link row's '' must not be filled in
+            if out is not None:
+                keys, names, mbids, joins = out
+                keys.append(aid)
+                names.append(name)
+                mbids.append(aid)
+                joins.append(join)
         return len(ac)
 
     def _release(self, doc: dict[str, Any], line: int) -> None:
@@ -264,8 +279,15 @@ class Batch:
         for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
                               strict=True):
             col.append(value)
-        self.alb_off.append(self.alb_off[-1] + self._credits(doc.get("artist-credit"), lambda: "artist-credit",
-                                                             self.alb_art))
+        artists: dict[str, Any] = {}
+        credit = doc.get("artist-credit")
+        rg_walk = False
+        if rg is not None:  # its credit: usually the release's (popped), else compacted below
+            had = "artist-credit" in rg
+            rg_walk = not _same(rg, "artist-credit", credit) and had
+        self.alb_off.append(self.alb_off[-1] + self._credits(credit, lambda: "artist-credit", self.alb_art, artists))
+        if rg_walk:
+            self._credits(rg["artist-credit"], lambda: "release-group.artist-credit", None, artists)
         self.pos.append(pos)
 
         seen: set[str] = set()
@@ -292,7 +314,7 @@ class Batch:
                 elif type(tl) is not list:
                     raise _want(f"{where}.{list_key}", "a list", tl)
                 for ti, tr in enumerate(tl):
-                    self._track(tr, mi, list_key, ti, disc, doc_no, seen, line)
+                    self._track(tr, mi, list_key, ti, disc, doc_no, seen, line, artists)
                     tracks += 1
             if tracks > before and disc is not None and 0 <= disc <= _SMALL:
                 del med["position"]
@@ -323,7 +345,7 @@ class Batch:
         self.album_only.append(album_only)
 
     def _track(self, tr: Any, mi: int, list_key: str, ti: int, disc: int | None, doc_no: int,
-               seen: set[str], line: int) -> None:
+               seen: set[str], line: int, artists: dict[str, Any]) -> None:
         """One track (the hot path: plain dict reads, error paths built only on errors)."""
 
         def where() -> str:
@@ -350,9 +372,18 @@ class Batch:
             raise _want(f"{where()}.length", "an integer", length)
         rec = tr.get("recording")
         mbid = isrc = genres = None
+        credit = tr.get("artist-credit")
+        rec_walk = False
         if rec is not None:
             if type(rec) is not dict:
                 raise _want(f"{where()}.recording", "an object", rec)
+            for key, want, kind in (("title", title, str), ("length", length, int)):
+                value = rec.get(key)
+                if value is not None and type(value) is not kind:
+                    raise _want(f"{where()}.recording.{key}", "a string" if kind is str else "an integer", value)
+                _same(rec, key, want)
+            had = "artist-credit" in rec
+            rec_walk = not _same(rec, "artist-credit", credit) and had
             if not rec.keys() <= _KNOWN_RECORDING:
                 self.note_unknown(rec.keys() - _KNOWN_RECORDING, "media[].tracks[].recording", line)
             rid = rec.get("id")
@@ -378,8 +409,10 @@ class Batch:
         self.genres.append(genres)
         self.doc_of_row.append(doc_no)
         self.album_only.append(False)
-        self.art_off.append(self.art_off[-1] + self._credits(tr.get("artist-credit"),
-                                                             lambda: f"{where()}.artist-credit", self.art))
+        self.art_off.append(self.art_off[-1] + self._credits(credit, lambda: f"{where()}.artist-credit",
+                                                             self.art, artists))
+        if rec_walk:
+            self._credits(rec["artist-credit"], lambda: f"{where()}.recording.artist-credit", None, artists)
         if title == title.strip():
             del tr["title"]
         if number is not None and 0 <= number <= _SMALL:
@@ -405,6 +438,18 @@ class Batch:
             self.isrc_extra[1].append(x)
             self.isrc_extra[2].append(p)
         return isrcs[0]
+
+
+def _same(obj: dict[str, Any], key: str, sibling: Any) -> bool:
+    """Pop ``obj[key]`` when it equals ``sibling`` (a value the rebuild has before it); mark an
+    absent key ``false`` (never a valid value of these keys) so the rebuild does not fill it."""
+    if key not in obj:
+        obj[key] = False
+        return False
+    if sibling is not None and obj[key] == sibling:
+        del obj[key]
+        return True
+    return False
 
 
 def _genre_names(value: Any) -> list[str]:

@@ -15,12 +15,15 @@ from typing import Any
 import duckdb
 import orjson
 
+from longplay.catalog.sources.mbdocs import _UUID
+
 BATCH = 5_000
 
 # Per release: the album's values, its artist links, and its tracks with their links and ISRCs.
 RELEASES_SQL = """
 WITH links AS (
-    SELECT l.track_id, list({'position': l.position, 'key': a.source_key, 'mbid': a.mbid}) AS credits
+    SELECT l.track_id, list({'position': l.position, 'key': a.source_key, 'mbid': a.mbid,
+                             'join_phrase': l.join_phrase}) AS credits
     FROM track_artists l JOIN artists a USING (artist_id) GROUP BY l.track_id),
 extra AS (SELECT track_id, list(isrc ORDER BY position) AS isrcs FROM track_isrcs GROUP BY track_id),
 trk AS (
@@ -30,7 +33,8 @@ trk AS (
     FROM tracks t LEFT JOIN links l USING (track_id) LEFT JOIN extra e USING (track_id)
     WHERE t.source = 'musicbrainz' GROUP BY t.album_id),
 alinks AS (
-    SELECT l.album_id, list({'position': l.position, 'key': a.source_key, 'mbid': a.mbid}) AS credits
+    SELECT l.album_id, list({'position': l.position, 'key': a.source_key, 'mbid': a.mbid,
+                             'join_phrase': l.join_phrase}) AS credits
     FROM album_artists l JOIN artists a USING (artist_id) GROUP BY l.album_id)
 SELECT s.kind, s.source_key, s.record, al.title, al.release_date, al.upc, alinks.credits, trk.tracks
 FROM source_records s
@@ -42,37 +46,72 @@ ORDER BY s.kind, s.source_key
 """
 
 
-def _credits(ac: Any, links: list[dict[str, Any]] | None) -> None:
-    if type(ac) is not list or not links:
+def _credits(ac: Any, links: list[dict[str, Any]] | None, artists: dict[str, Any]) -> None:
+    """Undo mbdocs' credit compaction: IDs and join phrases from link rows, repeated artists."""
+    if type(ac) is not list:
         return
-    by_pos = {link["position"]: link for link in links}
+    by_pos = {link["position"]: link for link in links or ()}
     for i, c in enumerate(ac, 1):
-        art = c.get("artist") if type(c) is dict else None
+        if type(c) is not dict:
+            continue
         link = by_pos.get(i)
-        if type(art) is dict and "id" not in art and link is not None and link["mbid"] is not None:
-            art["id"] = link["key"]
+        if link is not None:
+            if "joinphrase" not in c:
+                c["joinphrase"] = link["join_phrase"]
+            elif c["joinphrase"] is False:
+                del c["joinphrase"]
+        art = c.get("artist")
+        if type(art) is str:
+            c["artist"] = artists.get(art, art)  # an artist object seen earlier in the document
+        elif type(art) is dict:
+            if "id" not in art and link is not None and link["mbid"] is not None:
+                art["id"] = link["key"]
+            aid = art.get("id")
+            if type(aid) is str and aid not in artists and _UUID.fullmatch(aid):
+                artists[aid] = art
 
 
-def _track(tr: Any, row: dict[str, Any] | None) -> None:
-    if type(tr) is not dict or row is None:
+def _sibling(obj: dict[str, Any], key: str, value: Any) -> None:
+    """Undo mbdocs._same: an absent key equals its sibling; ``false`` marks one that was absent."""
+    if key not in obj:
+        if value is not None:
+            obj[key] = value
+    elif obj[key] is False:
+        del obj[key]
+
+
+def _track(tr: Any, row: dict[str, Any] | None, artists: dict[str, Any]) -> None:
+    if type(tr) is not dict:
         return
-    if "title" not in tr:
-        tr["title"] = row["title"]
-    if "position" not in tr and row["number"] is not None:
-        tr["position"] = row["number"]
-    if "length" not in tr and row["length"] is not None:
-        tr["length"] = row["length"]
-    _credits(tr.get("artist-credit"), row["credits"])
+    if row is not None:
+        if "title" not in tr:
+            tr["title"] = row["title"]
+        if "position" not in tr and row["number"] is not None:
+            tr["position"] = row["number"]
+        if "length" not in tr and row["length"] is not None:
+            tr["length"] = row["length"]
+    _credits(tr.get("artist-credit"), row["credits"] if row else None, artists)
     rec = tr.get("recording")
     if type(rec) is dict:
-        if "id" not in rec and row["mbid"] is not None:
-            rec["id"] = row["mbid"]
-        if "isrcs" not in rec and row["isrc"] is not None:
-            rec["isrcs"] = [row["isrc"], *(row["isrcs"] or ())]
+        if row is not None:
+            if "id" not in rec and row["mbid"] is not None:
+                rec["id"] = row["mbid"]
+            if "isrcs" not in rec and row["isrc"] is not None:
+                rec["isrcs"] = [row["isrc"], *(row["isrcs"] or ())]
+        _sibling(rec, "title", tr.get("title"))
+        _sibling(rec, "length", tr.get("length"))
+        if "artist-credit" in rec:
+            if rec["artist-credit"] is False:
+                del rec["artist-credit"]
+            else:
+                _credits(rec["artist-credit"], None, artists)
+        elif "artist-credit" in tr:
+            rec["artist-credit"] = tr["artist-credit"]
 
 
 def rebuild_release(doc: dict[str, Any], key: str, title: str | None, date: str | None, upc: str | None,
                     credits: list[dict[str, Any]] | None, tracks: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """The release document: its residual ``doc`` completed from the album's rows (in place)."""
     doc["id"] = key
     if "title" not in doc and title is not None:
         doc["title"] = title
@@ -80,7 +119,14 @@ def rebuild_release(doc: dict[str, Any], key: str, title: str | None, date: str 
         doc["date"] = date
     if "barcode" not in doc and upc is not None:
         doc["barcode"] = upc
-    _credits(doc.get("artist-credit"), credits)
+    artists: dict[str, Any] = {}  # the walk visits credits in the order mbdocs compacted them
+    _credits(doc.get("artist-credit"), credits, artists)
+    rg = doc.get("release-group")
+    if type(rg) is dict:
+        if "artist-credit" in rg and rg["artist-credit"] is not False:
+            _credits(rg["artist-credit"], None, artists)
+        else:
+            _sibling(rg, "artist-credit", doc.get("artist-credit"))
     rows = {t["key"]: t for t in tracks or ()}
     media = doc.get("media")
     for med in media if type(media) is list else ():
@@ -93,7 +139,7 @@ def rebuild_release(doc: dict[str, Any], key: str, title: str | None, date: str 
         disc = None
         for tr in slots:
             row = rows.get(tr.get("id")) if type(tr) is dict else None
-            _track(tr, row)
+            _track(tr, row, artists)
             if row is not None and disc is None:
                 disc = row["disc"]
         if "position" not in med and slots and disc is not None:

@@ -411,7 +411,7 @@ class Batch:
         self.album_only.append(False)
         self.art_off.append(self.art_off[-1] + self._credits(credit, lambda: f"{where()}.artist-credit",
                                                              self.art, artists))
-        if rec_walk:
+        if rec_walk and rec is not None:
             self._credits(rec["artist-credit"], lambda: f"{where()}.recording.artist-credit", None, artists)
         if title == title.strip():
             del tr["title"]

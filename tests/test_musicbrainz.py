@@ -321,3 +321,30 @@ def test_folder_layouts_and_entity_detection(archive: Archive, tmp_path: Path) -
     assert [s.kind for s in mbdump.resolve([junk], "artist")] == ["artist"]
     with pytest.raises(InputError, match="no MusicBrainz dump here"):
         mbdump.resolve([tmp_path])  # JSON files, but no dump layout
+
+
+@pytest.mark.slow
+def test_scale_100k_releases_from_an_archive(archive: Archive, tmp_path: Path) -> None:
+    """Full size: 100k releases (~1.2M tracks) streamed from a .tar.xz; samples rebuild exactly."""
+    import random
+
+    shape = Shape(seed=99, artists=5_000, recordings=800_000)
+    payload = tmp_path / "release"
+    with open(payload, "wb") as fh:
+        for doc in shape.releases(100_000):
+            fh.write(orjson.dumps(doc) + b"\n")
+    dump = tmp_path / "release.tar.xz"
+    with tarfile.open(dump, "w:xz", preset=0) as tar:
+        tar.add(payload, arcname="mbdump/release")
+    payload.unlink()
+    report = ingest_musicbrainz(archive, [dump])
+    assert report.extra["documents"]["release"] == {"read": 100_000, "kept": 100_000, "rejected": 0}
+    rebuilt = exported(archive, tmp_path, "release")
+    assert len(rebuilt) == 100_000
+    for n in random.Random(1).sample(range(100_000), 500):
+        doc = shape.release(n)
+        assert rebuilt[doc["id"]] == orjson.loads(orjson.dumps(doc))
+    with CatalogStore(archive).read() as con:
+        assert con.execute("SELECT count(*) FROM tracks").fetchone()[0] == report.kept
+        assert con.execute("""SELECT count(*) FROM (SELECT mbid FROM tracks GROUP BY mbid
+                              HAVING count(DISTINCT recording_id) > 1)""").fetchone()[0] == 0

@@ -13,7 +13,6 @@ residual and counted (the dump schema grows; nothing is lost).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -21,59 +20,19 @@ from typing import Any
 import orjson
 
 from longplay.catalog.identifiers import isrc_problem, normalize_isrc, normalize_upc, upc_problem
-
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
-_SMALL = 32767
-_INT32 = 2**31 - 1
-
-# Keys of the WS/2 JSON documents with the dump's includes; anything else is "unknown".
-_COMMON = {"id", "aliases", "annotation", "genres", "tags", "user-genres", "user-tags", "relations",
-           "rating", "user-rating", "disambiguation", "moods", "user-moods"}
-KNOWN: dict[str, set[str]] = {
-    "release": _COMMON | {"title", "status", "status-id", "quality", "packaging", "packaging-id",
-                          "text-representation", "date", "country", "release-events", "barcode", "asin",
-                          "cover-art-archive", "artist-credit", "label-info", "media", "release-group",
-                          "collections", "track-count", "score"},
-    "medium": {"position", "title", "format", "format-id", "track-count", "track-offset", "tracks",
-               "pregap", "data-tracks", "discs", "id"},
-    "track": {"id", "number", "title", "position", "length", "artist-credit", "recording"},
-    "recording": _COMMON | {"title", "length", "video", "first-release-date", "isrcs", "artist-credit"},
-    "release-group": _COMMON | {"title", "primary-type", "primary-type-id", "secondary-types",
-                                "secondary-type-ids", "first-release-date", "artist-credit", "releases"},
-    "artist": _COMMON | {"name", "sort-name", "type", "type-id", "country", "area", "begin-area",
-                         "end-area", "life-span", "gender", "gender-id", "ipis", "isnis"},
-}
-
-
-_KNOWN_TRACK = frozenset(KNOWN["track"])
-_KNOWN_RECORDING = frozenset(KNOWN["recording"])
-
-
-class Problem(Exception):
-    """Why a document is rejected (one line: the path of the bad key and what is wrong)."""
-
-
-def _show(value: Any) -> str:
-    return orjson.dumps(value)[:60].decode(errors="replace")
-
-
-def _want(where: str, what: str, value: Any) -> Problem:
-    if value is None:
-        return Problem(f"missing key {where!r}")
-    return Problem(f"{where!r} should be {what}, got {_show(value)}")
-
-
-def _uuid(value: Any, where: str) -> str:
-    if type(value) is not str or not _UUID.fullmatch(value):
-        raise _want(where, "a MusicBrainz ID (UUID)", value)
-    return value
-
-
-def _opt(value: Any, kind: type, where: str, what: str) -> Any:
-    if value is not None and type(value) is not kind:
-        raise _want(where, what, value)
-    return value
+from longplay.catalog.sources.mbschema import (
+    DATE,
+    INT32,
+    KNOWN,
+    KNOWN_RECORDING,
+    KNOWN_TRACK,
+    SMALL,
+    UUID,
+    Problem,
+    opt,
+    uuid,
+    want,
+)
 
 
 class Batch:
@@ -108,6 +67,10 @@ class Batch:
         self.unknown: Counter[str] = Counter()
         self.unknown_first: dict[str, int] = {}
         self.read = 0
+
+    def _track_columns(self) -> tuple[list[Any], ...]:
+        return (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc, self.number,
+                self.genres)
 
     def reject(self, line: int, why: str) -> None:
         self.reject_pos.append(f"line {line}")
@@ -157,8 +120,7 @@ class Batch:
     def _rollback(self, mark: tuple[int, ...]) -> None:
         """Forget what a rejected document appended (rare: only on a Problem)."""
         rows, arts, docs, alb_arts, extras = mark
-        for col in (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc,
-                    self.number, self.genres, self.doc_of_row, self.album_only):
+        for col in (*self._track_columns(), self.doc_of_row, self.album_only):
             del col[rows:]
         del self.art_off[rows + 1:]
         for lst in (*self.art,):
@@ -172,9 +134,9 @@ class Batch:
             del lst[extras:]
 
     def _entity(self, kind: str, doc: dict[str, Any], line: int) -> None:
-        key = _uuid(doc.get("id"), "id")
+        key = uuid(doc.get("id"), "id")
         name_key = "name" if kind == "artist" else "title"
-        _opt(doc.get(name_key), str, name_key, "a string")
+        opt(doc.get(name_key), str, name_key, "a string")
         if doc.get(name_key) is None:
             raise Problem(f"missing key {name_key!r}")
         extra = doc.keys() - KNOWN[kind]
@@ -193,25 +155,25 @@ class Batch:
         if ac is None:
             return 0
         if type(ac) is not list:
-            raise _want(where(), "a list", ac)
-        fullmatch = _UUID.fullmatch
+            raise want(where(), "a list", ac)
+        fullmatch = UUID.fullmatch
         for i, c in enumerate(ac):
             if type(c) is not dict:
-                raise _want(f"{where()}[{i}]", "an object", c)
+                raise want(f"{where()}[{i}]", "an object", c)
             art = c.get("artist")
             credited = c.get("name")
             join = c.get("joinphrase")
             if (credited is not None and type(credited) is not str) or (join is not None and type(join) is not str):
                 bad = "name" if credited is not None and type(credited) is not str else "joinphrase"
-                raise _want(f"{where()}[{i}].{bad}", "a string", c[bad])
+                raise want(f"{where()}[{i}].{bad}", "a string", c[bad])
             aid = name = None
             if art is not None:
                 if type(art) is not dict:
-                    raise _want(f"{where()}[{i}].artist", "an object", art)
+                    raise want(f"{where()}[{i}].artist", "an object", art)
                 aid = art.get("id")
                 name = art.get("name")
                 if name is not None and type(name) is not str:
-                    raise _want(f"{where()}[{i}].artist.name", "a string", name)
+                    raise want(f"{where()}[{i}].artist.name", "a string", name)
                 if aid is not None and (type(aid) is not str or not fullmatch(aid)):
                     aid = None  # kept in the residual; the artist is keyed by name
                 if aid is not None:
@@ -243,13 +205,13 @@ class Batch:
         return len(ac)
 
     def _release(self, doc: dict[str, Any], line: int) -> None:
-        rid = _uuid(doc.get("id"), "id")
+        rid = uuid(doc.get("id"), "id")
         title = doc.get("title")
         if type(title) is not str:
-            raise _want("title", "a string", title)
+            raise want("title", "a string", title)
         media = doc.get("media")
         if media is not None and type(media) is not list:
-            raise _want("media", "a list", media)
+            raise want("media", "a list", media)
         extra = doc.keys() - KNOWN["release"]
         if extra:
             self.note_unknown(extra, "release", line)
@@ -257,9 +219,9 @@ class Batch:
         pos = f"line {line}"
         a = self.album
         # album columns: key, title, type, date, label, upc, total, mbid, genres
-        date = _opt(doc.get("date"), str, "date", "a string")
-        barcode = _opt(doc.get("barcode"), str, "barcode", "a string")
-        rg = _opt(doc.get("release-group"), dict, "release-group", "an object")
+        date = opt(doc.get("date"), str, "date", "a string")
+        barcode = opt(doc.get("barcode"), str, "barcode", "a string")
+        rg = opt(doc.get("release-group"), dict, "release-group", "an object")
         album_type = None
         genres: list[str] = []
         if rg is not None:
@@ -295,13 +257,13 @@ class Batch:
         for mi, med in enumerate(media or ()):
             where = f"media[{mi}]"
             if type(med) is not dict:
-                raise _want(where, "an object", med)
+                raise want(where, "an object", med)
             extra = med.keys() - KNOWN["medium"]
             if extra:
                 self.note_unknown(extra, "media[]", line)
             disc = med.get("position")
             if disc is not None and type(disc) is not int:
-                raise _want(f"{where}.position", "an integer", disc)
+                raise want(f"{where}.position", "an integer", disc)
             count = med.get("track-count")
             total = total + count if type(count) is int and total is not None else None
             before = tracks
@@ -312,37 +274,26 @@ class Batch:
                 if list_key == "pregap":
                     tl = [tl]
                 elif type(tl) is not list:
-                    raise _want(f"{where}.{list_key}", "a list", tl)
+                    raise want(f"{where}.{list_key}", "a list", tl)
                 for ti, tr in enumerate(tl):
                     self._track(tr, mi, list_key, ti, disc, doc_no, seen, line, artists)
                     tracks += 1
-            if tracks > before and disc is not None and 0 <= disc <= _SMALL:
+            if tracks > before and disc is not None and 0 <= disc <= SMALL:
                 del med["position"]
         a[6][-1] = total if media else None
         if tracks == 0:  # an album that lists no tracks: one album-only row
-            self._row(None, None, None, None, None, None, None, None, doc_no, True)
+            for col in self._track_columns():
+                col.append(None)
+            self.doc_of_row.append(doc_no)
+            self.album_only.append(True)
             self.art_off.append(self.art_off[-1])
         # popped album values (the album row is keyed by this document only)
         del doc["id"], doc["title"]
-        if date is not None and _DATE.fullmatch(date):
+        if date is not None and DATE.fullmatch(date):
             del doc["date"]
         if barcode and normalize_upc(barcode) == barcode and upc_problem(barcode) is None:
             del doc["barcode"]
         self._keep("release", rid, line, doc)
-
-    def _row(self, key: str | None, title: str | None, isrc: str | None, mbid: str | None,
-             length: int | None, disc: int | None, number: int | None, genres: list[str] | None,
-             doc_no: int, album_only: bool = False) -> None:
-        self.track_key.append(key)
-        self.title.append(title)
-        self.isrc.append(isrc)
-        self.mbid.append(mbid)
-        self.duration.append(length)
-        self.disc.append(disc)
-        self.number.append(number)
-        self.genres.append(genres)
-        self.doc_of_row.append(doc_no)
-        self.album_only.append(album_only)
 
     def _track(self, tr: Any, mi: int, list_key: str, ti: int, disc: int | None, doc_no: int,
                seen: set[str], line: int, artists: dict[str, Any]) -> None:
@@ -352,49 +303,49 @@ class Batch:
             return f"media[{mi}].pregap" if list_key == "pregap" else f"media[{mi}].{list_key}[{ti}]"
 
         if type(tr) is not dict:
-            raise _want(where(), "an object", tr)
+            raise want(where(), "an object", tr)
         tid = tr.get("id")
-        if type(tid) is not str or not _UUID.fullmatch(tid):
-            raise _want(f"{where()}.id", "a MusicBrainz ID (UUID)", tid)
+        if type(tid) is not str or not UUID.fullmatch(tid):
+            raise want(f"{where()}.id", "a MusicBrainz ID (UUID)", tid)
         if tid in seen:
             raise Problem(f"{where()}.id {tid} appears twice in the release")
         seen.add(tid)
         title = tr.get("title")
         if type(title) is not str or not title.strip():
-            raise _want(f"{where()}.title", "a non-empty string", title or None)
-        if not tr.keys() <= _KNOWN_TRACK:
-            self.note_unknown(tr.keys() - _KNOWN_TRACK, "media[].tracks[]", line)
+            raise want(f"{where()}.title", "a non-empty string", title or None)
+        if not tr.keys() <= KNOWN_TRACK:
+            self.note_unknown(tr.keys() - KNOWN_TRACK, "media[].tracks[]", line)
         number = tr.get("position")
         if number is not None and type(number) is not int:
-            raise _want(f"{where()}.position", "an integer", number)
+            raise want(f"{where()}.position", "an integer", number)
         length = tr.get("length")
         if length is not None and type(length) is not int:
-            raise _want(f"{where()}.length", "an integer", length)
+            raise want(f"{where()}.length", "an integer", length)
         rec = tr.get("recording")
         mbid = isrc = genres = None
         credit = tr.get("artist-credit")
         rec_walk = False
         if rec is not None:
             if type(rec) is not dict:
-                raise _want(f"{where()}.recording", "an object", rec)
-            for key, want, kind in (("title", title, str), ("length", length, int)):
+                raise want(f"{where()}.recording", "an object", rec)
+            for key, sibling, kind in (("title", title, str), ("length", length, int)):
                 value = rec.get(key)
                 if value is not None and type(value) is not kind:
-                    raise _want(f"{where()}.recording.{key}", "a string" if kind is str else "an integer", value)
-                _same(rec, key, want)
+                    raise want(f"{where()}.recording.{key}", "a string" if kind is str else "an integer", value)
+                _same(rec, key, sibling)
             had = "artist-credit" in rec
             rec_walk = not _same(rec, "artist-credit", credit) and had
-            if not rec.keys() <= _KNOWN_RECORDING:
-                self.note_unknown(rec.keys() - _KNOWN_RECORDING, "media[].tracks[].recording", line)
+            if not rec.keys() <= KNOWN_RECORDING:
+                self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
             rid = rec.get("id")
-            if type(rid) is str and _UUID.fullmatch(rid):
+            if type(rid) is str and UUID.fullmatch(rid):
                 mbid = rid
                 if rid == rid.lower():
                     del rec["id"]
             isrcs = rec.get("isrcs")
             if isrcs:
                 if type(isrcs) is not list:
-                    raise _want(f"{where()}.recording.isrcs", "a list", isrcs)
+                    raise want(f"{where()}.recording.isrcs", "a list", isrcs)
                 isrc = self._isrcs(isrcs, rec, tid, where)
             g = rec.get("genres")
             if g:
@@ -415,16 +366,16 @@ class Batch:
             self._credits(rec["artist-credit"], lambda: f"{where()}.recording.artist-credit", None, artists)
         if title == title.strip():
             del tr["title"]
-        if number is not None and 0 <= number <= _SMALL:
+        if number is not None and 0 <= number <= SMALL:
             del tr["position"]
-        if length is not None and 0 <= length <= _INT32:
+        if length is not None and 0 <= length <= INT32:
             del tr["length"]
 
     def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str, where: Callable[[], str]) -> str:
         """The first ISRC (for tracks.isrc); the others valid ones go to track_isrcs."""
         for i, x in enumerate(isrcs):
             if type(x) is not str:
-                raise _want(f"{where()}.recording.isrcs[{i}]", "a string", x)
+                raise want(f"{where()}.recording.isrcs[{i}]", "a string", x)
         good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
         if len(good) == len(isrcs) and len(set(good)) == len(good):
             del rec["isrcs"]  # exactly [tracks.isrc, *track_isrcs by position]

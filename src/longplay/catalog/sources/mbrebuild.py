@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from longplay.catalog.sources.mbdocs import _UUID
+from longplay.catalog.sources.mbschema import UUID
 
 BATCH = 5_000
 
@@ -67,7 +67,7 @@ def _credits(ac: Any, links: list[dict[str, Any]] | None, artists: dict[str, Any
             if "id" not in art and link is not None and link["mbid"] is not None:
                 art["id"] = link["key"]
             aid = art.get("id")
-            if type(aid) is str and aid not in artists and _UUID.fullmatch(aid):
+            if type(aid) is str and aid not in artists and UUID.fullmatch(aid):
                 artists[aid] = art
 
 

@@ -8,6 +8,7 @@ Prints documents/s, tracks/s, MB/s and the ratio ingest / bare parse (goal: >= 0
 
     python bench/musicbrainz.py            # 100k and 1M releases
     python bench/musicbrainz.py --quick    # 10k releases
+    python bench/musicbrainz.py --quick --xz   # also from a .tar.xz (peer: xz + tar + orjson)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import os
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -53,6 +55,29 @@ def bare_parse(path: Path) -> float:
     return time.perf_counter() - t
 
 
+def archive_of(src: Path) -> Path:
+    """The dump as an official-layout archive (xz preset 0: quick to make), reused when there."""
+    out = src.with_suffix(".tar.xz")
+    if not out.exists():
+        tmp = out.with_name(out.name + ".tmp")
+        with tarfile.open(tmp, "w:xz", preset=0) as tar:
+            tar.add(src, arcname="mbdump/release")
+        tmp.replace(out)
+    return out
+
+
+def bare_parse_archive(path: Path) -> float:
+    t = time.perf_counter()
+    loads = orjson.loads
+    with tarfile.open(path, "r|xz") as tar:
+        for info in tar:
+            fh = tar.extractfile(info)
+            if info.name == "mbdump/release" and fh is not None:
+                for line in fh:
+                    loads(line)
+    return time.perf_counter() - t
+
+
 def mapping_only(path: Path) -> float:
     t = time.perf_counter()
     b = Batch()
@@ -62,6 +87,20 @@ def mapping_only(path: Path) -> float:
             if n % 20_000 == 0:
                 b = Batch()
     return time.perf_counter() - t
+
+
+def run_archive(releases: int, work: Path) -> None:
+    src = work / f"release-{releases}.jsonl"
+    archive_path = archive_of(src)
+    parse = bare_parse_archive(archive_path)
+    arch_dir = work / f"archive-xz-{releases}"
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    t = time.perf_counter()
+    ingest_musicbrainz(Archive.init(arch_dir), [archive_path])
+    ingest = time.perf_counter() - t
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    print(f"{releases:>9,} releases .tar.xz: bare xz+orjson parse {parse:.2f} s, ingest {ingest:.2f} s, "
+          f"ratio {parse / ingest:.2f}")
 
 
 def run(releases: int, work: Path) -> float:
@@ -93,6 +132,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="10k releases only")
     ap.add_argument("--sizes", type=int, nargs="*", help="release counts (default 100000 1000000)")
     ap.add_argument("--dir", type=Path, help="work folder (generated dumps are kept there for reruns)")
+    ap.add_argument("--xz", action="store_true", help="also ingest the dump from a .tar.xz archive")
     args = ap.parse_args()
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
     progress.set_quiet(True)
@@ -102,6 +142,8 @@ def main() -> None:
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, work {work}")
     for n in sizes:
         run(n, work)
+        if args.xz:
+            run_archive(n, work)
     if args.dir is None:
         shutil.rmtree(work, ignore_errors=True)
 

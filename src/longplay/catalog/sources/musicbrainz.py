@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from longplay.archive import Archive
@@ -49,23 +50,33 @@ def _artists(off: list[int], children: tuple[list[Any], ...]) -> pa.Array:
 
 
 def flat_table(b: Batch) -> pa.Table:
-    """The batch's flat rows (FLAT_COLUMNS + _pos, _problems, _album_only) as one Arrow table."""
-    take = pa.array(b.doc_of_row, pa.int32())
-    album = dict(zip(("album_key", "album_title", "album_type", "release_date", "label", "upc",
-                      "total_tracks", "album_mbid", "album_genres"), b.album, strict=True))
+    """The batch's flat rows (FLAT_COLUMNS + _pos, _problems, _album_only) as one Arrow table.
+
+    Album values ride on the first row of each release only (the others carry just the album
+    key): the merge takes an album from its first row, and a release's rows are kept or
+    dropped together, so repeating them would only copy them through staging.
+    """
+    docs = np.asarray(b.doc_of_row, dtype=np.int32)
+    first = np.empty(len(docs), dtype=bool)
+    first[:1] = True
+    first[1:] = docs[1:] != docs[:-1]
+    take = pa.array(docs)
+    sparse = pa.array(np.where(first, docs, len(b.pos)).astype(np.int32))  # len(b.pos): a null
     cols: dict[str, pa.Array] = {
         "track_key": pa.array(b.track_key, pa.string()), "title": pa.array(b.title, pa.string()),
         "isrc": pa.array(b.isrc, pa.string()), "mbid": pa.array(b.mbid, pa.string()),
         "duration_ms": pa.array(b.duration, pa.int64()), "disc_number": pa.array(b.disc, pa.int64()),
         "track_number": pa.array(b.number, pa.int64()), "genres": pa.array(b.genres, pa.list_(pa.string())),
         "artists": _artists(b.art_off, b.art),
-        "album_artists": _artists(b.alb_off, b.alb_art).take(take),
+        "album_artists": _artists([*b.alb_off, b.alb_off[-1]], b.alb_art).take(sparse),
         "_pos": pa.array(b.pos, pa.string()).take(take),
         "_album_only": pa.array(b.album_only, pa.bool_()),
     }
-    for name, values in album.items():
+    names = ("album_key", "album_title", "album_type", "release_date", "label", "upc", "total_tracks",
+             "album_mbid", "album_genres")
+    for name, values in zip(names, b.album, strict=True):
         kind = pa.int64() if name == "total_tracks" else pa.list_(pa.string()) if name == "album_genres" else pa.string()
-        cols[name] = pa.array(values, kind).take(take)
+        cols[name] = pa.array(values, kind).take(take) if name == "album_key" else pa.array([*values, None], kind).take(sparse)
     table = pa.table(cols)
     if b.reject_pos:
         rejects = pa.table({"_pos": pa.array(b.reject_pos, pa.string()),

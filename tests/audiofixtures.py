@@ -29,6 +29,14 @@ def shared_data(*parts: str) -> Path | None:
     return None
 
 
+def require_shared_data(*parts: str) -> Path:
+    """Like :func:`shared_data`, but skips the calling test with the reason when absent."""
+    path = shared_data(*parts)
+    if path is None:
+        pytest.skip(f"shared test data {'/'.join(parts)} is absent (expected ../shared/data beside the repo)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten 3-second clips, two per format (FLAC, Ogg Vorbis, Opus, MP3, M4A), seed 0."""

@@ -206,6 +206,82 @@ def ingest_flat(obj: Context, files: tuple[Path, ...], source_name: str) -> None
     _report(obj, sources.ingest_flat(obj.archive(), list(files), source_name))
 
 
+@ingest.command("musicbrainz")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--kind", type=click.Choice(["artist", "release", "release-group", "recording"]), default=None,
+              help="Entity of plain JSON-lines files (default: from the file name or its first document).")
+@pass_ctx
+def ingest_musicbrainz_cmd(obj: Context, paths: tuple[Path, ...], kind: str | None) -> None:
+    """Ingest MusicBrainz JSON dumps: ENTITY.tar.xz archives (read as a stream), dump folders,
+    or JSON-lines files of artist, release, release-group or recording documents.
+
+    \b
+    Example:
+      longplay ingest musicbrainz /data/mb/release.tar.xz /data/mb/artist.tar.xz
+      longplay ingest musicbrainz /data/mb/          # every ENTITY.tar.xz in the folder
+      longplay ingest musicbrainz sample.jsonl --kind release
+    """
+    from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+
+    _report(obj, ingest_musicbrainz(obj.archive(), list(paths), kind))
+
+
+@ingest.command("listenbrainz")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@pass_ctx
+def ingest_listenbrainz_cmd(obj: Context, files: tuple[Path, ...]) -> None:
+    """Join ListenBrainz recording popularity statistics (recording MBID, total listen count,
+    total user count; CSV, JSON lines or Parquet) onto the catalog's tracks.
+
+    \b
+    Example:
+      longplay ingest listenbrainz recording-popularity.parquet
+    """
+    from longplay.catalog.sources.listenbrainz import ingest_listenbrainz
+
+    click.echo(ingest_listenbrainz(obj.archive(), list(files)).summary())
+
+
+@cli.command()
+@click.option("--top", type=int, default=10, show_default=True, help="How many of the largest groups to list.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def dedup(obj: Context, top: int, as_json: bool) -> None:
+    """Group recordings by shared ISRC and MusicBrainz ID, mark a canonical track per group
+    (a new generation), and report the groups.
+
+    \b
+    Example:
+      longplay dedup --top 20
+    """
+    import json
+
+    from longplay.catalog.dedup import dedup as run_dedup
+    from longplay.catalog.dedup import format_report
+
+    report = run_dedup(obj.archive(), top)
+    click.echo(json.dumps(report, indent=2) if as_json else format_report(report))
+
+
+@export.command("source-records")
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--source", "source_name", required=True, help="Source whose records to rebuild, e.g. musicbrainz.")
+@click.option("--kind", default=None, help="Only records of this kind (e.g. release, artist).")
+@pass_ctx
+def export_source_records_cmd(obj: Context, out: Path, source_name: str, kind: str | None) -> None:
+    """Rebuild a source's records from the catalog as JSON lines (equal to the ingested documents).
+
+    \b
+    Example:
+      longplay export source-records --source musicbrainz release/musicbrainz.jsonl
+    """
+    from longplay.catalog.source_records import export_source_records
+    from longplay.catalog.store import CatalogStore
+
+    n = export_source_records(CatalogStore(obj.archive()), source_name, out, kind)
+    click.echo(f"wrote {n:,} {source_name} records to {out}")
+
+
 @cli.command("synthetic")
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--tracks", type=int, required=True, help="Number of tracks.")

@@ -74,6 +74,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("match_duration_tolerance_ms", int, 2000, "Largest duration difference, in ms, for matching a file to a track by title and artist."),
     # mirror: seed/fetch sessions
     Setting("peer_transport", str, "tcp+utp-in", "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).", ("tcp+utp-in", "tcp", "tcp+utp")),
+    # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
+    Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each; at most 2,000,000)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

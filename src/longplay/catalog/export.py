@@ -25,6 +25,7 @@ SQLITE_INDEXES = {
     "tracks": ["track_id", "album_id", "isrc", "mbid", "recording_id", "popularity"],
     "track_artists": ["track_id", "artist_id"],
     "album_artists": ["album_id", "artist_id"],
+    "track_isrcs": ["track_id", "isrc"],
     "genres": ["genre_id"],
     "track_genres": ["track_id", "genre_id"],
     "album_genres": ["album_id", "genre_id"],

@@ -15,7 +15,8 @@ generation wins per stable ID) and assigns recording identity; then the generati
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,12 @@ from longplay.rejects import RejectsLog
 # ``_pos`` (VARCHAR, where the record is in its input, e.g. "line 12"; without it the position is
 # ``Unit.position_word`` and the record's ordinal, taken from ``_in``'s insertion-ordered rowid) and
 # ``_problems`` (VARCHAR[] of per-record problems the reader found, e.g. wrong types).
+# Optionally ``_album_only`` (BOOLEAN): the row describes an album that lists no tracks (no
+# track_key or title needed). Rows sharing one ``_pos`` are one input record (e.g. a release and
+# its tracks): a record is kept or dropped as a whole when its track keys collide with an earlier
+# record's, and a bad value shared by its rows is reported once.
 Loader = Callable[[duckdb.DuckDBPyConnection], None]
+Hook = Callable[[duckdb.DuckDBPyConnection, int], None]  # (connection, generation number)
 
 
 @dataclass
@@ -44,6 +50,8 @@ class Unit:
     size: int = 0             # records or bytes, for the progress bar
     position_word: str = "record"  # "line", "row", ...: positions are "<word> <ordinal>"
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
+    number: int = -1          # set by run(): the unit's ``_unit`` number in the staging tables
+    prepare: Callable[[], None] | None = None  # CPU work before load, run ahead in a thread
 
 
 @dataclass
@@ -58,12 +66,15 @@ class IngestReport:
     units_skipped: int = 0
     rejects_path: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # source-specific lines for the summary
 
     def summary(self) -> str:
         line = (f"{self.source}: read {self.read:,} = kept {self.kept:,} + rejected {self.rejected:,}"
                 f"; {self.values_rejected:,} bad values dropped; generation {self.generation}")
         if self.units_skipped:
             line += f" (resumed: {self.units_skipped} of {self.units} units already done)"
+        for note in self.notes:
+            line += f"\n{note}"
         if self.rejects_path is not None:
             line += f"\nrejects: {self.rejects_path}"
         return line
@@ -73,7 +84,7 @@ STAGE_DDL = f"""
 CREATE TABLE IF NOT EXISTS _stage (
     _unit INTEGER, _ord BIGINT, _pos VARCHAR, _input VARCHAR,
     {", ".join(f"{k} {v}" for k, v in FLAT_COLUMNS.items())},
-    _record_problem VARCHAR,
+    _record_problem VARCHAR, _album_only BOOLEAN,
     {{bad_columns}}
 );
 CREATE TABLE IF NOT EXISTS _rejects (
@@ -122,10 +133,11 @@ _VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
 STAGE_DDL = STAGE_DDL.replace("{bad_columns}", ", ".join(f"_bad_{f} VARCHAR" for f, *_ in _VALUE_RULES))
 
 
-def _record_problem(columns: set[str]) -> str:
+def _record_problem(columns: set[str], album_only: str) -> str:
     reader = "WHEN len(coalesce(_problems, [])) > 0 THEN array_to_string(_problems, '; ')" \
         if "_problems" in columns else ""
     return f"""CASE {reader}
+        WHEN {album_only} THEN CASE WHEN album_key IS NULL OR trim(album_key) = '' THEN 'missing album_key' END
         WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
         WHEN title IS NULL OR trim(title) = '' THEN 'missing title'
     END"""
@@ -143,9 +155,11 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     cols = [f"{normalized[c]} AS {c}" if c in normalized else c for c in FLAT_COLUMNS]
     bads = [f"CASE WHEN {bad} THEN {why} END" for _f, bad, why, _n in _VALUE_RULES]
     pos = "_pos" if "_pos" in columns else "NULL::VARCHAR"
+    album_only = "coalesce(_album_only, false)" if "_album_only" in columns else "false"
     con.execute(f"""
         INSERT INTO _stage
-        SELECT {unit_no}, _ord, {pos}, ?, {", ".join(cols)}, {_record_problem(columns)}, {", ".join(bads)}
+        SELECT {unit_no}, _ord, {pos}, ?, {", ".join(cols)}, {_record_problem(columns, album_only)},
+               {album_only}, {", ".join(bads)}
         FROM (SELECT *, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok
               FROM (SELECT *, rowid + 1 AS _ord, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n FROM _in))
         """, [unit.input])
@@ -154,10 +168,14 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     rejected = con.execute(f"""
         INSERT INTO _rejects SELECT _unit, _ord, _input, {position}, _record_problem, 'record', NULL, NULL
         FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NOT NULL""").fetchone()[0]  # type: ignore[index]
-    values = con.execute("INSERT INTO _rejects " + " UNION ALL ".join(
-        f"""SELECT _unit, _ord, _input, {position}, _bad_{f}, 'value', '{f}', NULL FROM _stage
-            WHERE _unit = {unit_no} AND _record_problem IS NULL AND _bad_{f} IS NOT NULL"""
-        for f, *_ in _VALUE_RULES)).fetchone()[0]  # type: ignore[index]
+    # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
+    # reported once per record.
+    values = con.execute("INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM (" + " UNION ALL ".join(
+        f"""SELECT _unit, _ord, _input, {position} AS position, _bad_{f} AS reason, 'value' AS kind,
+                   '{f}' AS field, NULL::VARCHAR AS value, coalesce(_pos, _ord::VARCHAR) AS _rec
+            FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NULL AND _bad_{f} IS NOT NULL"""
+        for f, *_ in _VALUE_RULES) + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1"
+    ).fetchone()[0]  # type: ignore[index]
     if rejected:
         con.execute(f"DELETE FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NOT NULL")
     con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
@@ -165,28 +183,60 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
     return read, rejected, values
 
 
-def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any],
-        *, on_commit: Callable[[GenerationBuilder], None] | None = None) -> IngestReport:
-    """Ingest ``units`` of ``source`` into a new generation; resumable by rerunning the same job."""
+def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any],
+        *, on_commit: Callable[[GenerationBuilder], None] | None = None,
+        before_merge: Hook | None = None, after_merge: Hook | None = None,
+        describe: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
+        total: int | None = None, unit_word: str = "records") -> IngestReport:
+    """Ingest ``units`` of ``source`` into a new generation; resumable by rerunning the same job.
+
+    ``units`` may be a lazy iterable (a stream read once, e.g. a compressed archive); then give
+    ``total`` (the sum of the units' sizes, in ``unit_word``) for the progress bar. The hooks run
+    in the finalize transaction around the set-based merge (``after_merge`` before identity), for
+    sources that stage more than flat records; ``describe`` adds source-specific counts to the
+    report before the generation is published.
+    """
     store = CatalogStore(archive)
     job = {"source": source, **job}
+    if total is None:
+        units = list(units)
+        total = sum(u.size for u in units) or len(units)
+        if not any(u.size for u in units):
+            unit_word = "items"
     with store.build(job) as gen:
         con = gen.con
         con.execute(STAGE_DDL)
-        report = IngestReport(generation=gen.name, source=source, units=len(units))
+        report = IngestReport(generation=gen.name, source=source)
         done = gen.done_units()
-        total = sum(u.size for u in units) or len(units)
-        with progress.progress(f"ingest {source}", total, "records" if any(u.size for u in units) else "items") as bar:
-            for unit_no, unit in enumerate(units):
-                if unit.name in done:
-                    report.units_skipped += 1
-                    bar.advance(unit.size or 1)
-                    continue
+        with progress.progress(f"ingest {source}", total, unit_word) as bar, \
+                ThreadPoolExecutor(1, thread_name_prefix="prepare") as ahead:
+            # Units with a ``prepare`` step (pure Python/Arrow work) get it run one unit ahead in
+            # a thread, overlapping the DuckDB work of the current unit (DuckDB releases the GIL).
+            pending: tuple[Unit, Future[None] | None] | None = None
+            for unit_no, unit in enumerate(_with_end(units)):
+                if unit is not None:
+                    report.units += 1
+                    unit.number = unit_no
+                    if unit.name in done:
+                        report.units_skipped += 1
+                        bar.advance(unit.size or 1)
+                        continue
+                    fut = ahead.submit(unit.prepare) if unit.prepare is not None else None
+                    if pending is None:
+                        pending = (unit, fut)
+                        continue
+                    pending, (unit, fut) = (unit, fut), pending
+                elif pending is not None:
+                    (unit, fut), pending = pending, None
+                else:
+                    break
+                if fut is not None:
+                    fut.result()
                 # The loader runs outside the unit's transaction: a reader that fails (and falls
                 # back to a slower, line-by-line path) must not abort the transaction.
                 unit.load(con)
                 with gen.unit(unit.name):
-                    read, rejected, _values = _stage_unit(con, unit_no, unit)
+                    read, rejected, _values = _stage_unit(con, unit.number, unit)
                     if unit.after is not None:
                         unit.after(con)
                 con.execute("DROP TABLE IF EXISTS _in")  # loaders make ``_in`` a temp table
@@ -194,7 +244,12 @@ def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any
                 bar.advance(unit.size or 1)
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):
+                if before_merge is not None:
+                    before_merge(con, gen.number)
                 _finalize(con, source, gen.number)
+                if after_merge is not None:
+                    after_merge(con, gen.number)
+                identity.assign(con)
         if "__log__" not in gen.done_units():
             _write_rejects(con, archive, source, gen.name)
             with gen.unit("__log__"):
@@ -211,10 +266,18 @@ def run(archive: Archive, source: str, units: Sequence[Unit], job: dict[str, Any
         report.kept = report.read - report.rejected
         path = rejects_path(archive, source, gen.name)
         report.rejects_path = path if path.exists() else None
+        if describe is not None:
+            describe(con, report)
         if on_commit is not None:
             on_commit(gen)
         gen.commit()
     return report
+
+
+def _with_end(units: Iterable[Unit]) -> Iterator[Unit | None]:
+    """The units, then None: the loop in run() finishes the last prepared unit on None."""
+    yield from units
+    yield None
 
 
 def rejects_path(archive: Archive, source: str, gen: str) -> Path:
@@ -230,8 +293,8 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str
     with RejectsLog(path) as log:
         rows = con.execute("""SELECT input, position, reason, kind, field, value FROM _rejects
                               ORDER BY _unit, _ord, field NULLS FIRST""").fetchall()
-        for inp, pos, reason, kind, fld, _value in rows:
-            extra = {"field": fld} if kind == "value" else {}
+        for inp, pos, reason, kind, fld, value in rows:
+            extra = {k: v for k, v in (("field", fld), ("value", value)) if v is not None or kind == "value"}
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
 
 
@@ -242,18 +305,25 @@ def _artist_rows(list_col: str) -> str:
 def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> None:
     """Merge ``_stage`` into the normalized tables (set operations only)."""
     src = source.replace("'", "''")
-    # Duplicate track keys within this ingest: the first occurrence wins, the rest are rejects.
+    # Duplicate track keys within this ingest: the first occurrence wins, the rest are rejects,
+    # together with the other rows of their input record (rows sharing _unit and _pos; a row
+    # without an explicit position is a record of its own).
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _dups AS
-        SELECT _unit, _ord FROM (
-            SELECT _unit, _ord, row_number() OVER (PARTITION BY track_key ORDER BY _unit, _ord) AS rn
+        SELECT _unit, _ord, coalesce(_pos, _ord::VARCHAR) AS _rec FROM (
+            SELECT _unit, _ord, _pos, row_number() OVER (PARTITION BY track_key ORDER BY _unit, _ord) AS rn
             FROM _stage WHERE track_key IN (
                 SELECT track_key FROM _stage GROUP BY track_key HAVING count(*) > 1))
         WHERE rn > 1""")
     if con.execute("SELECT count(*) FROM _dups").fetchone()[0]:  # type: ignore[index]
         con.execute("""
+            CREATE OR REPLACE TEMP TABLE _dups AS
+            SELECT s._unit, s._ord, (s._unit, s._ord) IN (SELECT (_unit, _ord) FROM _dups) AS own
+            FROM _stage s WHERE (s._unit, coalesce(s._pos, s._ord::VARCHAR)) IN (SELECT (_unit, _rec) FROM _dups)""")
+        con.execute("""
             INSERT INTO _rejects SELECT s._unit, s._ord, s._input, coalesce(s._pos, u.position_word || ' ' || s._ord),
-                'duplicate track_key ' || to_json(s.track_key)::VARCHAR || ' (first occurrence kept)',
+                CASE WHEN d.own THEN 'duplicate track_key ' || to_json(s.track_key)::VARCHAR || ' (first occurrence kept)'
+                     ELSE 'dropped with its record, which repeats an earlier track_key' END,
                 'record', NULL, NULL
             FROM _stage s JOIN _dups d USING (_unit, _ord) JOIN _unit_counts u USING (_unit)""")
         con.execute("""UPDATE _unit_counts SET records_rejected = records_rejected + d.n
@@ -279,7 +349,7 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
             listen_count, user_count, NULL::BIGINT AS recording_id, NULL::BOOLEAN AS is_canonical,
             lower(trim(license)) AS license,
             '{src}' AS source, track_key AS source_key, {generation} AS generation
-        FROM _staged"""
+        FROM _staged WHERE NOT coalesce(_album_only, false)"""
     new_albums = f"""
         SELECT DISTINCT ON (album_id) stable_id({key} || 'album:' || _album_key) AS album_id,
             coalesce(album_title, _album_key) AS title, album_type, release_date,
@@ -300,7 +370,8 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
                    pos::SMALLINT AS position, coalesce(a.join_phrase, '') AS join_phrase
             FROM (SELECT {id_sql} AS {id_col}, unnest({list_col}) AS a,
                          generate_subscripts({list_col}, 1) AS pos
-                  FROM _staged WHERE {list_col} IS NOT NULL {'AND _album_key IS NOT NULL' if id_col == 'album_id' else ''})
+                  FROM _staged WHERE {list_col} IS NOT NULL
+                  {'AND _album_key IS NOT NULL' if id_col == 'album_id' else 'AND NOT coalesce(_album_only, false)'})
             WHERE a.name IS NOT NULL AND trim(a.name) <> ''"""
 
     album_id_sql = f"stable_id({key} || 'album:' || _album_key)"
@@ -317,12 +388,12 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
         WHERE g <> '' AND stable_id('genre:' || g) NOT IN (SELECT genre_id FROM genres)""")
     _replace("track_genres", "track_id", """
         SELECT DISTINCT track_id, stable_id('genre:' || lower(trim(g))) AS genre_id
-        FROM (SELECT track_id, unnest(genres) AS g FROM _staged) WHERE trim(g) <> ''""", con)
+        FROM (SELECT track_id, unnest(genres) AS g FROM _staged WHERE NOT coalesce(_album_only, false))
+        WHERE trim(g) <> ''""", con)
     _replace("album_genres", "album_id", f"""
         SELECT DISTINCT {album_id_sql} AS album_id, stable_id('genre:' || lower(trim(g))) AS genre_id
         FROM (SELECT _album_key, unnest(album_genres) AS g FROM _staged WHERE _album_key IS NOT NULL)
         WHERE trim(g) <> ''""", con)
-    identity.assign(con)
 
 
 def _replace(table: str, id_col: str, new_rows_sql: str, con: duckdb.DuckDBPyConnection) -> None:

@@ -103,7 +103,13 @@ CREATE TABLE IF NOT EXISTS genres (genre_id BIGINT NOT NULL, name VARCHAR NOT NU
 CREATE TABLE IF NOT EXISTS track_genres (track_id BIGINT NOT NULL, genre_id BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS album_genres (album_id BIGINT NOT NULL, genre_id BIGINT NOT NULL);
 
--- Raw source documents, kept where a source must be rebuildable record for record.
+-- ISRCs of a track beyond tracks.isrc (a recording may carry several); identity links by all.
+CREATE TABLE IF NOT EXISTS track_isrcs (
+    track_id BIGINT NOT NULL, isrc VARCHAR NOT NULL, position SMALLINT NOT NULL  -- 2, 3, ...
+);
+
+-- Source records, kept where a source must be rebuildable record for record: for MusicBrainz the
+-- residual of each document (what the tables above cannot hold; docs/sources.md), kind = entity.
 CREATE TABLE IF NOT EXISTS source_records (
     source VARCHAR NOT NULL, kind VARCHAR NOT NULL, source_key VARCHAR NOT NULL,
     record VARCHAR NOT NULL, generation INTEGER NOT NULL
@@ -119,6 +125,6 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 
 # Tables a release carries (export) and their row keys, in dependency order.
 RELEASE_TABLES: tuple[str, ...] = (
-    "artists", "albums", "tracks", "track_artists", "album_artists", "genres", "track_genres",
+    "artists", "albums", "tracks", "track_artists", "album_artists", "track_isrcs", "genres", "track_genres",
     "album_genres", "source_records", "ingest_log", "meta",
 )

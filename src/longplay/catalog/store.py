@@ -205,7 +205,11 @@ class GenerationBuilder:
 
     def commit(self) -> str:
         """Make this generation current (atomically) and close it."""
-        self.con.execute("DROP TABLE IF EXISTS _units")
+        # Tables named with a leading underscore are the builder's staging tables.
+        for (name,) in self.con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+                "AND NOT temporary AND starts_with(table_name, '_')").fetchall():
+            self.con.execute(f'DROP TABLE "{name}"')
         self.con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('generation', ?), ('schema_version', ?)",
             [str(self.number), str(schema.SCHEMA_VERSION)])

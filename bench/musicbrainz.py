@@ -1,0 +1,152 @@
+"""Benchmark: ingest a generated MusicBrainz-shaped release dump vs a bare orjson parse of it.
+
+Both run in the same process on the same file: the bare parse reads every line and decodes it
+with orjson (the floor for any Python reader of the dump); the ingest is the whole job
+(`longplay ingest musicbrainz`): mapping, staging, merge, identity, publish. A third figure, the
+mapping alone (documents to columns and residuals, no DuckDB), shows where the time goes.
+Prints documents/s, tracks/s, MB/s and the ratio ingest / bare parse (goal: >= 0.6).
+
+    python bench/musicbrainz.py            # 100k and 1M releases
+    python bench/musicbrainz.py --quick    # 10k releases
+    python bench/musicbrainz.py --quick --xz   # also from a .tar.xz (peer: xz + tar + orjson)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+
+from longplay import progress
+from longplay.archive import Archive
+from longplay.catalog.sources.mbdocs import Batch
+from longplay.catalog.sources.mbshape import Shape
+from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+
+
+def generate(path: Path, releases: int, seed: int = 1) -> int:
+    """Write ``releases`` documents (reused when already there); returns tracks."""
+    done = path.with_name(path.name + ".tracks")
+    if path.exists() and done.exists():
+        return int(done.read_text())
+    shape = Shape(seed, artists=max(50, releases // 20), recordings=max(500, releases * 8))
+    tracks = 0
+    with open(path, "wb") as fh:
+        for doc in shape.releases(releases):
+            tracks += sum(len(m["tracks"]) for m in doc["media"])
+            fh.write(orjson.dumps(doc) + b"\n")
+    done.write_text(str(tracks))
+    return tracks
+
+
+def bare_parse(path: Path) -> float:
+    t = time.perf_counter()
+    loads = orjson.loads
+    with open(path, "rb") as fh:
+        for line in fh:
+            loads(line)
+    return time.perf_counter() - t
+
+
+def archive_of(src: Path) -> Path:
+    """The dump as an official-layout archive (xz preset 0: quick to make), reused when there."""
+    out = src.with_suffix(".tar.xz")
+    if not out.exists():
+        tmp = out.with_name(out.name + ".tmp")
+        with tarfile.open(tmp, "w:xz", preset=0) as tar:
+            tar.add(src, arcname="mbdump/release")
+        tmp.replace(out)
+    return out
+
+
+def bare_parse_archive(path: Path) -> float:
+    t = time.perf_counter()
+    loads = orjson.loads
+    with tarfile.open(path, "r|xz") as tar:
+        for info in tar:
+            fh = tar.extractfile(info)
+            if info.name == "mbdump/release" and fh is not None:
+                for line in fh:
+                    loads(line)
+    return time.perf_counter() - t
+
+
+def mapping_only(path: Path) -> float:
+    t = time.perf_counter()
+    b = Batch()
+    with open(path, "rb") as fh:
+        for n, line in enumerate(fh, 1):
+            b.add("release", n, line)
+            if n % 20_000 == 0:
+                b = Batch()
+    return time.perf_counter() - t
+
+
+def run_archive(releases: int, work: Path) -> None:
+    src = work / f"release-{releases}.jsonl"
+    archive_path = archive_of(src)
+    parse = bare_parse_archive(archive_path)
+    arch_dir = work / f"archive-xz-{releases}"
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    t = time.perf_counter()
+    ingest_musicbrainz(Archive.init(arch_dir), [archive_path])
+    ingest = time.perf_counter() - t
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    print(f"{releases:>9,} releases .tar.xz: bare xz+orjson parse {parse:.2f} s, ingest {ingest:.2f} s, "
+          f"ratio {parse / ingest:.2f}")
+
+
+def run(releases: int, work: Path) -> float:
+    src = work / f"release-{releases}.jsonl"
+    tracks = generate(src, releases)
+    size = src.stat().st_size
+    parse = bare_parse(src)
+    mapping = mapping_only(src)
+    arch_dir = work / f"archive-{releases}"
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    archive = Archive.init(arch_dir)
+    t = time.perf_counter()
+    report = ingest_musicbrainz(archive, [src])
+    ingest = time.perf_counter() - t
+    assert report.extra["documents"]["release"]["kept"] == releases, report.summary()
+    shutil.rmtree(arch_dir, ignore_errors=True)
+    for name, secs in (("bare orjson parse", parse), ("mapping only", mapping), ("ingest (whole job)", ingest)):
+        print(f"{releases:>9,} releases {name:<20} {secs:8.2f} s  {releases / secs:>9,.0f} docs/s  "
+              f"{tracks / secs:>10,.0f} tracks/s  {size / secs / 1e6:7.1f} MB/s")
+    ratio = parse / ingest
+    print(f"{releases:>9,} releases ingest / bare parse throughput: {ratio:.2f} (goal >= 0.6); "
+          f"mapping / bare parse: {parse / mapping:.2f}; {size / releases:,.0f} bytes and "
+          f"{tracks / releases:.1f} tracks per release")
+    return ratio
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="10k releases only")
+    ap.add_argument("--sizes", type=int, nargs="*", help="release counts (default 100000 1000000)")
+    ap.add_argument("--dir", type=Path, help="work folder (generated dumps are kept there for reruns)")
+    ap.add_argument("--xz", action="store_true", help="also ingest the dump from a .tar.xz archive")
+    args = ap.parse_args()
+    sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])
+    progress.set_quiet(True)
+    os.environ.pop("LONGPLAY_ARCHIVE", None)
+    work = args.dir or Path(tempfile.mkdtemp(prefix="lp-bench-mb-"))
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, work {work}")
+    for n in sizes:
+        run(n, work)
+        if args.xz:
+            run_archive(n, work)
+    if args.dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,409 @@
+"""MusicBrainz documents to flat track records plus a residual per document (docs/sources.md).
+
+A release document becomes one flat row per track (media ``tracks``, ``pregap``, ``data-tracks``)
+with its album inline, or one album-only row when it lists no tracks. Values that the catalog
+tables hold exactly, and that only this document writes, are *popped* from the document; what
+is left is the residual, stored in ``source_records`` and merged back with the rows on export
+(``mbrebuild``). The rule for every popped key: it is popped only when the stored column will
+equal it, and a column is non-NULL only when its key was present, so "key absent from the
+residual and column non-NULL" means "fill it in". Wrong types of mapped keys and missing
+identifying keys reject the whole document; keys MusicBrainz does not document are kept in the
+residual and counted (the dump schema grows; nothing is lost).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from longplay.catalog.identifiers import isrc_problem, normalize_isrc, normalize_upc, upc_problem
+from longplay.catalog.sources.mbschema import (
+    DATE,
+    INT32,
+    KNOWN,
+    KNOWN_RECORDING,
+    KNOWN_TRACK,
+    SMALL,
+    UUID,
+    Problem,
+    opt,
+    uuid,
+    want,
+)
+
+
+class Batch:
+    """Columns of the flat rows, documents and side tables of one chunk of documents."""
+
+    def __init__(self) -> None:
+        # per flat row
+        self.track_key: list[str | None] = []
+        self.title: list[str | None] = []
+        self.isrc: list[str | None] = []
+        self.mbid: list[str | None] = []
+        self.duration: list[int | None] = []
+        self.disc: list[int | None] = []
+        self.number: list[int | None] = []
+        self.genres: list[list[str] | None] = []
+        self.art_off: list[int] = [0]          # offsets into the artist struct children
+        self.art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        self.doc_of_row: list[int] = []
+        self.album_only: list[bool] = []
+        # per release (album columns, taken per row)
+        self.album: tuple[list[Any], ...] = tuple([] for _ in range(9))
+        self.alb_off: list[int] = [0]
+        self.alb_art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
+        self.pos: list[str] = []
+        # rejected documents
+        self.reject_pos: list[str] = []
+        self.reject_why: list[str] = []
+        # kept documents: kind, key, line, residual JSON
+        self.docs: tuple[list[str], list[str], list[int], list[str]] = ([], [], [], [])
+        self.isrc_extra: tuple[list[str], list[str], list[int]] = ([], [], [])
+        self.sort_names: dict[str, str] = {}
+        self.unknown: Counter[str] = Counter()
+        self.unknown_first: dict[str, int] = {}
+        self.read = 0
+
+    def _track_columns(self) -> tuple[list[Any], ...]:
+        return (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc, self.number,
+                self.genres)
+
+    def reject(self, line: int, why: str) -> None:
+        self.reject_pos.append(f"line {line}")
+        self.reject_why.append(why)
+
+    def note_unknown(self, keys: set[str], level: str, line: int) -> None:
+        for k in keys:
+            path = f"{level}.{k}"
+            self.unknown[path] += 1
+            self.unknown_first.setdefault(path, line)
+
+    def _keep(self, kind: str, key: str, line: int, residual: dict[str, Any]) -> None:
+        self.docs[0].append(kind)
+        self.docs[1].append(key)
+        self.docs[2].append(line)
+        self.docs[3].append(orjson.dumps(residual).decode())
+
+    # -- documents -------------------------------------------------------------------------
+    def add(self, kind: str, line_no: int, line: bytes) -> None:
+        """Map one dump line; a bad line becomes a reject, never an exception."""
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            if not line.strip():
+                return  # blank lines are not records
+            self.read += 1
+            self.reject(line_no, f"malformed JSON: {exc}")
+            return
+        self.read += 1
+        if type(doc) is not dict:
+            self.reject(line_no, f"a JSON {type(doc).__name__}, not an object")
+            return
+        mark = self._mark()
+        try:
+            if kind == "release":
+                self._release(doc, line_no)
+            else:
+                self._entity(kind, doc, line_no)
+        except Problem as exc:
+            self._rollback(mark)
+            self.reject(line_no, str(exc))
+
+    def _mark(self) -> tuple[int, ...]:
+        return (len(self.track_key), len(self.art[0]), len(self.pos), len(self.alb_art[0]),
+                len(self.isrc_extra[0]))
+
+    def _rollback(self, mark: tuple[int, ...]) -> None:
+        """Forget what a rejected document appended (rare: only on a Problem)."""
+        rows, arts, docs, alb_arts, extras = mark
+        for col in (*self._track_columns(), self.doc_of_row, self.album_only):
+            del col[rows:]
+        del self.art_off[rows + 1:]
+        for lst in (*self.art,):
+            del lst[arts:]
+        for lst in (*self.album, self.pos):
+            del lst[docs:]
+        del self.alb_off[docs + 1:]
+        for lst in (*self.alb_art,):
+            del lst[alb_arts:]
+        for lst in (*self.isrc_extra,):
+            del lst[extras:]
+
+    def _entity(self, kind: str, doc: dict[str, Any], line: int) -> None:
+        key = uuid(doc.get("id"), "id")
+        name_key = "name" if kind == "artist" else "title"
+        opt(doc.get(name_key), str, name_key, "a string")
+        if doc.get(name_key) is None:
+            raise Problem(f"missing key {name_key!r}")
+        extra = doc.keys() - KNOWN[kind]
+        if extra:
+            self.note_unknown(extra, kind, line)
+        del doc["id"]
+        self._keep(kind, key, line, doc)
+
+    def _credits(self, ac: Any, where: Callable[[], str],
+                 out: tuple[list[Any], list[Any], list[Any], list[Any]] | None, artists: dict[str, Any]) -> int:
+        """Append an artist credit's structs to ``out`` and compact it in place (see _compact).
+
+        With ``out`` None the credit has no link rows (recordings, release groups): it is only
+        checked and compacted. Hot path: ``where`` builds the error path only on errors.
+        """
+        if ac is None:
+            return 0
+        if type(ac) is not list:
+            raise want(where(), "a list", ac)
+        fullmatch = UUID.fullmatch
+        for i, c in enumerate(ac):
+            if type(c) is not dict:
+                raise want(f"{where()}[{i}]", "an object", c)
+            art = c.get("artist")
+            credited = c.get("name")
+            join = c.get("joinphrase")
+            if (credited is not None and type(credited) is not str) or (join is not None and type(join) is not str):
+                bad = "name" if credited is not None and type(credited) is not str else "joinphrase"
+                raise want(f"{where()}[{i}].{bad}", "a string", c[bad])
+            aid = name = None
+            if art is not None:
+                if type(art) is not dict:
+                    raise want(f"{where()}[{i}].artist", "an object", art)
+                aid = art.get("id")
+                name = art.get("name")
+                if name is not None and type(name) is not str:
+                    raise want(f"{where()}[{i}].artist.name", "a string", name)
+                if aid is not None and (type(aid) is not str or not fullmatch(aid)):
+                    aid = None  # kept in the residual; the artist is keyed by name
+                if aid is not None:
+                    sort = art.get("sort-name")
+                    if type(sort) is str:
+                        self.sort_names[aid] = sort
+            name = name or credited
+            # A link row exists when the name is not blank (keyed by MBID, else by name).
+            linked = out is not None and bool(name) and bool(name.strip())  # type: ignore[union-attr]
+            if aid is not None:
+                first = artists.get(aid)
+                if first is None:
+                    artists[aid] = dict(art)  # type: ignore[arg-type]
+                    if linked:
+                        del art["id"]  # type: ignore[union-attr]
+                elif first == art:
+                    c["artist"] = aid  # the same artist object as earlier in the document
+            if linked:
+                if type(join) is str:
+                    del c["joinphrase"]
+                elif "joinphrase" not in c:
+                    c["joinphrase"] = False  # absent: the link row's '' must not be filled in
+            if out is not None:
+                keys, names, mbids, joins = out
+                keys.append(aid)
+                names.append(name)
+                mbids.append(aid)
+                joins.append(join)
+        return len(ac)
+
+    def _release(self, doc: dict[str, Any], line: int) -> None:
+        rid = uuid(doc.get("id"), "id")
+        title = doc.get("title")
+        if type(title) is not str:
+            raise want("title", "a string", title)
+        media = doc.get("media")
+        if media is not None and type(media) is not list:
+            raise want("media", "a list", media)
+        extra = doc.keys() - KNOWN["release"]
+        if extra:
+            self.note_unknown(extra, "release", line)
+        doc_no = len(self.pos)
+        pos = f"line {line}"
+        a = self.album
+        # album columns: key, title, type, date, label, upc, total, mbid, genres
+        date = opt(doc.get("date"), str, "date", "a string")
+        barcode = opt(doc.get("barcode"), str, "barcode", "a string")
+        rg = opt(doc.get("release-group"), dict, "release-group", "an object")
+        album_type = None
+        genres: list[str] = []
+        if rg is not None:
+            sec = rg.get("secondary-types")
+            primary = rg.get("primary-type")
+            if type(sec) is list and "Compilation" in sec:
+                album_type = "compilation"
+            elif type(primary) is str:
+                album_type = primary.lower()
+            genres.extend(_genre_names(rg.get("genres")))
+        genres.extend(_genre_names(doc.get("genres")))
+        label = None
+        li = doc.get("label-info")
+        if type(li) is list and li and type(li[0]) is dict and type(li[0].get("label")) is dict:
+            label = li[0]["label"].get("name") if type(li[0]["label"].get("name")) is str else None
+        total: int | None = 0
+        for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
+                              strict=True):
+            col.append(value)
+        artists: dict[str, Any] = {}
+        credit = doc.get("artist-credit")
+        rg_walk = False
+        if rg is not None:  # its credit: usually the release's (popped), else compacted below
+            had = "artist-credit" in rg
+            rg_walk = not _same(rg, "artist-credit", credit) and had
+        self.alb_off.append(self.alb_off[-1] + self._credits(credit, lambda: "artist-credit", self.alb_art, artists))
+        if rg_walk:
+            self._credits(rg["artist-credit"], lambda: "release-group.artist-credit", None, artists)
+        self.pos.append(pos)
+
+        seen: set[str] = set()
+        tracks = 0
+        for mi, med in enumerate(media or ()):
+            where = f"media[{mi}]"
+            if type(med) is not dict:
+                raise want(where, "an object", med)
+            extra = med.keys() - KNOWN["medium"]
+            if extra:
+                self.note_unknown(extra, "media[]", line)
+            disc = med.get("position")
+            if disc is not None and type(disc) is not int:
+                raise want(f"{where}.position", "an integer", disc)
+            count = med.get("track-count")
+            total = total + count if type(count) is int and total is not None else None
+            before = tracks
+            for list_key in ("pregap", "tracks", "data-tracks"):
+                tl = med.get(list_key)
+                if tl is None:
+                    continue
+                if list_key == "pregap":
+                    tl = [tl]
+                elif type(tl) is not list:
+                    raise want(f"{where}.{list_key}", "a list", tl)
+                for ti, tr in enumerate(tl):
+                    self._track(tr, mi, list_key, ti, disc, doc_no, seen, line, artists)
+                    tracks += 1
+            if tracks > before and disc is not None and 0 <= disc <= SMALL:
+                del med["position"]
+        a[6][-1] = total if media else None
+        if tracks == 0:  # an album that lists no tracks: one album-only row
+            for col in self._track_columns():
+                col.append(None)
+            self.doc_of_row.append(doc_no)
+            self.album_only.append(True)
+            self.art_off.append(self.art_off[-1])
+        # popped album values (the album row is keyed by this document only)
+        del doc["id"], doc["title"]
+        if date is not None and DATE.fullmatch(date):
+            del doc["date"]
+        if barcode and normalize_upc(barcode) == barcode and upc_problem(barcode) is None:
+            del doc["barcode"]
+        self._keep("release", rid, line, doc)
+
+    def _track(self, tr: Any, mi: int, list_key: str, ti: int, disc: int | None, doc_no: int,
+               seen: set[str], line: int, artists: dict[str, Any]) -> None:
+        """One track (the hot path: plain dict reads, error paths built only on errors)."""
+
+        def where() -> str:
+            return f"media[{mi}].pregap" if list_key == "pregap" else f"media[{mi}].{list_key}[{ti}]"
+
+        if type(tr) is not dict:
+            raise want(where(), "an object", tr)
+        tid = tr.get("id")
+        if type(tid) is not str or not UUID.fullmatch(tid):
+            raise want(f"{where()}.id", "a MusicBrainz ID (UUID)", tid)
+        if tid in seen:
+            raise Problem(f"{where()}.id {tid} appears twice in the release")
+        seen.add(tid)
+        title = tr.get("title")
+        if type(title) is not str or not title.strip():
+            raise want(f"{where()}.title", "a non-empty string", title or None)
+        if not tr.keys() <= KNOWN_TRACK:
+            self.note_unknown(tr.keys() - KNOWN_TRACK, "media[].tracks[]", line)
+        number = tr.get("position")
+        if number is not None and type(number) is not int:
+            raise want(f"{where()}.position", "an integer", number)
+        length = tr.get("length")
+        if length is not None and type(length) is not int:
+            raise want(f"{where()}.length", "an integer", length)
+        rec = tr.get("recording")
+        mbid = isrc = genres = None
+        credit = tr.get("artist-credit")
+        rec_walk = False
+        if rec is not None:
+            if type(rec) is not dict:
+                raise want(f"{where()}.recording", "an object", rec)
+            for key, sibling, kind in (("title", title, str), ("length", length, int)):
+                value = rec.get(key)
+                if value is not None and type(value) is not kind:
+                    raise want(f"{where()}.recording.{key}", "a string" if kind is str else "an integer", value)
+                _same(rec, key, sibling)
+            had = "artist-credit" in rec
+            rec_walk = not _same(rec, "artist-credit", credit) and had
+            if not rec.keys() <= KNOWN_RECORDING:
+                self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
+            rid = rec.get("id")
+            if type(rid) is str and UUID.fullmatch(rid):
+                mbid = rid
+                if rid == rid.lower():
+                    del rec["id"]
+            isrcs = rec.get("isrcs")
+            if isrcs:
+                if type(isrcs) is not list:
+                    raise want(f"{where()}.recording.isrcs", "a list", isrcs)
+                isrc = self._isrcs(isrcs, rec, tid, where)
+            g = rec.get("genres")
+            if g:
+                genres = _genre_names(g) or None
+        self.track_key.append(tid)
+        self.title.append(title)
+        self.isrc.append(isrc)
+        self.mbid.append(mbid)
+        self.duration.append(length)
+        self.disc.append(disc)
+        self.number.append(number)
+        self.genres.append(genres)
+        self.doc_of_row.append(doc_no)
+        self.album_only.append(False)
+        self.art_off.append(self.art_off[-1] + self._credits(credit, lambda: f"{where()}.artist-credit",
+                                                             self.art, artists))
+        if rec_walk and rec is not None:
+            self._credits(rec["artist-credit"], lambda: f"{where()}.recording.artist-credit", None, artists)
+        if title == title.strip():
+            del tr["title"]
+        if number is not None and 0 <= number <= SMALL:
+            del tr["position"]
+        if length is not None and 0 <= length <= INT32:
+            del tr["length"]
+
+    def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str, where: Callable[[], str]) -> str:
+        """The first ISRC (for tracks.isrc); the others valid ones go to track_isrcs."""
+        for i, x in enumerate(isrcs):
+            if type(x) is not str:
+                raise want(f"{where()}.recording.isrcs[{i}]", "a string", x)
+        good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
+        if len(good) == len(isrcs) and len(set(good)) == len(good):
+            del rec["isrcs"]  # exactly [tracks.isrc, *track_isrcs by position]
+            extras = good[1:]
+        else:
+            first = normalize_isrc(isrcs[0])
+            extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
+                      if isrc_problem(n) is None and n != first]
+        for p, x in enumerate(extras, 2):
+            self.isrc_extra[0].append(tid)
+            self.isrc_extra[1].append(x)
+            self.isrc_extra[2].append(p)
+        return isrcs[0]
+
+
+def _same(obj: dict[str, Any], key: str, sibling: Any) -> bool:
+    """Pop ``obj[key]`` when it equals ``sibling`` (a value the rebuild has before it); mark an
+    absent key ``false`` (never a valid value of these keys) so the rebuild does not fill it."""
+    if key not in obj:
+        obj[key] = False
+        return False
+    if sibling is not None and obj[key] == sibling:
+        del obj[key]
+        return True
+    return False
+
+
+def _genre_names(value: Any) -> list[str]:
+    if type(value) is not list:
+        return []
+    return [g["name"] for g in value if type(g) is dict and type(g.get("name")) is str]

@@ -1,0 +1,233 @@
+"""`longplay ingest musicbrainz`: the JSON dumps as resumable ingest units (docs/sources.md).
+
+Pipeline::
+
+    mbdump streams ──chunks of lines──▶ mbdocs.Batch (orjson) ──Arrow──▶ _in (flat rows)
+                                                 └─ residuals, extra ISRCs, sort names ──▶ _mb_* staging
+    finalize: flat merge ──▶ after_merge (source_records, track_isrcs, artist rows) ──▶ identity
+
+One unit is a chunk of ``musicbrainz_chunk_documents`` lines of one entity stream; a unit's rows
+and its staged residuals commit in one transaction, so a killed run resumes where it stopped.
+Counts are kept per document: documents read = kept + rejected, for each entity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from longplay.archive import Archive
+from longplay.catalog import ingest
+from longplay.catalog.ingest import IngestReport, Unit
+from longplay.catalog.schema import FLAT_COLUMNS
+from longplay.catalog.sources import mbdump
+from longplay.catalog.sources.mbdocs import Batch
+from longplay.errors import LongplayError
+
+SOURCE = "musicbrainz"
+
+_STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + n (a chunk holds fewer documents)
+
+STAGING = """
+CREATE TABLE IF NOT EXISTS _mb_docs (seq BIGINT, _unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR);
+CREATE TABLE IF NOT EXISTS _mb_isrcs (_unit INTEGER, track_key VARCHAR, isrc VARCHAR, position SMALLINT);
+CREATE TABLE IF NOT EXISTS _mb_sort (source_key VARCHAR, sort_name VARCHAR);
+CREATE TABLE IF NOT EXISTS _mb_counts (_unit INTEGER, kind VARCHAR, read BIGINT, rejected BIGINT);
+CREATE TABLE IF NOT EXISTS _mb_unknown (_unit INTEGER, path VARCHAR, n BIGINT, first_line BIGINT);
+CREATE TABLE IF NOT EXISTS _mb_summary (kind VARCHAR, read BIGINT, rejected BIGINT, kept BIGINT);
+"""
+
+
+def _artists(off: list[int], children: tuple[list[Any], ...]) -> pa.Array:
+    struct = pa.StructArray.from_arrays([pa.array(c, pa.string()) for c in children],
+                                        names=["key", "name", "mbid", "join_phrase"])
+    return pa.ListArray.from_arrays(pa.array(off, pa.int32()), struct)
+
+
+def flat_table(b: Batch) -> pa.Table:
+    """The batch's flat rows (FLAT_COLUMNS + _pos, _problems, _album_only) as one Arrow table.
+
+    Album values ride on the first row of each release only (the others carry just the album
+    key): the merge takes an album from its first row, and a release's rows are kept or
+    dropped together, so repeating them would only copy them through staging.
+    """
+    docs = np.asarray(b.doc_of_row, dtype=np.int32)
+    first = np.empty(len(docs), dtype=bool)
+    first[:1] = True
+    first[1:] = docs[1:] != docs[:-1]
+    take = pa.array(docs)
+    sparse = pa.array(np.where(first, docs, len(b.pos)).astype(np.int32))  # len(b.pos): a null
+    cols: dict[str, pa.Array] = {
+        "track_key": pa.array(b.track_key, pa.string()), "title": pa.array(b.title, pa.string()),
+        "isrc": pa.array(b.isrc, pa.string()), "mbid": pa.array(b.mbid, pa.string()),
+        "duration_ms": pa.array(b.duration, pa.int64()), "disc_number": pa.array(b.disc, pa.int64()),
+        "track_number": pa.array(b.number, pa.int64()), "genres": pa.array(b.genres, pa.list_(pa.string())),
+        "artists": _artists(b.art_off, b.art),
+        "album_artists": _artists([*b.alb_off, b.alb_off[-1]], b.alb_art).take(sparse),
+        "_pos": pa.array(b.pos, pa.string()).take(take),
+        "_album_only": pa.array(b.album_only, pa.bool_()),
+    }
+    names = ("album_key", "album_title", "album_type", "release_date", "label", "upc", "total_tracks",
+             "album_mbid", "album_genres")
+    for name, values in zip(names, b.album, strict=True):
+        kind = pa.int64() if name == "total_tracks" else pa.list_(pa.string()) if name == "album_genres" else pa.string()
+        cols[name] = pa.array(values, kind).take(take) if name == "album_key" else pa.array([*values, None], kind).take(sparse)
+    table = pa.table(cols)
+    if b.reject_pos:
+        rejects = pa.table({"_pos": pa.array(b.reject_pos, pa.string()),
+                            "_problems": pa.array([[w] for w in b.reject_why], pa.list_(pa.string()))})
+        table = pa.concat_tables([table, rejects], promote_options="default")
+    return table
+
+
+def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
+    last = chunk.first_line + len(chunk.lines) - 1
+    name = f"{stream.identity} lines {chunk.first_line}-{last}"
+    state: dict[str, Any] = {}
+
+    def prepare() -> None:  # parse and map: pure Python/Arrow, run ahead of the DuckDB work
+        b = Batch()
+        add = b.add
+        line_no = chunk.first_line
+        for line in chunk.lines:
+            add(stream.kind, line_no, line)
+            line_no += 1
+        if chunk.truncated:
+            b.read += 1
+            b.reject(line_no, chunk.truncated + "; the lines before were ingested")
+        chunk.lines = []  # the lines are no longer needed: free them early
+        state["batch"] = b
+        state["table"] = flat_table(b)
+
+    def load(con: duckdb.DuckDBPyConnection) -> None:
+        if "table" not in state:
+            prepare()
+        table = state.pop("table")
+        con.register("_mb_flat", table)
+        missing = [f"CAST(NULL AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k not in table.column_names]
+        have = [f"CAST({k} AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k in table.column_names]
+        extra = ["_pos", "_problems" if "_problems" in table.column_names else "NULL::VARCHAR[] AS _problems",
+                 "_album_only" if "_album_only" in table.column_names else "false AS _album_only"]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {', '.join(have + missing + extra)} FROM _mb_flat")
+        con.unregister("_mb_flat")
+
+    def after(con: duckdb.DuckDBPyConnection) -> None:
+        b: Batch = state.pop("batch")
+        u = unit.number
+        con.execute(STAGING)
+        docs = pa.table({"kind": pa.array(b.docs[0], pa.string()), "source_key": pa.array(b.docs[1], pa.string()),
+                         "line": pa.array(b.docs[2], pa.int64()), "record": pa.array(b.docs[3], pa.string())})
+        # Residuals go straight to source_records (one copy of the big strings), marked with a
+        # negative generation -(seq + 1) until after_merge keeps or drops them (_STAGED_SEQ).
+        base = u * _STAGED_SEQ
+        con.register("_mb_d", docs)
+        con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record,
+                                -({base} + row_number() OVER ()) FROM _mb_d""")
+        con.execute(f"INSERT INTO _mb_docs SELECT {base} + row_number() OVER () - 1, {u}, line, kind, source_key FROM _mb_d")
+        con.unregister("_mb_d")
+        if b.isrc_extra[0]:
+            con.register("_mb_i", pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}))
+            con.execute(f"INSERT INTO _mb_isrcs SELECT {u}, k, i, p FROM _mb_i")
+            con.unregister("_mb_i")
+        if b.sort_names:
+            con.register("_mb_s", pa.table({"k": list(b.sort_names), "s": list(b.sort_names.values())}))
+            con.execute("INSERT INTO _mb_sort SELECT k, s FROM _mb_s")
+            con.unregister("_mb_s")
+        con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, b.read, len(b.reject_pos)])
+        for path, n in b.unknown.items():
+            first = b.unknown_first[path]
+            con.execute("INSERT INTO _mb_unknown VALUES (?, ?, ?, ?)", [u, path, n, first])
+            con.execute("""INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'note', ?, NULL)""",
+                        [u, stream.input, f"line {first}",
+                         f"unknown field {path!r} in {n} document(s) of this chunk: kept in the source record, not mapped",
+                         path])
+
+    unit = Unit(name=name, input=stream.input, load=load, size=chunk.nbytes, after=after, prepare=prepare)
+    return unit
+
+
+def units(streams: list[mbdump.Stream], chunk_documents: int) -> Iterator[Unit]:
+    """Units in input order; each stream is read once, as it goes (archives are not extracted)."""
+    for stream in streams:
+        for chunk in mbdump.chunks(stream, chunk_documents):
+            yield _unit(stream, chunk)
+
+
+def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
+    """Source records, extra ISRCs and artist rows of this ingest (set-based, in finalize)."""
+    con.execute(STAGING)
+    # A release is kept when its rows survived staging (not rejected, not a repeat of an earlier
+    # record); a repeated document (same entity and ID) keeps its first occurrence.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _mb_kept AS
+        SELECT DISTINCT ON (kind, source_key) seq, kind, source_key FROM _mb_docs d
+        WHERE kind <> 'release' OR (_unit, 'line ' || line) IN (SELECT (_unit, _pos) FROM _stage)
+        ORDER BY kind, source_key, _unit, line""")
+    con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation >= 0
+                   AND (kind, source_key) IN (SELECT (kind, source_key) FROM _mb_kept)""")
+    con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation < 0
+                   AND -generation - 1 NOT IN (SELECT seq FROM _mb_kept)""")
+    con.execute("UPDATE source_records SET generation = ? WHERE source = 'musicbrainz' AND generation < 0",
+                [generation])
+    con.execute("""
+        INSERT INTO _mb_summary
+        SELECT c.kind, sum(c.read), sum(c.read) - coalesce(any_value(k.n), 0), coalesce(any_value(k.n), 0)
+        FROM _mb_counts c LEFT JOIN (SELECT kind, count(*) AS n FROM _mb_kept GROUP BY kind) k USING (kind)
+        GROUP BY c.kind""")
+    # ISRCs beyond the first, for the tracks this ingest wrote.
+    con.execute("""DELETE FROM track_isrcs WHERE track_id IN (
+                       SELECT stable_id('musicbrainz:track:' || track_key) FROM _stage WHERE track_key IS NOT NULL)""")
+    con.execute("""
+        INSERT INTO track_isrcs
+        SELECT DISTINCT ON (i.track_key, i.position) stable_id('musicbrainz:track:' || i.track_key), i.isrc, i.position
+        FROM _mb_isrcs i JOIN _stage s ON s.track_key = i.track_key AND s._unit = i._unit""")
+    # Sort names from credits; then artist documents, which own their artists' rows.
+    con.execute("""
+        UPDATE artists SET sort_name = s.sort_name
+        FROM (SELECT DISTINCT ON (source_key) source_key, sort_name FROM _mb_sort) s
+        WHERE artists.source = 'musicbrainz' AND artists.generation = ? AND artists.source_key = s.source_key""",
+                [generation])
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _mb_art AS
+        SELECT stable_id('musicbrainz:artist:' || source_key) AS artist_id,
+               json_extract_string(record, '$.name') AS name,
+               json_extract_string(record, '$."sort-name"') AS sort_name,
+               lower(source_key) AS mbid, 'musicbrainz' AS source, source_key, ? AS generation
+        FROM source_records WHERE source = 'musicbrainz' AND kind = 'artist'
+          AND (generation = ? OR stable_id('musicbrainz:artist:' || source_key) IN (
+               SELECT artist_id FROM artists WHERE source = 'musicbrainz' AND generation = ?))""",
+                [generation, generation, generation])
+    con.execute("DELETE FROM artists WHERE artist_id IN (SELECT artist_id FROM _mb_art)")
+    con.execute("INSERT INTO artists SELECT * FROM _mb_art WHERE name IS NOT NULL")
+    con.execute("DROP TABLE _mb_art")
+    con.execute("DROP TABLE _mb_kept")
+
+
+def describe(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
+    """Per-entity document counts and unknown fields, for the summary."""
+    con.execute(STAGING)
+    rows = con.execute("SELECT kind, read, rejected, kept FROM _mb_summary ORDER BY kind").fetchall()
+    report.extra["documents"] = {k: {"read": r, "kept": kept, "rejected": rej} for k, r, rej, kept in rows}
+    for kind, read, rejected, kept in rows:
+        report.notes.append(f"  {kind} documents: read {read:,} = kept {kept:,} + rejected {rejected:,}")
+    unknown = con.execute("""SELECT path, sum(n), min(first_line) FROM _mb_unknown GROUP BY path
+                             ORDER BY sum(n) DESC, path""").fetchall()
+    report.extra["unknown_fields"] = {p: int(n) for p, n, _ in unknown}
+    if unknown:
+        report.notes.append("  unknown fields (kept in the source records): " +
+                            ", ".join(f"{p} ×{int(n):,}" for p, n, _ in unknown[:10]))
+
+
+def ingest_musicbrainz(archive: Archive, paths: list[Path], kind: str | None = None) -> IngestReport:
+    streams = mbdump.resolve(paths, kind)
+    chunk = archive.settings.musicbrainz_chunk_documents
+    if not 1 <= chunk < _STAGED_SEQ:
+        raise LongplayError(f"setting musicbrainz_chunk_documents must be 1..{_STAGED_SEQ - 1:,}, not {chunk}")
+    job = {"inputs": [s.identity for s in streams], "chunk_documents": chunk}
+    return ingest.run(archive, SOURCE, units(streams, chunk), job, after_merge=after_merge,
+                      describe=describe, total=sum(s.size for s in streams) or 1, unit_word="bytes")

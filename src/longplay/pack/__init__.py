@@ -1,0 +1,1 @@
+"""Packing the archive into torrents: file layout, hashing, .torrent files, manifests."""

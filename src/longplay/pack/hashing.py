@@ -7,11 +7,12 @@ feeds each chunk both to the running SHA-1 of the current piece and, for hybrid 
 SHA-256 leaf hashes of its 16 KiB blocks, which it folds into one merkle root per piece. The
 caller assembles the piece list, the piece layers and the file roots from the task results.
 
-hashlib releases the GIL on buffers of 2 KiB and more, so threads hash in parallel; worker
-processes avoid the GIL for the Python work between hash calls (a few percent faster), at the
-cost of starting interpreters, so they are used only for large torrents (``PROCESS_MIN_BYTES``).
-Memory is bounded: one read buffer per worker, at most ``2 x workers`` tasks in flight, and the
-digests themselves (52 bytes per piece).
+hashlib releases the GIL on buffers of 2 KiB and more, so threads hash in parallel. Worker
+processes (:mod:`.workers`) also run the Python work between hash calls in parallel, which pays
+for hybrids (one call per 16 KiB leaf) once the data outweighs starting the interpreters
+(``PROCESS_MIN_BYTES``); v1 does one call per 256 KiB and stays on threads. Memory is bounded:
+one read buffer per worker, at most ``2 x workers`` tasks in flight, and the digests themselves
+(52 bytes per piece).
 """
 
 from __future__ import annotations

@@ -102,19 +102,20 @@ def create_torrent(name: str, files: Iterable[tuple[str, str | os.PathLike[str]]
 
 
 def create_file_torrent(source: str | os.PathLike[str], *, name: str | None = None,
-                        **options: object) -> CreatedTorrent:
+                        version: str = "hybrid", piece_size: int | None = None,
+                        trackers: Sequence[str] = (), comment: str | None = None,
+                        creation_date: int | None = None, created_by: str | None = DEFAULT_CREATOR,
+                        workers: int | None = None, executor: str = "auto",
+                        progress: progress_mod.Tracker | None = None) -> CreatedTorrent:
     """Create a single-file torrent of ``source``, named ``name`` (default: its file name).
 
-    Takes the same keyword options as :func:`create_torrent`. A hybrid single-file torrent has
-    no pad file, so its last v1 piece is short, as libtorrent makes it.
+    Options as in :func:`create_torrent`. A hybrid single-file torrent has no pad file, so its
+    last v1 piece is short, as libtorrent makes it.
     """
     name = name if name is not None else Path(source).name
-    version = str(options.pop("version", "hybrid"))
-    piece_size = options.pop("piece_size", None)
     entries = [(name, *_stat_source(name, source))]
-    layout = plan(name, entries, version=version, piece_size=piece_size,  # type: ignore[arg-type]
-                  single_file=True)
-    return _create(layout, **options)  # type: ignore[arg-type]
+    layout = plan(name, entries, version=version, piece_size=piece_size, single_file=True)
+    return _create(layout, trackers, comment, creation_date, created_by, workers, executor, progress)
 
 
 def read_torrent(torrent: bytes | str | os.PathLike[str]) -> TorrentFacts:

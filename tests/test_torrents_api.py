@@ -11,7 +11,12 @@ import pytest
 from longplay.errors import InputError
 from longplay.pack import hashing
 from longplay.pack.layout import plan
-from longplay.pack.torrents import create_file_torrent, create_torrent, read_torrent
+from longplay.pack.torrents import (
+    create_file_torrent,
+    create_torrent,
+    directory_files,
+    read_torrent,
+)
 from torrent_reference import recheck, write_tree
 
 KIB = 1024
@@ -135,3 +140,20 @@ def test_progress_counts_every_data_byte(tree, monkeypatch):
     created = create_torrent("lp", files, piece_size=16 * KIB, progress=recorder, workers=2)
     assert recorder.done == created.total_size
 
+
+
+def test_directory_files_lists_a_tree_for_create_torrent(tree):
+    tmp_path, files = tree
+    listed = directory_files(tmp_path / "lp-t1-0001")
+    assert listed == sorted((rel, str(path)) for rel, path in files)
+    assert create_torrent("lp-t1-0001", listed).data == create_torrent("lp-t1-0001", files).data
+
+
+def test_directory_files_refuses_links_and_non_directories(tmp_path):
+    (tmp_path / "t").mkdir()
+    (tmp_path / "outside.ogg").write_bytes(b"x")
+    (tmp_path / "t" / "link.ogg").symlink_to(tmp_path / "outside.ogg")
+    with pytest.raises(InputError, match=r"link\.ogg is a symbolic link"):
+        directory_files(tmp_path / "t")
+    with pytest.raises(InputError, match="is not a directory"):
+        directory_files(tmp_path / "outside.ogg")

@@ -34,7 +34,7 @@ from longplay.pack import hashing
 from longplay.pack.layout import Layout, check_version, choose_piece_size, plan
 
 __all__ = ["DEFAULT_CREATOR", "CreatedTorrent", "TorrentFacts", "choose_piece_size",
-           "create_file_torrent", "create_torrent", "read_torrent"]
+           "create_file_torrent", "create_torrent", "directory_files", "read_torrent"]
 
 DEFAULT_CREATOR = "Longplay"  # no version number: an upgrade must not change the bytes
 
@@ -116,6 +116,31 @@ def create_file_torrent(source: str | os.PathLike[str], *, name: str | None = No
     entries = [(name, *_stat_source(name, source))]
     layout = plan(name, entries, version=version, piece_size=piece_size, single_file=True)
     return _create(layout, trackers, comment, creation_date, created_by, workers, executor, progress)
+
+
+def directory_files(directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
+    """Every regular file under ``directory`` as (relative POSIX path, absolute path), sorted.
+
+    The input :func:`create_torrent` wants for a torrent laid out as ``files/NAME/...``.
+    Symbolic links and special files are refused: a link could pull data from outside the tree.
+    """
+    root = os.path.abspath(os.fspath(directory))
+    if not os.path.isdir(root):
+        raise InputError(f"{root} is not a directory")
+    out = []
+    for current, dirs, names in os.walk(root, onerror=_raise_walk_error):
+        for entry in (*dirs, *names):
+            path = os.path.join(current, entry)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode) or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+                raise InputError(f"{path} is a symbolic link or a special file; torrents hold regular files only")
+            if stat.S_ISREG(st.st_mode):
+                out.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
+    return sorted(out, key=lambda item: [e.encode("utf-8", "surrogateescape") for e in item[0].split("/")])
+
+
+def _raise_walk_error(exc: OSError) -> None:
+    raise InputError(f"cannot list {exc.filename}: {exc.strerror}")
 
 
 def read_torrent(torrent: bytes | str | os.PathLike[str]) -> TorrentFacts:

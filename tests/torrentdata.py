@@ -17,17 +17,19 @@ from pathlib import Path
 import libtorrent as lt
 
 from longplay.pack.listing import Listing, ManifestRow, TorrentEntry, manifest_jsonl
+from longplay.pack.torrents import create_torrent, directory_files
 
 
 def make_torrent(root: Path, name: str, version: str = "hybrid", piece_size: int = 0,
                  trackers: Iterable[str] = ()) -> bytes:
-    """Bencoded .torrent for the directory ``root/name`` (hybrid by default, or "v1")."""
-    flags = lt.create_torrent.v1_only if version == "v1" else 0
-    ct = lt.create_torrent(lt.list_files(str(Path(root) / name)), piece_size, flags)
-    for tier, url in enumerate(trackers):
-        ct.add_tracker(url, tier)
-    lt.set_piece_hashes(ct, str(root))
-    return lt.bencode(ct.generate())
+    """Bencoded .torrent for the directory ``root/name`` (hybrid by default, or "v1").
+
+    Made by Longplay's own creator (byte-identical to libtorrent's, tests/test_torrents_*.py),
+    so every mirror and real-client test runs on the torrents the packer publishes.
+    """
+    created = create_torrent(name, directory_files(Path(root) / name), version=version,
+                             piece_size=piece_size or None, trackers=list(trackers))
+    return created.data
 
 
 def write_files(root: Path, name: str, files: Mapping[str, bytes]) -> None:

@@ -66,6 +66,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+    # -- plan ------------------------------------------------------------------------------
+    Setting("plan_original_bitrate", ByteSize, 160_000,
+            "Bitrate assumed for originals without a scanned file, bits/s: their virtual size is "
+            "duration × bitrate plus Ogg overhead (docs/plan.md)."),
+    Setting("plan_original_popularity", int, 0,
+            "The reference plan keeps originals for recordings with popularity above this and "
+            "Opus re-encodes (opus_bitrate) for the rest."),
+    Setting("plan_tiers", str, "50,30,15,1",
+            "Popularity tier boundaries, descending: '50,30,15,1' makes tier 0 popularity ≥ 50, "
+            "tier 1 30–49, tier 2 15–29, tier 3 1–14, tier 4 popularity 0. Torrents never mix tiers."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -151,7 +161,7 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
             values[key] = _coerce(setting, value, str(toml_path))
             origins[key] = str(toml_path)
     for env_key, raw in environ.items():
-        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG"):
+        if not env_key.startswith(ENV_PREFIX) or env_key in ("LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG", "LONGPLAY_NO_PROGRESS"):
             continue
         key = env_key[len(ENV_PREFIX):].lower()
         if key not in _BY_NAME:

@@ -21,7 +21,7 @@ def _count_label(x: float, _pos: int = 0) -> str:
 def _bytes_label(x: float, _pos: int = 0) -> str:
     for scale, unit in ((1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
         if x >= scale:
-            return f"{x / scale:g} {unit}"
+            return f"{x / scale:.3g} {unit}"
     return f"{x:g} B"
 
 
@@ -64,10 +64,14 @@ def draw_coverage(rep: CoverageReport, out: Path) -> Path:
             if n["target"] in (90.0, 99.0):
                 ax.axhline(n["target"], color="grey", lw=0.8, ls=":")
     for n in rep.needed:
-        if n["target"] == 99.0:
-            left.annotate(f"99% of listens: {n['files']:,} files", (n["files"], 99.0),
-                          xytext=(0.05, 0.72), textcoords="axes fraction",
-                          arrowprops={"arrowstyle": "->", "color": "grey"})
+        if n["target"] in (90.0, 99.0):  # where the curve crosses 90% and 99%, with its figures
+            left.plot([n["files"]], [n["target"]], "o", ms=4, color="grey")
+            left.annotate(f"{n['target']:g}%: {n['files']:,} files", (n["files"], n["target"]),
+                          xytext=(8, -16 if n["target"] == 99.0 else -14), textcoords="offset points",
+                          fontsize=9, color="dimgrey")
+            right.plot([n["bytes_mix"]], [n["target"]], "o", ms=4, color="grey")
+            right.annotate(_bytes_label(n["bytes_mix"]), (n["bytes_mix"], n["target"]),
+                           xytext=(8, -14), textcoords="offset points", fontsize=9, color="dimgrey")
     if rep.plan and rep.plan["files"]:
         p = rep.plan
         left.plot([p["files"]], [p["share"]], "o", color="tab:red", label="current plan")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
-from plancat import ISRC_A, make_catalog, track
 
 from longplay.archive import Archive
 from longplay.catalog.sources import ingest_synthetic
 from longplay.plan.coverage import coverage
 from longplay.plan.planner import make_plan
 from longplay.plan.weights import virtual_size
+from plancat import ISRC_A, make_catalog, track
 
 
 def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
@@ -54,7 +55,7 @@ def test_synthetic_coverage_curve_and_plan_point(archive: Archive, tmp_path: Pat
     assert listens == sorted(listens) and listens[-1] == rep.listens
     # Ranked by listens, each extra file adds no more than the one before: the curve is concave.
     gains = np.diff(listens) / np.diff(files)
-    assert all(a >= b - 1e-9 for a, b in zip(gains, gains[1:], strict=False))
+    assert all(a >= b - 1e-9 for a, b in itertools.pairwise(gains))
     assert [t["files"] for t in rep.top][:3] == [10, 30, 100]
     assert rep.needed[-1]["files"] == rep.recordings_with_listens
     assert all(p["bytes_mix"] <= p["bytes_original"] for p in rep.curve)

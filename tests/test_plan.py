@@ -7,6 +7,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
+from longplay.archive import Archive
+from longplay.catalog import popularity
+from longplay.catalog.sources import ingest_synthetic
+from longplay.catalog.store import CatalogStore
+from longplay.errors import InputError, LongplayError
+from longplay.plan import budget, exclusions
+from longplay.plan.planner import make_plan
+from longplay.plan.weights import virtual_size
 from plancat import (
     ALBUM_MBID,
     ARTIST_MBID,
@@ -21,15 +30,6 @@ from plancat import (
     track,
     track_ids,
 )
-
-from longplay.archive import Archive
-from longplay.catalog import popularity
-from longplay.catalog.sources import ingest_synthetic
-from longplay.catalog.store import CatalogStore
-from longplay.errors import InputError, LongplayError
-from longplay.plan import budget, exclusions
-from longplay.plan.planner import make_plan
-from longplay.plan.weights import virtual_size
 
 TB = 10**12
 

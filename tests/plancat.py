@@ -26,7 +26,7 @@ def track(key: str, *, isrc: str | None = None, mbid: str | None = None, listens
           popularity: int | None = None, duration_ms: int | None = 200_000, license: str | None = None,
           artist: str = "Ann Artist", artist_mbid: str | None = None, album: str = "First Album",
           album_key: str | None = None, upc: str | None = None, album_mbid: str | None = None,
-          album_artist: str | None = None) -> dict[str, Any]:
+          album_artist: str | None = None, album_artist_mbid: str | None = None) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "track_key": key, "title": f"Song {key}", "isrc": isrc, "mbid": mbid, "duration_ms": duration_ms,
         "popularity": popularity, "listen_count": listens, "license": license,
@@ -34,7 +34,8 @@ def track(key: str, *, isrc: str | None = None, mbid: str | None = None, listens
         "album_key": album_key or album, "album_title": album, "upc": upc, "album_mbid": album_mbid,
     }
     if album_artist:
-        rec["album_artists"] = [{"key": album_artist, "name": album_artist, "mbid": None, "join_phrase": ""}]
+        rec["album_artists"] = [{"key": album_artist, "name": album_artist, "mbid": album_artist_mbid,
+                                 "join_phrase": ""}]
     return rec
 
 

@@ -125,11 +125,11 @@ def test_scanned_file_sizes_and_small_originals() -> None:
         _rec(3, 1, 0),
     ]
     plan = _plan(_con(rows), 10**15, files_scanned=True)
-    assert plan[1]["size"] == 5_000_000 and not plan[1]["size_estimated"] and plan[1]["path"] == "a.ogg"
+    assert plan[1]["size"] == 5_000_000 and plan[1]["path"] == "a.ogg"
     # A 40 kbit/s file is smaller than its 75 kbit/s re-encode would be: keep it as it is.
     assert plan[2]["action"] == "original" and plan[2]["reason"] == "small_original"
     assert plan[2]["size"] == plan[2]["opus_size"] == 1_000_000
-    assert plan[3]["missing"] and plan[3]["size_estimated"] and not plan[1]["missing"]
+    assert plan[3]["missing"] and plan[3]["path"] is None and not plan[1]["missing"]
     plan = _plan(_con(rows), 10**15, files_scanned=True, available_only=True)
     assert plan[3]["action"] == "skip" and plan[3]["reason"] == "no_file"
 

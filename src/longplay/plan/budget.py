@@ -55,12 +55,19 @@ REASONS = {
     "no_file": "no scanned file and only files at hand were wanted (--available-only)",
 }
 
+# Action and reason are ENUMs: read as text, stored as small integers (writing 86M rows of
+# repeated strings cost seconds in string compression).
+TYPES_DDL = f"""
+CREATE TYPE plan_action AS ENUM ({", ".join(f"'{a}'" for a in ACTIONS)});
+CREATE TYPE plan_reason AS ENUM ({", ".join(f"'{r}'" for r in REASONS)});
+"""
+
 PLAN_DDL = """
 CREATE TABLE plan (
     recording_id BIGINT NOT NULL,   -- tracks sharing an ISRC or recording MBID
     track_id BIGINT,                -- the track whose file is kept (NULL: no eligible track)
-    action VARCHAR NOT NULL,        -- original | opus | skip
-    reason VARCHAR,                 -- why (budget.REASONS); NULL for originals by policy
+    action plan_action NOT NULL,    -- original | opus | skip
+    reason plan_reason,             -- why (budget.REASONS); NULL for originals by policy
     detail VARCHAR,                 -- the exclusion entry and its reason, for excluded ones
     tier SMALLINT NOT NULL,         -- popularity band, 0 = most popular; torrents never mix tiers
     listens BIGINT NOT NULL,        -- sum of the listen weights of all the recording's tracks
@@ -68,10 +75,9 @@ CREATE TABLE plan (
     tracks INTEGER NOT NULL,        -- catalog tracks the kept file covers
     duration_ms INTEGER,
     size BIGINT NOT NULL,           -- bytes this plan spends on it (0 when skipped)
-    original_size BIGINT,           -- the file's size, or virtual (size_estimated)
+    original_size BIGINT,           -- the file's size, or virtual when path is NULL
     opus_size BIGINT,               -- virtual size of the re-encode (never above original_size)
-    size_estimated BOOLEAN,         -- sizes from duration × bitrate, no scanned file
-    path VARCHAR,                   -- the scanned file to build from (NULL: none)
+    path VARCHAR,                   -- the scanned file to build from (NULL: none, sizes virtual)
     codec VARCHAR,
     bitrate INTEGER,
     missing BOOLEAN NOT NULL        -- wanted but not at hand: files were scanned, none is its
@@ -169,20 +175,20 @@ def plan(con: duckdb.DuckDBPyConnection, candidates: str, opts: PlanOptions,
     """Create table ``out`` (PLAN_DDL) with one row per recording of ``candidates``."""
     has_hits = _hits(con, candidates, keys)
     eligible = "file_size IS NOT NULL" if opts.available_only else "true"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _plan_rec AS
-        SELECT r.*, b.reason AS excluded,
-               b.reason IS NULL AND r.pick IS NOT NULL AS plannable
-        FROM ({recordings_sql(candidates, original_bitrate=opts.original_bitrate,
-                              opus_bitrate=opts.opus_bitrate, licensed=_license_sql(opts),
-                              eligible=eligible)}) r
-        LEFT JOIN (SELECT recording_id, arg_min(reason, line) AS reason FROM _plan_hits
-                   GROUP BY recording_id) b USING (recording_id)""" if has_hits else f"""
-        CREATE OR REPLACE TEMP TABLE _plan_rec AS
-        SELECT r.*, NULL::VARCHAR AS excluded, r.pick IS NOT NULL AS plannable
-        FROM ({recordings_sql(candidates, original_bitrate=opts.original_bitrate,
-                              opus_bitrate=opts.opus_bitrate, licensed=_license_sql(opts),
-                              eligible=eligible)}) r""")
+    recordings = recordings_sql(candidates, original_bitrate=opts.original_bitrate,
+                                opus_bitrate=opts.opus_bitrate, licensed=_license_sql(opts),
+                                eligible=eligible, with_files=opts.files_scanned)
+    if has_hits:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _plan_rec AS
+            SELECT r.*, b.reason AS excluded, b.reason IS NULL AND r.track_id IS NOT NULL AS plannable
+            FROM ({recordings}) r
+            LEFT JOIN (SELECT recording_id, arg_min(reason, line) AS reason FROM _plan_hits
+                       GROUP BY recording_id) b USING (recording_id)""")
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _plan_rec AS
+            SELECT r.*, NULL::VARCHAR AS excluded, r.track_id IS NOT NULL AS plannable FROM ({recordings}) r""")
     base = int(con.execute("SELECT coalesce(sum(opus_size), 0) FROM _plan_rec WHERE plannable")
                .fetchall()[0][0])
     budget, thr = int(opts.budget), int(opts.original_popularity)
@@ -197,25 +203,31 @@ def plan(con: duckdb.DuckDBPyConnection, candidates: str, opts: PlanOptions,
         state = f"CASE WHEN {cut.kept_sql(found)} THEN 'opus' ELSE 'skip' END"
     tier = tier_sql("popularity", opts.tiers)
     missing = "NOT has_file" if opts.files_scanned else "false"
-    common = f"""recording_id, pick.track_id AS track_id, {{action}} AS action, {{reason}} AS reason,
+    common = f"""recording_id, track_id, {{action}} AS action, {{reason}} AS reason,
                  {{detail}} AS detail, {tier} AS tier, listens, popularity, tracks,
-                 coalesce(pick.file_duration_ms, pick.duration_ms)::INTEGER AS duration_ms,
-                 {{size}} AS size, original_size, opus_size, NOT has_file AS size_estimated,
-                 pick.path AS path, pick.codec AS codec, pick.bitrate AS bitrate, {{missing}} AS missing"""
+                 coalesce(file_duration_ms, duration_ms)::INTEGER AS duration_ms,
+                 {{size}} AS size, original_size, opus_size,
+                 file_path AS path, file_codec AS codec, file_bitrate AS bitrate, {{missing}} AS missing"""
     kept = common.format(
-        action="CASE WHEN state = 'opus' AND has_file AND original_size <= opus_est THEN 'original' ELSE state END",
+        action="""CASE WHEN state = 'opus' AND has_file AND original_size <= opus_est THEN 'original'
+                       ELSE state END::plan_action""",
         reason=f"""CASE WHEN state = 'original' THEN NULL
                         WHEN state = 'opus' AND has_file AND original_size <= opus_est THEN 'small_original'
                         WHEN state = 'opus' AND popularity <= {thr} THEN 'tail'
-                        ELSE 'budget' END""",
+                        ELSE 'budget' END::plan_reason""",
         detail="NULL::VARCHAR",
         size="CASE state WHEN 'original' THEN original_size WHEN 'opus' THEN opus_size ELSE 0 END",
         missing=f"state <> 'skip' AND {missing}")
     skipped = common.format(
-        action="'skip'",
-        reason="CASE WHEN excluded IS NOT NULL THEN 'excluded' WHEN NOT any_licensed THEN 'license' ELSE 'no_file' END",
+        action="'skip'::plan_action",
+        reason="""CASE WHEN excluded IS NOT NULL THEN 'excluded' WHEN NOT any_licensed THEN 'license'
+                       ELSE 'no_file' END::plan_reason""",
         detail="excluded", size="0::BIGINT", missing="false")
     con.execute(f"DROP TABLE IF EXISTS {out}")
+    con.execute("DROP TABLE IF EXISTS plan_summary")  # depends on the types too
+    con.execute("DROP TYPE IF EXISTS plan_action")
+    con.execute("DROP TYPE IF EXISTS plan_reason")
+    con.execute(TYPES_DDL)
     con.execute(PLAN_DDL.replace("CREATE TABLE plan", f"CREATE TABLE {out}"))
     con.execute(f"""
         INSERT INTO {out}

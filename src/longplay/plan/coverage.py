@@ -105,7 +105,7 @@ def coverage(archive: Archive, png: Path | None = None) -> CoverageReport:
             CREATE TEMP TABLE _cov AS
             SELECT recording_id, listens, popularity, has_file, original_size,
                    CASE WHEN popularity > {thr} THEN original_size ELSE opus_size END AS mix_size
-            FROM ({recordings_sql(cand, original_bitrate=orig_br, opus_bitrate=opus_br)})""")
+            FROM ({recordings_sql(cand, original_bitrate=orig_br, opus_bitrate=opus_br, with_files=files_sql is not None)})""")
         n, total, with_listens, with_files = (int(x or 0) for x in con.execute(
             "SELECT count(*), sum(listens), count(*) FILTER (WHERE listens > 0), "
             "count(*) FILTER (WHERE has_file) FROM _cov").fetchall()[0])

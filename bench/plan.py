@@ -2,16 +2,18 @@
 
 Two measurements, each in a fresh child process (so its peak RSS is its own):
 
-1. catalog: `make_plan` on a synthetic catalog (full: 10M tracks; ingested first, not timed),
-   the whole command: candidates from the catalog, plan, summary, new generation published.
-2. virtual: the plan core on N virtual files (full: 86M) made with DuckDB's range() — one
-   candidate per recording, listens from the synthetic source's power law, durations
-   log-normal around 205 s, 1,000 ISRC, 100 album and 100 artist exclusions — no data, sizes
-   virtual. Goal: 86M files planned in < 3 min within 8 GiB.
+1. catalog: `make_plan` on a synthetic catalog (full: 10M tracks; ingested first, not timed):
+   the whole command — candidates from the catalog, plan, summary, new generation published.
+2. virtual: the plan core on N virtual files (full: 86M), one candidate per recording, made with
+   DuckDB's range() and stored as a table first (not timed; it stands for the catalog's tracks
+   table): listens from the synthetic source's power law, durations log-normal around 205 s,
+   1,000 ISRC, 100 album and 100 artist exclusions; no data, sizes virtual.
+   Goal: 86M files planned in < 3 min within 8 GiB.
 
-The peer figure is a bare DuckDB window over the same virtual rows (row_number and a running
-sum ordered by listens: the one sort the plan cannot avoid), measured in the same run, so the
-ratio says how much the plan costs beyond that floor.
+Budgets scale with size from --budget for 86M files (default 200 TB, which binds: all-original
+would take ~250 TB, so the plan demotes), the catalog plan getting the same bytes per recording.
+The peer figure is a bare DuckDB window over the same rows (row_number and a running sum ordered
+by listens: the sort a straightforward plan would do), measured in the same run.
 
     .venv/bin/python bench/plan.py --quick          # 100k tracks, 1M virtual files
     .venv/bin/python bench/plan.py                  # 10M tracks, 86M virtual files

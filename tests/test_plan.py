@@ -182,6 +182,21 @@ def test_plan_is_a_new_generation_and_reruns_are_idempotent(hand: Archive) -> No
         assert con.execute("SELECT sum(size) FROM plan").fetchall()[0][0] <= 30 * 10**6
 
 
+def test_a_plan_goes_stale_when_the_catalog_changes(hand: Archive, tmp_path: Path) -> None:
+    from longplay.plan.coverage import coverage
+
+    first = make_plan(hand, 1 * TB)
+    assert coverage(hand).plan is not None
+    more = tmp_path / "more"
+    more.mkdir()
+    make_catalog(hand, [track("u1", listens=99_999, album="New")], more)  # ingest: a new generation
+    rep = coverage(hand)
+    assert rep.plan is None and rep.stale_plan == first.generation and "is stale" in rep.format()
+    again = make_plan(hand, 1 * TB)
+    assert not again.reused and again.generation != first.generation
+    assert plan_rows(hand)["u1"]["action"] == "original"
+
+
 def test_killed_plan_resumes_to_the_same_plan(hand: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     clean = Archive.init(tmp_path / "clean")
     make_catalog(clean, _tracks(), tmp_path)

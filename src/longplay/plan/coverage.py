@@ -44,6 +44,7 @@ class CoverageReport:
     top: list[dict[str, Any]] = field(default_factory=list)      # "top N files cover X%"
     needed: list[dict[str, Any]] = field(default_factory=list)   # "X% of listens need N files"
     plan: dict[str, Any] | None = None                           # the current plan's point, if any
+    stale_plan: str | None = None    # generation of a plan the catalog has changed since
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -76,6 +77,9 @@ class CoverageReport:
             p = self.plan
             lines += ["", f"current plan ({self.generation}, budget {human_bytes(p['budget'])}): "
                           f"{p['files']:,} files, {human_bytes(p['bytes'])}, cover {p['share']:.3f}% of listens"]
+        if self.stale_plan:
+            lines += ["", f"the plan made in {self.stale_plan} is stale (the catalog changed since): "
+                          "rerun `longplay plan`"]
         return "\n".join(lines)
 
 
@@ -137,10 +141,12 @@ def coverage(archive: Archive, png: Path | None = None) -> CoverageReport:
     for bp in TARGETS_BP if total else ():
         hit = next(p for _k, p in sorted(points.items()) if p["listens"] * 10000 >= bp * total)
         rep.needed.append({"target": bp / 100, **hit})
-    if plan is not None:
+    if plan is not None and plan.fresh:
         t = plan.totals()
         rep.plan = {"files": t["files"], "bytes": t["bytes"], "listens": t["listens_covered"],
                     "share": t["share_covered"], "budget": t["budget"]}
+    elif plan is not None:
+        rep.stale_plan = str(plan.meta.get("generation"))
     if png is not None:
         from longplay.plan.plot import draw_coverage
 

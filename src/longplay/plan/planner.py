@@ -57,7 +57,9 @@ def _current_plan(store: CatalogStore, job_text: str) -> PlanReport | None:
         return None
     with store.read() as con:
         found = report.load(con, name, reused=True)
-    if found is not None and json.dumps(found.meta.get("job"), sort_keys=True) == job_text:
+    # The plan must have been made in this very generation: a later ingest copies the plan tables
+    # into its new generation, where they no longer describe the catalog.
+    if found is not None and found.fresh and json.dumps(found.meta.get("job"), sort_keys=True) == job_text:
         return found
     return None
 
@@ -109,7 +111,7 @@ def make_plan(archive: Archive, budget_bytes: int, *, exclusions_path: Path | No
                 meta: dict[str, Any] = {
                     "job": job, "options": asdict(opts), "base": result.base, "phase": result.phase,
                     "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "base_generation": store.current_name(),
+                    "base_generation": store.current_name(), "generation": gen.name,
                 }
                 con.execute("CREATE OR REPLACE TABLE plan_meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
                 con.executemany("INSERT INTO plan_meta VALUES (?, ?)",

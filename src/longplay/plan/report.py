@@ -37,6 +37,11 @@ class PlanReport:
     exclusions: list[dict[str, Any]] = field(default_factory=list)
     reused: bool = False                       # the current generation already had this plan
 
+    @property
+    def fresh(self) -> bool:
+        """Made in the generation it was read from (a later ingest copies plan tables along)."""
+        return self.meta.get("generation") == self.generation
+
     # -- totals -----------------------------------------------------------------------------
     def _sum(self, key: str, **where: Any) -> int:
         return sum(int(r[key]) for r in self.rows if all(r[k] == v for k, v in where.items()))

@@ -80,8 +80,8 @@ def recordings_sql(candidates: str, *, original_bitrate: int, opus_bitrate: int,
     if not with_files:
         cols += (", NULL::BIGINT AS file_size, NULL::INTEGER AS file_bitrate, NULL::INTEGER AS file_duration_ms,"
                  " NULL::VARCHAR AS file_path, NULL::VARCHAR AS file_codec")
-    flags = ("coalesce({l}, false) AS _licensed, coalesce({l}, false) AND coalesce({e}, false) AS _eligible, "
-             .format(l=licensed, e=eligible)) if filtered else ""
+    flags = (f"coalesce({licensed}, false) AS _licensed, "
+             f"coalesce({licensed}, false) AND coalesce({eligible}, false) AS _eligible, ") if filtered else ""
     any_licensed = "bool_or(_licensed)" if filtered else "true"
     original = (f"CASE WHEN track_id IS NULL THEN NULL WHEN file_size IS NOT NULL THEN file_size "
                 f"ELSE {virtual_size_sql('duration_ms', original_bitrate)} END")

@@ -116,8 +116,20 @@ def child(args: argparse.Namespace) -> dict:
                 " count(*) FILTER (WHERE action = 'skip') FROM plan").fetchall()[0], strict=True))
         con.close()
     out["seconds"] = time.perf_counter() - t0
-    out["peak_rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out["peak_rss"] = peak_rss()
     return out
+
+
+def peak_rss() -> int:
+    """This process's peak RSS in bytes. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from
+    the parent across fork and exec, so a child of a big parent would report the parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_child(kind: str, root: Path, args: argparse.Namespace) -> dict:
@@ -184,11 +196,9 @@ def main() -> None:
               f"{t['bytes'] / 1e12:.2f} TB of {int(args.budget) / 1e12:.2f} TB, skipped {t['skipped']:,}")
         print(f"peer: bare DuckDB window sort over the same rows {peer['seconds']:.1f} s, "
               f"peak RSS {gib(peer['peak_rss'])}; plan/peer = {virt['seconds'] / peer['seconds']:.2f}x")
-        scale = 86_000_000 / args.files
-        print(f"goal: 86M files < {GOAL_SECONDS:.0f} s within {gib(GOAL_RSS)}: "
-              f"{virt['seconds']:.1f} s = {virt['seconds'] / GOAL_SECONDS:.2f} of the time goal"
-              + (f" (at {args.files:,} files; ×{scale:.0f} linear ≈ {virt['seconds'] * scale:.0f} s)" if scale > 1.01 else "")
-              + f", {virt['peak_rss'] / GOAL_RSS:.2f} of the memory goal")
+        print(f"goal: 86M files < {GOAL_SECONDS:.0f} s within {gib(GOAL_RSS)}: {virt['seconds']:.1f} s = "
+              f"{virt['seconds'] / GOAL_SECONDS:.2f} of the time goal, {virt['peak_rss'] / GOAL_RSS:.2f} of the memory goal"
+              + ("" if args.files >= 86_000_000 else f" (measured at {args.files:,} files: run without --quick)"))
 
 
 if __name__ == "__main__":

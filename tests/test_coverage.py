@@ -15,7 +15,7 @@ from longplay.catalog.sources import ingest_synthetic
 from longplay.plan.coverage import coverage
 from longplay.plan.planner import make_plan
 from longplay.plan.weights import virtual_size
-from plancat import ISRC_A, make_catalog, track
+from plancat import ISRC_A, make_catalog, make_library, track
 
 
 def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
@@ -43,6 +43,19 @@ def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
     assert "top             4 files cover  100.000% of listens" in text
     assert " 90.00% of listens need             2 files" in text
     assert "5 tracks, 4 recordings" in text
+
+
+def test_coverage_uses_scanned_file_sizes(archive: Archive, tmp_path: Path) -> None:
+    make_catalog(archive, [track("a", listens=50), track("b", listens=20), track("c", listens=5)], tmp_path)
+    make_library(archive, [("a", "a.flac", 30_000_000, "flac", 1_000_000, 200_000),
+                           ("c", "c.opus", 1_000_000, "opus", 40_000, 200_000)])
+    rep = coverage(archive)
+    assert rep.recordings_with_files == 2
+    pts = {p["files"]: p for p in rep.curve}
+    assert pts[1]["bytes_original"] == 30_000_000
+    assert pts[2]["bytes_original"] == 30_000_000 + virtual_size(200_000, 160_000)
+    assert pts[3]["bytes_original"] == pts[2]["bytes_original"] + 1_000_000
+    assert "scanned files for 2 recordings" in rep.format()
 
 
 def test_synthetic_coverage_curve_and_plan_point(archive: Archive, tmp_path: Path) -> None:

@@ -145,6 +145,8 @@ def test_license_filters(hand: Archive) -> None:
 
 
 def test_scanned_files_real_sizes_and_missing(hand: Archive) -> None:
+    with pytest.raises(LongplayError, match="no scanned files"):
+        make_plan(hand, 1 * TB, available_only=True)
     make_library(hand, [
         ("t2", "in/t2.ogg", 3_000_000, "vorbis", 160_000, 200_000),
         ("t1", "in/t1.mp3", 2_000_000, "mp3", 128_000, 200_000),     # lower bitrate: not the best
@@ -163,6 +165,17 @@ def test_scanned_files_real_sizes_and_missing(hand: Archive) -> None:
     rows = plan_rows(hand)
     assert {k for k, r in rows.items() if r["action"] != "skip"} == {"t1", "t3"}
     assert {r["reason"] for r in rows.values() if r["action"] == "skip"} == {"no_file"}
+
+
+def test_a_library_without_the_expected_columns_is_a_clear_error(hand: Archive) -> None:
+    import duckdb
+
+    con = duckdb.connect(str(hand.library_path))
+    con.execute("CREATE TABLE f (track_id BIGINT, path VARCHAR, size BIGINT)")
+    con.execute("CREATE VIEW library_files AS SELECT * FROM f")
+    con.close()
+    with pytest.raises(LongplayError, match="lacks column.*codec, bitrate, duration_ms"):
+        make_plan(hand, 1 * TB)
 
 
 def test_plan_is_a_new_generation_and_reruns_are_idempotent(hand: Archive) -> None:
@@ -198,23 +211,58 @@ def test_a_plan_goes_stale_when_the_catalog_changes(hand: Archive, tmp_path: Pat
 
 
 def test_killed_plan_resumes_to_the_same_plan(hand: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from longplay.catalog.store import GenerationBuilder
+
     clean = Archive.init(tmp_path / "clean")
     make_catalog(clean, _tracks(), tmp_path)
     make_plan(clean, 15 * 10**6)
     expected = plan_rows(clean)
 
     def crash(*_a: object, **_k: object) -> None:
-        raise KeyboardInterrupt  # as a kill in the middle of the plan's transaction
+        raise KeyboardInterrupt  # as a kill
 
+    store = CatalogStore(hand)
+    # Killed inside the plan's transaction: nothing of it is kept, the partial generation is.
     monkeypatch.setattr(budget, "summarize", crash)
     with pytest.raises(KeyboardInterrupt):
         make_plan(hand, 15 * 10**6)
-    store = CatalogStore(hand)
-    assert store.current_name() == "gen-000001" and list(hand.catalog_dir.glob("gen-*.partial"))
     monkeypatch.undo()
+    assert store.current_name() == "gen-000001" and list(hand.catalog_dir.glob("gen-*.partial"))
+    # Killed after the plan was written, before the generation was published.
+    monkeypatch.setattr(GenerationBuilder, "commit", crash)
+    with pytest.raises(KeyboardInterrupt):
+        make_plan(hand, 15 * 10**6)
+    monkeypatch.undo()
+    assert store.current_name() == "gen-000001"
     rep = make_plan(hand, 15 * 10**6)
     assert rep.generation == "gen-000002" and not list(hand.catalog_dir.glob("gen-*.partial"))
     assert plan_rows(hand) == expected
+
+
+def test_sigkilled_plan_command_reruns_to_the_same_plan(archive: Archive, tmp_path: Path,
+                                                        cli_env: dict[str, str]) -> None:
+    """A real `longplay plan` process killed with SIGKILL while it works, then run again."""
+    import signal
+    import time
+
+    ingest_synthetic(archive, 60_000, seed=4)
+    clean = Archive.init(tmp_path / "clean")
+    ingest_synthetic(clean, 60_000, seed=4)
+    make_plan(clean, 8 * 10**9)
+    with CatalogStore(clean).read() as con:
+        expected = con.execute("SELECT * FROM plan ORDER BY recording_id").fetchall()
+    cmd = ["longplay", "--archive", str(archive.root), "plan", "--budget", "8GB"]
+    proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not list(archive.catalog_dir.glob("gen-*.partial/catalog.duckdb*")) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert CatalogStore(archive).current_name() == "gen-000001"  # killed before it published
+    subprocess.run(cmd, env=cli_env, check=True, capture_output=True)
+    with CatalogStore(archive).read() as con:
+        assert con.execute("SELECT * FROM plan ORDER BY recording_id").fetchall() == expected
 
 
 def _reference_policy(archive: Archive, b: int) -> dict[int, str]:

@@ -174,7 +174,7 @@ def test_a_library_without_the_expected_columns_is_a_clear_error(hand: Archive) 
     con.execute("CREATE TABLE f (track_id BIGINT, path VARCHAR, size BIGINT)")
     con.execute("CREATE VIEW library_files AS SELECT * FROM f")
     con.close()
-    with pytest.raises(LongplayError, match="lacks column.*codec, bitrate, duration_ms"):
+    with pytest.raises(LongplayError, match=r"lacks column.*codec, bitrate, duration_ms"):
         make_plan(hand, 1 * TB)
 
 

@@ -80,7 +80,7 @@ CREATE TABLE plan (
     path VARCHAR,                   -- the scanned file to build from (NULL: none, sizes virtual)
     codec VARCHAR,
     bitrate INTEGER,
-    missing BOOLEAN NOT NULL        -- wanted but not at hand: files were scanned, none is its
+    missing BOOLEAN NOT NULL        -- kept, but files were scanned and none is this recording's
 );
 """
 

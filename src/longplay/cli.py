@@ -516,6 +516,72 @@ def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int
 
 
 # ------------------------------------------------------------------------------ plan & pack
+@cli.command("coverage")
+@click.option("--png", type=click.Path(path_type=Path), default=None,
+              help="Also draw the coverage plot (share of listens against files and bytes kept).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def coverage_cmd(obj: Context, png: Path | None, as_json: bool) -> None:
+    """How many files and bytes cover what share of all listens (ISRC/MBID dedup).
+
+    \b
+    Example:
+      longplay coverage --png coverage.png
+    """
+    from longplay.plan.coverage import coverage
+
+    rep = coverage(obj.archive(), png)
+    click.echo(rep.to_json() if as_json else rep.format())
+    if png is not None and not as_json:
+        click.echo(f"plot: {png}")
+
+
+def _size_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> int | None:
+    from longplay.settings import parse_size
+
+    if value is None:
+        return None
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+@cli.command("plan")
+@click.option("--budget", required=True, callback=_size_option,
+              help="Bytes the archive may take, e.g. 300TB, 2TiB, 512GB.")
+@click.option("--exclude", "exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              default=None, help="Exclusion list: one 'isrc:|mbid:|artist:|album:VALUE  reason' a line.")
+@click.option("--license", "licenses", default=None,
+              help="Keep only tracks under these licenses, comma-separated (e.g. cc-by-4.0,cc0).")
+@click.option("--allow-unknown-license", is_flag=True, help="With --license: also keep tracks of unknown license.")
+@click.option("--available-only", is_flag=True, help="Plan only recordings with a scanned file.")
+@click.option("--opus-bitrate", callback=_size_option, default=None,
+              help="Bitrate of Opus re-encodes, e.g. 75k (default: setting opus_bitrate).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_ctx
+def plan_cmd(obj: Context, budget: int, exclude: Path | None, licenses: str | None,
+             allow_unknown_license: bool, available_only: bool, opus_bitrate: int | None,
+             as_json: bool) -> None:
+    """Decide for every recording: keep the original, an Opus re-encode, or skip (to fit a budget).
+
+    Writes the plan into a new catalog generation (tables plan, plan_summary; docs/plan.md).
+    Resumable: rerun the same command after an interruption.
+
+    \b
+    Example:
+      longplay plan --budget 300TB
+      longplay plan --budget 2TB --exclude takedowns.txt --license cc-by-4.0,cc0
+    """
+    from longplay.plan.planner import make_plan
+
+    rep = make_plan(obj.archive(), budget, exclusions_path=exclude,
+                    licenses=None if licenses is None else licenses.split(","),
+                    allow_unknown_license=allow_unknown_license, available_only=available_only,
+                    opus_bitrate=opus_bitrate)
+    click.echo(rep.to_json() if as_json else rep.format())
+
+
 @cli.command("build")
 @click.option("--workers", type=int, default=None, help="Worker processes (default: setting workers, else one per core).")
 @pass_ctx

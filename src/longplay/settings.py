@@ -76,6 +76,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("peer_transport", str, "tcp+utp-in", "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).", ("tcp+utp-in", "tcp", "tcp+utp")),
     # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
     Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each; at most 2,000,000)."),
+    # -- plan ------------------------------------------------------------------------------
+    Setting("plan_original_bitrate", ByteSize, 160_000,
+            "Bitrate assumed for originals without a scanned file, bits/s: their virtual size is "
+            "duration × bitrate plus Ogg overhead (docs/plan.md)."),
+    Setting("plan_original_popularity", int, 0,
+            "The reference plan keeps originals for recordings with popularity above this and "
+            "Opus re-encodes (opus_bitrate) for the rest."),
+    Setting("plan_tiers", str, "50,30,15,1",
+            "Popularity tier boundaries, descending: '50,30,15,1' makes tier 0 popularity ≥ 50, "
+            "tier 1 30–49, tier 2 15–29, tier 3 1–14, tier 4 popularity 0. Torrents never mix tiers."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

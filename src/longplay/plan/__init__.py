@@ -1,0 +1,1 @@
+"""Plan: listen weights, coverage analytics and the budgeted archive plan (see README.md)."""

@@ -34,6 +34,26 @@ SQLITE_INDEXES = {
 _SQLITE_TYPES = {"BIGINT": "INTEGER", "INTEGER": "INTEGER", "SMALLINT": "INTEGER", "BOOLEAN": "INTEGER",
                  "VARCHAR": "TEXT", "TIMESTAMP": "TEXT", "DOUBLE": "REAL"}
 BATCH = 100_000
+# Columns a release leaves out: when a run happened is not catalog content, and leaving it out
+# makes a release (and the metadata torrent carrying it) a function of the catalog alone.
+RELEASE_EXCLUDE = {"ingest_log": ("finished_at",)}
+
+
+# Row order of each released table: by key, so a release's bytes do not depend on the order
+# parallel inserts happened to store rows in.
+RELEASE_ORDER = {
+    "artists": "artist_id", "albums": "album_id", "tracks": "track_id",
+    "track_artists": "track_id, position", "album_artists": "album_id, position",
+    "genres": "genre_id", "track_genres": "track_id, genre_id", "album_genres": "album_id, genre_id",
+    "track_isrcs": "ALL", "source_records": "source, kind, source_key",
+    "ingest_log": "generation, source, unit", "meta": "key",
+}
+
+
+def release_select(table: str) -> str:
+    drop = RELEASE_EXCLUDE.get(table)
+    cols = f"* EXCLUDE ({', '.join(drop)})" if drop else "*"
+    return f"SELECT {cols} FROM {table} ORDER BY {RELEASE_ORDER.get(table, 'ALL')}"
 
 
 def export_parquet(store: CatalogStore, out: Path, compression: str = "zstd") -> list[Path]:
@@ -44,7 +64,7 @@ def export_parquet(store: CatalogStore, out: Path, compression: str = "zstd") ->
         for table in RELEASE_TABLES:
             path = out / f"{table}.parquet"
             tmp = path.with_name(path.name + ".tmp")
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{tmp}' (FORMAT PARQUET, COMPRESSION {codec})")
+            con.execute(f"COPY ({release_select(table)}) TO '{tmp}' (FORMAT PARQUET, COMPRESSION {codec})")
             os.replace(tmp, path)
             written.append(path)
             bar.advance()
@@ -63,11 +83,11 @@ def export_sqlite(store: CatalogStore, out: Path, compress: bool = False) -> Pat
         total = sum(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RELEASE_TABLES)  # type: ignore[index]
         with progress.progress("export sqlite", total, "rows") as bar:
             for table in RELEASE_TABLES:
-                cols = con.execute(f"DESCRIBE {table}").fetchall()
+                cols = con.execute(f"DESCRIBE {release_select(table)}").fetchall()
                 ddl = ", ".join(f'"{c[0]}" {_SQLITE_TYPES.get(c[1].split("(")[0], "TEXT")}' for c in cols)
                 dst.execute(f'CREATE TABLE "{table}" ({ddl})')
                 marks = ", ".join("?" for _ in cols)
-                reader = con.sql(f"SELECT * FROM {table}").to_arrow_reader(BATCH)
+                reader = con.sql(release_select(table)).to_arrow_reader(BATCH)
                 for batch in reader:
                     values = [_sqlite_values(col) for col in batch.columns]
                     dst.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True))

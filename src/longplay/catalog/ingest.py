@@ -298,8 +298,10 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
 
 
-def _artist_rows(list_col: str) -> str:
-    return f"""SELECT unnest({list_col}) AS a FROM _stage WHERE {list_col} IS NOT NULL"""
+def _artist_rows(list_col: str, rank: int) -> str:
+    """Credited artists of every staged row, with where they came from (for a stable order)."""
+    return f"""SELECT unnest({list_col}) AS a, generate_subscripts({list_col}, 1) AS _k, _unit, _ord,
+                      {rank} AS _list FROM _stage WHERE {list_col} IS NOT NULL"""
 
 
 def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> None:
@@ -361,15 +363,18 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
         SELECT DISTINCT ON (artist_id) stable_id({key} || 'artist:' || {artist_key}) AS artist_id,
             a.name AS name, NULL::VARCHAR AS sort_name, lower(a.mbid) AS mbid, '{src}' AS source,
             {artist_key} AS source_key, {generation} AS generation
-        FROM ({_artist_rows('artists')} UNION ALL {_artist_rows('album_artists')})
-        WHERE a.name IS NOT NULL AND trim(a.name) <> ''"""
+        FROM ({_artist_rows('artists', 0)} UNION ALL {_artist_rows('album_artists', 1)})
+        WHERE a.name IS NOT NULL AND trim(a.name) <> ''
+        -- Deterministic: the same artist credited with and without an MBID keeps the MBID, and
+        -- otherwise the first credit in input order wins.
+        ORDER BY artist_id, a.mbid IS NULL, _unit, _ord, _list, _k"""
 
     def links(list_col: str, id_col: str, id_sql: str) -> str:
         return f"""
             SELECT {id_col}, stable_id({key} || 'artist:' || {artist_key}) AS artist_id,
-                   pos::SMALLINT AS position, coalesce(a.join_phrase, '') AS join_phrase
+                   pos::SMALLINT AS position, coalesce(a.join_phrase, '') AS join_phrase, _unit, _ord
             FROM (SELECT {id_sql} AS {id_col}, unnest({list_col}) AS a,
-                         generate_subscripts({list_col}, 1) AS pos
+                         generate_subscripts({list_col}, 1) AS pos, _unit, _ord
                   FROM _staged WHERE {list_col} IS NOT NULL
                   {'AND _album_key IS NOT NULL' if id_col == 'album_id' else 'AND NOT coalesce(_album_only, false)'})
             WHERE a.name IS NOT NULL AND trim(a.name) <> ''"""
@@ -378,9 +383,12 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
     _replace("tracks", "track_id", new_tracks, con)
     _replace("albums", "album_id", new_albums, con)
     _replace("artists", "artist_id", new_artists, con)
-    _replace("track_artists", "track_id", links("artists", "track_id", "track_id"), con)
-    _replace("album_artists", "album_id",
-             f"SELECT DISTINCT ON (album_id, position) * FROM ({links('album_artists', 'album_id', album_id_sql)})", con)
+    link_cols = "artist_id, position, join_phrase"
+    _replace("track_artists", "track_id",
+             f"SELECT track_id, {link_cols} FROM ({links('artists', 'track_id', 'track_id')})", con)
+    _replace("album_artists", "album_id",  # an album's credit as its first row in input order gives it
+             f"""SELECT DISTINCT ON (album_id, position) album_id, {link_cols}
+                 FROM ({links('album_artists', 'album_id', album_id_sql)}) ORDER BY album_id, position, _unit, _ord""", con)
     con.execute("""
         INSERT INTO genres SELECT DISTINCT stable_id('genre:' || g), g FROM (
             SELECT lower(trim(unnest(genres))) AS g FROM _stage

@@ -29,6 +29,7 @@ from longplay.catalog.export import export
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 from longplay.pack import placement
+from longplay.pack.listing import Listing, TorrentEntry, read_listing
 from longplay.pack.torrents import CreatedTorrent, create_torrent, directory_files
 
 MANIFEST_FIELDS = ("path", "track_id", "isrc", "mbid", "size", "sha256", "original_sha256", "format",
@@ -249,26 +250,25 @@ def _sync_stale_torrents(archive: Archive, names: set[str]) -> None:
 
 
 def write_listing(archive: Archive, summary: PackSummary) -> Path:
-    gen = CatalogStore(archive).current_name()
+    """torrents.json, in the format `pack.listing` defines and validates (mirrors read it)."""
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     entries = []
     for t in summary.torrents:
         c = t.created
-        entries.append({
-            "name": t.name, "file": f"{t.name}.torrent", "info_hash_v1": c.info_hash_v1,
-            "info_hash_v2": c.info_hash_v2, "magnet": c.magnet, "data_size": c.total_size,
-            "file_count": c.file_count, "tier": t.tier, "popularity_min": t.popularity_min,
-            "popularity_max": t.popularity_max, "listens_covered": t.listens_covered,
-            "listens_share": (t.listens_covered / summary.total_listens) if summary.total_listens else 0.0,
-            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "is_metadata": t.is_metadata, "manifest": t.manifest,
-        })
-    listing = {"archive": archive.settings.archive_name, "generation": gen,
-               "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "torrents": entries}
+        # The metadata torrent describes the whole catalog: tier 0, every popularity.
+        entries.append(TorrentEntry(
+            name=t.name, file=f"{t.name}.torrent", info_hash_v1=c.info_hash_v1 or "",
+            info_hash_v2=c.info_hash_v2, magnet=c.magnet, data_size=c.total_size,
+            file_count=c.file_count, tier=0 if t.tier is None else t.tier,
+            popularity_min=0 if t.popularity_min is None else t.popularity_min,
+            popularity_max=100 if t.popularity_max is None else t.popularity_max,
+            listens_covered=t.listens_covered,
+            listens_share=(t.listens_covered / summary.total_listens) if summary.total_listens else 0.0,
+            created=now, is_metadata=t.is_metadata, manifest=t.manifest))
+    listing = Listing(archive=archive.settings.archive_name, generated_at=now, torrents=tuple(entries))
     path = archive.torrents_dir / LISTING
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(listing, indent=2) + "\n", encoding="utf-8")
+    tmp.write_bytes(listing.to_json() + b"\n")
     os.replace(tmp, path)
+    read_listing(path)  # what mirrors will read must pass their validation
     return path
-
-
-

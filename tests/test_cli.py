@@ -9,7 +9,7 @@ import pytest
 
 from longplay.cli import cli
 
-COMMANDS = [["init"], ["settings"], ["gc"], ["stats"], ["synthetic"], ["ingest", "synthetic"],
+COMMANDS = [["build"], ["pack"], ["coverage"], ["plan"], ["scan"], ["init"], ["settings"], ["gc"], ["stats"], ["synthetic"], ["ingest", "synthetic"],
             ["ingest", "tabular"], ["ingest", "flat"], ["export", "sqlite"], ["export", "parquet"], ["demo"]]
 
 
@@ -74,3 +74,19 @@ def test_settings_lists_every_setting_with_origin(tmp_path: Path, cli_env: dict[
     for s in SETTINGS:
         assert f"{s.name} = " in r.stdout
     assert f"torrent_version = '{env_value}'   [$LONGPLAY_TORRENT_VERSION]" in r.stdout
+
+
+def test_demo_runs_the_archive_half_end_to_end(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    out = tmp_path / "demo"
+    r = run(cli_env, "demo", str(out), "--tracks", "3000", "--clips", "10", "--no-serve")
+    assert r.returncode == 0, r.stderr
+    for step in ("ingest synthetic", "scan", "coverage", "plan --budget", "build", "pack", "mirror verify"):
+        assert f"$ longplay --archive {out} {step}" in r.stdout
+    assert "read 3,000 = kept 3,000 + rejected 0" in r.stdout
+    assert "matched against catalog generation 2: isrc 10" in r.stdout
+    assert ": all well" in r.stdout
+    listing = json.loads((out / "torrents" / "torrents.json").read_text())
+    assert sum(t["file_count"] for t in listing["torrents"] if not t["is_metadata"]) == 10
+    assert (out / "coverage.png").stat().st_size > 10_000
+    again = run(cli_env, "demo", str(out), "--no-serve")
+    assert again.returncode == 1 and "is not empty" in again.stderr

@@ -785,20 +785,58 @@ def fetch(obj: Context, **kwargs: Any) -> None:
 
 
 # -------------------------------------------------------------------------------------- demo
+DEMO_SETTINGS = 'torrent_target_size = "400kB"\narchive_name = "longplay-demo"\n'
+
+
+def demo_steps(directory: Path, tracks: int, clips: int) -> list[list[str]]:
+    """The commands `longplay demo` runs, in order: the archive half, end to end."""
+    a = ["--archive", str(directory)]
+    music = str(directory / "music")
+    return [
+        ["init", str(directory)],
+        [*a, "ingest", "synthetic", "--tracks", str(tracks), "--seed", "1"],
+        [*a, "stats"],
+        ["audio", "samples", music, "--count", str(clips), "--seconds", "4"],
+        [*a, "ingest", "flat", f"{music}/catalog.jsonl", "--source", "samples"],
+        [*a, "scan", music],
+        [*a, "coverage", "--png", str(directory / "coverage.png")],
+        [*a, "plan", "--budget", "1.3MB", "--available-only"],
+        [*a, "build"],
+        [*a, "pack"],
+        [*a, "mirror", "verify"],
+        [*a, "export", "parquet", str(directory / "release" / "parquet")],
+    ]
+
+
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--tracks", type=int, default=20_000, show_default=True, help="Synthetic catalog size.")
+@click.option("--clips", type=int, default=24, show_default=True, help="Sample audio clips to archive.")
 @click.option("--no-serve", is_flag=True, help="Build the demo archive only (the server comes later).")
-def demo(directory: Path, tracks: int, no_serve: bool) -> None:
-    """Build a demo archive from the built-in sample and show what Longplay does with it.
+def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
+    """Build a demo archive from built-in samples, running each command of the archive half.
+
+    Generates a synthetic catalog and tagged sample clips, then scans, plans under a budget,
+    builds, packs into torrents and verifies them, printing each command and its output.
 
     \b
     Example:
       longplay demo /tmp/longplay-demo --no-serve
     """
-    from longplay.demo import run_demo
-
-    run_demo(directory, tracks=tracks, echo=click.echo)
+    if directory.exists() and any(directory.iterdir()):
+        raise LongplayError(f"{directory} is not empty; the demo builds a new archive")
+    for step in demo_steps(directory, tracks, clips):
+        click.echo(f"\n$ longplay {' '.join(step)}")
+        try:
+            cli.main(step, prog_name="longplay", standalone_mode=False)
+        except SystemExit as exc:
+            if exc.code:
+                raise
+        if step[0] == "init":
+            (directory / "longplay.toml").write_text(DEMO_SETTINGS + (directory / "longplay.toml").read_text())
+    click.echo(f"\ndemo archive ready: {directory}")
+    if not no_serve:
+        click.echo("(serving comes with the play half: the OpenSubsonic server is not built yet)")
 
 
 if __name__ == "__main__":

@@ -229,7 +229,9 @@ def flat_record(c: Clip) -> dict[str, object]:
         "track_key": c.track_key, "title": t.title, "isrc": t.isrc, "mbid": t.mb_recording_id,
         "duration_ms": round(c.seconds * 1000), "disc_number": t.disc_number,
         "track_number": t.track_number, "explicit": False,
-        "popularity": int(np.random.default_rng([c.seed, c.index, 4]).integers(0, 101)),
+        # 0-60: the range of a demo-sized synthetic catalog's head, so clips spread over the
+        # tiers without outweighing the catalog they are put in.
+        "popularity": int(np.random.default_rng([c.seed, c.index, 4]).integers(0, 61)),
         "genres": list(t.genres),
         "artists": [{"key": a, "name": a, "mbid": artist_mbids[a], "join_phrase": ", " if k < len(t.artists) - 1 else ""}
                     for k, a in enumerate(t.artists)],

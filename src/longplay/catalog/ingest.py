@@ -294,7 +294,7 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, archive: Archive, source: str
         rows = con.execute("""SELECT input, position, reason, kind, field, value FROM _rejects
                               ORDER BY _unit, _ord, field NULLS FIRST""").fetchall()
         for inp, pos, reason, kind, fld, value in rows:
-            extra = {k: v for k, v in (("field", fld), ("value", value)) if v is not None or kind == "value"}
+            extra = {k: v for k, v in (("field", fld), ("value", value)) if v is not None}
             log.add(source=source, input=inp, position=pos, reason=reason, kind=kind, **extra)
 
 
@@ -359,15 +359,17 @@ def _finalize(con: duckdb.DuckDBPyConnection, source: str, generation: int) -> N
             lower(album_mbid) AS mbid, '{src}' AS source, _album_key AS source_key, {generation} AS generation
         FROM _staged WHERE _album_key IS NOT NULL ORDER BY album_id, _unit, _ord"""
     artist_key = "coalesce(a.key, a.name)"
+    # One row per artist. Deterministic without a global sort: the same artist credited with and
+    # without an MBID keeps the MBID, else the first credit in input order wins (arg_min).
     new_artists = f"""
-        SELECT DISTINCT ON (artist_id) stable_id({key} || 'artist:' || {artist_key}) AS artist_id,
-            a.name AS name, NULL::VARCHAR AS sort_name, lower(a.mbid) AS mbid, '{src}' AS source,
-            {artist_key} AS source_key, {generation} AS generation
-        FROM ({_artist_rows('artists', 0)} UNION ALL {_artist_rows('album_artists', 1)})
-        WHERE a.name IS NOT NULL AND trim(a.name) <> ''
-        -- Deterministic: the same artist credited with and without an MBID keeps the MBID, and
-        -- otherwise the first credit in input order wins.
-        ORDER BY artist_id, a.mbid IS NULL, _unit, _ord, _list, _k"""
+        SELECT artist_id, first.name, NULL::VARCHAR AS sort_name, lower(first.mbid) AS mbid,
+               '{src}' AS source, first.source_key, {generation} AS generation
+        FROM (SELECT stable_id({key} || 'artist:' || {artist_key}) AS artist_id,
+                     arg_min({{'name': a.name, 'mbid': a.mbid, 'source_key': {artist_key}}},
+                             (a.mbid IS NULL, _unit, _ord, _list, _k)) AS first
+              FROM ({_artist_rows('artists', 0)} UNION ALL {_artist_rows('album_artists', 1)})
+              WHERE a.name IS NOT NULL AND trim(a.name) <> ''
+              GROUP BY 1)"""
 
     def links(list_col: str, id_col: str, id_sql: str) -> str:
         return f"""

@@ -89,8 +89,11 @@ class PlanReport:
             f"sizes: {'scanned files where matched, else ' if o['files_scanned'] else ''}virtual: "
             f"duration × {o['original_bitrate'] / 1000:g} kbit/s for originals, "
             f"{o['opus_bitrate'] / 1000:g} kbit/s for Opus, plus Ogg overhead",
-            ("everything plannable fits as Opus (" if self.meta["phase"] == "demote" else
-             "even everything as Opus exceeds the budget (") + human_bytes(self.meta["base"]) + ")",
+            (f"everything plannable fits as Opus ({human_bytes(self.meta['base'])}), so nothing is "
+             "skipped for the budget; the least-listened originals are demoted to Opus as needed"
+             if self.meta["phase"] == "demote" else
+             f"even everything as Opus ({human_bytes(self.meta['base'])}) exceeds the budget: "
+             "all are Opus and the least-listened recordings are skipped"),
             "",
             f"{'action':<9} {'reason':<15} {'files':>13} {'bytes':>11} {'listens':>16} {'share':>8}",
         ]

@@ -246,7 +246,8 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
             with gen.unit("__finalize__"):
                 if before_merge is not None:
                     before_merge(con, gen.number)
-                _finalize(con, source, gen.number)
+                with progress.progress(f"merge {source}", None):  # one set-based step: no count to show
+                    _finalize(con, source, gen.number)
                 if after_merge is not None:
                     after_merge(con, gen.number)
                 identity.assign(con)

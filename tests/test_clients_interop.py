@@ -17,33 +17,18 @@ import pytest
 
 from clients import Aria2, OpenTracker, QBittorrent, aria2_show_files, need, transmission_show
 from longplay.mirror.safety import read_torrent
-from longplay.mirror.session import MirrorSession, SessionConfig, run_session
+from longplay.mirror.session import run_session
 from longplay.mirror.verify import verify_mirror
 from longplay.pack.listing import Listing
+from seeding import LOOP, Seeder
 from torrentdata import TorrentSpec, build_mirror, random_files
 
 pytestmark = pytest.mark.clients
 
-LOOP = "127.0.0.1:0"
 SPECS = [TorrentSpec("lp-t0-0001", random_files(31, 6, 150_000), 0, 900, (40, 90)),
          TorrentSpec("lp-t1-0001", {"Solo/Only Track.ogg": random_files(32, 1, 70_000)["Artist/Album/01 Track 1.ogg"],
                                     "Solo/Cover.jpg": b"\xff\xd8" + b"j" * 5000,
                                     "Solo/Notes/empty.txt": b""}, 1, 100, (1, 39))]
-
-
-class Seeder:
-    def __init__(self, directory: Path, **config: object):
-        self.session = MirrorSession(directory, SessionConfig("seed", listen_interface=LOOP, **config))  # type: ignore[arg-type]
-        self.session.start()
-        assert self.session.session is not None
-        self.port = self.session.session.listen_port()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.session.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(30)
 
 
 def _expected_files(listing: Listing, src: Path) -> dict[str, list[tuple[str, int]]]:

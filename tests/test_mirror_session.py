@@ -25,29 +25,11 @@ from longplay.mirror.session import (
 )
 from longplay.mirror.verify import verify_mirror
 from netutil import free_port, port_open, wait_for
+from seeding import LOOP, Seeder
 from torrentdata import TorrentSpec, build_mirror, random_files
 
 SPECS = [TorrentSpec("lp-t0-0001", random_files(21, 6, 120_000), 0, 800, (50, 90)),
          TorrentSpec("lp-t1-0001", random_files(22, 4, 90_000, "B/C"), 1, 200, (1, 49))]
-LOOP = "127.0.0.1:0"
-
-
-class Seeder:
-    """A Longplay seed session on a thread, for the length of a test."""
-
-    def __init__(self, directory: Path, **config: object):
-        self.session = MirrorSession(directory, SessionConfig("seed", listen_interface=LOOP, **config))  # type: ignore[arg-type]
-        self.session.start()
-        assert self.session.session is not None
-        self.port = self.session.session.listen_port()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.session.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(30)
-        assert not self.thread.is_alive()
 
 
 @pytest.fixture

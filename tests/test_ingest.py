@@ -140,3 +140,13 @@ def test_reingest_newest_wins_and_sources_keep_their_keys(tmp_path: Path, archiv
         assert ("othersource", "1", "Same key, other source", 3) in rows
         assert ("netlabel", "2", "Night Swim", 1) in rows       # untouched rows keep their generation
         assert sum(1 for r in rows if r[0] == "netlabel" and r[1] == "1") == 1
+
+
+def test_blank_lines_make_positions_record_ordinals(tmp_path: Path, archive: Archive) -> None:
+    good = {"track_key": "a", "title": "A"}
+    f = tmp_path / "blanks.jsonl"
+    f.write_text("\n".join([json.dumps(good), "", json.dumps({"track_key": "b"}), ""]) + "\n")
+    report = ingest_flat(archive, [f], "blanks")
+    assert (report.read, report.kept, report.rejected) == (2, 1, 1)
+    rejects = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
+    assert [(r["position"], r["reason"]) for r in rejects] == [("record 2", "missing title")]

@@ -49,6 +49,9 @@ class Unit:
     load: Loader
     size: int = 0             # records or bytes, for the progress bar
     position_word: str = "record"  # "line", "row", ...: positions are "<word> <ordinal>"
+    # Whether ordinals really count position_words (e.g. no blank lines that the reader skipped);
+    # asked only when the unit has rejects, since it may cost a pass over the input.
+    exact_positions: Callable[[], bool] | None = None
     after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
     number: int = -1          # set by run(): the unit's ``_unit`` number in the staging tables
     prepare: Callable[[], None] | None = None  # CPU work before load, run ahead in a thread
@@ -164,7 +167,14 @@ def _stage_unit(con: duckdb.DuckDBPyConnection, unit_no: int, unit: Unit) -> tup
               FROM (SELECT *, rowid + 1 AS _ord, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n FROM _in))
         """, [unit.input])
     read = con.execute("SELECT count(*) FROM _in").fetchone()[0]  # type: ignore[index]
-    position = f"coalesce(_pos, '{unit.position_word} ' || _ord)"
+    problems = con.execute(f"""
+        SELECT count(*) FROM _stage WHERE _unit = {unit_no}
+        AND (_record_problem IS NOT NULL OR {" OR ".join(f"_bad_{f} IS NOT NULL" for f, *_ in _VALUE_RULES)})
+        """).fetchall()[0][0]
+    word = unit.position_word
+    if problems and unit.exact_positions is not None and not unit.exact_positions():
+        word = "record"
+    position = f"coalesce(_pos, '{word} ' || _ord)"
     rejected = con.execute(f"""
         INSERT INTO _rejects SELECT _unit, _ord, _input, {position}, _record_problem, 'record', NULL, NULL
         FROM _stage WHERE _unit = {unit_no} AND _record_problem IS NOT NULL""").fetchone()[0]  # type: ignore[index]

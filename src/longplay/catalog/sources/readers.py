@@ -38,10 +38,7 @@ def jsonl_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) 
             con.execute(f"""
                 CREATE OR REPLACE TEMP TABLE _in AS
                 SELECT * FROM read_json(?, format='newline_delimited', columns={_COLUMNS_SQL})""", [str(path)])
-            if _has_blank_lines(path):  # ordinals would not be line numbers: take the slow path
-                con.execute("DROP TABLE _in")
-            else:
-                return
+            return
         except (duckdb.InvalidInputException, duckdb.ConversionException):
             pass
         clean = _clean_copy(path, work_dir or path.parent)
@@ -56,11 +53,13 @@ def jsonl_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) 
             clean.unlink(missing_ok=True)
 
     return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load,
-                size=max(1, path.stat().st_size // 200), position_word="line")
+                size=max(1, path.stat().st_size // 200), position_word="line",
+                exact_positions=lambda: not _has_blank_lines(path))
 
 
 def _has_blank_lines(path: Path) -> bool:
-    """True when the file has an empty line (DuckDB skips them, so ordinals would drift)."""
+    """True when the file has an empty line: DuckDB skips those, so record ordinals are not line
+    numbers (the rejects then say "record N")."""
     with open(path, "rb") as fh:
         tail = b""
         while chunk := fh.read(1 << 22):

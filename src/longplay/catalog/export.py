@@ -39,21 +39,12 @@ BATCH = 100_000
 RELEASE_EXCLUDE = {"ingest_log": ("finished_at",)}
 
 
-# Row order of each released table: by key, so a release's bytes do not depend on the order
-# parallel inserts happened to store rows in.
-RELEASE_ORDER = {
-    "artists": "artist_id", "albums": "album_id", "tracks": "track_id",
-    "track_artists": "track_id, position", "album_artists": "album_id, position",
-    "genres": "genre_id", "track_genres": "track_id, genre_id", "album_genres": "album_id, genre_id",
-    "track_isrcs": "ALL", "source_records": "source, kind, source_key",
-    "ingest_log": "generation, source, unit", "meta": "key",
-}
-
-
+# Rows are released in a total order (every column, IDs first in each table), so a release's
+# bytes do not depend on the order parallel inserts happened to store rows in.
 def release_select(table: str) -> str:
     drop = RELEASE_EXCLUDE.get(table)
     cols = f"* EXCLUDE ({', '.join(drop)})" if drop else "*"
-    return f"SELECT {cols} FROM {table} ORDER BY {RELEASE_ORDER.get(table, 'ALL')}"
+    return f"SELECT {cols} FROM {table} ORDER BY ALL"
 
 
 def export_parquet(store: CatalogStore, out: Path, compression: str = "zstd") -> list[Path]:

@@ -143,9 +143,11 @@ def pack(archive: Archive) -> PackSummary:
         has_plan = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'").fetchall()[0][0]
         if not has_plan:
             raise LongplayError("the current catalog generation has no plan; run `longplay plan` and `longplay build`")
-        places = placement.layout(con, _FILES_SQL, s.archive_name, target)
-        meta = {r[0]: r for r in con.execute(f"SELECT * FROM ({_FILES_SQL})").fetchall()}
-        cols = [d[0] for d in con.execute(f"SELECT * FROM ({_FILES_SQL}) LIMIT 0").description]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _files AS {_FILES_SQL}")  # the join, once
+        places = placement.layout(con, "SELECT * FROM _files", s.archive_name, target)
+        cur = con.execute("SELECT * FROM _files")
+        cols = [d[0] for d in cur.description]
+        meta = {r[0]: r for r in cur.fetchall()}
         summary.total_listens = int(con.execute(
             "SELECT coalesce(sum(listens), 0) FROM plan").fetchall()[0][0])
     by_torrent: dict[str, list[dict[str, Any]]] = {}

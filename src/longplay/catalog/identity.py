@@ -18,24 +18,33 @@ MAX_ROUNDS = 64
 
 
 def assign(con: duckdb.DuckDBPyConnection) -> int:
-    """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used."""
+    """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used.
+
+    Only keys that two or more tracks share can join tracks, so labels are propagated over
+    those edges alone; every other track's recording is its smallest key (or itself), and it
+    is its recording's canonical track. Most of a catalog takes that one-pass path.
+    """
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _keys AS
         SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL
-        UNION SELECT i.track_id, stable_id('isrc:' || i.isrc) FROM track_isrcs i
-              JOIN tracks t USING (track_id)
-        UNION SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+        UNION ALL SELECT track_id, stable_id('isrc:' || isrc) FROM track_isrcs
+                  WHERE track_id IN (SELECT track_id FROM tracks)
+        UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _edges AS
+        SELECT track_id, k FROM _keys WHERE k IN (
+            SELECT k FROM _keys GROUP BY k HAVING min(track_id) <> max(track_id))""")
+    con.execute("CREATE OR REPLACE TEMP TABLE _first AS SELECT track_id, min(k) AS label FROM _keys GROUP BY track_id")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _lab AS
-        SELECT t.track_id, coalesce(min(k.k), t.track_id) AS label
-        FROM tracks t LEFT JOIN _keys k USING (track_id) GROUP BY t.track_id""")
+        SELECT track_id, label FROM _first WHERE track_id IN (SELECT track_id FROM _edges)""")
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007
-        # Each key takes the smallest label of its tracks; each track the smallest of its keys'.
+        # Each shared key takes the smallest label of its tracks; each track the smallest of its keys'.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _lab2 AS
-            WITH by_key AS (SELECT k.k, min(l.label) AS m FROM _keys k JOIN _lab l USING (track_id) GROUP BY k.k),
-                 best AS (SELECT k.track_id, min(b.m) AS m FROM _keys k JOIN by_key b USING (k) GROUP BY k.track_id)
+            WITH by_key AS (SELECT e.k, min(l.label) AS m FROM _edges e JOIN _lab l USING (track_id) GROUP BY e.k),
+                 best AS (SELECT e.track_id, min(b.m) AS m FROM _edges e JOIN by_key b USING (k) GROUP BY e.track_id)
             SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label
             FROM _lab l LEFT JOIN best b USING (track_id)""")
         n = con.execute("SELECT count(*) FROM _lab JOIN _lab2 USING (track_id) WHERE _lab.label <> _lab2.label").fetchone()[0]  # type: ignore[index]
@@ -43,16 +52,21 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
         con.execute("ALTER TABLE _lab2 RENAME TO _lab")
         if n == 0:
             break
+    # Canonical: the most listened, then the most popular, then the lowest ID; ranked only
+    # where a recording has several tracks.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _canon AS
         SELECT l.track_id, l.label AS recording_id,
                row_number() OVER (PARTITION BY l.label ORDER BY t.listen_count DESC NULLS LAST,
                                   t.popularity DESC NULLS LAST, t.track_id) = 1 AS is_canonical
         FROM _lab l JOIN tracks t USING (track_id)""")
-    con.execute("""UPDATE tracks SET recording_id = c.recording_id, is_canonical = c.is_canonical
-                   FROM _canon c WHERE tracks.track_id = c.track_id
-                   AND (tracks.recording_id IS DISTINCT FROM c.recording_id
-                        OR tracks.is_canonical IS DISTINCT FROM c.is_canonical)""")
-    for t in ("_lab", "_canon", "_keys"):
+    con.execute("""
+        UPDATE tracks SET recording_id = n.recording_id, is_canonical = n.is_canonical
+        FROM (SELECT t.track_id, coalesce(c.recording_id, f.label, t.track_id) AS recording_id,
+                     coalesce(c.is_canonical, true) AS is_canonical
+              FROM tracks t LEFT JOIN _first f USING (track_id) LEFT JOIN _canon c USING (track_id)) n
+        WHERE tracks.track_id = n.track_id
+          AND (tracks.recording_id IS DISTINCT FROM n.recording_id OR tracks.is_canonical IS DISTINCT FROM n.is_canonical)""")
+    for t in ("_lab", "_canon", "_keys", "_edges", "_first"):
         con.execute(f"DROP TABLE {t}")
     return rounds

@@ -4,7 +4,7 @@ Pipeline::
 
     mbdump streams ──chunks of lines──▶ mbdocs.Batch (orjson) ──Arrow──▶ _in (flat rows)
                                                  └─ residuals, extra ISRCs, sort names ──▶ _mb_* staging
-    finalize: flat merge ──▶ after_merge (source_records, track_isrcs, artist rows) ──▶ identity
+    finalize: after_merge (source_records, artist rows) ──▶ identity
 
 One unit is a chunk of ``musicbrainz_chunk_documents`` lines of one entity stream; a unit's rows
 and its staged residuals commit in one transaction, so a killed run resumes where it stopped.
@@ -35,7 +35,6 @@ _STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + n (a chunk 
 
 STAGING = """
 CREATE TABLE IF NOT EXISTS _mb_docs (seq BIGINT, _unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR);
-CREATE TABLE IF NOT EXISTS _mb_isrcs (_unit INTEGER, track_key VARCHAR, isrc VARCHAR, position SMALLINT);
 CREATE TABLE IF NOT EXISTS _mb_sort (source_key VARCHAR, sort_name VARCHAR);
 CREATE TABLE IF NOT EXISTS _mb_counts (_unit INTEGER, kind VARCHAR, read BIGINT, rejected BIGINT);
 CREATE TABLE IF NOT EXISTS _mb_unknown (_unit INTEGER, path VARCHAR, n BIGINT, first_line BIGINT);
@@ -125,14 +124,24 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         # Residuals go straight to source_records (one copy of the big strings), marked with a
         # negative generation -(seq + 1) until after_merge keeps or drops them (_STAGED_SEQ).
         base = u * _STAGED_SEQ
+        # A release document is kept when its rows survived the unit (``_rows``: not rejected, not
+        # a repeat of an earlier release); other documents are all candidates here.
         con.register("_mb_d", docs)
-        con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record,
-                                -({base} + row_number() OVER ()) FROM _mb_d""")
-        con.execute(f"INSERT INTO _mb_docs SELECT {base} + row_number() OVER () - 1, {u}, line, kind, source_key FROM _mb_d")
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _mb_dk AS
+                        SELECT {base} + row_number() OVER () - 1 AS seq, * FROM _mb_d""")
         con.unregister("_mb_d")
-        if b.isrc_extra[0]:
+        con.execute("""DELETE FROM _mb_dk WHERE kind = 'release'
+                       AND 'line ' || line NOT IN (SELECT _at FROM _rows WHERE _at IS NOT NULL)""")
+        con.execute("""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, -(seq + 1)
+                       FROM _mb_dk""")
+        con.execute(f"INSERT INTO _mb_docs SELECT seq, {u}, line, kind, source_key FROM _mb_dk")
+        con.execute("DROP TABLE _mb_dk")
+        if b.isrc_extra[0]:  # ISRCs beyond the first, for the tracks the unit kept
             con.register("_mb_i", pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}))
-            con.execute(f"INSERT INTO _mb_isrcs SELECT {u}, k, i, p FROM _mb_i")
+            con.execute("""
+                INSERT INTO track_isrcs
+                SELECT DISTINCT ON (k, p) stable_id('musicbrainz:track:' || k), i, p FROM _mb_i
+                WHERE k IN (SELECT track_key FROM _rows WHERE track_key IS NOT NULL) ORDER BY k, p, i""")
             con.unregister("_mb_i")
         if b.sort_names:
             con.register("_mb_s", pa.table({"k": list(b.sort_names), "s": list(b.sort_names.values())}))
@@ -161,12 +170,11 @@ def units(streams: list[mbdump.Stream], chunk_documents: int) -> Iterator[Unit]:
 def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
     """Source records, extra ISRCs and artist rows of this ingest (set-based, in finalize)."""
     con.execute(STAGING)
-    # A release is kept when its rows survived staging (not rejected, not a repeat of an earlier
-    # record); a repeated document (same entity and ID) keeps its first occurrence.
+    # _mb_docs holds the kept releases (see the unit's ``after``) and every other document; a
+    # repeated document (same entity and ID) keeps its first occurrence.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _mb_kept AS
         SELECT DISTINCT ON (kind, source_key) seq, kind, source_key FROM _mb_docs d
-        WHERE kind <> 'release' OR (_unit, 'line ' || line) IN (SELECT (_unit, _pos) FROM _stage)
         ORDER BY kind, source_key, _unit, line""")
     con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation >= 0
                    AND (kind, source_key) IN (SELECT (kind, source_key) FROM _mb_kept)""")
@@ -179,13 +187,6 @@ def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
         SELECT c.kind, sum(c.read), sum(c.read) - coalesce(any_value(k.n), 0), coalesce(any_value(k.n), 0)
         FROM _mb_counts c LEFT JOIN (SELECT kind, count(*) AS n FROM _mb_kept GROUP BY kind) k USING (kind)
         GROUP BY c.kind""")
-    # ISRCs beyond the first, for the tracks this ingest wrote.
-    con.execute("""DELETE FROM track_isrcs WHERE track_id IN (
-                       SELECT stable_id('musicbrainz:track:' || track_key) FROM _stage WHERE track_key IS NOT NULL)""")
-    con.execute("""
-        INSERT INTO track_isrcs
-        SELECT DISTINCT ON (i.track_key, i.position) stable_id('musicbrainz:track:' || i.track_key), i.isrc, i.position
-        FROM _mb_isrcs i JOIN _stage s ON s.track_key = i.track_key AND s._unit = i._unit""")
     # Sort names from credits; then artist documents, which own their artists' rows.
     con.execute("""
         UPDATE artists SET sort_name = s.sort_name

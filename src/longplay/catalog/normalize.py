@@ -1,0 +1,363 @@
+"""One ingest unit's flat records: validated and written straight into the catalog tables.
+
+A unit's records arrive in the temp table ``_in`` (see ``ingest.Loader``). In the unit's
+transaction they are checked and normalized in SQL and written to ``tracks``, ``albums``,
+``artists`` and their link tables, so each record is materialized once, in its final table (an
+earlier design staged every record and merged at the end: twice the writes). The cross-unit
+rules hold because units are applied in input order and each looks at what earlier units of
+the same generation wrote:
+
+- a track key repeated within the ingest: the first occurrence wins; a later record containing
+  it is dropped whole (all rows sharing its ``_pos``) and rejected;
+- an album takes its values from its first row in input order, and its artist credit and its
+  genres from the first row that has them;
+- an artist credited with and without an MBID keeps the MBID, else its first credit wins;
+- a row of an older generation whose ID this ingest writes is replaced (newest wins).
+
+Checks run as a narrow pass that keeps only the rows with a problem (usually none), so a clean
+unit costs one scan for checks and one per target table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+
+# Field checks: (field, SQL true when the value is bad, reason SQL, normalized value SQL). They
+# read ``_isrc_n``/``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks).
+VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
+    ("isrc", "_isrc_n IS NOT NULL AND NOT _isrc_ok",
+     "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
+     "CASE WHEN _isrc_ok THEN _isrc_n END"),
+    ("upc", "_upc_n IS NOT NULL AND NOT _upc_ok",
+     "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
+     "CASE WHEN _upc_ok THEN _upc_n END"),
+    ("popularity", "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
+     "'popularity ' || popularity || ' is outside 0..100'",
+     "CASE WHEN popularity BETWEEN 0 AND 100 THEN popularity END"),
+    ("duration_ms", "duration_ms IS NOT NULL AND (duration_ms < 0 OR duration_ms > 2147483647)",
+     "'duration_ms ' || duration_ms || ' is negative or too large'",
+     "CASE WHEN duration_ms BETWEEN 0 AND 2147483647 THEN duration_ms END"),
+    ("disc_number", "disc_number IS NOT NULL AND (disc_number < 0 OR disc_number > 32767)",
+     "'disc_number ' || disc_number || ' is out of range'",
+     "CASE WHEN disc_number BETWEEN 0 AND 32767 THEN disc_number END"),
+    ("track_number", "track_number IS NOT NULL AND (track_number < 0 OR track_number > 32767)",
+     "'track_number ' || track_number || ' is out of range'",
+     "CASE WHEN track_number BETWEEN 0 AND 32767 THEN track_number END"),
+    ("listen_count", "listen_count IS NOT NULL AND listen_count < 0",
+     "'listen_count ' || listen_count || ' is negative'",
+     "CASE WHEN listen_count >= 0 THEN listen_count END"),
+    ("user_count", "user_count IS NOT NULL AND user_count < 0",
+     "'user_count ' || user_count || ' is negative'",
+     "CASE WHEN user_count >= 0 THEN user_count END"),
+    ("release_date", "release_date IS NOT NULL AND trim(release_date) <> '' AND "
+     "NOT regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?')",
+     "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'",
+     "CASE WHEN regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?') "
+     "THEN trim(release_date) END"),
+)
+
+# A value's normalized form where its rule passed (the others keep the value as it is).
+_CHEAP = {"isrc": "norm_isrc(isrc)", "upc": "norm_upc(upc)", "release_date": "nullif(trim(release_date), '')"}
+
+# The checked values only some rules read: computed once per row, below the rules.
+_CHECKED = ("*, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n",
+            "*, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok")
+
+REJECTS_DDL = """
+CREATE TABLE IF NOT EXISTS _rejects (
+    _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
+    kind VARCHAR, field VARCHAR, value VARCHAR
+);
+CREATE TABLE IF NOT EXISTS _unit_counts (
+    _unit INTEGER, unit VARCHAR, records_read BIGINT, records_rejected BIGINT, values_rejected BIGINT,
+    position_word VARCHAR
+);
+"""
+
+
+@dataclass
+class UnitResult:
+    read: int
+    rejected: int
+    values: int
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Normalizer:
+    """Applies units of one source to one generation (see the module docstring)."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, source: str, generation: int):
+        self.con = con
+        self.source = source
+        self.gen = generation
+        self.key = _lit(source + ":")
+        con.execute(REJECTS_DDL)
+        # Rows of this source from earlier generations: only then must a unit delete what it
+        # replaces (a first ingest skips those scans). IDs embed the source, so other sources'
+        # rows can never be replaced.
+        self.replacing = bool(con.execute(f"""
+            SELECT EXISTS (SELECT 1 FROM tracks WHERE source = ? AND generation <> {generation})
+                OR EXISTS (SELECT 1 FROM albums WHERE source = ? AND generation <> {generation})
+                OR EXISTS (SELECT 1 FROM artists WHERE source = ? AND generation <> {generation})""",
+                                       [source] * 3).fetchall()[0][0])
+
+    def _one(self, sql: str) -> int:
+        return int(self.con.execute(sql).fetchall()[0][0] or 0)
+
+    # -- checks ---------------------------------------------------------------------------------
+    def _check(self, columns: set[str], album_only: str, pos: str) -> None:
+        """``_chk``: the rows with a record problem or a bad value, with the reasons."""
+        reader = "len(coalesce(_problems, [])) > 0" if "_problems" in columns else "false"
+        missing = (f"CASE WHEN {album_only} THEN (album_key IS NULL OR trim(album_key) = '') "
+                   "ELSE (track_key IS NULL OR trim(track_key) = '' OR title IS NULL OR trim(title) = '') END")
+        problem = f"""CASE {"WHEN " + reader + " THEN array_to_string(_problems, '; ')" if reader != "false" else ""}
+            WHEN {album_only} THEN 'missing album_key'
+            WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
+            ELSE 'missing title' END"""
+        flags = ", ".join(f"({bad}) AS _b_{f}" for f, bad, _w, _n in VALUE_RULES)
+        any_bad = " OR ".join(f"_b_{f}" for f, *_ in VALUE_RULES)
+        reasons = ", ".join(f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why, _n in VALUE_RULES)
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _chk AS
+            SELECT _ord, _pos, CASE WHEN _p THEN {problem} END AS _problem, {reasons}
+            FROM (SELECT *, ({reader}) OR ({missing}) AS _p, {flags}
+                  FROM (SELECT {_CHECKED[1]} FROM (SELECT {_CHECKED[0]}, rowid + 1 AS _ord, {pos} AS _pos FROM _in)))
+            WHERE _p OR {any_bad}""")
+
+    def _duplicates(self, album_only: str, pos: str) -> int:
+        """``_drop``: rows of records rejected whole; returns how many are duplicates' records."""
+        con, key = self.con, self.key
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _drop AS
+            SELECT _ord, 'problem' AS why, _problem AS reason FROM _chk WHERE _problem IS NOT NULL""")
+        # A track key seen twice in this unit, or already written by an earlier unit of this
+        # generation. Rows with a record problem do not count as occurrences.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _dups AS
+            WITH ids AS (
+                SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key,
+                       stable_id({key} || 'track:' || track_key) AS track_id
+                FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
+                  AND rowid + 1 NOT IN (SELECT _ord FROM _drop)),
+            twice AS (SELECT track_id FROM ids GROUP BY track_id HAVING count(*) > 1),
+            earlier AS (SELECT track_id FROM tracks WHERE generation = {self.gen}
+                        AND track_id IN (SELECT track_id FROM ids))
+            SELECT _ord, coalesce(_pos, _ord::VARCHAR) AS _rec, track_key FROM (
+                SELECT *, track_id IN (SELECT track_id FROM earlier) AS seen,
+                       row_number() OVER (PARTITION BY track_id ORDER BY _ord) AS n
+                FROM ids WHERE track_id IN (SELECT track_id FROM twice UNION ALL SELECT track_id FROM earlier))
+            WHERE seen OR n > 1""")
+        dups = self._one("SELECT count(*) FROM _dups")
+        if dups:
+            con.execute(f"""
+                INSERT INTO _drop
+                SELECT i._ord, CASE WHEN d._ord IS NOT NULL THEN 'duplicate' ELSE 'record' END,
+                       CASE WHEN d._ord IS NOT NULL
+                            THEN 'duplicate track_key ' || to_json(d.track_key)::VARCHAR || ' (first occurrence kept)'
+                            ELSE 'dropped with its record, which repeats an earlier track_key' END
+                FROM (SELECT rowid + 1 AS _ord, coalesce({pos}, (rowid + 1)::VARCHAR) AS _rec FROM _in) i
+                LEFT JOIN _dups d USING (_ord)
+                WHERE i._rec IN (SELECT _rec FROM _dups) AND i._ord NOT IN (SELECT _ord FROM _drop)""")
+        return dups
+
+    # -- the rows a unit keeps ------------------------------------------------------------------
+    def _rows_view(self, album_only: str, pos: str, dropping: bool) -> None:
+        """``_rows``: the unit's kept rows, normalized, with their IDs (a view: each insert
+        computes only the columns it reads).
+
+        ``_check`` already ran every rule, so a value is normalized cheaply here and set to NULL
+        only where ``_chk`` found it bad: the regular expressions run once per row, not per table.
+        """
+        key = self.key
+        counts = self.con.execute(
+            "SELECT " + ", ".join(f"count(_bad_{f})" for f, *_ in VALUE_RULES) + " FROM _chk").fetchall()[0]
+        values = []
+        for (f, *_), bad in zip(VALUE_RULES, counts, strict=True):
+            value = _CHEAP.get(f, f)
+            if bad:
+                value = f"CASE WHEN _ord IN (SELECT _ord FROM _chk WHERE _bad_{f} IS NOT NULL) THEN NULL ELSE {value} END"
+            values.append(f"{value} AS {f}")
+        album_key = """CASE WHEN coalesce(album_key, album_title) IS NOT NULL THEN
+            coalesce(album_key, album_title || '|' || coalesce(album_artists[1].name, artists[1].name, '')) END"""
+        keep = "WHERE _ord NOT IN (SELECT _ord FROM _drop)" if dropping else ""
+        self.con.execute(f"""
+            CREATE OR REPLACE TEMP VIEW _rows AS
+            SELECT * REPLACE ({", ".join(values)}),
+                   stable_id({key} || 'track:' || track_key) AS track_id,
+                   CASE WHEN _album_key IS NOT NULL THEN stable_id({key} || 'album:' || _album_key) END AS album_id
+            FROM (SELECT *, rowid + 1 AS _ord, {pos} AS _at, {album_only} AS _album_row, {album_key} AS _album_key
+                  FROM _in)
+            {keep}""")
+
+    # -- writes ---------------------------------------------------------------------------------
+    def _write(self) -> None:
+        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        artist_id = f"stable_id({key} || 'artist:' || coalesce(a.key, a.name))"
+        named = "a.name IS NOT NULL AND trim(a.name) <> ''"
+        if self.replacing:
+            con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT track_id FROM _rows WHERE NOT _album_row")
+            con.execute(f"DELETE FROM tracks WHERE generation <> {g} AND track_id IN (SELECT track_id FROM _ids)")
+            for t in ("track_artists", "track_genres", "track_isrcs"):
+                con.execute(f"DELETE FROM {t} WHERE track_id IN (SELECT track_id FROM _ids)")
+        con.execute(f"""
+            INSERT INTO tracks
+            SELECT track_id, album_id, trim(title), disc_number::SMALLINT, track_number::SMALLINT,
+                   duration_ms::INTEGER, explicit, isrc, lower(mbid),
+                   coalesce(popularity, CASE WHEN listen_count IS NOT NULL
+                            THEN popularity_from_listens(listen_count) END)::SMALLINT,
+                   listen_count, user_count, NULL, NULL, lower(trim(license)), {src}, track_key, {g}
+            FROM _rows WHERE NOT _album_row""")
+        con.execute(f"""
+            INSERT INTO track_artists
+            SELECT track_id, {artist_id}, pos::SMALLINT, coalesce(a.join_phrase, '')
+            FROM (SELECT track_id, unnest(artists) AS a, generate_subscripts(artists, 1) AS pos
+                  FROM _rows WHERE NOT _album_row AND artists IS NOT NULL)
+            WHERE {named}""")
+        self._albums()
+        self._artists(named)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _genre_names AS
+            SELECT DISTINCT lower(trim(g)) AS name FROM (
+                SELECT unnest(genres) AS g FROM _rows WHERE NOT _album_row AND genres IS NOT NULL
+                UNION ALL SELECT unnest(album_genres) FROM _albr WHERE _ord IN (SELECT _genres FROM _alb))
+            WHERE trim(g) <> ''""")
+        con.execute("""INSERT INTO genres SELECT stable_id('genre:' || name), name FROM _genre_names
+                       WHERE stable_id('genre:' || name) NOT IN (SELECT genre_id FROM genres)""")
+        con.execute("""
+            INSERT INTO track_genres
+            SELECT DISTINCT track_id, stable_id('genre:' || lower(trim(g)))
+            FROM (SELECT track_id, unnest(genres) AS g FROM _rows WHERE NOT _album_row AND genres IS NOT NULL)
+            WHERE trim(g) <> ''""")
+
+    def _albums(self) -> None:
+        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        # The unit's albums that no earlier unit of this generation wrote, with the rows they take
+        # their values, artist credit and genres from: the first row, and the first that has one.
+        # Finding rows by ordinal and reading only those is cheaper than aggregating wide values.
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _alb AS
+            SELECT album_id, min(_ord) AS _first,
+                   min(_ord) FILTER (WHERE album_artists IS NOT NULL) AS _credit,
+                   min(_ord) FILTER (WHERE len(album_genres) > 0) AS _genres
+            FROM _rows WHERE album_id IS NOT NULL GROUP BY album_id
+            HAVING album_id NOT IN (SELECT album_id FROM albums WHERE generation = {g})""")
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _albr AS
+            SELECT _ord, album_id, _album_key, album_title, album_type, release_date, label, upc, total_tracks,
+                   album_mbid, album_artists, album_genres
+            FROM _rows WHERE _ord IN (SELECT _first FROM _alb UNION ALL SELECT _credit FROM _alb
+                                      UNION ALL SELECT _genres FROM _alb)""")
+        if self.replacing:
+            con.execute(f"DELETE FROM albums WHERE generation <> {g} AND album_id IN (SELECT album_id FROM _alb)")
+            for t in ("album_artists", "album_genres"):
+                con.execute(f"DELETE FROM {t} WHERE album_id IN (SELECT album_id FROM _alb)")
+        con.execute(f"""
+            INSERT INTO albums
+            SELECT album_id, coalesce(album_title, _album_key), album_type, release_date,
+                   TRY_CAST(left(release_date, 4) AS SMALLINT), label, upc, total_tracks, lower(album_mbid),
+                   {src}, _album_key, {g}
+            FROM _albr WHERE _ord IN (SELECT _first FROM _alb)""")
+        con.execute(f"""
+            INSERT INTO album_artists
+            SELECT album_id, stable_id({key} || 'artist:' || coalesce(a.key, a.name)), pos::SMALLINT,
+                   coalesce(a.join_phrase, '')
+            FROM (SELECT album_id, unnest(album_artists) AS a, generate_subscripts(album_artists, 1) AS pos
+                  FROM _albr WHERE _ord IN (SELECT _credit FROM _alb))
+            WHERE a.name IS NOT NULL AND trim(a.name) <> ''""")
+        con.execute("""
+            INSERT INTO album_genres
+            SELECT DISTINCT album_id, stable_id('genre:' || lower(trim(g)))
+            FROM (SELECT album_id, unnest(album_genres) AS g FROM _albr WHERE _ord IN (SELECT _genres FROM _alb))
+            WHERE trim(g) <> ''""")
+
+    def _artists(self, named: str) -> None:
+        """Artists credited in the unit: one row each, ordered by a single integer (credits with
+        an MBID first, then input order: row, track before album credit, position)."""
+        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _art AS
+            SELECT stable_id({key} || 'artist:' || source_key) AS artist_id, * FROM (
+                SELECT coalesce(a.key, a.name) AS source_key, arg_min({{'name': a.name, 'mbid': a.mbid}}, o) AS first
+                FROM (SELECT a, ((a.mbid IS NULL)::BIGINT << 62) + (_ord << 12) + (_list << 11) + least(_k, 2047) AS o
+                      FROM (SELECT unnest(artists) AS a, generate_subscripts(artists, 1) AS _k, _ord, 0 AS _list
+                            FROM _rows WHERE artists IS NOT NULL
+                            UNION ALL
+                            SELECT unnest(album_artists), generate_subscripts(album_artists, 1), _ord, 1
+                            FROM _rows WHERE album_artists IS NOT NULL))
+                WHERE {named} GROUP BY 1)""")
+        # An earlier unit's row gives way only to a credit with an MBID where it had none; an
+        # older generation's row always does.
+        stale = f"generation <> {g} OR " if self.replacing else ""
+        con.execute(f"""
+            DELETE FROM artists WHERE artist_id IN (SELECT artist_id FROM _art)
+              AND ({stale}(generation = {g} AND mbid IS NULL
+                   AND artist_id IN (SELECT artist_id FROM _art WHERE first.mbid IS NOT NULL)))""")
+        con.execute(f"""
+            INSERT INTO artists
+            SELECT artist_id, first.name, NULL, lower(first.mbid), {src}, source_key, {g} FROM _art
+            WHERE artist_id NOT IN (SELECT artist_id FROM artists WHERE generation = {g} AND source = {src})""")
+
+    # -- the unit -------------------------------------------------------------------------------
+    def apply(self, unit_no: int, name: str, input_name: str, position_word: str,
+              exact_positions: Callable[[], bool] | None = None) -> UnitResult:
+        """Check ``_in``, write its kept rows, log its rejects; the caller holds the transaction.
+
+        ``name`` is the unit's resume key, ``input_name`` what rejects name. ``exact_positions``
+        returning False makes positions "record N" (the reader's ordinals do not count position
+        words); it is asked only when the unit has rejects, since it may cost a pass over the input.
+        """
+        con = self.con
+        columns = {r[0] for r in con.execute("DESCRIBE _in").fetchall()}
+        pos = "_pos" if "_pos" in columns else "NULL::VARCHAR"
+        album_only = "coalesce(_album_only, false)" if "_album_only" in columns else "false"
+        self._check(columns, album_only, pos)
+        self._duplicates(album_only, pos)
+        dropping = bool(self._one("SELECT count(*) FROM _drop"))
+        self._rows_view(album_only, pos, dropping)
+        self._write()
+        read = self._one("SELECT count(*) FROM _in")
+        rejected = self._one("SELECT count(*) FROM _drop")
+        values = self._rejects(unit_no, input_name, position_word, exact_positions)
+        con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
+                    [unit_no, name, read, rejected, values, position_word])
+        return UnitResult(read, rejected, values)
+
+    def cleanup(self) -> None:
+        """Drop the unit's temp tables (``_rows`` reads ``_in``, which the caller drops)."""
+        self.con.execute("DROP VIEW IF EXISTS _rows")
+        for t in ("_chk", "_drop", "_dups", "_ids", "_genre_names", "_alb", "_albr", "_art"):
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+
+    def _rejects(self, unit_no: int, input_name: str, word: str, exact: Callable[[], bool] | None) -> int:
+        """Rejected records and dropped values of the unit into ``_rejects``; returns the values."""
+        con = self.con
+        if not self._one("SELECT count(*) FROM _chk") and not self._one("SELECT count(*) FROM _drop"):
+            return 0
+        if exact is not None and not exact():
+            word = "record"
+        inp = _lit(input_name)
+        con.execute(f"""
+            INSERT INTO _rejects
+            SELECT {unit_no}, d._ord, {inp}, coalesce(p._pos, '{word} ' || d._ord), d.reason, 'record', NULL, NULL
+            FROM _drop d LEFT JOIN ({self._positions()}) p USING (_ord)""")
+        # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
+        # reported once per record; values of dropped records are not reported.
+        return self._one("INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM (" + " UNION ALL ".join(
+            f"""SELECT {unit_no} AS _unit, _ord, {inp} AS input, coalesce(_pos, '{word} ' || _ord) AS position,
+                       _bad_{f} AS reason, 'value' AS kind, '{f}' AS field, NULL::VARCHAR AS value,
+                       coalesce(_pos, _ord::VARCHAR) AS _rec
+                FROM _chk WHERE _bad_{f} IS NOT NULL AND _ord NOT IN (SELECT _ord FROM _drop)"""
+            for f, *_ in VALUE_RULES) + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1")
+
+    def _positions(self) -> str:
+        """The explicit positions of dropped rows (``_chk`` has them only for problem rows)."""
+        columns = {r[0] for r in self.con.execute("DESCRIBE _in").fetchall()}
+        if "_pos" not in columns:
+            return "SELECT NULL::BIGINT AS _ord, NULL::VARCHAR AS _pos WHERE false"
+        return "SELECT rowid + 1 AS _ord, _pos FROM _in WHERE rowid + 1 IN (SELECT _ord FROM _drop)"

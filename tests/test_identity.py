@@ -84,3 +84,19 @@ def test_dedup_reports_groups_and_marks_canonical(archive: Archive, tmp_path: Pa
     assert {g["canonical"]["source_key"] for g in report["largest"][:3]} == {"t6", "t7", "t8"}  # most listens
     text = format_report(report)
     assert "tracks sharing an isrc" in text and "largest groups" in text
+
+
+def test_a_track_that_stops_sharing_a_key_becomes_its_own_recording(archive: Archive, tmp_path: Path) -> None:
+    from longplay.catalog.identifiers import stable_id
+
+    rows = [{"track_key": "a", "title": "A", "isrc": "USAAA0000001", "listen_count": 1},
+            {"track_key": "b", "title": "B", "isrc": "USAAA0000001", "listen_count": 9}]
+    sources.ingest_flat(archive, [flat(tmp_path / "v1.jsonl", rows)], "label")
+    g = groups(archive)
+    assert g["label:b"] == (g["label:a"][0], True) and g["label:a"][1] is False
+    # A later generation corrects b's ISRC: a and b are two recordings, each canonical (a's row
+    # is not rewritten by the ingest; identity must notice it no longer shares its key).
+    sources.ingest_flat(archive, [flat(tmp_path / "v2.jsonl", [{**rows[1], "isrc": "USAAA0000002"}])], "label")
+    g = groups(archive)
+    assert g["label:a"] == (stable_id("isrc:USAAA0000001"), True)
+    assert g["label:b"] == (stable_id("isrc:USAAA0000002"), True)

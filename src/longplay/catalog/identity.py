@@ -16,6 +16,9 @@ import duckdb
 
 MAX_ROUNDS = 64
 
+# A track's recording when it shares no key with another track and has no extra ISRCs.
+OWN_LABEL = "coalesce(least(stable_id('isrc:' || isrc), stable_id('mbid:' || mbid)), track_id)"
+
 
 def assign(con: duckdb.DuckDBPyConnection) -> int:
     """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used.
@@ -34,7 +37,13 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
         CREATE OR REPLACE TEMP TABLE _edges AS
         SELECT track_id, k FROM _keys WHERE k IN (
             SELECT k FROM _keys GROUP BY k HAVING min(track_id) <> max(track_id))""")
-    con.execute("CREATE OR REPLACE TEMP TABLE _first AS SELECT track_id, min(k) AS label FROM _keys GROUP BY track_id")
+    # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
+    # that share a key, and those with extra ISRCs.
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE _first AS
+        SELECT track_id, min(k) AS label FROM _keys
+        WHERE track_id IN (SELECT track_id FROM _edges UNION ALL SELECT track_id FROM track_isrcs)
+        GROUP BY track_id""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _lab AS
         SELECT track_id, label FROM _first WHERE track_id IN (SELECT track_id FROM _edges)""")
@@ -62,11 +71,17 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
         FROM _lab l JOIN tracks t USING (track_id)""")
     con.execute("""
         UPDATE tracks SET recording_id = n.recording_id, is_canonical = n.is_canonical
-        FROM (SELECT t.track_id, coalesce(c.recording_id, f.label, t.track_id) AS recording_id,
+        FROM (SELECT f.track_id, coalesce(c.recording_id, f.label) AS recording_id,
                      coalesce(c.is_canonical, true) AS is_canonical
-              FROM tracks t LEFT JOIN _first f USING (track_id) LEFT JOIN _canon c USING (track_id)) n
+              FROM _first f LEFT JOIN _canon c USING (track_id)) n
         WHERE tracks.track_id = n.track_id
           AND (tracks.recording_id IS DISTINCT FROM n.recording_id OR tracks.is_canonical IS DISTINCT FROM n.is_canonical)""")
+    # Every other track is a recording of its own, labelled by its smallest key. Ingest writes
+    # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared.
+    con.execute(f"""
+        UPDATE tracks SET recording_id = {OWN_LABEL}, is_canonical = true
+        WHERE (recording_id IS DISTINCT FROM {OWN_LABEL} OR is_canonical IS DISTINCT FROM true)
+          AND track_id NOT IN (SELECT track_id FROM _first)""")
     for t in ("_lab", "_canon", "_keys", "_edges", "_first"):
         con.execute(f"DROP TABLE {t}")
     return rounds

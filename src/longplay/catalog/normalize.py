@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from longplay.catalog.identity import OWN_LABEL
+
 # Field checks: (field, SQL true when the value is bad, reason SQL, normalized value SQL). They
 # read ``_isrc_n``/``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks).
 VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
@@ -211,7 +213,11 @@ class Normalizer:
                    duration_ms::INTEGER, explicit, isrc, lower(mbid),
                    coalesce(popularity, CASE WHEN listen_count IS NOT NULL
                             THEN popularity_from_listens(listen_count) END)::SMALLINT,
-                   listen_count, user_count, NULL, NULL, lower(trim(license)), {src}, track_key, {g}
+                   listen_count, user_count,
+                   -- identity's answer for a track that shares no key (most tracks), so that it
+                   -- only has to update the others (identity.py)
+                   {OWN_LABEL.replace("mbid)", "lower(mbid))")}, true,
+                   lower(trim(license)), {src}, track_key, {g}
             FROM _rows WHERE NOT _album_row""")
         con.execute(f"""
             INSERT INTO track_artists

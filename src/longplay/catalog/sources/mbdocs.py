@@ -158,16 +158,15 @@ class Batch:
             return 0
         if type(ac) is not list:
             raise Below("", "a list", ac)
-        fullmatch = UUID.fullmatch
-        sort_names = self.sort_names
+        sort_names = self.sort_names  # (no other set-up: most credit lists hold one credit)
         for i, c in enumerate(ac):
             if type(c) is not dict:
                 raise Below(f"[{i}]", "an object", c)
             art = c.get("artist")
             credited = c.get("name")
             join = c.get("joinphrase")
-            if (credited is not None and type(credited) is not str) or (join is not None and type(join) is not str):
-                bad = "name" if credited is not None and type(credited) is not str else "joinphrase"
+            if (type(credited) is not str and credited is not None) or (type(join) is not str and join is not None):
+                bad = "name" if type(credited) is not str and credited is not None else "joinphrase"
                 raise Below(f"[{i}].{bad}", "a string", c[bad])
             aid = name = None
             if art is not None:
@@ -175,9 +174,10 @@ class Batch:
                     raise Below(f"[{i}].artist", "an object", art)
                 aid = art.get("id")
                 name = art.get("name")
-                if name is not None and type(name) is not str:
+                if type(name) is not str and name is not None:
                     raise Below(f"[{i}].artist.name", "a string", name)
-                if aid is not None and (type(aid) is not str or not fullmatch(aid)):
+                # A key of sort_names passed the check already (artists recur in every credit).
+                if aid is not None and (type(aid) is not str or (aid not in sort_names and not _uuid_ok(aid))):
                     aid = None  # kept in the residual; the artist is keyed by name
                 if aid is not None:
                     sort = art.get("sort-name")
@@ -212,7 +212,7 @@ class Batch:
         if type(title) is not str:
             raise want("title", "a string", title)
         media = doc.get("media")
-        if media is not None and type(media) is not list:
+        if type(media) is not list and media is not None:
             raise want("media", "a list", media)
         extra = doc.keys() - KNOWN["release"]
         if extra:
@@ -270,7 +270,7 @@ class Batch:
             if extra:
                 self.note_unknown(extra, "media[]", line)
             disc = med.get("position")
-            if disc is not None and type(disc) is not int:
+            if type(disc) is not int and disc is not None:
                 raise want(f"{where}.position", "an integer", disc)
             count = med.get("track-count")
             total = total + count if type(count) is int and total is not None else None
@@ -309,7 +309,7 @@ class Batch:
         error paths (``_path``) are built only on errors."""
         fullmatch = UUID.fullmatch
         credits = self._credits
-        isrcs_of = self._isrcs
+        isrcs_of, isrc_ok = self._isrcs, ISRC.fullmatch
         art, art_off = self.art, self.art_off
         off = art_off[-1]
         add_key, add_title, add_isrc, add_mbid = (self.track_key.append, self.title.append, self.isrc.append,
@@ -328,13 +328,13 @@ class Batch:
             title = tr.get("title")
             if type(title) is not str or not title.strip():
                 raise want(f"{_path(mi, list_key, ti)}.title", "a non-empty string", title or None)
-            if not tr.keys() <= KNOWN_TRACK:
+            if not KNOWN_TRACK.issuperset(tr):
                 self.note_unknown(tr.keys() - KNOWN_TRACK, "media[].tracks[]", line)
             number = tr.get("position")
-            if number is not None and type(number) is not int:
+            if type(number) is not int and number is not None:
                 raise want(f"{_path(mi, list_key, ti)}.position", "an integer", number)
             length = tr.get("length")
-            if length is not None and type(length) is not int:
+            if type(length) is not int and length is not None:
                 raise want(f"{_path(mi, list_key, ti)}.length", "an integer", length)
             rec = tr.get("recording")
             mbid = isrc = genres = None
@@ -346,7 +346,7 @@ class Batch:
                 # The recording's title, length and credit: popped when equal to the track's,
                 # marked false when absent (the rebuild's rule, as _same; inlined: per track).
                 value = rec.get("title")
-                if value is not None and type(value) is not str:
+                if type(value) is not str and value is not None:
                     raise want(f"{_path(mi, list_key, ti)}.recording.title", "a string", value)
                 if value is None:
                     if "title" not in rec:
@@ -354,7 +354,7 @@ class Batch:
                 elif value == title:
                     del rec["title"]
                 value = rec.get("length")
-                if value is not None and type(value) is not int:
+                if type(value) is not int and value is not None:
                     raise want(f"{_path(mi, list_key, ti)}.recording.length", "an integer", value)
                 if value is None:
                     if "length" not in rec:
@@ -367,7 +367,7 @@ class Batch:
                     del rec["artist-credit"]
                 else:
                     rec_walk = True
-                if not rec.keys() <= KNOWN_RECORDING:
+                if not KNOWN_RECORDING.issuperset(rec):
                     self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
                 rid = rec.get("id")
                 if type(rid) is str and fullmatch(rid):
@@ -378,10 +378,15 @@ class Batch:
                 if isrcs:
                     if type(isrcs) is not list:
                         raise want(f"{_path(mi, list_key, ti)}.recording.isrcs", "a list", isrcs)
-                    try:
-                        isrc = isrcs_of(isrcs, rec, tid)
-                    except Below as exc:
-                        raise exc.at(f"{_path(mi, list_key, ti)}.recording.isrcs") from None
+                    if len(isrcs) == 1 and type(isrcs[0]) is str:  # the usual case: _isrcs in short
+                        isrc = isrcs[0]
+                        if isrc_ok(isrc):
+                            del rec["isrcs"]
+                    else:
+                        try:
+                            isrc = isrcs_of(isrcs, rec, tid)
+                        except Below as exc:
+                            raise exc.at(f"{_path(mi, list_key, ti)}.recording.isrcs") from None
                 g = rec.get("genres")
                 if g:
                     genres = _genre_names(g) or None
@@ -416,13 +421,6 @@ class Batch:
     def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str) -> str:
         """The first ISRC (for tracks.isrc); the others valid ones go to track_isrcs."""
         ok = ISRC.fullmatch
-        if len(isrcs) == 1:  # the usual case: one ISRC, no extras whatever its form
-            x = isrcs[0]
-            if type(x) is not str:
-                raise Below("[0]", "a string", x)
-            if ok(x):
-                del rec["isrcs"]
-            return x
         for i, x in enumerate(isrcs):
             if type(x) is not str:
                 raise Below(f"[{i}]", "a string", x)
@@ -438,6 +436,9 @@ class Batch:
             self.isrc_extra[1].append(x)
             self.isrc_extra[2].append(p)
         return isrcs[0]
+
+
+_uuid_ok = UUID.fullmatch
 
 
 def _same(obj: dict[str, Any], key: str, sibling: Any) -> bool:

@@ -348,3 +348,4 @@ def test_scale_100k_releases_from_an_archive(archive: Archive, tmp_path: Path) -
         assert con.execute("SELECT count(*) FROM tracks").fetchone()[0] == report.kept
         assert con.execute("""SELECT count(*) FROM (SELECT mbid FROM tracks GROUP BY mbid
                               HAVING count(DISTINCT recording_id) > 1)""").fetchone()[0] == 0
+

@@ -13,21 +13,22 @@ residual and counted (the dump schema grows; nothing is lost).
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
-from longplay.catalog.identifiers import isrc_problem, normalize_isrc, normalize_upc, upc_problem
+from longplay.catalog.identifiers import normalize_isrc, normalize_upc, upc_problem
+from longplay.catalog.sources.mbcolumns import Columns
 from longplay.catalog.sources.mbschema import (
     DATE,
     INT32,
+    ISRC,
     KNOWN,
     KNOWN_RECORDING,
     KNOWN_TRACK,
     SMALL,
     UUID,
+    Below,
     Problem,
     opt,
     uuid,
@@ -35,58 +36,8 @@ from longplay.catalog.sources.mbschema import (
 )
 
 
-class Batch:
-    """Columns of the flat rows, documents and side tables of one chunk of documents."""
-
-    def __init__(self) -> None:
-        # per flat row
-        self.track_key: list[str | None] = []
-        self.title: list[str | None] = []
-        self.isrc: list[str | None] = []
-        self.mbid: list[str | None] = []
-        self.duration: list[int | None] = []
-        self.disc: list[int | None] = []
-        self.number: list[int | None] = []
-        self.genres: list[list[str] | None] = []
-        self.art_off: list[int] = [0]          # offsets into the artist struct children
-        self.art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
-        self.doc_of_row: list[int] = []
-        self.album_only: list[bool] = []
-        # per release (album columns, taken per row)
-        self.album: tuple[list[Any], ...] = tuple([] for _ in range(9))
-        self.alb_off: list[int] = [0]
-        self.alb_art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
-        self.pos: list[str] = []
-        # rejected documents
-        self.reject_pos: list[str] = []
-        self.reject_why: list[str] = []
-        # kept documents: kind, key, line, residual JSON
-        self.docs: tuple[list[str], list[str], list[int], list[str]] = ([], [], [], [])
-        self.isrc_extra: tuple[list[str], list[str], list[int]] = ([], [], [])
-        self.sort_names: dict[str, str] = {}
-        self.unknown: Counter[str] = Counter()
-        self.unknown_first: dict[str, int] = {}
-        self.read = 0
-
-    def _track_columns(self) -> tuple[list[Any], ...]:
-        return (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc, self.number,
-                self.genres)
-
-    def reject(self, line: int, why: str) -> None:
-        self.reject_pos.append(f"line {line}")
-        self.reject_why.append(why)
-
-    def note_unknown(self, keys: set[str], level: str, line: int) -> None:
-        for k in keys:
-            path = f"{level}.{k}"
-            self.unknown[path] += 1
-            self.unknown_first.setdefault(path, line)
-
-    def _keep(self, kind: str, key: str, line: int, residual: dict[str, Any]) -> None:
-        self.docs[0].append(kind)
-        self.docs[1].append(key)
-        self.docs[2].append(line)
-        self.docs[3].append(orjson.dumps(residual).decode())
+class Batch(Columns):
+    """Maps dump lines into its columns, a document at a time (a bad one is rolled back whole)."""
 
     # -- documents -------------------------------------------------------------------------
     def add(self, kind: str, line_no: int, line: bytes) -> None:
@@ -113,26 +64,6 @@ class Batch:
             self._rollback(mark)
             self.reject(line_no, str(exc))
 
-    def _mark(self) -> tuple[int, ...]:
-        return (len(self.track_key), len(self.art[0]), len(self.pos), len(self.alb_art[0]),
-                len(self.isrc_extra[0]))
-
-    def _rollback(self, mark: tuple[int, ...]) -> None:
-        """Forget what a rejected document appended (rare: only on a Problem)."""
-        rows, arts, docs, alb_arts, extras = mark
-        for col in (*self._track_columns(), self.doc_of_row, self.album_only):
-            del col[rows:]
-        del self.art_off[rows + 1:]
-        for lst in (*self.art,):
-            del lst[arts:]
-        for lst in (*self.album, self.pos):
-            del lst[docs:]
-        del self.alb_off[docs + 1:]
-        for lst in (*self.alb_art,):
-            del lst[alb_arts:]
-        for lst in (*self.isrc_extra,):
-            del lst[extras:]
-
     def _entity(self, kind: str, doc: dict[str, Any], line: int) -> None:
         key = uuid(doc.get("id"), "id")
         name_key = "name" if kind == "artist" else "title"
@@ -145,44 +76,46 @@ class Batch:
         del doc["id"]
         self._keep(kind, key, line, doc)
 
-    def _credits(self, ac: Any, where: Callable[[], str],
-                 out: tuple[list[Any], list[Any], list[Any], list[Any]] | None, artists: dict[str, Any]) -> int:
-        """Append an artist credit's structs to ``out`` and compact it in place (see _compact).
+    def _credits(self, ac: Any, out: tuple[list[Any], list[Any], list[Any], list[Any]] | None,
+                 artists: dict[str, Any]) -> int:
+        """Append an artist credit's structs to ``out`` and compact it in place.
 
         With ``out`` None the credit has no link rows (recordings, release groups): it is only
-        checked and compacted. Hot path: ``where`` builds the error path only on errors.
+        checked and compacted. Hot path: a bad value raises ``Below`` with the path relative to
+        the credit list; the caller names the list.
         """
         if ac is None:
             return 0
         if type(ac) is not list:
-            raise want(where(), "a list", ac)
-        fullmatch = UUID.fullmatch
+            raise Below("", "a list", ac)
+        sort_names = self.sort_names  # (no other set-up: most credit lists hold one credit)
         for i, c in enumerate(ac):
             if type(c) is not dict:
-                raise want(f"{where()}[{i}]", "an object", c)
+                raise Below(f"[{i}]", "an object", c)
             art = c.get("artist")
             credited = c.get("name")
             join = c.get("joinphrase")
-            if (credited is not None and type(credited) is not str) or (join is not None and type(join) is not str):
-                bad = "name" if credited is not None and type(credited) is not str else "joinphrase"
-                raise want(f"{where()}[{i}].{bad}", "a string", c[bad])
+            if (type(credited) is not str and credited is not None) or (type(join) is not str and join is not None):
+                bad = "name" if type(credited) is not str and credited is not None else "joinphrase"
+                raise Below(f"[{i}].{bad}", "a string", c[bad])
             aid = name = None
             if art is not None:
                 if type(art) is not dict:
-                    raise want(f"{where()}[{i}].artist", "an object", art)
+                    raise Below(f"[{i}].artist", "an object", art)
                 aid = art.get("id")
                 name = art.get("name")
-                if name is not None and type(name) is not str:
-                    raise want(f"{where()}[{i}].artist.name", "a string", name)
-                if aid is not None and (type(aid) is not str or not fullmatch(aid)):
+                if type(name) is not str and name is not None:
+                    raise Below(f"[{i}].artist.name", "a string", name)
+                # A key of sort_names passed the check already (artists recur in every credit).
+                if aid is not None and (type(aid) is not str or (aid not in sort_names and not _uuid_ok(aid))):
                     aid = None  # kept in the residual; the artist is keyed by name
                 if aid is not None:
                     sort = art.get("sort-name")
                     if type(sort) is str:
-                        self.sort_names[aid] = sort
+                        sort_names[aid] = sort
             name = name or credited
             # A link row exists when the name is not blank (keyed by MBID, else by name).
-            linked = out is not None and bool(name) and bool(name.strip())  # type: ignore[union-attr]
+            linked = out is not None and name and name.strip()
             if aid is not None:
                 first = artists.get(aid)
                 if first is None:
@@ -197,11 +130,10 @@ class Batch:
                 elif "joinphrase" not in c:
                     c["joinphrase"] = False  # absent: the link row's '' must not be filled in
             if out is not None:
-                keys, names, mbids, joins = out
-                keys.append(aid)
-                names.append(name)
-                mbids.append(aid)
-                joins.append(join)
+                out[0].append(aid)
+                out[1].append(name)
+                out[2].append(aid)
+                out[3].append(join)
         return len(ac)
 
     def _release(self, doc: dict[str, Any], line: int) -> None:
@@ -210,7 +142,7 @@ class Batch:
         if type(title) is not str:
             raise want("title", "a string", title)
         media = doc.get("media")
-        if media is not None and type(media) is not list:
+        if type(media) is not list and media is not None:
             raise want("media", "a list", media)
         extra = doc.keys() - KNOWN["release"]
         if extra:
@@ -247,9 +179,15 @@ class Batch:
         if rg is not None:  # its credit: usually the release's (popped), else compacted below
             had = "artist-credit" in rg
             rg_walk = not _same(rg, "artist-credit", credit) and had
-        self.alb_off.append(self.alb_off[-1] + self._credits(credit, lambda: "artist-credit", self.alb_art, artists))
+        try:
+            self.alb_off.append(self.alb_off[-1] + self._credits(credit, self.alb_art, artists))
+        except Below as exc:
+            raise exc.at("artist-credit") from None
         if rg_walk:
-            self._credits(rg["artist-credit"], lambda: "release-group.artist-credit", None, artists)
+            try:
+                self._credits(rg["artist-credit"], None, artists)
+            except Below as exc:
+                raise exc.at("release-group.artist-credit") from None
         self.pos.append(pos)
 
         seen: set[str] = set()
@@ -262,7 +200,7 @@ class Batch:
             if extra:
                 self.note_unknown(extra, "media[]", line)
             disc = med.get("position")
-            if disc is not None and type(disc) is not int:
+            if type(disc) is not int and disc is not None:
                 raise want(f"{where}.position", "an integer", disc)
             count = med.get("track-count")
             total = total + count if type(count) is int and total is not None else None
@@ -275,9 +213,8 @@ class Batch:
                     tl = [tl]
                 elif type(tl) is not list:
                     raise want(f"{where}.{list_key}", "a list", tl)
-                for ti, tr in enumerate(tl):
-                    self._track(tr, mi, list_key, ti, disc, doc_no, seen, line, artists)
-                    tracks += 1
+                self._tracks(tl, mi, list_key, disc, doc_no, seen, line, artists)
+                tracks += len(tl)
             if tracks > before and disc is not None and 0 <= disc <= SMALL:
                 del med["position"]
         a[6][-1] = total if media else None
@@ -295,100 +232,143 @@ class Batch:
             del doc["barcode"]
         self._keep("release", rid, line, doc)
 
-    def _track(self, tr: Any, mi: int, list_key: str, ti: int, disc: int | None, doc_no: int,
-               seen: set[str], line: int, artists: dict[str, Any]) -> None:
-        """One track (the hot path: plain dict reads, error paths built only on errors)."""
+    def _tracks(self, tl: list[Any], mi: int, list_key: str, disc: int | None, doc_no: int, seen: set[str],
+                line: int, artists: dict[str, Any]) -> None:
+        """The tracks of one track list: the hot loop. Column appends are bound once, columns
+        constant over the list are extended once at its end (a Problem rolls them all back), and
+        error paths (``_path``) are built only on errors."""
+        fullmatch = UUID.fullmatch
+        credits = self._credits
+        isrcs_of, isrc_ok = self._isrcs, ISRC.fullmatch
+        art, art_off = self.art, self.art_off
+        off = art_off[-1]
+        add_key, add_title, add_isrc, add_mbid = (self.track_key.append, self.title.append, self.isrc.append,
+                                                  self.mbid.append)
+        add_length, add_number, add_genres, add_off = (self.duration.append, self.number.append,
+                                                       self.genres.append, art_off.append)
+        for ti, tr in enumerate(tl):
+            if type(tr) is not dict:
+                raise want(_path(mi, list_key, ti), "an object", tr)
+            tid = tr.get("id")
+            if type(tid) is not str or not fullmatch(tid):
+                raise want(f"{_path(mi, list_key, ti)}.id", "a MusicBrainz ID (UUID)", tid)
+            if tid in seen:
+                raise Problem(f"{_path(mi, list_key, ti)}.id {tid} appears twice in the release")
+            seen.add(tid)
+            title = tr.get("title")
+            if type(title) is not str or not title.strip():
+                raise want(f"{_path(mi, list_key, ti)}.title", "a non-empty string", title or None)
+            if not KNOWN_TRACK.issuperset(tr):
+                self.note_unknown(tr.keys() - KNOWN_TRACK, "media[].tracks[]", line)
+            number = tr.get("position")
+            if type(number) is not int and number is not None:
+                raise want(f"{_path(mi, list_key, ti)}.position", "an integer", number)
+            length = tr.get("length")
+            if type(length) is not int and length is not None:
+                raise want(f"{_path(mi, list_key, ti)}.length", "an integer", length)
+            rec = tr.get("recording")
+            mbid = isrc = genres = None
+            credit = tr.get("artist-credit")
+            rec_walk = False
+            if rec is not None:
+                if type(rec) is not dict:
+                    raise want(f"{_path(mi, list_key, ti)}.recording", "an object", rec)
+                # The recording's title, length and credit: popped when equal to the track's,
+                # marked false when absent (the rebuild's rule, as _same; inlined: per track).
+                value = rec.get("title")
+                if type(value) is not str and value is not None:
+                    raise want(f"{_path(mi, list_key, ti)}.recording.title", "a string", value)
+                if value is None:
+                    if "title" not in rec:
+                        rec["title"] = False
+                elif value == title:
+                    del rec["title"]
+                value = rec.get("length")
+                if type(value) is not int and value is not None:
+                    raise want(f"{_path(mi, list_key, ti)}.recording.length", "an integer", value)
+                if value is None:
+                    if "length" not in rec:
+                        rec["length"] = False
+                elif length is not None and value == length:
+                    del rec["length"]
+                if "artist-credit" not in rec:
+                    rec["artist-credit"] = False
+                elif credit is not None and rec["artist-credit"] == credit:
+                    del rec["artist-credit"]
+                else:
+                    rec_walk = True
+                if not KNOWN_RECORDING.issuperset(rec):
+                    self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
+                rid = rec.get("id")
+                if type(rid) is str and fullmatch(rid):
+                    mbid = rid
+                    if rid == rid.lower():
+                        del rec["id"]
+                isrcs = rec.get("isrcs")
+                if isrcs:
+                    if type(isrcs) is not list:
+                        raise want(f"{_path(mi, list_key, ti)}.recording.isrcs", "a list", isrcs)
+                    if len(isrcs) == 1 and type(isrcs[0]) is str:  # the usual case: _isrcs in short
+                        isrc = isrcs[0]
+                        if isrc_ok(isrc):
+                            del rec["isrcs"]
+                    else:
+                        try:
+                            isrc = isrcs_of(isrcs, rec, tid)
+                        except Below as exc:
+                            raise exc.at(f"{_path(mi, list_key, ti)}.recording.isrcs") from None
+                g = rec.get("genres")
+                if g:
+                    genres = _genre_names(g) or None
+            add_key(tid)
+            add_title(title)
+            add_isrc(isrc)
+            add_mbid(mbid)
+            add_length(length)
+            add_number(number)
+            add_genres(genres)
+            try:
+                off += credits(credit, art, artists)
+            except Below as exc:
+                raise exc.at(f"{_path(mi, list_key, ti)}.artist-credit") from None
+            add_off(off)
+            if rec_walk:
+                try:
+                    credits(rec["artist-credit"], None, artists)  # type: ignore[index]
+                except Below as exc:
+                    raise exc.at(f"{_path(mi, list_key, ti)}.recording.artist-credit") from None
+            if title == title.strip():
+                del tr["title"]
+            if number is not None and 0 <= number <= SMALL:
+                del tr["position"]
+            if length is not None and 0 <= length <= INT32:
+                del tr["length"]
+        n = len(tl)
+        self.disc.extend([disc] * n)
+        self.doc_of_row.extend([doc_no] * n)
+        self.album_only.extend([False] * n)
 
-        def where() -> str:
-            return f"media[{mi}].pregap" if list_key == "pregap" else f"media[{mi}].{list_key}[{ti}]"
-
-        if type(tr) is not dict:
-            raise want(where(), "an object", tr)
-        tid = tr.get("id")
-        if type(tid) is not str or not UUID.fullmatch(tid):
-            raise want(f"{where()}.id", "a MusicBrainz ID (UUID)", tid)
-        if tid in seen:
-            raise Problem(f"{where()}.id {tid} appears twice in the release")
-        seen.add(tid)
-        title = tr.get("title")
-        if type(title) is not str or not title.strip():
-            raise want(f"{where()}.title", "a non-empty string", title or None)
-        if not tr.keys() <= KNOWN_TRACK:
-            self.note_unknown(tr.keys() - KNOWN_TRACK, "media[].tracks[]", line)
-        number = tr.get("position")
-        if number is not None and type(number) is not int:
-            raise want(f"{where()}.position", "an integer", number)
-        length = tr.get("length")
-        if length is not None and type(length) is not int:
-            raise want(f"{where()}.length", "an integer", length)
-        rec = tr.get("recording")
-        mbid = isrc = genres = None
-        credit = tr.get("artist-credit")
-        rec_walk = False
-        if rec is not None:
-            if type(rec) is not dict:
-                raise want(f"{where()}.recording", "an object", rec)
-            for key, sibling, kind in (("title", title, str), ("length", length, int)):
-                value = rec.get(key)
-                if value is not None and type(value) is not kind:
-                    raise want(f"{where()}.recording.{key}", "a string" if kind is str else "an integer", value)
-                _same(rec, key, sibling)
-            had = "artist-credit" in rec
-            rec_walk = not _same(rec, "artist-credit", credit) and had
-            if not rec.keys() <= KNOWN_RECORDING:
-                self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
-            rid = rec.get("id")
-            if type(rid) is str and UUID.fullmatch(rid):
-                mbid = rid
-                if rid == rid.lower():
-                    del rec["id"]
-            isrcs = rec.get("isrcs")
-            if isrcs:
-                if type(isrcs) is not list:
-                    raise want(f"{where()}.recording.isrcs", "a list", isrcs)
-                isrc = self._isrcs(isrcs, rec, tid, where)
-            g = rec.get("genres")
-            if g:
-                genres = _genre_names(g) or None
-        self.track_key.append(tid)
-        self.title.append(title)
-        self.isrc.append(isrc)
-        self.mbid.append(mbid)
-        self.duration.append(length)
-        self.disc.append(disc)
-        self.number.append(number)
-        self.genres.append(genres)
-        self.doc_of_row.append(doc_no)
-        self.album_only.append(False)
-        self.art_off.append(self.art_off[-1] + self._credits(credit, lambda: f"{where()}.artist-credit",
-                                                             self.art, artists))
-        if rec_walk and rec is not None:
-            self._credits(rec["artist-credit"], lambda: f"{where()}.recording.artist-credit", None, artists)
-        if title == title.strip():
-            del tr["title"]
-        if number is not None and 0 <= number <= SMALL:
-            del tr["position"]
-        if length is not None and 0 <= length <= INT32:
-            del tr["length"]
-
-    def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str, where: Callable[[], str]) -> str:
+    def _isrcs(self, isrcs: list[Any], rec: dict[str, Any], tid: str) -> str:
         """The first ISRC (for tracks.isrc); the others valid ones go to track_isrcs."""
+        ok = ISRC.fullmatch
         for i, x in enumerate(isrcs):
             if type(x) is not str:
-                raise want(f"{where()}.recording.isrcs[{i}]", "a string", x)
-        good = [x for x in isrcs if normalize_isrc(x) == x and isrc_problem(x) is None]
+                raise Below(f"[{i}]", "a string", x)
+        good = [x for x in isrcs if ok(x)]
         if len(good) == len(isrcs) and len(set(good)) == len(good):
             del rec["isrcs"]  # exactly [tracks.isrc, *track_isrcs by position]
             extras = good[1:]
         else:
             first = normalize_isrc(isrcs[0])
-            extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
-                      if isrc_problem(n) is None and n != first]
+            extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:]) if ok(n) and n != first]
         for p, x in enumerate(extras, 2):
             self.isrc_extra[0].append(tid)
             self.isrc_extra[1].append(x)
             self.isrc_extra[2].append(p)
         return isrcs[0]
+
+
+_uuid_ok = UUID.fullmatch
 
 
 def _same(obj: dict[str, Any], key: str, sibling: Any) -> bool:
@@ -407,3 +387,8 @@ def _genre_names(value: Any) -> list[str]:
     if type(value) is not list:
         return []
     return [g["name"] for g in value if type(g) is dict and type(g.get("name")) is str]
+
+
+def _path(mi: int, list_key: str, ti: int) -> str:
+    """Where a track is in its release, for error messages."""
+    return f"media[{mi}].pregap" if list_key == "pregap" else f"media[{mi}].{list_key}[{ti}]"

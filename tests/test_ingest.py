@@ -112,15 +112,18 @@ def test_flat_jsonl_bad_lines_fall_back_line_by_line(tmp_path: Path, archive: Ar
     good = {"track_key": "a", "title": "A", "artists": [{"name": "X", "key": "x", "mbid": None, "join_phrase": None}],
             "album_title": "Al", "duration_ms": 1000}
     lines = [json.dumps(good), "{not json", json.dumps({**good, "track_key": "b", "duration_ms": "long"}),
-             json.dumps([1, 2]), json.dumps({**good, "track_key": "c", "extra_field": 1}), ""]
+             json.dumps([1, 2]), json.dumps({**good, "track_key": "c", "extra_field": 1}),
+             json.dumps({**good, "track_key": "d", "disc_number": 2**40}), ""]
     f = tmp_path / "flat.jsonl"
     f.write_text("\n".join(lines) + "\n")
     report = ingest_flat(archive, [f], "mixed")
-    assert (report.read, report.kept, report.rejected) == (5, 2, 3)
+    assert (report.read, report.kept, report.rejected) == (6, 2, 4)
     rejects = {r["position"]: r["reason"] for r in map(json.loads, report.rejects_path.read_text().splitlines())}
     assert rejects["line 2"].startswith("malformed JSON")
-    assert "field 'duration_ms' should be an integer" in rejects["line 3"]
+    assert "field 'duration_ms' should be a 64-bit integer" in rejects["line 3"]
     assert "not an object" in rejects["line 4"]
+    # An integer too large for its column is this record's problem, not the whole file's.
+    assert "field 'disc_number' should be a 32-bit integer, got 1099511627776" in rejects["line 6"]
 
 
 def test_reingest_newest_wins_and_sources_keep_their_keys(tmp_path: Path, archive: Archive) -> None:
@@ -150,3 +153,15 @@ def test_blank_lines_make_positions_record_ordinals(tmp_path: Path, archive: Arc
     assert (report.read, report.kept, report.rejected) == (2, 1, 1)
     rejects = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
     assert [(r["position"], r["reason"]) for r in rejects] == [("record 2", "missing title")]
+
+
+def test_parquet_value_too_large_for_its_field_rejects_that_row(tmp_path: Path, archive: Archive) -> None:
+    f = tmp_path / "big.parquet"
+    duckdb.sql(f"""COPY (SELECT * FROM (VALUES ('a', 'A', 1::BIGINT), ('b', 'B', 1099511627776::BIGINT),
+                                              ('c', 'C', NULL)) t(track_key, title, disc_number))
+                   TO '{f}' (FORMAT PARQUET)""")
+    report = ingest_flat(archive, [f], "big")
+    assert (report.read, report.kept, report.rejected) == (3, 2, 1)
+    rejects = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
+    assert [(r["position"], r["reason"]) for r in rejects] == [
+        ("row 2", "field 'disc_number' should be a 32-bit integer, got 1099511627776")]

@@ -22,6 +22,7 @@ from longplay.catalog.sources.mbcolumns import Columns
 from longplay.catalog.sources.mbschema import (
     DATE,
     INT32,
+    INT64,
     ISRC,
     KNOWN,
     KNOWN_RECORDING,
@@ -217,7 +218,7 @@ class Batch(Columns):
                 tracks += len(tl)
             if tracks > before and disc is not None and 0 <= disc <= SMALL:
                 del med["position"]
-        a[6][-1] = total if media else None
+        a[6][-1] = total if media and total is not None and -INT32 <= total <= INT32 else None
         if tracks == 0:  # an album that lists no tracks: one album-only row
             for col in self._track_columns():
                 col.append(None)
@@ -324,8 +325,10 @@ class Batch(Columns):
             add_title(title)
             add_isrc(isrc)
             add_mbid(mbid)
-            add_length(length)
-            add_number(number)
+            # A number too large for its flat column goes in as NULL (the residual keeps it, so
+            # the document still rebuilds); within the column's type, the value rules judge it.
+            add_length(length if length is None or -INT64 <= length < INT64 else None)
+            add_number(number if number is None or -INT32 <= number <= INT32 else None)
             add_genres(genres)
             try:
                 off += credits(credit, art, artists)
@@ -344,7 +347,7 @@ class Batch(Columns):
             if length is not None and 0 <= length <= INT32:
                 del tr["length"]
         n = len(tl)
-        self.disc.extend([disc] * n)
+        self.disc.extend([disc if disc is None or -INT32 <= disc <= INT32 else None] * n)
         self.doc_of_row.extend([doc_no] * n)
         self.album_only.extend([False] * n)
 

@@ -76,7 +76,8 @@ def _check(value: Any, sql_type: str) -> bool:
     if sql_type == "VARCHAR":
         return isinstance(value, str)
     if sql_type in ("BIGINT", "INTEGER"):
-        return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
+        bits = 63 if sql_type == "BIGINT" else 31
+        return isinstance(value, int) and not isinstance(value, bool) and -(2**bits) <= value < 2**bits
     if sql_type == "BOOLEAN":
         return isinstance(value, bool)
     if sql_type == "VARCHAR[]":
@@ -88,7 +89,7 @@ def _check(value: Any, sql_type: str) -> bool:
     return True
 
 
-_TYPE_WORDS = {"VARCHAR": "a string", "BIGINT": "an integer", "INTEGER": "an integer",
+_TYPE_WORDS = {"VARCHAR": "a string", "BIGINT": "a 64-bit integer", "INTEGER": "a 32-bit integer",
                "BOOLEAN": "true or false", "VARCHAR[]": "a list of strings"}
 
 
@@ -137,7 +138,23 @@ def parquet_unit(path: Path, name_prefix: str = "") -> Unit:
             raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
         cols = ", ".join(f"CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
                          for k, v in FLAT_COLUMNS.items())
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM read_parquet(?)", [str(path)])
+        try:
+            con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM read_parquet(?)", [str(path)])
+            return
+        except (duckdb.ConversionException, duckdb.InvalidInputException):
+            pass
+        # A value that does not fit its field (a number too large, text where a number belongs):
+        # read again with TRY_CAST, and make each such row a record with its problems.
+        present = [k for k in FLAT_COLUMNS if k in names]
+        cols = ", ".join(f"TRY_CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
+                         for k, v in FLAT_COLUMNS.items())
+        checks = ", ".join(
+            f"CASE WHEN {k} IS NOT NULL AND TRY_CAST({k} AS {FLAT_COLUMNS[k]}) IS NULL THEN "
+            f"'field ''{k}'' should be {_TYPE_WORDS.get(FLAT_COLUMNS[k], 'a list of artist objects')}, got ' || "
+            f"left({k}::VARCHAR, 60) END" for k in present)
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE _in AS
+                        SELECT {cols}, nullif(list_filter([{checks}], lambda x: x IS NOT NULL), []) AS _problems
+                        FROM read_parquet(?)""", [str(path)])
 
     rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]  # type: ignore[index]
     return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load, size=max(1, rows),

@@ -31,7 +31,7 @@ from longplay.errors import LongplayError
 
 SOURCE = "musicbrainz"
 
-_STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + n (a chunk holds fewer documents)
+_STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + line in chunk (a chunk holds fewer lines)
 
 STAGING = """
 CREATE TABLE IF NOT EXISTS _mb_docs (seq BIGINT, _unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR);
@@ -121,21 +121,20 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         con.execute(STAGING)
         docs = pa.table({"kind": pa.array(b.docs[0], pa.string()), "source_key": pa.array(b.docs[1], pa.string()),
                          "line": pa.array(b.docs[2], pa.int64()), "record": pa.array(b.docs[3], pa.string())})
-        # Residuals go straight to source_records (one copy of the big strings), marked with a
-        # negative generation -(seq + 1) until after_merge keeps or drops them (_STAGED_SEQ).
-        base = u * _STAGED_SEQ
-        # A release document is kept when its rows survived the unit (``_rows``: not rejected, not
-        # a repeat of an earlier release); other documents are all candidates here.
+        # Residuals go straight from Arrow to source_records (one copy of the big strings), marked
+        # with a negative generation -(seq + 1) until after_merge keeps or drops them; seq is the
+        # document's line within the chunk, so the two inserts below agree without a row order.
+        # A release document is a candidate only when its rows survived the unit (``_rows``: not
+        # rejected, not a repeat of an earlier release); other documents always are.
+        seq = f"{u * _STAGED_SEQ} + line - {chunk.first_line}"
+        con.execute("CREATE OR REPLACE TEMP TABLE _mb_kept_lines AS SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL")
+        kept = "kind <> 'release' OR 'line ' || line IN (SELECT _at FROM _mb_kept_lines)"
         con.register("_mb_d", docs)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _mb_dk AS
-                        SELECT {base} + row_number() OVER () - 1 AS seq, * FROM _mb_d""")
+        con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, -({seq} + 1)
+                        FROM _mb_d WHERE {kept}""")
+        con.execute(f"INSERT INTO _mb_docs SELECT {seq}, {u}, line, kind, source_key FROM _mb_d WHERE {kept}")
         con.unregister("_mb_d")
-        con.execute("""DELETE FROM _mb_dk WHERE kind = 'release'
-                       AND 'line ' || line NOT IN (SELECT _at FROM _rows WHERE _at IS NOT NULL)""")
-        con.execute("""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, -(seq + 1)
-                       FROM _mb_dk""")
-        con.execute(f"INSERT INTO _mb_docs SELECT seq, {u}, line, kind, source_key FROM _mb_dk")
-        con.execute("DROP TABLE _mb_dk")
+        con.execute("DROP TABLE _mb_kept_lines")
         if b.isrc_extra[0]:  # ISRCs beyond the first, for the tracks the unit kept
             con.register("_mb_i", pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}))
             con.execute("""

@@ -1,7 +1,7 @@
 """The columns one chunk of MusicBrainz documents is mapped into (``mbdocs.Batch`` fills them).
 
 Flat track rows, album values and artist-credit structs as plain lists (turned into Arrow by
-``musicbrainz.flat_table``), kept documents with their residual JSON, rejects, unknown-field
+``mbmap.flat_table``), kept documents with their residual JSON, rejects, unknown-field
 counts and sort names. A document that turns out bad half-way is rolled back to a mark.
 """
 

@@ -2,7 +2,7 @@
 
 Pipeline::
 
-    mbdump streams ──chunks of lines──▶ mbdocs.Batch (orjson) ──Arrow──▶ _in (flat rows)
+    mbdump streams ──chunks of lines──▶ mbmap.map_chunk (orjson, mbdocs) ──Arrow──▶ _in (flat rows)
                                                  └─ residuals, extra ISRCs, sort names ──▶ _mb_* staging
     finalize: after_merge (source_records, artist rows) ──▶ identity
 
@@ -18,15 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
 from longplay.archive import Archive
 from longplay.catalog import ingest
 from longplay.catalog.ingest import IngestReport, Unit
 from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.catalog.sources import mbdump
-from longplay.catalog.sources.mbdocs import Batch
+from longplay.catalog.sources.mbmap import Mapped, map_chunk
 from longplay.errors import LongplayError
 
 SOURCE = "musicbrainz"
@@ -42,71 +40,20 @@ CREATE TABLE IF NOT EXISTS _mb_summary (kind VARCHAR, read BIGINT, rejected BIGI
 """
 
 
-def _artists(off: list[int], children: tuple[list[Any], ...]) -> pa.Array:
-    struct = pa.StructArray.from_arrays([pa.array(c, pa.string()) for c in children],
-                                        names=["key", "name", "mbid", "join_phrase"])
-    return pa.ListArray.from_arrays(pa.array(off, pa.int32()), struct)
-
-
-def flat_table(b: Batch) -> pa.Table:
-    """The batch's flat rows (FLAT_COLUMNS + _pos, _problems, _album_only) as one Arrow table.
-
-    Album values ride on the first row of each release only (the others carry just the album
-    key): the merge takes an album from its first row, and a release's rows are kept or
-    dropped together, so repeating them would only copy them through staging.
-    """
-    docs = np.asarray(b.doc_of_row, dtype=np.int32)
-    first = np.empty(len(docs), dtype=bool)
-    first[:1] = True
-    first[1:] = docs[1:] != docs[:-1]
-    take = pa.array(docs)
-    sparse = pa.array(np.where(first, docs, len(b.pos)).astype(np.int32))  # len(b.pos): a null
-    cols: dict[str, pa.Array] = {
-        "track_key": pa.array(b.track_key, pa.string()), "title": pa.array(b.title, pa.string()),
-        "isrc": pa.array(b.isrc, pa.string()), "mbid": pa.array(b.mbid, pa.string()),
-        "duration_ms": pa.array(b.duration, pa.int64()), "disc_number": pa.array(b.disc, pa.int64()),
-        "track_number": pa.array(b.number, pa.int64()), "genres": pa.array(b.genres, pa.list_(pa.string())),
-        "artists": _artists(b.art_off, b.art),
-        "album_artists": _artists([*b.alb_off, b.alb_off[-1]], b.alb_art).take(sparse),
-        "_pos": pa.array(b.pos, pa.string()).take(take),
-        "_album_only": pa.array(b.album_only, pa.bool_()),
-    }
-    names = ("album_key", "album_title", "album_type", "release_date", "label", "upc", "total_tracks",
-             "album_mbid", "album_genres")
-    for name, values in zip(names, b.album, strict=True):
-        kind = pa.int64() if name == "total_tracks" else pa.list_(pa.string()) if name == "album_genres" else pa.string()
-        cols[name] = pa.array(values, kind).take(take) if name == "album_key" else pa.array([*values, None], kind).take(sparse)
-    table = pa.table(cols)
-    if b.reject_pos:
-        rejects = pa.table({"_pos": pa.array(b.reject_pos, pa.string()),
-                            "_problems": pa.array([[w] for w in b.reject_why], pa.list_(pa.string()))})
-        table = pa.concat_tables([table, rejects], promote_options="default")
-    return table
-
-
 def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
     last = chunk.first_line + len(chunk.lines) - 1
     name = f"{stream.identity} lines {chunk.first_line}-{last}"
     state: dict[str, Any] = {}
 
-    def prepare() -> None:  # parse and map: pure Python/Arrow, run ahead of the DuckDB work
-        b = Batch()
-        add = b.add
-        line_no = chunk.first_line
-        for line in chunk.lines:
-            add(stream.kind, line_no, line)
-            line_no += 1
-        if chunk.truncated:
-            b.read += 1
-            b.reject(line_no, chunk.truncated + "; the lines before were ingested")
-        chunk.lines = []  # the lines are no longer needed: free them early
-        state["batch"] = b
-        state["table"] = flat_table(b)
+    def prepare() -> None:  # parse and map (mbmap), ahead of the DuckDB work of the unit before
+        lines, chunk.lines = chunk.lines, []  # not needed after mapping: free them early
+        state["mapped"] = map_chunk(stream.kind, chunk.first_line, lines, chunk.truncated)
 
     def load(con: duckdb.DuckDBPyConnection) -> None:
-        if "table" not in state:
+        if "mapped" not in state:
             prepare()
-        table = state.pop("table")
+        m: Mapped = state["mapped"]
+        table = m.flat
         con.register("_mb_flat", table)
         missing = [f"CAST(NULL AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k not in table.column_names]
         have = [f"CAST({k} AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k in table.column_names]
@@ -116,11 +63,9 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         con.unregister("_mb_flat")
 
     def after(con: duckdb.DuckDBPyConnection) -> None:
-        b: Batch = state.pop("batch")
+        m: Mapped = state.pop("mapped")
         u = unit.number
         con.execute(STAGING)
-        docs = pa.table({"kind": pa.array(b.docs[0], pa.string()), "source_key": pa.array(b.docs[1], pa.string()),
-                         "line": pa.array(b.docs[2], pa.int64()), "record": pa.array(b.docs[3], pa.string())})
         # Residuals go straight from Arrow to source_records (one copy of the big strings), marked
         # with a negative generation -(seq + 1) until after_merge keeps or drops them; seq is the
         # document's line within the chunk, so the two inserts below agree without a row order.
@@ -129,26 +74,26 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         seq = f"{u * _STAGED_SEQ} + line - {chunk.first_line}"
         con.execute("CREATE OR REPLACE TEMP TABLE _mb_kept_lines AS SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL")
         kept = "kind <> 'release' OR 'line ' || line IN (SELECT _at FROM _mb_kept_lines)"
-        con.register("_mb_d", docs)
+        con.register("_mb_d", m.docs)
         con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, -({seq} + 1)
                         FROM _mb_d WHERE {kept}""")
         con.execute(f"INSERT INTO _mb_docs SELECT {seq}, {u}, line, kind, source_key FROM _mb_d WHERE {kept}")
         con.unregister("_mb_d")
         con.execute("DROP TABLE _mb_kept_lines")
-        if b.isrc_extra[0]:  # ISRCs beyond the first, for the tracks the unit kept
-            con.register("_mb_i", pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}))
+        if m.isrc_extra is not None:  # ISRCs beyond the first, for the tracks the unit kept
+            con.register("_mb_i", m.isrc_extra)
             con.execute("""
                 INSERT INTO track_isrcs
                 SELECT DISTINCT ON (k, p) stable_id('musicbrainz:track:' || k), i, p FROM _mb_i
                 WHERE k IN (SELECT track_key FROM _rows WHERE track_key IS NOT NULL) ORDER BY k, p, i""")
             con.unregister("_mb_i")
-        if b.sort_names:
-            con.register("_mb_s", pa.table({"k": list(b.sort_names), "s": list(b.sort_names.values())}))
+        if m.sort_names is not None:
+            con.register("_mb_s", m.sort_names)
             con.execute("INSERT INTO _mb_sort SELECT k, s FROM _mb_s")
             con.unregister("_mb_s")
-        con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, b.read, len(b.reject_pos)])
-        for path, n in b.unknown.items():
-            first = b.unknown_first[path]
+        con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, m.read, m.rejected])
+        for path, n in m.unknown.items():
+            first = m.unknown_first[path]
             con.execute("INSERT INTO _mb_unknown VALUES (?, ?, ?, ?)", [u, path, n, first])
             con.execute("""INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'note', ?, NULL)""",
                         [u, stream.input, f"line {first}",

@@ -11,6 +11,7 @@ import pytest
 
 from longplay.archive import Archive
 from longplay.catalog import popularity
+from longplay.catalog.sources import listenbrainz
 from longplay.catalog.sources.listenbrainz import ingest_listenbrainz
 from longplay.catalog.sources.mbshape import Shape
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
@@ -29,7 +30,11 @@ def mb_archive(archive: Archive, tmp_path: Path) -> tuple[Archive, list[str]]:
     return archive, mbids
 
 
-def test_stats_join_by_mbid_in_three_formats(mb_archive: tuple[Archive, list[str]], tmp_path: Path) -> None:
+@pytest.mark.parametrize("block", [None, 13])  # 13 bytes: JSON lines split across many read blocks
+def test_stats_join_by_mbid_in_three_formats(mb_archive: tuple[Archive, list[str]], tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch, block: int | None) -> None:
+    if block is not None:
+        monkeypatch.setattr(listenbrainz, "_BLOCK", block)
     archive, mbids = mb_archive
     unknown = "00000000-0000-4000-8000-000000000001"
     csv = tmp_path / "stats.csv"

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from longplay import progress
@@ -91,13 +92,17 @@ def _raw(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> tuple[str, in
     except duckdb.Error as exc:
         raise InputError(f"{path}: cannot read as {kind}: {str(exc).splitlines()[0]}") from None
     # JSON lines: each line as text, so that one malformed line is one reject, not a failed file.
-    lines = path.read_bytes().split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    con.register("_lb_lines", pa.table({"line": pa.array(lines, pa.binary())}))
-    con.execute("""CREATE OR REPLACE TEMP TABLE _lb_lines2 AS
-                   SELECT row_number() OVER () AS _n, decode(line) AS line FROM _lb_lines""")
-    con.unregister("_lb_lines")
+    # Read in blocks, so a statistics file of any size takes bounded memory.
+    con.execute("CREATE OR REPLACE TEMP TABLE _lb_lines2 (_n BIGINT, line VARCHAR)")
+    n = 0
+    with open(path, "rb") as fh:
+        tail = b""
+        while block := fh.read(_BLOCK):
+            lines = (tail + block).split(b"\n")
+            tail = lines.pop()
+            n = _append_lines(con, lines, n)
+        if tail:
+            _append_lines(con, [tail], n)
     # Only well-formed objects reach the JSON functions (they raise on anything else).
     con.execute("""CREATE OR REPLACE TEMP TABLE _lb_raw AS
                    SELECT _n, CASE WHEN _ok THEN line END AS line, _ok, raw,
@@ -107,6 +112,19 @@ def _raw(con: duckdb.DuckDBPyConnection, path: Path, kind: str) -> tuple[str, in
                          FROM _lb_lines2 WHERE trim(line) <> '')""")
     con.execute("DROP TABLE _lb_lines2")
     return "line", 0
+
+
+_BLOCK = 1 << 26
+
+
+def _append_lines(con: duckdb.DuckDBPyConnection, lines: list[bytes], before: int) -> int:
+    """Append ``lines`` to _lb_lines2, numbered from ``before + 1``; returns the last number."""
+    if lines:
+        con.register("_lb_lines", pa.table({"_n": np.arange(before + 1, before + 1 + len(lines), dtype=np.int64),
+                                            "line": pa.array(lines, pa.binary())}))
+        con.execute("INSERT INTO _lb_lines2 SELECT _n, decode(line) FROM _lb_lines")
+        con.unregister("_lb_lines")
+    return before + len(lines)
 
 
 def _load_file(con: duckdb.DuckDBPyConnection, file_no: int, path: Path) -> None:

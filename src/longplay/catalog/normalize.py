@@ -27,41 +27,33 @@ import duckdb
 
 from longplay.catalog.identity import OWN_LABEL
 
-# Field checks: (field, SQL true when the value is bad, reason SQL, normalized value SQL). They
-# read ``_isrc_n``/``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks).
-VALUE_RULES: tuple[tuple[str, str, str, str], ...] = (
+# Field checks: (field, SQL true when the value is bad, reason SQL). They read ``_isrc_n``/
+# ``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks). A bad value is
+# dropped (NULL) and reported; the record is kept.
+VALUE_RULES: tuple[tuple[str, str, str], ...] = (
     ("isrc", "_isrc_n IS NOT NULL AND NOT _isrc_ok",
-     "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
-     "CASE WHEN _isrc_ok THEN _isrc_n END"),
+     "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'"),
     ("upc", "_upc_n IS NOT NULL AND NOT _upc_ok",
-     "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
-     "CASE WHEN _upc_ok THEN _upc_n END"),
+     "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'"),
     ("popularity", "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
-     "'popularity ' || popularity || ' is outside 0..100'",
-     "CASE WHEN popularity BETWEEN 0 AND 100 THEN popularity END"),
+     "'popularity ' || popularity || ' is outside 0..100'"),
     ("duration_ms", "duration_ms IS NOT NULL AND (duration_ms < 0 OR duration_ms > 2147483647)",
-     "'duration_ms ' || duration_ms || ' is negative or too large'",
-     "CASE WHEN duration_ms BETWEEN 0 AND 2147483647 THEN duration_ms END"),
+     "'duration_ms ' || duration_ms || ' is negative or too large'"),
     ("disc_number", "disc_number IS NOT NULL AND (disc_number < 0 OR disc_number > 32767)",
-     "'disc_number ' || disc_number || ' is out of range'",
-     "CASE WHEN disc_number BETWEEN 0 AND 32767 THEN disc_number END"),
+     "'disc_number ' || disc_number || ' is out of range'"),
     ("track_number", "track_number IS NOT NULL AND (track_number < 0 OR track_number > 32767)",
-     "'track_number ' || track_number || ' is out of range'",
-     "CASE WHEN track_number BETWEEN 0 AND 32767 THEN track_number END"),
+     "'track_number ' || track_number || ' is out of range'"),
     ("listen_count", "listen_count IS NOT NULL AND listen_count < 0",
-     "'listen_count ' || listen_count || ' is negative'",
-     "CASE WHEN listen_count >= 0 THEN listen_count END"),
+     "'listen_count ' || listen_count || ' is negative'"),
     ("user_count", "user_count IS NOT NULL AND user_count < 0",
-     "'user_count ' || user_count || ' is negative'",
-     "CASE WHEN user_count >= 0 THEN user_count END"),
+     "'user_count ' || user_count || ' is negative'"),
     ("release_date", "release_date IS NOT NULL AND trim(release_date) <> '' AND "
      "NOT regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?')",
-     "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'",
-     "CASE WHEN regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?') "
-     "THEN trim(release_date) END"),
+     "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'"),
 )
 
-# A value's normalized form where its rule passed (the others keep the value as it is).
+# A value's normalized form where its rule passed (the others keep the value as it is); where
+# it failed, the value is NULL. Equal to normalizing only valid values, without the regexes.
 _CHEAP = {"isrc": "norm_isrc(isrc)", "upc": "norm_upc(upc)", "release_date": "nullif(trim(release_date), '')"}
 
 # The checked values only some rules read: computed once per row, below the rules.
@@ -122,9 +114,9 @@ class Normalizer:
             WHEN {album_only} THEN 'missing album_key'
             WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
             ELSE 'missing title' END"""
-        flags = ", ".join(f"({bad}) AS _b_{f}" for f, bad, _w, _n in VALUE_RULES)
+        flags = ", ".join(f"({bad}) AS _b_{f}" for f, bad, _w in VALUE_RULES)
         any_bad = " OR ".join(f"_b_{f}" for f, *_ in VALUE_RULES)
-        reasons = ", ".join(f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why, _n in VALUE_RULES)
+        reasons = ", ".join(f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why in VALUE_RULES)
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _chk AS
             SELECT _ord, _pos, CASE WHEN _p THEN {problem} END AS _problem, {reasons}

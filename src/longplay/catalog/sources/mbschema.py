@@ -19,7 +19,7 @@ DATE = re.compile(r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?")
 ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{2}[0-9]{5}")
 SMALL = 32767
 INT32 = 2**31 - 1
-INT64 = 2**63
+INT64 = 2**63  # exclusive bound: an int64 holds -2**63 .. 2**63 - 1 (INT32 above is inclusive)
 
 # Keys of the WS/2 JSON documents with the dump's includes; anything else is "unknown".
 _COMMON = {"id", "aliases", "annotation", "genres", "tags", "user-genres", "user-tags", "relations",

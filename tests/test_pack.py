@@ -60,8 +60,8 @@ def test_pack_layout_manifests_listing_and_verify(packed) -> None:  # type: igno
             assert len(data) == r.size
         info = lt.torrent_info(str(archive.torrents_dir / t.file))
         assert str(info.info_hashes().v1) == t.info_hash_v1
-        names = sorted(info.files().file_path(i) for i in range(info.num_files())
-                       if not info.files().file_flags(i) & lt.file_storage.flag_pad_file)
+        names = sorted(info.layout().file_path(i) for i in range(info.num_files())
+                       if not info.layout().file_flags(i) & lt.file_storage.flag_pad_file)
         assert names == sorted(f"{t.name}/{r.path}" for r in rows)
     assert sum(t.listens_share for t in audio) == pytest.approx(1.0)
     report = verify_mirror(archive.root)

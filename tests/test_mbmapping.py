@@ -116,6 +116,10 @@ def test_out_of_range_integers_stay_in_the_residual(archive: Archive, tmp_path: 
     src.write_bytes(orjson.dumps(r) + b"\n")
     report = ingest_musicbrainz(archive, [src])
     assert report.extra["documents"]["release"]["kept"] == 1
+    assert report.values_rejected == 1  # reported as a value reject, naming the field
+    assert report.rejects_path is not None
+    (reject,) = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
+    assert (reject["kind"], reject["position"], str(value) in reject["reason"]) == ("value", "line 1", True)
     out = tmp_path / "export.jsonl"
     export_source_records(CatalogStore(archive), "musicbrainz", out, "release")
     assert orjson.loads(out.read_bytes()) == r  # the value the columns cannot hold is in the residual

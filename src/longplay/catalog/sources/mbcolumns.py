@@ -42,6 +42,8 @@ class Columns:
         self.docs: tuple[list[str], list[str], list[int], list[str]] = ([], [], [], [])
         self.isrc_extra: tuple[list[str], list[str], list[int]] = ([], [], [])
         self.sort_names: dict[str, str] = {}
+        # numbers too large for their flat column: (line, field, value); kept in the residual
+        self.oversize: list[tuple[int, str, int]] = []
         self.unknown: Counter[str] = Counter()
         self.unknown_first: dict[str, int] = {}
         self.read = 0
@@ -53,6 +55,9 @@ class Columns:
     def reject(self, line: int, why: str) -> None:
         self.reject_pos.append(f"line {line}")
         self.reject_why.append(why)
+
+    def too_large(self, line: int, field: str, value: int) -> None:
+        self.oversize.append((line, field, value))
 
     def note_unknown(self, keys: set[str], level: str, line: int) -> None:
         for k in keys:
@@ -68,11 +73,12 @@ class Columns:
 
     def _mark(self) -> tuple[int, ...]:
         return (len(self.track_key), len(self.art[0]), len(self.pos), len(self.alb_art[0]),
-                len(self.isrc_extra[0]))
+                len(self.isrc_extra[0]), len(self.oversize))
 
     def _rollback(self, mark: tuple[int, ...]) -> None:
         """Forget what a rejected document appended (rare: only on a Problem)."""
-        rows, arts, docs, alb_arts, extras = mark
+        rows, arts, docs, alb_arts, extras, oversize = mark
+        del self.oversize[oversize:]
         for col in (*self._track_columns(), self.doc_of_row, self.album_only):
             del col[rows:]
         del self.art_off[rows + 1:]

@@ -203,6 +203,10 @@ class Batch(Columns):
             disc = med.get("position")
             if type(disc) is not int and disc is not None:
                 raise want(f"{where}.position", "an integer", disc)
+            disc_col = disc
+            if disc is not None and not -INT32 <= disc <= INT32:
+                self.too_large(line, "disc_number", disc)
+                disc_col = None
             count = med.get("track-count")
             total = total + count if type(count) is int and total is not None else None
             before = tracks
@@ -214,11 +218,14 @@ class Batch(Columns):
                     tl = [tl]
                 elif type(tl) is not list:
                     raise want(f"{where}.{list_key}", "a list", tl)
-                self._tracks(tl, mi, list_key, disc, doc_no, seen, line, artists)
+                self._tracks(tl, mi, list_key, disc_col, doc_no, seen, line, artists)
                 tracks += len(tl)
             if tracks > before and disc is not None and 0 <= disc <= SMALL:
                 del med["position"]
-        a[6][-1] = total if media and total is not None and -INT32 <= total <= INT32 else None
+        if total is not None and not -INT32 <= total <= INT32:
+            self.too_large(line, "total_tracks", total)
+            total = None
+        a[6][-1] = total if media else None
         if tracks == 0:  # an album that lists no tracks: one album-only row
             for col in self._track_columns():
                 col.append(None)
@@ -327,8 +334,14 @@ class Batch(Columns):
             add_mbid(mbid)
             # A number too large for its flat column goes in as NULL (the residual keeps it, so
             # the document still rebuilds); within the column's type, the value rules judge it.
-            add_length(length if length is None or -INT64 <= length < INT64 else None)
-            add_number(number if number is None or -INT32 <= number <= INT32 else None)
+            if length is not None and not -INT64 <= length < INT64:
+                self.too_large(line, "duration_ms", length)
+                length = None
+            if number is not None and not -INT32 <= number <= INT32:
+                self.too_large(line, "track_number", number)
+                number = None
+            add_length(length)
+            add_number(number)
             add_genres(genres)
             try:
                 off += credits(credit, art, artists)
@@ -347,7 +360,7 @@ class Batch(Columns):
             if length is not None and 0 <= length <= INT32:
                 del tr["length"]
         n = len(tl)
-        self.disc.extend([disc if disc is None or -INT32 <= disc <= INT32 else None] * n)
+        self.disc.extend([disc] * n)
         self.doc_of_row.extend([doc_no] * n)
         self.album_only.extend([False] * n)
 

@@ -29,6 +29,7 @@ class Mapped:
     sort_names: pa.Table | None       # k (artist MBID), s (sort name)
     read: int
     rejected: int
+    oversize: list[tuple[int, str, int]] = field(default_factory=list)  # (line, field, value)
     unknown: dict[str, int] = field(default_factory=dict)        # field path -> documents
     unknown_first: dict[str, int] = field(default_factory=dict)  # field path -> first line
 
@@ -47,8 +48,8 @@ def map_chunk(kind: str, first_line: int, lines: list[bytes], truncated: str | N
                      "line": pa.array(b.docs[2], pa.int64()), "record": pa.array(b.docs[3], pa.string())})
     isrcs = pa.table({"k": b.isrc_extra[0], "i": b.isrc_extra[1], "p": b.isrc_extra[2]}) if b.isrc_extra[0] else None
     sorts = pa.table({"k": list(b.sort_names), "s": list(b.sort_names.values())}) if b.sort_names else None
-    return Mapped(flat_table(b), docs, isrcs, sorts, b.read, len(b.reject_pos), dict(b.unknown),
-                  dict(b.unknown_first))
+    return Mapped(flat_table(b), docs, isrcs, sorts, b.read, len(b.reject_pos), list(b.oversize),
+                  dict(b.unknown), dict(b.unknown_first))
 
 
 def _artists(off: list[int], children: tuple[list[Any], ...]) -> pa.Array:

@@ -92,6 +92,15 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
             con.execute("INSERT INTO _mb_sort SELECT k, s FROM _mb_s")
             con.unregister("_mb_s")
         con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, m.read, m.rejected])
+        kept_lines = {int(p.split()[1]) for (p,) in con.execute(
+            "SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL").fetchall()} if m.oversize else set()
+        too_large = [(line, f, v) for line, f, v in m.oversize if line in kept_lines]
+        for line, f, v in too_large:  # value rejects the mapping found (the SQL rules see only NULL)
+            con.execute("INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'value', ?, NULL)",
+                        [u, stream.input, f"line {line}", f"{f} {v} does not fit its column (kept in the source record)", f])
+        if too_large:
+            con.execute("UPDATE _unit_counts SET values_rejected = values_rejected + ? WHERE _unit = ?",
+                        [len(too_large), u])
         for path, n in m.unknown.items():
             first = m.unknown_first[path]
             con.execute("INSERT INTO _mb_unknown VALUES (?, ?, ?, ?)", [u, path, n, first])

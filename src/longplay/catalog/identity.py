@@ -16,8 +16,12 @@ import duckdb
 
 MAX_ROUNDS = 64
 
-# A track's recording when it shares no key with another track and has no extra ISRCs.
-OWN_LABEL = "coalesce(least(stable_id('isrc:' || isrc), stable_id('mbid:' || mbid)), track_id)"
+
+
+def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id") -> str:
+    """SQL for a track's recording when it shares no key with another track and has no extra
+    ISRCs: its smallest key, or itself (the arguments are SQL for the track's values)."""
+    return f"coalesce(least(stable_id('isrc:' || {isrc}), stable_id('mbid:' || {mbid})), {track_id})"
 
 
 def assign(con: duckdb.DuckDBPyConnection) -> int:
@@ -79,8 +83,8 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
     # Every other track is a recording of its own, labelled by its smallest key. Ingest writes
     # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared.
     con.execute(f"""
-        UPDATE tracks SET recording_id = {OWN_LABEL}, is_canonical = true
-        WHERE (recording_id IS DISTINCT FROM {OWN_LABEL} OR is_canonical IS DISTINCT FROM true)
+        UPDATE tracks SET recording_id = {own_label()}, is_canonical = true
+        WHERE (recording_id IS DISTINCT FROM {own_label()} OR is_canonical IS DISTINCT FROM true)
           AND track_id NOT IN (SELECT track_id FROM _first)""")
     for t in ("_lab", "_canon", "_keys", "_edges", "_first"):
         con.execute(f"DROP TABLE {t}")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from longplay.catalog.identity import OWN_LABEL
+from longplay.catalog.identity import own_label
 
 # Field checks: (field, SQL true when the value is bad, reason SQL). They read ``_isrc_n``/
 # ``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks). A bad value is
@@ -208,7 +208,7 @@ class Normalizer:
                    listen_count, user_count,
                    -- identity's answer for a track that shares no key (most tracks), so that it
                    -- only has to update the others (identity.py)
-                   {OWN_LABEL.replace("mbid)", "lower(mbid))")}, true,
+                   {own_label(mbid="lower(mbid)")}, true,
                    lower(trim(license)), {src}, track_key, {g}
             FROM _rows WHERE NOT _album_row""")
         con.execute(f"""

@@ -17,7 +17,6 @@ import duckdb
 MAX_ROUNDS = 64
 
 
-
 def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id") -> str:
     """SQL for a track's recording when it shares no key with another track and has no extra
     ISRCs: its smallest key, or itself (the arguments are SQL for the track's values)."""

@@ -134,3 +134,16 @@ def test_manifest_duplicates_and_types_refused(tmp_path: Path) -> None:
     m.write_bytes(b"not json\n")
     with pytest.raises(InputError, match="line 1: not valid JSON"):
         read_manifest(m)
+
+
+def test_oversized_untrusted_files_are_refused_unread(tmp_path: Path) -> None:
+    from longplay.mirror.safety import read_torrent
+    from longplay.safepaths import read_bounded
+
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 1001)
+    assert read_bounded(big, 1001, "thing") == b"x" * 1001
+    with pytest.raises(InputError, match="more than 1,000 bytes is too large for a thing"):
+        read_bounded(big, 1000, "thing")
+    with pytest.raises(InputError, match="no such .torrent file"):
+        read_torrent(tmp_path / "missing.torrent")

@@ -1,14 +1,17 @@
-"""Untrusted relative paths (from torrents, manifests, listings) checked before any join.
+"""Untrusted input: relative paths (from torrents, manifests, listings) checked before any join,
+and untrusted files read with a size bound.
 
 A path is accepted only as a tuple of plain components: no ``..`` or ``.``, nothing absolute,
 no separators or NUL inside a component, no Windows drive or reserved device tricks, bounded
-depth and length. Callers join the parts under a directory they own; nothing here touches disk.
+depth and length. Callers join the parts under a directory they own; only ``read_bounded``
+touches disk.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 from longplay.errors import InputError
 
@@ -75,3 +78,16 @@ def check_unique(paths: list[tuple[str, ...]], what: str) -> None:
             if parts[:depth] in seen:
                 raise InputError(
                     f"{what}: {'/'.join(parts[:depth])!r} is both a file and a directory")
+
+
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of an untrusted file ``what`` (e.g. "torrents.json"), refused when it holds more
+    than ``limit`` bytes; at most ``limit + 1`` bytes are ever read, however large it is."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such {what}") from None
+    if len(data) > limit:
+        raise InputError(f"{path}: more than {limit:,} bytes is too large for a {what}")
+    return data

@@ -125,11 +125,11 @@ class Normalizer:
             WHERE _p OR {any_bad}""")
 
     def _duplicates(self, album_only: str, pos: str) -> int:
-        """``_drop``: rows of records rejected whole; returns how many are duplicates' records."""
+        """``_drop``: rows of records rejected whole, with the reason; returns how many."""
         con, key = self.con, self.key
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _drop AS
-            SELECT _ord, 'problem' AS why, _problem AS reason FROM _chk WHERE _problem IS NOT NULL""")
+            SELECT _ord, _problem AS reason FROM _chk WHERE _problem IS NOT NULL""")
         # A track key seen twice in this unit, or already written by an earlier unit of this
         # generation. Rows with a record problem do not count as occurrences.
         con.execute(f"""
@@ -147,18 +147,17 @@ class Normalizer:
                        row_number() OVER (PARTITION BY track_id ORDER BY _ord) AS n
                 FROM ids WHERE track_id IN (SELECT track_id FROM twice UNION ALL SELECT track_id FROM earlier))
             WHERE seen OR n > 1""")
-        dups = self._one("SELECT count(*) FROM _dups")
-        if dups:
+        if self._one("SELECT count(*) FROM _dups"):
             con.execute(f"""
                 INSERT INTO _drop
-                SELECT i._ord, CASE WHEN d._ord IS NOT NULL THEN 'duplicate' ELSE 'record' END,
+                SELECT i._ord,
                        CASE WHEN d._ord IS NOT NULL
                             THEN 'duplicate track_key ' || to_json(d.track_key)::VARCHAR || ' (first occurrence kept)'
                             ELSE 'dropped with its record, which repeats an earlier track_key' END
                 FROM (SELECT rowid + 1 AS _ord, coalesce({pos}, (rowid + 1)::VARCHAR) AS _rec FROM _in) i
                 LEFT JOIN _dups d USING (_ord)
                 WHERE i._rec IN (SELECT _rec FROM _dups) AND i._ord NOT IN (SELECT _ord FROM _drop)""")
-        return dups
+        return self._one("SELECT count(*) FROM _drop")
 
     # -- the rows a unit keeps ------------------------------------------------------------------
     def _rows_view(self, album_only: str, pos: str, dropping: bool) -> None:
@@ -315,13 +314,11 @@ class Normalizer:
         pos = "_pos" if "_pos" in columns else "NULL::VARCHAR"
         album_only = "coalesce(_album_only, false)" if "_album_only" in columns else "false"
         self._check(columns, album_only, pos)
-        self._duplicates(album_only, pos)
-        dropping = bool(self._one("SELECT count(*) FROM _drop"))
-        self._rows_view(album_only, pos, dropping)
+        rejected = self._duplicates(album_only, pos)
+        self._rows_view(album_only, pos, dropping=rejected > 0)
         self._write()
         read = self._one("SELECT count(*) FROM _in")
-        rejected = self._one("SELECT count(*) FROM _drop")
-        values = self._rejects(unit_no, input_name, position_word, exact_positions)
+        values = self._rejects(unit_no, input_name, position_word, exact_positions, pos, rejected)
         con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
                     [unit_no, name, read, rejected, values, position_word])
         return UnitResult(read, rejected, values)
@@ -332,10 +329,11 @@ class Normalizer:
         for t in ("_chk", "_drop", "_dups", "_ids", "_genre_names", "_alb", "_albr", "_art"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
-    def _rejects(self, unit_no: int, input_name: str, word: str, exact: Callable[[], bool] | None) -> int:
+    def _rejects(self, unit_no: int, input_name: str, word: str, exact: Callable[[], bool] | None,
+                 pos: str, dropped: int) -> int:
         """Rejected records and dropped values of the unit into ``_rejects``; returns the values."""
         con = self.con
-        if not self._one("SELECT count(*) FROM _chk") and not self._one("SELECT count(*) FROM _drop"):
+        if not dropped and not self._one("SELECT count(*) FROM _chk"):
             return 0
         if exact is not None and not exact():
             word = "record"
@@ -343,7 +341,8 @@ class Normalizer:
         con.execute(f"""
             INSERT INTO _rejects
             SELECT {unit_no}, d._ord, {inp}, coalesce(p._pos, '{word} ' || d._ord), d.reason, 'record', NULL, NULL
-            FROM _drop d LEFT JOIN ({self._positions()}) p USING (_ord)""")
+            FROM _drop d LEFT JOIN (SELECT rowid + 1 AS _ord, {pos} AS _pos FROM _in
+                                    WHERE rowid + 1 IN (SELECT _ord FROM _drop)) p USING (_ord)""")
         # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
         # reported once per record; values of dropped records are not reported.
         return self._one("INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM (" + " UNION ALL ".join(
@@ -352,10 +351,3 @@ class Normalizer:
                        coalesce(_pos, _ord::VARCHAR) AS _rec
                 FROM _chk WHERE _bad_{f} IS NOT NULL AND _ord NOT IN (SELECT _ord FROM _drop)"""
             for f, *_ in VALUE_RULES) + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1")
-
-    def _positions(self) -> str:
-        """The explicit positions of dropped rows (``_chk`` has them only for problem rows)."""
-        columns = {r[0] for r in self.con.execute("DESCRIBE _in").fetchall()}
-        if "_pos" not in columns:
-            return "SELECT NULL::BIGINT AS _ord, NULL::VARCHAR AS _pos WHERE false"
-        return "SELECT rowid + 1 AS _ord, _pos FROM _in WHERE rowid + 1 IN (SELECT _ord FROM _drop)"

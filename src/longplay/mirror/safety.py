@@ -225,14 +225,7 @@ def _checked_view(ti: lt.torrent_info, source: str) -> CheckedTorrent:
 
 
 def read_torrent(path: Path) -> CheckedTorrent:
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such .torrent file") from None
-    if size > MAX_TORRENT_BYTES:
-        raise InputError(f"{path}: {size} bytes is too large for a .torrent")
-    return load_torrent(path.read_bytes(), str(path))
+    return load_torrent(safepaths.read_bounded(Path(path), MAX_TORRENT_BYTES, ".torrent file"), str(path))
 
 
 def target_path(root: Path, torrent: CheckedTorrent, rel: tuple[str, ...]) -> Path:

@@ -168,14 +168,7 @@ def parse_listing(data: bytes, source: str) -> Listing:
 
 
 def read_listing(path: Path) -> Listing:
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such torrents.json") from None
-    if size > MAX_LISTING_BYTES:
-        raise InputError(f"{path}: {size} bytes is too large for a torrents.json")
-    return parse_listing(path.read_bytes(), str(path))
+    return parse_listing(safepaths.read_bounded(Path(path), MAX_LISTING_BYTES, "torrents.json"), str(path))
 
 
 def parse_manifest_row(obj: Any, where: str) -> ManifestRow:

@@ -79,7 +79,6 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
                         FROM _mb_d WHERE {kept}""")
         con.execute(f"INSERT INTO _mb_docs SELECT {seq}, {u}, line, kind, source_key FROM _mb_d WHERE {kept}")
         con.unregister("_mb_d")
-        con.execute("DROP TABLE _mb_kept_lines")
         if m.isrc_extra is not None:  # ISRCs beyond the first, for the tracks the unit kept
             con.register("_mb_i", m.isrc_extra)
             con.execute("""
@@ -93,7 +92,8 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
             con.unregister("_mb_s")
         con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, m.read, m.rejected])
         kept_lines = {int(p.split()[1]) for (p,) in con.execute(
-            "SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL").fetchall()} if m.oversize else set()
+            "SELECT _at FROM _mb_kept_lines").fetchall()} if m.oversize else set()
+        con.execute("DROP TABLE _mb_kept_lines")
         too_large = [(line, f, v) for line, f, v in m.oversize if line in kept_lines]
         for line, f, v in too_large:  # value rejects the mapping found (the SQL rules see only NULL)
             con.execute("INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'value', ?, NULL)",

@@ -145,5 +145,5 @@ def test_oversized_untrusted_files_are_refused_unread(tmp_path: Path) -> None:
     assert read_bounded(big, 1001, "thing") == b"x" * 1001
     with pytest.raises(InputError, match="more than 1,000 bytes is too large for a thing"):
         read_bounded(big, 1000, "thing")
-    with pytest.raises(InputError, match="no such .torrent file"):
+    with pytest.raises(InputError, match=r"no such \.torrent file"):
         read_torrent(tmp_path / "missing.torrent")

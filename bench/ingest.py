@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import resource
 import shutil
 import tempfile
@@ -79,6 +80,7 @@ def main() -> None:
         for fmt in ("jsonl", "parquet"):
             data = scratch / f"{fmt}-{n}"
             files = [str(p) for p in synthetic.write(data, n, seed=1, fmt=fmt, chunk_tracks=1_000_000)]
+            os.sync()  # the files just written must not be flushed to disk during a measurement
             bn, bt, _ = _run(_bare, files, fmt, ":memory:")
             db = scratch / "floor.duckdb"
             fn, ft, _ = _run(_bare, files, fmt, str(db))

@@ -24,19 +24,27 @@ from pathlib import Path
 
 
 def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
+    """Load ``files`` into a table of ``db`` (":memory:" or a DuckDB file, checkpointed), or
+    with ``db`` ending in .parquet write them once to that uncompressed Parquet file."""
     import duckdb
 
     from longplay.catalog.schema import FLAT_COLUMNS
 
-    con = duckdb.connect(db)
-    t = time.perf_counter()
     if fmt == "jsonl":
         cols = "{" + ", ".join(f"'{k}': '{v}'" for k, v in FLAT_COLUMNS.items()) + "}"
-        con.execute(f"CREATE TABLE t AS SELECT * FROM read_json({files!r}, format='newline_delimited', columns={cols})")
+        scan = f"read_json({files!r}, format='newline_delimited', columns={cols})"
     else:
-        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet({files!r})")
-    n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
-    if db != ":memory:":  # (an in-memory checkpoint would compress the table: not the bare load)
+        scan = f"read_parquet({files!r})"
+    to_parquet = db.endswith(".parquet")
+    con = duckdb.connect(":memory:" if to_parquet else db)
+    t = time.perf_counter()
+    if to_parquet:
+        con.execute(f"COPY (SELECT * FROM {scan}) TO '{db}' (FORMAT parquet, COMPRESSION uncompressed)")
+        n = con.execute(f"SELECT count(*) FROM read_parquet('{db}')").fetchone()[0]  # type: ignore[index]
+    else:
+        con.execute(f"CREATE TABLE t AS SELECT * FROM {scan}")
+        n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
+    if db != ":memory:" and not to_parquet:  # (an in-memory checkpoint would compress: not the bare load)
         con.execute("CHECKPOINT")
     q.put((n, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
 
@@ -74,8 +82,8 @@ def main() -> None:
     from longplay.catalog.sources import synthetic
 
     scratch = Path(args.dir or tempfile.mkdtemp(prefix="lp-bench-ingest-"))
-    print(f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'to file':>10} {'ingest rows/s':>14} "
-          f"{'/bare':>6} {'/file':>6} {'ingest s':>9} {'peak RSS':>9}")
+    print(f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'to file':>10} {'to pq':>10} {'ingest rows/s':>14} "
+          f"{'/bare':>6} {'/file':>6} {'file/bare':>9} {'pq/bare':>8} {'ingest s':>9} {'peak RSS':>9}")
     for n in sizes:
         for fmt in ("jsonl", "parquet"):
             data = scratch / f"{fmt}-{n}"
@@ -85,12 +93,16 @@ def main() -> None:
             db = scratch / "floor.duckdb"
             fn, ft, _ = _run(_bare, files, fmt, str(db))
             db.unlink()
+            pq = scratch / "floor.parquet"
+            pn, pt, _ = _run(_bare, files, fmt, str(pq))
+            pq.unlink()
             arch = scratch / f"archive-{fmt}-{n}"
             shutil.rmtree(arch, ignore_errors=True)
             kn, kt, rss = _run(_ingest, files, str(arch))
-            assert bn == fn == kn == n, (bn, fn, kn, n)
-            print(f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {fn / ft:>10,.0f} {kn / kt:>14,.0f} {bt / kt:>6.2f} "
-                  f"{ft / kt:>6.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi", flush=True)
+            assert bn == fn == pn == kn == n, (bn, fn, pn, kn, n)
+            print(f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {fn / ft:>10,.0f} {pn / pt:>10,.0f} {kn / kt:>14,.0f} "
+                  f"{bt / kt:>6.2f} {ft / kt:>6.2f} {bt / ft:>9.2f} {bt / pt:>8.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi",
+                  flush=True)
             shutil.rmtree(arch, ignore_errors=True)
     if not args.dir:
         shutil.rmtree(scratch, ignore_errors=True)

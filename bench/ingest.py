@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import shutil
 import tempfile
 import time
 from pathlib import Path
+
+from common import peak_rss
 
 
 def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
@@ -46,7 +47,7 @@ def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
         n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
     if db != ":memory:" and not to_parquet:  # (an in-memory checkpoint would compress: not the bare load)
         con.execute("CHECKPOINT")
-    q.put((n, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+    q.put((n, time.perf_counter() - t, peak_rss()))
 
 
 def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
@@ -59,7 +60,7 @@ def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
     archive = Archive.init(Path(root))
     t = time.perf_counter()
     report = ingest_flat(archive, [Path(f) for f in files], "bench")
-    q.put((report.kept, time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024))
+    q.put((report.kept, time.perf_counter() - t, peak_rss()))
 
 
 def _run(target, *args):  # type: ignore[no-untyped-def]

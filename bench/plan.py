@@ -24,12 +24,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import peak_rss
 
 GOAL_SECONDS = 180.0
 GOAL_RSS = 8 * 2**30
@@ -118,18 +119,6 @@ def child(args: argparse.Namespace) -> dict:
     out["seconds"] = time.perf_counter() - t0
     out["peak_rss"] = peak_rss()
     return out
-
-
-def peak_rss() -> int:
-    """This process's peak RSS in bytes. VmHWM, not ru_maxrss: Linux carries ru_maxrss over from
-    the parent across fork and exec, so a child of a big parent would report the parent's peak."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def run_child(kind: str, root: Path, args: argparse.Namespace) -> dict:

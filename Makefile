@@ -43,7 +43,7 @@ test-fast: $(STAMP)
 bench: $(STAMP) system-deps
 	@bash scripts/system-deps.sh ffmpeg mktorrent transmission-cli
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow
-	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import peak_rss
+from _common import peak_rss
 
 
 def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:

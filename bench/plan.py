@@ -30,7 +30,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import peak_rss
+from _common import peak_rss
 
 GOAL_SECONDS = 180.0
 GOAL_RSS = 8 * 2**30

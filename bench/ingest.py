@@ -45,8 +45,8 @@ def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
     else:
         con.execute(f"CREATE TABLE t AS SELECT * FROM {scan}")
         n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
-    if db != ":memory:" and not to_parquet:  # (an in-memory checkpoint would compress: not the bare load)
-        con.execute("CHECKPOINT")
+        if db != ":memory:":  # (an in-memory checkpoint would compress the table: not the bare load)
+            con.execute("CHECKPOINT")
     q.put((n, time.perf_counter() - t, peak_rss()))
 
 

@@ -2,8 +2,9 @@
 
 Both run in the same process on the same file: the bare parse reads every line and decodes it
 with orjson (the floor for any Python reader of the dump); the ingest is the whole job
-(`longplay ingest musicbrainz`): mapping, normalizing into the tables, residuals, identity, publish. A third figure, the
-mapping alone (documents to columns and residuals, no DuckDB), shows where the time goes.
+(`longplay ingest musicbrainz`): mapping, normalizing into the tables, residuals, identity,
+publish. A third figure, the mapping alone (documents to columns and residuals, no DuckDB),
+shows where the time goes.
 Prints documents/s, tracks/s, MB/s and the ratio ingest / bare parse (goal: >= 0.6). A probe
 line shows how fast DuckDB's own JSON reader parses the fields the mapping reads (the start of a
 native mapping), and the floor of parsing them natively and storing only the tracks in a DuckDB

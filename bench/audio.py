@@ -40,7 +40,9 @@ def ensure_ffmpeg() -> str:
         subprocess.run(["bash", str(ROOT / "scripts" / "system-deps.sh"), "ffmpeg"], check=False)
         found = shutil.which("ffmpeg")
     if found is None:
-        sys.exit("bench/audio.py: ffmpeg is missing and could not be installed (apt-get install ffmpeg)")
+        sys.exit(
+            "bench/audio.py: ffmpeg is missing and could not be installed (apt-get install ffmpeg)"
+        )
     return found
 
 
@@ -48,7 +50,9 @@ def bench_scan(count: int, seconds: float, workers: int | None) -> None:
     music = OUT / f"scan-{count}x{seconds:g}s"
     t = time.perf_counter()
     samples.generate(music, count, seed=11, seconds=seconds)
-    print(f"sample files: {count} x {seconds:g} s in {music} (ready in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"sample files: {count} x {seconds:g} s in {music} (ready in {time.perf_counter() - t:.1f} s)"
+    )
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         archive = Archive.init(Path(tmp) / "archive")
         cold = scan(archive, [music], workers=workers, match=False)
@@ -57,16 +61,22 @@ def bench_scan(count: int, seconds: float, workers: int | None) -> None:
         demux = scan(demux_archive, [music], workers=workers, decode=False, match=False)
     assert cold.kept == count and warm.unchanged == count + 1, (cold, warm)  # +1: catalog.jsonl
     cores = workers or os.cpu_count()
-    print(f"scan cold (decode every frame): {cold.files_per_second:8.0f} files/s  "
-          f"({cold.walked} files, {cold.seconds:.2f} s, {cores} workers)")
+    print(
+        f"scan cold (decode every frame): {cold.files_per_second:8.0f} files/s  "
+        f"({cold.walked} files, {cold.seconds:.2f} s, {cores} workers)"
+    )
     print(f"scan cold (demux only):         {demux.files_per_second:8.0f} files/s")
-    print(f"scan warm (all unchanged):      {warm.files_per_second:8.0f} files/s  "
-          f"-> {warm.files_per_second / 1000:.2f} x the 1,000 files/s goal")
+    print(
+        f"scan warm (all unchanged):      {warm.files_per_second:8.0f} files/s  "
+        f"-> {warm.files_per_second / 1000:.2f} x the 1,000 files/s goal"
+    )
 
 
 def bench_transcode(sources: int, seconds: float, rounds: int) -> None:
     ffmpeg = ensure_ffmpeg()
-    version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split("\n")[0]
+    version = subprocess.run([ffmpeg, "-version"], capture_output=True, text=True).stdout.split(
+        "\n"
+    )[0]
     src_dir = OUT / f"transcode-{sources}x{seconds:g}s"
     src_dir.mkdir(parents=True, exist_ok=True)
     files = []
@@ -85,23 +95,50 @@ def bench_transcode(sources: int, seconds: float, rounds: int) -> None:
                 transcode_opus(src, Path(tmp) / f"py{i}.opus", 75_000)
                 ours += time.perf_counter() - t
                 t = time.perf_counter()
-                subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-y", "-threads", "1", "-i", str(src),
-                                "-vn", "-c:a", "libopus", "-b:a", "75k", str(Path(tmp) / f"ff{i}.opus")],
-                               check=True)
+                subprocess.run(
+                    [
+                        ffmpeg,
+                        "-nostdin",
+                        "-v",
+                        "error",
+                        "-y",
+                        "-threads",
+                        "1",
+                        "-i",
+                        str(src),
+                        "-vn",
+                        "-c:a",
+                        "libopus",
+                        "-b:a",
+                        "75k",
+                        str(Path(tmp) / f"ff{i}.opus"),
+                    ],
+                    check=True,
+                )
                 theirs += time.perf_counter() - t
         size_py = sum((Path(tmp) / f"py{i}.opus").stat().st_size for i in range(len(files)))
         size_ff = sum((Path(tmp) / f"ff{i}.opus").stat().st_size for i in range(len(files)))
     ours_x, theirs_x = audio_s * rounds / ours, audio_s * rounds / theirs
-    print(f"re-encode sources: {sources} x {seconds:g} s (Ogg Vorbis and FLAC), {rounds} round(s); {version}")
-    print(f"Opus 75k, PyAV (longplay): {ours_x:7.1f} x realtime per core  ({size_py * 8 / audio_s / 1000:.0f} kbit/s)")
-    print(f"Opus 75k, ffmpeg CLI:      {theirs_x:7.1f} x realtime per core  ({size_ff * 8 / audio_s / 1000:.0f} kbit/s)")
+    print(
+        f"re-encode sources: {sources} x {seconds:g} s (Ogg Vorbis and FLAC), {rounds} round(s); {version}"
+    )
+    print(
+        f"Opus 75k, PyAV (longplay): {ours_x:7.1f} x realtime per core  ({size_py * 8 / audio_s / 1000:.0f} kbit/s)"
+    )
+    print(
+        f"Opus 75k, ffmpeg CLI:      {theirs_x:7.1f} x realtime per core  ({size_ff * 8 / audio_s / 1000:.0f} kbit/s)"
+    )
     print(f"ratio PyAV / ffmpeg: {ours_x / theirs_x:.2f}  (goal >= 0.95)")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    ap.add_argument("--files", type=int, default=None, help="files to scan (default 3000; quick 200)")
+    ap.add_argument(
+        "--files", type=int, default=None, help="files to scan (default 3000; quick 200)"
+    )
     ap.add_argument("--workers", type=int, default=None, help="scan workers (default: all cores)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)

@@ -40,12 +40,16 @@ def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
     con = duckdb.connect(":memory:" if to_parquet else db)
     t = time.perf_counter()
     if to_parquet:
-        con.execute(f"COPY (SELECT * FROM {scan}) TO '{db}' (FORMAT parquet, COMPRESSION uncompressed)")
+        con.execute(
+            f"COPY (SELECT * FROM {scan}) TO '{db}' (FORMAT parquet, COMPRESSION uncompressed)"
+        )
         n = con.execute(f"SELECT count(*) FROM read_parquet('{db}')").fetchone()[0]  # type: ignore[index]
     else:
         con.execute(f"CREATE TABLE t AS SELECT * FROM {scan}")
         n = con.execute("SELECT count(*) FROM t").fetchone()[0]  # type: ignore[index]
-        if db != ":memory:":  # (an in-memory checkpoint would compress the table: not the bare load)
+        if (
+            db != ":memory:"
+        ):  # (an in-memory checkpoint would compress the table: not the bare load)
             con.execute("CHECKPOINT")
     q.put((n, time.perf_counter() - t, peak_rss()))
 
@@ -79,16 +83,26 @@ def main() -> None:
     ap.add_argument("--sizes", default=None, help="comma-separated track counts")
     ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
     args = ap.parse_args()
-    sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else [200_000] if args.quick else [1_000_000, 10_000_000]
+    sizes = (
+        [int(x) for x in args.sizes.split(",")]
+        if args.sizes
+        else [200_000]
+        if args.quick
+        else [1_000_000, 10_000_000]
+    )
     from longplay.catalog.sources import synthetic
 
     scratch = Path(args.dir or tempfile.mkdtemp(prefix="lp-bench-ingest-"))
-    print(f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'to file':>10} {'to pq':>10} {'ingest rows/s':>14} "
-          f"{'/bare':>6} {'/file':>6} {'file/bare':>9} {'pq/bare':>8} {'ingest s':>9} {'peak RSS':>9}")
+    print(
+        f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'to file':>10} {'to pq':>10} {'ingest rows/s':>14} "
+        f"{'/bare':>6} {'/file':>6} {'file/bare':>9} {'pq/bare':>8} {'ingest s':>9} {'peak RSS':>9}"
+    )
     for n in sizes:
         for fmt in ("jsonl", "parquet"):
             data = scratch / f"{fmt}-{n}"
-            files = [str(p) for p in synthetic.write(data, n, seed=1, fmt=fmt, chunk_tracks=1_000_000)]
+            files = [
+                str(p) for p in synthetic.write(data, n, seed=1, fmt=fmt, chunk_tracks=1_000_000)
+            ]
             os.sync()  # the files just written must not be flushed to disk during a measurement
             bn, bt, _ = _run(_bare, files, fmt, ":memory:")
             db = scratch / "floor.duckdb"
@@ -101,9 +115,11 @@ def main() -> None:
             shutil.rmtree(arch, ignore_errors=True)
             kn, kt, rss = _run(_ingest, files, str(arch))
             assert bn == fn == pn == kn == n, (bn, fn, pn, kn, n)
-            print(f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {fn / ft:>10,.0f} {pn / pt:>10,.0f} {kn / kt:>14,.0f} "
-                  f"{bt / kt:>6.2f} {ft / kt:>6.2f} {bt / ft:>9.2f} {bt / pt:>8.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi",
-                  flush=True)
+            print(
+                f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {fn / ft:>10,.0f} {pn / pt:>10,.0f} {kn / kt:>14,.0f} "
+                f"{bt / kt:>6.2f} {ft / kt:>6.2f} {bt / ft:>9.2f} {bt / pt:>8.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi",
+                flush=True,
+            )
             shutil.rmtree(arch, ignore_errors=True)
     if not args.dir:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -71,11 +71,11 @@ def hash_ceiling(threads: int, seconds: float = 2.0) -> float:
         while time.perf_counter() < end:
             h1, h2 = hashlib.sha1(), hashlib.sha256()
             for i in range(0, len(buf), 1 << 20):  # 1 MiB at a time, as in cache, all three
-                chunk = buf[i:i + (1 << 20)]
+                chunk = buf[i : i + (1 << 20)]
                 h1.update(chunk)
                 h2.update(chunk)
                 for j in range(0, len(chunk), 16384):
-                    hashlib.sha256(chunk[j:j + 16384]).digest()
+                    hashlib.sha256(chunk[j : j + 16384]).digest()
             done += len(buf)
         return done
 
@@ -98,10 +98,18 @@ def read_rate(directory: Path) -> float:
 
 def libtorrent_recheck(directory: Path) -> float:
     """Bytes/s of libtorrent checking the mirror's torrents from scratch (no resume data)."""
-    ses = lt.session({"enable_dht": False, "enable_lsd": False, "enable_upnp": False,
-                      "enable_natpmp": False, "listen_interfaces": "127.0.0.1:0",
-                      "aio_threads": os.cpu_count() or 2, "hashing_threads": os.cpu_count() or 2,
-                      "active_checking": 100})  # check all at once: the queue ticks once a second
+    ses = lt.session(
+        {
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "listen_interfaces": "127.0.0.1:0",
+            "aio_threads": os.cpu_count() or 2,
+            "hashing_threads": os.cpu_count() or 2,
+            "active_checking": 100,
+        }
+    )  # check all at once: the queue ticks once a second
     handles, total = [], 0
     t0 = time.perf_counter()
     for tf in sorted((directory / "torrents").glob("*.torrent")):
@@ -118,7 +126,9 @@ def libtorrent_recheck(directory: Path) -> float:
 
 
 def bench_verify(work: Path, size: int) -> None:
-    print(f"== verify: {size / 1e9:.2f} GB in 4 hybrid torrents, ~5 MB files, {os.cpu_count()} cores")
+    print(
+        f"== verify: {size / 1e9:.2f} GB in 4 hybrid torrents, ~5 MB files, {os.cpu_count()} cores"
+    )
     d = work / "verify"
     build_mirror(d, make_specs(size, 4, 5 << 20, 7))
     read = read_rate(d / "files")
@@ -148,6 +158,7 @@ def loopback_tcp(size: int) -> float:
         with conn:
             while conn.recv(1 << 20):
                 pass
+
     th = threading.Thread(target=sink)
     th.start()
     t0 = time.perf_counter()
@@ -170,8 +181,10 @@ def bench_transfer(work: Path, size: int) -> None:
     with QBittorrent(work) as qbt:
         # Longplay connects out (over TCP, as it does by default) in both directions, so both
         # measure one TCP connection; qBittorrent would start with uTP if it dialled us.
-        seed = MirrorSession(src, SessionConfig("seed", listen_interface="127.0.0.1:0",
-                                                peers=(("127.0.0.1", qbt.port),)))
+        seed = MirrorSession(
+            src,
+            SessionConfig("seed", listen_interface="127.0.0.1:0", peers=(("127.0.0.1", qbt.port),)),
+        )
         seed.start()
         stop = threading.Event()
         th = threading.Thread(target=seed.run, args=(stop,))
@@ -185,6 +198,7 @@ def bench_transfer(work: Path, size: int) -> None:
                 if not first and float(t["progress"]) > 0:  # type: ignore[arg-type]
                     first.append(time.perf_counter())
                 return float(t["progress"]) >= 1.0  # type: ignore[arg-type]
+
             qbt.wait_state(e.info_hash_v1, done, "download", 1800)
             end = time.perf_counter()
             up, up_steady = e.data_size / (end - t0), e.data_size / (end - (first or [t0])[0])
@@ -198,25 +212,38 @@ def bench_transfer(work: Path, size: int) -> None:
         def on_status(s: SessionStatus) -> None:
             if not started and any(t.done for t in s.torrents):
                 started.append(time.perf_counter())
+
         t0 = time.perf_counter()
-        status = run_session(dst, "fetch", timeout=1800, on_status=on_status,
-                             listen_interface="127.0.0.1:0", peers=(("127.0.0.1", qbt.port),))
+        status = run_session(
+            dst,
+            "fetch",
+            timeout=1800,
+            on_status=on_status,
+            listen_interface="127.0.0.1:0",
+            peers=(("127.0.0.1", qbt.port),),
+        )
         end = time.perf_counter()
         down, down_steady = e.data_size / (end - t0), e.data_size / (end - (started or [t0])[0])
         assert status.complete
     print("(rates from adding the torrent; in brackets from the first byte, ~0.5 s polling)")
     print(f"Longplay -> qBittorrent  {rate(up)} [{rate(up_steady)}]  /tcp = {up_steady / tcp:.3f}")
-    print(f"qBittorrent -> Longplay  {rate(down)} [{rate(down_steady)}]  /tcp = {down_steady / tcp:.3f}")
+    print(
+        f"qBittorrent -> Longplay  {rate(down)} [{rate(down_steady)}]  /tcp = {down_steady / tcp:.3f}"
+    )
     print(f"plain TCP loopback       {rate(tcp)}")
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="small sizes, to check the script works")
     ap.add_argument("--verify-gb", type=float, default=4.0)
     ap.add_argument("--transfer-gb", type=float, default=1.0)
     ap.add_argument("--no-clients", action="store_true", help="skip the qbittorrent transfer")
-    ap.add_argument("--workdir", type=Path, default=None, help="scratch directory (default: a temp dir)")
+    ap.add_argument(
+        "--workdir", type=Path, default=None, help="scratch directory (default: a temp dir)"
+    )
     args = ap.parse_args()
     verify_size = int((0.2 if args.quick else args.verify_gb) * 1e9)
     transfer_size = int((0.1 if args.quick else args.transfer_gb) * 1e9)

@@ -99,13 +99,17 @@ def mapping_only(path: Path) -> float:
 _CREDIT = 'STRUCT(name VARCHAR, joinphrase VARCHAR, artist STRUCT(id VARCHAR, name VARCHAR, "sort-name" VARCHAR))[]'
 # The fields the mapping reads, as DuckDB types: what a native (SQL) mapping would parse.
 _MAPPED = {
-    "id": "VARCHAR", "title": "VARCHAR", "date": "VARCHAR", "barcode": "VARCHAR", "artist-credit": _CREDIT,
+    "id": "VARCHAR",
+    "title": "VARCHAR",
+    "date": "VARCHAR",
+    "barcode": "VARCHAR",
+    "artist-credit": _CREDIT,
     "label-info": 'STRUCT("catalog-number" VARCHAR, label STRUCT(id VARCHAR, name VARCHAR))[]',
     "release-group": 'STRUCT(id VARCHAR, "primary-type" VARCHAR, genres STRUCT(name VARCHAR)[])',
     "genres": "STRUCT(name VARCHAR)[]",
     "media": 'STRUCT(position BIGINT, "track-count" BIGINT, tracks STRUCT(id VARCHAR, position BIGINT, '
-             f'title VARCHAR, length BIGINT, "artist-credit" {_CREDIT}, recording STRUCT(id VARCHAR, '
-             'title VARCHAR, length BIGINT, isrcs VARCHAR[], genres STRUCT(name VARCHAR)[]))[])[]',
+    f'title VARCHAR, length BIGINT, "artist-credit" {_CREDIT}, recording STRUCT(id VARCHAR, '
+    "title VARCHAR, length BIGINT, isrcs VARCHAR[], genres STRUCT(name VARCHAR)[]))[])[]",
 }
 
 
@@ -120,12 +124,16 @@ def duckdb_typed_parse(path: Path, db: Path) -> tuple[float, float, float]:
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     t = time.perf_counter()
-    con.execute(f"CREATE TEMP TABLE r AS SELECT * FROM read_json(?, format='newline_delimited', columns={spec})",
-                [str(path)])
+    con.execute(
+        f"CREATE TEMP TABLE r AS SELECT * FROM read_json(?, format='newline_delimited', columns={spec})",
+        [str(path)],
+    )
     parse = time.perf_counter() - t
-    con.execute("CREATE TABLE t AS SELECT x.t.id, r.id AS release_id, r.m.position AS disc, x.t.position, x.t.title, "
-                "x.t.length, x.t.recording.id AS recording_id, x.t.recording.isrcs[1] AS isrc "
-                "FROM (SELECT id, unnest(media) AS m FROM r) AS r, unnest(r.m.tracks) AS x(t)")
+    con.execute(
+        "CREATE TABLE t AS SELECT x.t.id, r.id AS release_id, r.m.position AS disc, x.t.position, x.t.title, "
+        "x.t.length, x.t.recording.id AS recording_id, x.t.recording.isrcs[1] AS isrc "
+        "FROM (SELECT id, unnest(media) AS m FROM r) AS r, unnest(r.m.tracks) AS x(t)"
+    )
     unnest = time.perf_counter() - t
     con.execute("CHECKPOINT")
     stored = time.perf_counter() - t
@@ -166,8 +174,10 @@ def run_archive(releases: int, work: Path) -> None:
     ingest_musicbrainz(Archive.init(arch_dir), [archive_path])
     ingest = time.perf_counter() - t
     shutil.rmtree(arch_dir, ignore_errors=True)
-    print(f"{releases:>9,} releases .tar.xz: bare xz+orjson parse {parse:.2f} s, ingest {ingest:.2f} s, "
-          f"ratio {parse / ingest:.2f}")
+    print(
+        f"{releases:>9,} releases .tar.xz: bare xz+orjson parse {parse:.2f} s, ingest {ingest:.2f} s, "
+        f"ratio {parse / ingest:.2f}"
+    )
 
 
 def run(releases: int, work: Path) -> float:
@@ -184,30 +194,48 @@ def run(releases: int, work: Path) -> float:
     report = ingest_musicbrainz(archive, [src])
     ingest = time.perf_counter() - t
     assert report.extra["documents"]["release"]["kept"] == releases, report.summary()
-    residual_mb, residual_s = store_residuals(CatalogStore(archive).current_path(), work / "residuals.duckdb")
+    residual_mb, residual_s = store_residuals(
+        CatalogStore(archive).current_path(), work / "residuals.duckdb"
+    )
     shutil.rmtree(arch_dir, ignore_errors=True)
-    for name, secs in (("bare orjson parse", parse), ("mapping only", mapping), ("ingest (whole job)", ingest)):
-        print(f"{releases:>9,} releases {name:<20} {secs:8.2f} s  {releases / secs:>9,.0f} docs/s  "
-              f"{tracks / secs:>10,.0f} tracks/s  {size / secs / 1e6:7.1f} MB/s")
+    for name, secs in (
+        ("bare orjson parse", parse),
+        ("mapping only", mapping),
+        ("ingest (whole job)", ingest),
+    ):
+        print(
+            f"{releases:>9,} releases {name:<20} {secs:8.2f} s  {releases / secs:>9,.0f} docs/s  "
+            f"{tracks / secs:>10,.0f} tracks/s  {size / secs / 1e6:7.1f} MB/s"
+        )
     ratio = parse / ingest
-    print(f"{releases:>9,} releases ingest / bare parse throughput: {ratio:.2f} (goal >= 0.6); "
-          f"mapping / bare parse: {parse / mapping:.2f}; {size / releases:,.0f} bytes and "
-          f"{tracks / releases:.1f} tracks per release")
-    print(f"{releases:>9,} releases probe: DuckDB read_json of the mapped fields {typed:.2f} s "
-          f"({parse / typed:.2f} x the orjson parse's throughput); + tracks unnested into a DuckDB file "
-          f"{unnest:.2f} s; + checkpoint {stored:.2f} s = floor {parse / stored:.2f} x the orjson parse's throughput "
-          f"(tracks only: no residuals, albums, artists, checks or identity)")
-    print(f"{releases:>9,} releases residuals the ingest kept ({residual_mb:,.0f} MB of JSON) copied into a fresh DuckDB "
-          f"file {residual_s:.2f} s; floor with the tracks above {parse / (stored + residual_s):.2f} x the orjson "
-          f"parse's throughput")
+    print(
+        f"{releases:>9,} releases ingest / bare parse throughput: {ratio:.2f} (goal >= 0.6); "
+        f"mapping / bare parse: {parse / mapping:.2f}; {size / releases:,.0f} bytes and "
+        f"{tracks / releases:.1f} tracks per release"
+    )
+    print(
+        f"{releases:>9,} releases probe: DuckDB read_json of the mapped fields {typed:.2f} s "
+        f"({parse / typed:.2f} x the orjson parse's throughput); + tracks unnested into a DuckDB file "
+        f"{unnest:.2f} s; + checkpoint {stored:.2f} s = floor {parse / stored:.2f} x the orjson parse's throughput "
+        f"(tracks only: no residuals, albums, artists, checks or identity)"
+    )
+    print(
+        f"{releases:>9,} releases residuals the ingest kept ({residual_mb:,.0f} MB of JSON) copied into a fresh DuckDB "
+        f"file {residual_s:.2f} s; floor with the tracks above {parse / (stored + residual_s):.2f} x the orjson "
+        f"parse's throughput"
+    )
     return ratio
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="10k releases only")
     ap.add_argument("--sizes", type=int, nargs="*", help="release counts (default 100000 1000000)")
-    ap.add_argument("--dir", type=Path, help="work folder (generated dumps are kept there for reruns)")
+    ap.add_argument(
+        "--dir", type=Path, help="work folder (generated dumps are kept there for reruns)"
+    )
     ap.add_argument("--xz", action="store_true", help="also ingest the dump from a .tar.xz archive")
     args = ap.parse_args()
     sizes = args.sizes or ([10_000] if args.quick else [100_000, 1_000_000])

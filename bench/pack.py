@@ -53,7 +53,12 @@ def make_data(root: Path, total: int, max_file: int, seed: int = 1) -> list[tupl
         written, index = 0, 0
         while written < total:
             size = int(min(rng.integers(max_file // 8, max_file), total - written))
-            path = data / f"artist-{index // 60:03d}" / f"album-{index // 12:04d}" / f"{index % 12:02d}.ogg"
+            path = (
+                data
+                / f"artist-{index // 60:03d}"
+                / f"album-{index // 12:04d}"
+                / f"{index % 12:02d}.ogg"
+            )
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(rng.bytes(size))
             written, index = written + size, index + 1
@@ -116,7 +121,9 @@ def hash_rates(algorithm: str, cores: int, seconds: float) -> tuple[float, float
 
 
 # ------------------------------------------------------------------------------ the tools
-def run_ours(files: list[tuple[str, str]], version: str, piece: int, executor: str = "auto") -> bytes:
+def run_ours(
+    files: list[tuple[str, str]], version: str, piece: int, executor: str = "auto"
+) -> bytes:
     return create_torrent(NAME, files, version=version, piece_size=piece, executor=executor).data
 
 
@@ -136,8 +143,9 @@ def run_tool(argv: list[str], out: Path) -> bytes:
     return out.read_bytes()
 
 
-def measure(fn: Callable[[], bytes], paths: list[str], data_bytes: int, cold: bool,
-            repeat: int) -> tuple[float, bytes]:
+def measure(
+    fn: Callable[[], bytes], paths: list[str], data_bytes: int, cold: bool, repeat: int
+) -> tuple[float, bytes]:
     """MB/s of file data: cold once after dropping the page cache, warm the best of ``repeat``."""
     best, out = float("inf"), b""
     for _ in range(1 if cold else repeat):
@@ -156,8 +164,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="~100 MB of data, one warm run")
     parser.add_argument("--size", default="4GB", help="data size of the full run (default 4GB)")
-    parser.add_argument("--dir", type=Path, default=None,
-                        help="where the data lives (default bench/out/pack)")
+    parser.add_argument(
+        "--dir", type=Path, default=None, help="where the data lives (default bench/out/pack)"
+    )
     parser.add_argument("--piece-size", default=None, help="e.g. 4MiB (default: production size)")
     parser.add_argument("--repeat", type=int, default=None, help="warm runs, best kept (default 3)")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-cache runs")
@@ -195,17 +204,28 @@ def main() -> None:
         read_all(paths, readers)
         disk[readers] = data / (time.perf_counter() - start) / MB
 
-    print(f"machine: {cores} cores, load average {load_before[0]:.2f} at start "
-          "(other jobs make every figure noisy)")
+    print(
+        f"machine: {cores} cores, load average {load_before[0]:.2f} at start "
+        "(other jobs make every figure noisy)"
+    )
     print(f"  SHA-1   {sha1_one / MB:7.0f} MB/s one core, {sha1_all / MB:7.0f} MB/s all cores")
     print(f"  SHA-256 {sha256_one / MB:7.0f} MB/s one core, {sha256_all / MB:7.0f} MB/s all cores")
-    print(f"  (one core hashing 256 MiB buffers from RAM: SHA-1 {sha1_ram / MB:.0f}, "
-          f"SHA-256 {sha256_ram / MB:.0f} MB/s)")
-    print(f"  hybrid limit, SHA-1 + SHA-256 of each byte on all cores: {combined / MB:.0f} MB/s; "
-          f"with this layout's pad zeros: {layout_limit / MB:.0f} MB/s")
-    print("  cold sequential read: " + ", ".join(f"{disk[r]:.0f} MB/s with {r} reader(s)" for r in disk))
-    print(f"data: {data / 1e9:.2f} GB in {len(files)} files, piece size {piece // 1024} KiB, "
-          f"hybrid pad zeros {(stream - data) / 1e9:.2f} GB, {root / NAME}")
+    print(
+        f"  (one core hashing 256 MiB buffers from RAM: SHA-1 {sha1_ram / MB:.0f}, "
+        f"SHA-256 {sha256_ram / MB:.0f} MB/s)"
+    )
+    print(
+        f"  hybrid limit, SHA-1 + SHA-256 of each byte on all cores: {combined / MB:.0f} MB/s; "
+        f"with this layout's pad zeros: {layout_limit / MB:.0f} MB/s"
+    )
+    print(
+        "  cold sequential read: "
+        + ", ".join(f"{disk[r]:.0f} MB/s with {r} reader(s)" for r in disk)
+    )
+    print(
+        f"data: {data / 1e9:.2f} GB in {len(files)} files, piece size {piece // 1024} KiB, "
+        f"hybrid pad zeros {(stream - data) / 1e9:.2f} GB, {root / NAME}"
+    )
 
     out = Path(tempfile.mkdtemp(prefix="lp-bench-"))
     log2 = piece.bit_length() - 1
@@ -214,17 +234,52 @@ def main() -> None:
         ("longplay", "v1", lambda: run_ours(files, "v1", piece)),
         ("longplay threads", "hybrid", lambda: run_ours(files, "hybrid", piece, "thread")),
         ("longplay processes", "hybrid", lambda: run_ours(files, "hybrid", piece, "process")),
-        ("libtorrent set_piece_hashes", "hybrid", lambda: run_libtorrent(files, root, "hybrid", piece)),
+        (
+            "libtorrent set_piece_hashes",
+            "hybrid",
+            lambda: run_libtorrent(files, root, "hybrid", piece),
+        ),
         ("libtorrent set_piece_hashes", "v1", lambda: run_libtorrent(files, root, "v1", piece)),
     ]
     if shutil.which("mktorrent"):
-        runs.append((f"mktorrent -t {cores}", "v1", lambda: run_tool(
-            ["mktorrent", "-l", str(log2), "-t", str(cores), "-d", "-o", str(out / "m.torrent"),
-             str(root / NAME)], out / "m.torrent")))
+        runs.append(
+            (
+                f"mktorrent -t {cores}",
+                "v1",
+                lambda: run_tool(
+                    [
+                        "mktorrent",
+                        "-l",
+                        str(log2),
+                        "-t",
+                        str(cores),
+                        "-d",
+                        "-o",
+                        str(out / "m.torrent"),
+                        str(root / NAME),
+                    ],
+                    out / "m.torrent",
+                ),
+            )
+        )
     if shutil.which("transmission-create"):
-        runs.append(("transmission-create", "v1", lambda: run_tool(
-            ["transmission-create", "-s", str(piece // 1024), "-o", str(out / "t.torrent"),
-             str(root / NAME)], out / "t.torrent")))
+        runs.append(
+            (
+                "transmission-create",
+                "v1",
+                lambda: run_tool(
+                    [
+                        "transmission-create",
+                        "-s",
+                        str(piece // 1024),
+                        "-o",
+                        str(out / "t.torrent"),
+                        str(root / NAME),
+                    ],
+                    out / "t.torrent",
+                ),
+            )
+        )
 
     rates: dict[tuple[str, str, str], float] = {}
     outputs: dict[tuple[str, str], bytes] = {}
@@ -236,26 +291,36 @@ def main() -> None:
             limit = (layout_limit if version == "hybrid" else sha1_all) / MB
             if cache == "cold":
                 limit = min(limit, max(disk.values()))
-            print(f"{tool:30s} {version:6s} {cache:5s} {rate:7.0f}  {rate / limit:.2f} x "
-                  f"{'disk' if cache == 'cold' and limit == max(disk.values()) else 'hashing'} limit {limit:.0f}")
+            print(
+                f"{tool:30s} {version:6s} {cache:5s} {rate:7.0f}  {rate / limit:.2f} x "
+                f"{'disk' if cache == 'cold' and limit == max(disk.values()) else 'hashing'} limit {limit:.0f}"
+            )
     shutil.rmtree(out)
 
     ours = outputs["longplay", "hybrid"], outputs["longplay", "v1"]
-    same = (ours[0] == outputs["libtorrent set_piece_hashes", "hybrid"],
-            ours[1] == outputs["libtorrent set_piece_hashes", "v1"])
+    same = (
+        ours[0] == outputs["libtorrent set_piece_hashes", "hybrid"],
+        ours[1] == outputs["libtorrent set_piece_hashes", "v1"],
+    )
     print(f"\nbyte-identical to libtorrent: hybrid {same[0]}, v1 {same[1]}")
     mk = next((v for (t, _), v in outputs.items() if t.startswith("mktorrent")), None)
     if mk is not None:
-        same_hash = lt.torrent_info(mk).info_hashes().v1 == lt.torrent_info(ours[1]).info_hashes().v1
+        same_hash = (
+            lt.torrent_info(mk).info_hashes().v1 == lt.torrent_info(ours[1]).info_hashes().v1
+        )
         print(f"v1 info-hash equal to mktorrent's: {same_hash}")
 
     lt_hybrid = rates["libtorrent set_piece_hashes", "hybrid", "warm"]
     hyb = rates["longplay", "hybrid", "warm"]
     print("\ngoals (warm):")
-    print(f"  hybrid {hyb:.0f} MB/s = {hyb * MB / combined:.2f} x the SHA-1 + SHA-256 limit "
-          f"({hyb * MB / layout_limit:.2f} x with pad zeros counted); goal 0.9")
+    print(
+        f"  hybrid {hyb:.0f} MB/s = {hyb * MB / combined:.2f} x the SHA-1 + SHA-256 limit "
+        f"({hyb * MB / layout_limit:.2f} x with pad zeros counted); goal 0.9"
+    )
     print(f"  hybrid = {hyb / lt_hybrid:.1f} x libtorrent's own hybrid hashing; goal 5")
-    mk_rate = next((r for (t, v, c), r in rates.items() if t.startswith("mktorrent") and c == "warm"), None)
+    mk_rate = next(
+        (r for (t, v, c), r in rates.items() if t.startswith("mktorrent") and c == "warm"), None
+    )
     if mk_rate:
         v1 = rates["longplay", "v1", "warm"]
         print(f"  v1 {v1:.0f} MB/s = {v1 / mk_rate:.2f} x mktorrent; goal 1")

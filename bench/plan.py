@@ -91,7 +91,9 @@ def child(args: argparse.Namespace) -> dict:
         from longplay.plan.planner import make_plan
 
         rep = make_plan(archive, b)
-        out["totals"] = {k: v for k, v in rep.totals().items() if k in ("files", "bytes", "share_covered")}
+        out["totals"] = {
+            k: v for k, v in rep.totals().items() if k in ("files", "bytes", "share_covered")
+        }
     else:
         db = Path(args.root) / "work" / "bench.duckdb"
         if args.child == "setup":
@@ -112,9 +114,16 @@ def child(args: argparse.Namespace) -> dict:
             res = budget.plan(con, "cand", opts, "keys")
             budget.summarize(con)
             out["phase"] = res.phase
-            out["totals"] = dict(zip(("files", "bytes", "listens", "skipped"), con.execute(
-                "SELECT count(*) FILTER (WHERE action <> 'skip'), sum(size), sum(listens) FILTER (WHERE action <> 'skip'),"
-                " count(*) FILTER (WHERE action = 'skip') FROM plan").fetchall()[0], strict=True))
+            out["totals"] = dict(
+                zip(
+                    ("files", "bytes", "listens", "skipped"),
+                    con.execute(
+                        "SELECT count(*) FILTER (WHERE action <> 'skip'), sum(size), sum(listens) FILTER (WHERE action <> 'skip'),"
+                        " count(*) FILTER (WHERE action = 'skip') FROM plan"
+                    ).fetchall()[0],
+                    strict=True,
+                )
+            )
         con.close()
     out["seconds"] = time.perf_counter() - t0
     out["peak_rss"] = peak_rss()
@@ -122,8 +131,20 @@ def child(args: argparse.Namespace) -> dict:
 
 
 def run_child(kind: str, root: Path, args: argparse.Namespace) -> dict:
-    cmd = [sys.executable, __file__, "--child", kind, "--root", str(root), "--files", str(args.files),
-           "--budget", args.budget, "--memory-limit", args.memory_limit]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        kind,
+        "--root",
+        str(root),
+        "--files",
+        str(args.files),
+        "--budget",
+        args.budget,
+        "--memory-limit",
+        args.memory_limit,
+    ]
     env = {**os.environ, "LONGPLAY_NO_PROGRESS": "1"}  # children print only their JSON line
     done = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if done.returncode:
@@ -136,13 +157,31 @@ def gib(n: float) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="Small sizes: 100k tracks, 1M virtual files.")
-    ap.add_argument("--tracks", type=int, default=None, help="Synthetic catalog size (default 10M, quick 100k).")
-    ap.add_argument("--files", type=int, default=None, help="Virtual files (default 86M, quick 1M).")
-    ap.add_argument("--budget", default="200TB", help="Budget for 86M files, scaled to the sizes run (default 200TB: binding, so demotion runs).")
-    ap.add_argument("--catalog-budget", default=None, help="Budget of the catalog plan (default: scaled).")
-    ap.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit (default 6GB, under the 8 GiB goal).")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="Small sizes: 100k tracks, 1M virtual files."
+    )
+    ap.add_argument(
+        "--tracks", type=int, default=None, help="Synthetic catalog size (default 10M, quick 100k)."
+    )
+    ap.add_argument(
+        "--files", type=int, default=None, help="Virtual files (default 86M, quick 1M)."
+    )
+    ap.add_argument(
+        "--budget",
+        default="200TB",
+        help="Budget for 86M files, scaled to the sizes run (default 200TB: binding, so demotion runs).",
+    )
+    ap.add_argument(
+        "--catalog-budget", default=None, help="Budget of the catalog plan (default: scaled)."
+    )
+    ap.add_argument(
+        "--memory-limit",
+        default="6GB",
+        help="DuckDB memory_limit (default 6GB, under the 8 GiB goal).",
+    )
     ap.add_argument("--dir", type=Path, default=None, help="Work directory (default: a temp dir).")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--root", default=None, help=argparse.SUPPRESS)
@@ -167,27 +206,43 @@ def main() -> None:
         t0 = time.perf_counter()
         progress.set_quiet(True)
         ingest_synthetic(archive, tracks, seed=1)
-        print(f"setup: ingested a synthetic catalog of {tracks:,} tracks in {time.perf_counter() - t0:.1f} s (not timed)",
-              flush=True)
+        print(
+            f"setup: ingested a synthetic catalog of {tracks:,} tracks in {time.perf_counter() - t0:.1f} s (not timed)",
+            flush=True,
+        )
         cat = run_child("catalog", root, argparse.Namespace(**{**vars(args), "budget": cat_budget}))
-        print(f"catalog plan: {tracks:,} tracks in {cat['seconds']:.1f} s, peak RSS {gib(cat['peak_rss'])}; "
-              f"{cat['totals']['files']:,} files, {cat['totals']['bytes'] / 1e12:.3f} TB, "
-              f"{cat['totals']['share_covered']:.3f}% of listens (budget {parse_size(cat_budget) / 1e12:.3f} TB)",
-              flush=True)
+        print(
+            f"catalog plan: {tracks:,} tracks in {cat['seconds']:.1f} s, peak RSS {gib(cat['peak_rss'])}; "
+            f"{cat['totals']['files']:,} files, {cat['totals']['bytes'] / 1e12:.3f} TB, "
+            f"{cat['totals']['share_covered']:.3f}% of listens (budget {parse_size(cat_budget) / 1e12:.3f} TB)",
+            flush=True,
+        )
         setup = run_child("setup", root, args)
-        print(f"setup: {args.files:,} virtual candidates materialized in {setup['seconds']:.1f} s (not timed)",
-              flush=True)
+        print(
+            f"setup: {args.files:,} virtual candidates materialized in {setup['seconds']:.1f} s (not timed)",
+            flush=True,
+        )
         peer = run_child("peer", root, args)
         virt = run_child("virtual", root, args)
         t = virt["totals"]
-        print(f"virtual plan: {args.files:,} files in {virt['seconds']:.1f} s, peak RSS {gib(virt['peak_rss'])} "
-              f"(DuckDB memory_limit {args.memory_limit}); phase {virt['phase']}: kept {t['files']:,} files, "
-              f"{t['bytes'] / 1e12:.2f} TB of {int(args.budget) / 1e12:.2f} TB, skipped {t['skipped']:,}")
-        print(f"peer: bare DuckDB window sort over the same rows {peer['seconds']:.1f} s, "
-              f"peak RSS {gib(peer['peak_rss'])}; plan/peer = {virt['seconds'] / peer['seconds']:.2f}x")
-        print(f"goal: 86M files < {GOAL_SECONDS:.0f} s within {gib(GOAL_RSS)}: {virt['seconds']:.1f} s = "
-              f"{virt['seconds'] / GOAL_SECONDS:.2f} of the time goal, {virt['peak_rss'] / GOAL_RSS:.2f} of the memory goal"
-              + ("" if args.files >= 86_000_000 else f" (measured at {args.files:,} files: run without --quick)"))
+        print(
+            f"virtual plan: {args.files:,} files in {virt['seconds']:.1f} s, peak RSS {gib(virt['peak_rss'])} "
+            f"(DuckDB memory_limit {args.memory_limit}); phase {virt['phase']}: kept {t['files']:,} files, "
+            f"{t['bytes'] / 1e12:.2f} TB of {int(args.budget) / 1e12:.2f} TB, skipped {t['skipped']:,}"
+        )
+        print(
+            f"peer: bare DuckDB window sort over the same rows {peer['seconds']:.1f} s, "
+            f"peak RSS {gib(peer['peak_rss'])}; plan/peer = {virt['seconds'] / peer['seconds']:.2f}x"
+        )
+        print(
+            f"goal: 86M files < {GOAL_SECONDS:.0f} s within {gib(GOAL_RSS)}: {virt['seconds']:.1f} s = "
+            f"{virt['seconds'] / GOAL_SECONDS:.2f} of the time goal, {virt['peak_rss'] / GOAL_RSS:.2f} of the memory goal"
+            + (
+                ""
+                if args.files >= 86_000_000
+                else f" (measured at {args.files:,} files: run without --quick)"
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -25,16 +25,24 @@ import pytest
 
 from netutil import free_port, port_open, wait_for
 
-PACKAGES = {"qbittorrent-nox": "qbittorrent-nox", "aria2c": "aria2",
-            "transmission-show": "transmission-cli", "opentracker": "opentracker"}
+PACKAGES = {
+    "qbittorrent-nox": "qbittorrent-nox",
+    "aria2c": "aria2",
+    "transmission-show": "transmission-cli",
+    "opentracker": "opentracker",
+}
 
 
 def need(binary: str) -> str:
     """The path of ``binary``, or skip the test naming the Debian package that has it."""
-    path = shutil.which(binary) or (f"/usr/bin/{binary}" if Path(f"/usr/bin/{binary}").exists() else None)
+    path = shutil.which(binary) or (
+        f"/usr/bin/{binary}" if Path(f"/usr/bin/{binary}").exists() else None
+    )
     if path is None:
-        pytest.skip(f"{binary} not installed (Debian package {PACKAGES.get(binary, binary)}; "
-                    f"`make test` installs it)")
+        pytest.skip(
+            f"{binary} not installed (Debian package {PACKAGES.get(binary, binary)}; "
+            f"`make test` installs it)"
+        )
     return path
 
 
@@ -112,8 +120,11 @@ class QBittorrent:
         with open(self.log, "wb") as log:
             self.proc = subprocess.Popen(
                 [self.binary, f"--profile={self.profile}", f"--webui-port={self.webui}"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent)
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
 
         def up() -> bool:
             assert self.proc is not None
@@ -123,6 +134,7 @@ class QBittorrent:
                 return bool(self.get("app/version"))
             except OSError:
                 return False
+
         wait_for("qbittorrent-nox Web API", up, timeout)
         return self
 
@@ -130,8 +142,13 @@ class QBittorrent:
     def version(self) -> str:
         return self.get("app/version").decode()
 
-    def _call(self, method: str, data: bytes | None = None, content_type: str | None = None,
-              timeout: float = 10) -> bytes:
+    def _call(
+        self,
+        method: str,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        timeout: float = 10,
+    ) -> bytes:
         req = urllib.request.Request(f"http://127.0.0.1:{self.webui}/api/v2/{method}", data=data)
         if content_type:
             req.add_header("Content-Type", content_type)
@@ -143,18 +160,24 @@ class QBittorrent:
         return self._call(method + query)
 
     def post(self, method: str, **fields: str) -> bytes:
-        return self._call(method, urllib.parse.urlencode(fields).encode(),
-                          "application/x-www-form-urlencoded")
+        return self._call(
+            method, urllib.parse.urlencode(fields).encode(), "application/x-www-form-urlencoded"
+        )
 
     def add_torrent(self, torrent: bytes, save_path: Path | None = None, **options: str) -> None:
         """torrents/add with the .torrent as a multipart file upload."""
         boundary = uuid.uuid4().hex
         fields = {"savepath": str(save_path or self.save_path), **options}
-        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-                 for k, v in fields.items()]
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="torrents"; '
-                     f'filename="t.torrent"\r\nContent-Type: application/x-bittorrent\r\n\r\n'.encode()
-                     + torrent + b"\r\n")
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        ]
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="torrents"; '
+            f'filename="t.torrent"\r\nContent-Type: application/x-bittorrent\r\n\r\n'.encode()
+            + torrent
+            + b"\r\n"
+        )
         body = b"".join(parts) + f"--{boundary}--\r\n".encode()
         answer = self._call("torrents/add", body, f"multipart/form-data; boundary={boundary}")
         if answer.strip() != b"Ok.":
@@ -165,9 +188,17 @@ class QBittorrent:
 
     def torrent(self, info_hash_v1: str, timeout: float = 30) -> dict[str, Any]:
         """The torrent whose v1 info-hash is given, once qBittorrent lists it."""
+
         def find() -> dict[str, Any] | None:
-            return next((t for t in self.torrents()
-                         if info_hash_v1 in (t.get("infohash_v1"), t.get("hash"))), None)
+            return next(
+                (
+                    t
+                    for t in self.torrents()
+                    if info_hash_v1 in (t.get("infohash_v1"), t.get("hash"))
+                ),
+                None,
+            )
+
         return wait_for(f"qbittorrent to list {info_hash_v1}", find, timeout)
 
     def files(self, torrent_hash: str) -> list[dict[str, Any]]:
@@ -176,9 +207,15 @@ class QBittorrent:
     def add_peers(self, torrent_hash: str, peers: Iterable[str]) -> None:
         self.post("torrents/addPeers", hashes=torrent_hash, peers="|".join(peers))
 
-    def wait_state(self, info_hash_v1: str, done: Callable[[dict[str, Any]], bool], what: str,
-                   timeout: float = 120, nudge: Callable[[], None] | None = None,
-                   nudge_every: float = 2.0) -> dict[str, Any]:
+    def wait_state(
+        self,
+        info_hash_v1: str,
+        done: Callable[[dict[str, Any]], bool],
+        what: str,
+        timeout: float = 120,
+        nudge: Callable[[], None] | None = None,
+        nudge_every: float = 2.0,
+    ) -> dict[str, Any]:
         """Poll the torrent until ``done`` holds; ``nudge`` runs every few seconds meanwhile."""
         last = [0.0]
 
@@ -192,6 +229,7 @@ class QBittorrent:
                 last[0] = time.monotonic()
                 nudge()
             return None
+
         return wait_for(f"qbittorrent: {what}", check, timeout, every=0.5)
 
     def stop(self) -> None:
@@ -214,11 +252,22 @@ class QBittorrent:
 
 
 # ------------------------------------------------------------------------------------- aria2c
-ARIA2_BASE = ("--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
-              "--enable-peer-exchange=false", "--disable-ipv6=true", "--file-allocation=none",
-              "--console-log-level=warn", "--summary-interval=0", "--check-certificate=false",
-              "--bt-save-metadata=false", "--rpc-save-upload-metadata=false", "--no-conf=true",
-              "--bt-detach-seed-only=true", "--bt-max-peers=10")
+ARIA2_BASE = (
+    "--enable-dht=false",
+    "--enable-dht6=false",
+    "--bt-enable-lpd=false",
+    "--enable-peer-exchange=false",
+    "--disable-ipv6=true",
+    "--file-allocation=none",
+    "--console-log-level=warn",
+    "--summary-interval=0",
+    "--check-certificate=false",
+    "--bt-save-metadata=false",
+    "--rpc-save-upload-metadata=false",
+    "--no-conf=true",
+    "--bt-detach-seed-only=true",
+    "--bt-max-peers=10",
+)
 
 
 class Aria2:
@@ -228,32 +277,47 @@ class Aria2:
         self.binary = need("aria2c")
         self.port = free_port()
         self.log = Path(workdir) / f"aria2-{'seed' if seed else 'get'}-{self.port}.log"
-        args = [self.binary, *ARIA2_BASE, f"--listen-port={self.port}", f"--dir={data_dir}",
-                f"--log={self.log}", "--log-level=info"]
+        args = [
+            self.binary,
+            *ARIA2_BASE,
+            f"--listen-port={self.port}",
+            f"--dir={data_dir}",
+            f"--log={self.log}",
+            "--log-level=info",
+        ]
         if seed:
             args += ["--seed-ratio=0.0", "--check-integrity=true", "--bt-seed-unverified=false"]
         else:
-            args += ["--seed-time=0"]   # exit once the download is whole
+            args += ["--seed-time=0"]  # exit once the download is whole
         self.args = [*args, str(torrent)]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Aria2:
         with open(self.log.with_suffix(".out"), "wb") as out:  # a file: a pipe could fill and block
-            self.proc = subprocess.Popen(self.args, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                self.args,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
+            )
 
         def listening() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"aria2c exited {self.proc.returncode}: {self.output()}")
             return port_open(self.port)
+
         wait_for("aria2c to listen", listening, 30)
         return self
 
     def output(self) -> str:
         """The tail of aria2c's console output and log, for failure messages."""
-        parts = [p.read_text(errors="replace")[-1500:] for p in (self.log.with_suffix(".out"), self.log)
-                 if p.exists()]
+        parts = [
+            p.read_text(errors="replace")[-1500:]
+            for p in (self.log.with_suffix(".out"), self.log)
+            if p.exists()
+        ]
         return "\n".join(parts)
 
     def wait(self, timeout: float) -> int:
@@ -275,13 +339,18 @@ class Aria2:
 
 
 def aria2_show_files(torrent: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([need("aria2c"), "--show-files=true", str(torrent)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [need("aria2c"), "--show-files=true", str(torrent)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def transmission_show(torrent: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([need("transmission-show"), str(torrent)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [need("transmission-show"), str(torrent)], capture_output=True, text=True, timeout=60
+    )
 
 
 # ---------------------------------------------------------------------------------- opentracker
@@ -298,7 +367,8 @@ class OpenTracker:
         # given as seen from inside that root.
         (self.dir / "opentracker.conf").write_text(
             f"listen.tcp 127.0.0.1:{self.port}\nlisten.udp 127.0.0.1:{self.port}\n"
-            f"tracker.rootdir {self.dir}\naccess.whitelist /whitelist\n")
+            f"tracker.rootdir {self.dir}\naccess.whitelist /whitelist\n"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -306,16 +376,21 @@ class OpenTracker:
         return f"http://127.0.0.1:{self.port}/announce"
 
     def start(self) -> OpenTracker:
-        self.proc = subprocess.Popen([self.binary, "-f", str(self.dir / "opentracker.conf")],
-                                     cwd=self.dir, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            [self.binary, "-f", str(self.dir / "opentracker.conf")],
+            cwd=self.dir,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
 
         def up() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"opentracker exited: {self.proc.stdout.read()!r}")  # type: ignore[union-attr]
             return port_open(self.port)
+
         wait_for("opentracker to listen", up, 20)
         return self
 
@@ -323,7 +398,8 @@ class OpenTracker:
         q = urllib.parse.quote_from_bytes(bytes.fromhex(info_hash_v1))
         try:
             with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.port}/scrape?info_hash={q}", timeout=5) as r:
+                f"http://127.0.0.1:{self.port}/scrape?info_hash={q}", timeout=5
+            ) as r:
                 return bytes(r.read())
         except urllib.error.URLError as exc:
             return str(exc).encode()

@@ -15,11 +15,15 @@ from longplay.plan.planner import make_plan
 CLIPS = 12
 
 
-def packed_archive(root: Path, music: Path, version: str = "hybrid", target: str = "200kB") -> tuple[Archive, PackSummary]:
+def packed_archive(
+    root: Path, music: Path, version: str = "hybrid", target: str = "200kB"
+) -> tuple[Archive, PackSummary]:
     """Init, ingest the clips' catalog, scan them, plan (everything fits), build and pack."""
     archive = Archive.init(root)
-    archive.toml_path.write_text(f'torrent_version = "{version}"\ntorrent_target_size = "{target}"\n'
-                                 'archive_name = "lptest"\n')
+    archive.toml_path.write_text(
+        f'torrent_version = "{version}"\ntorrent_target_size = "{target}"\n'
+        'archive_name = "lptest"\n'
+    )
     archive = Archive.open(root)
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
     scan(archive, [music], workers=2)

@@ -22,20 +22,48 @@ ALBUM_MBID = "1b022e01-4da6-387b-8658-8678046e4cef"
 UPC = "036000291452"
 
 
-def track(key: str, *, isrc: str | None = None, mbid: str | None = None, listens: int | None = None,
-          popularity: int | None = None, duration_ms: int | None = 200_000, license: str | None = None,
-          artist: str = "Ann Artist", artist_mbid: str | None = None, album: str = "First Album",
-          album_key: str | None = None, upc: str | None = None, album_mbid: str | None = None,
-          album_artist: str | None = None, album_artist_mbid: str | None = None) -> dict[str, Any]:
+def track(
+    key: str,
+    *,
+    isrc: str | None = None,
+    mbid: str | None = None,
+    listens: int | None = None,
+    popularity: int | None = None,
+    duration_ms: int | None = 200_000,
+    license: str | None = None,
+    artist: str = "Ann Artist",
+    artist_mbid: str | None = None,
+    album: str = "First Album",
+    album_key: str | None = None,
+    upc: str | None = None,
+    album_mbid: str | None = None,
+    album_artist: str | None = None,
+    album_artist_mbid: str | None = None,
+) -> dict[str, Any]:
     rec: dict[str, Any] = {
-        "track_key": key, "title": f"Song {key}", "isrc": isrc, "mbid": mbid, "duration_ms": duration_ms,
-        "popularity": popularity, "listen_count": listens, "license": license,
+        "track_key": key,
+        "title": f"Song {key}",
+        "isrc": isrc,
+        "mbid": mbid,
+        "duration_ms": duration_ms,
+        "popularity": popularity,
+        "listen_count": listens,
+        "license": license,
         "artists": [{"key": artist, "name": artist, "mbid": artist_mbid, "join_phrase": ""}],
-        "album_key": album_key or album, "album_title": album, "upc": upc, "album_mbid": album_mbid,
+        "album_key": album_key or album,
+        "album_title": album,
+        "upc": upc,
+        "album_mbid": album_mbid,
     }
     if album_artist:
-        rec["album_artists"] = [{"key": album_artist, "name": album_artist, "mbid": album_artist_mbid,
-                                 "join_phrase": ""}]
+        rec["album_artists"] = [
+            {
+                "key": album_artist,
+                "name": album_artist,
+                "mbid": album_artist_mbid,
+                "join_phrase": "",
+            }
+        ]
     return rec
 
 
@@ -50,10 +78,14 @@ def make_library(archive: Archive, files: list[tuple[str, str, int, str, int, in
     """library.duckdb with the files view the plan reads: (track_key, path, size, codec, bitrate, ms)."""
     ids = track_ids(archive)
     con = duckdb.connect(str(archive.library_path))
-    con.execute("CREATE TABLE files (track_id BIGINT, path VARCHAR, size BIGINT, codec VARCHAR, "
-                "bitrate INTEGER, duration_ms INTEGER)")
-    con.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
-                    [[ids[k], p, s, c, b, d] for k, p, s, c, b, d in files])
+    con.execute(
+        "CREATE TABLE files (track_id BIGINT, path VARCHAR, size BIGINT, codec VARCHAR, "
+        "bitrate INTEGER, duration_ms INTEGER)"
+    )
+    con.executemany(
+        "INSERT INTO files VALUES (?, ?, ?, ?, ?, ?)",
+        [[ids[k], p, s, c, b, d] for k, p, s, c, b, d in files],
+    )
     con.execute(f"CREATE VIEW {LIBRARY_FILES} AS SELECT * FROM files")
     con.close()
 

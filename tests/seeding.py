@@ -14,7 +14,9 @@ class Seeder:
     """A Longplay seed session on a thread, for the length of a test."""
 
     def __init__(self, directory: Path, **config: object):
-        self.session = MirrorSession(directory, SessionConfig("seed", listen_interface=LOOP, **config))  # type: ignore[arg-type]
+        self.session = MirrorSession(
+            directory, SessionConfig("seed", listen_interface=LOOP, **config)
+        )  # type: ignore[arg-type]
         self.session.start()
         assert self.session.session is not None
         self.port = self.session.session.listen_port()

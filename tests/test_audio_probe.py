@@ -22,17 +22,29 @@ BIG_COVER = bytes(range(256)) * 400  # 100 kB: forces FLAC/Ogg/MP4 to grow their
 def long_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """12-second clips: long enough to have many Ogg pages and MP4 chunks."""
     out = tmp_path_factory.mktemp("long")
-    return {fmt: samples.write_clip(samples.clip(3, 9, 12.0), out / f"long.{fmt}", fmt) for fmt in FORMATS}
+    return {
+        fmt: samples.write_clip(samples.clip(3, 9, 12.0), out / f"long.{fmt}", fmt)
+        for fmt in FORMATS
+    }
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_payload_hash_survives_retagging_and_differs_for_other_audio(
-        fmt: str, long_clips: dict[str, Path], tmp_path: Path) -> None:
+    fmt: str, long_clips: dict[str, Path], tmp_path: Path
+) -> None:
     src = long_clips[fmt]
     copy = tmp_path / f"copy.{fmt}"
     shutil.copyfile(src, copy)
-    write_tags(str(copy), TagRecord(title="Something else entirely " * 20, artists=("A", "B", "C"),
-                                    isrc="QZABC2400001", genres=("Noise",)), cover=BIG_COVER)
+    write_tags(
+        str(copy),
+        TagRecord(
+            title="Something else entirely " * 20,
+            artists=("A", "B", "C"),
+            isrc="QZABC2400001",
+            genres=("Noise",),
+        ),
+        cover=BIG_COVER,
+    )
     assert copy.read_bytes() != src.read_bytes()
     assert payload_sha256(str(copy)) == payload_sha256(str(src))
     assert probe(str(copy)).payload_sha256 == probe(str(src)).payload_sha256  # decoding or not
@@ -41,23 +53,28 @@ def test_payload_hash_survives_retagging_and_differs_for_other_audio(
 
 
 def test_ogg_retagging_with_a_big_cover_renumbers_pages_yet_keeps_the_payload(
-        long_clips: dict[str, Path], tmp_path: Path) -> None:
+    long_clips: dict[str, Path], tmp_path: Path
+) -> None:
     src = long_clips["ogg"]
     copy = tmp_path / "c.ogg"
     shutil.copyfile(src, copy)
     write_tags(str(copy), TagRecord(title="x"), cover=BIG_COVER)
     a, b = src.read_bytes(), copy.read_bytes()
     renum = containers.renumbering(a, b)
-    assert renum is not None and renum[2] < 0      # more header pages now: later pages shifted
-    assert containers.ogg_structure_problem(b) is None    # mutagen rewrote CRCs correctly
+    assert renum is not None and renum[2] < 0  # more header pages now: later pages shifted
+    assert containers.ogg_structure_problem(b) is None  # mutagen rewrote CRCs correctly
     assert payload_sha256(str(copy)) == payload_sha256(str(src))
 
 
 def test_stream_facts(long_clips: dict[str, Path]) -> None:
     facts = {fmt: probe(str(p)) for fmt, p in long_clips.items()}
     assert {f: (x.container, x.codec) for f, x in facts.items()} == {
-        "flac": ("flac", "flac"), "ogg": ("ogg", "vorbis"), "opus": ("ogg", "opus"),
-        "mp3": ("mp3", "mp3"), "m4a": ("mp4", "aac")}
+        "flac": ("flac", "flac"),
+        "ogg": ("ogg", "vorbis"),
+        "opus": ("ogg", "opus"),
+        "mp3": ("mp3", "mp3"),
+        "m4a": ("mp4", "aac"),
+    }
     for fmt, x in facts.items():
         assert abs(x.duration_ms - 12000) <= 25, fmt
         assert x.channels in (1, 2) and x.bitrate and x.bitrate > 10_000
@@ -70,9 +87,9 @@ def _damaged(src: Path, dst: Path, how: str) -> Path:
     if how == "truncated":
         data = data[: int(n * 0.6)]
     elif how == "zeros":
-        data = data[: n // 2] + b"\0" * 4096 + data[n // 2 + 4096:]
+        data = data[: n // 2] + b"\0" * 4096 + data[n // 2 + 4096 :]
     elif how == "bitflip":
-        data = data[: n // 2] + bytes([data[n // 2] ^ 0x55]) + data[n // 2 + 1:]
+        data = data[: n // 2] + bytes([data[n // 2] ^ 0x55]) + data[n // 2 + 1 :]
     dst.write_bytes(data)
     return dst
 
@@ -80,7 +97,8 @@ def _damaged(src: Path, dst: Path, how: str) -> Path:
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("how", ["truncated", "zeros"])
 def test_truncated_and_corrupt_files_are_rejected_with_a_reason(
-        fmt: str, how: str, long_clips: dict[str, Path], tmp_path: Path) -> None:
+    fmt: str, how: str, long_clips: dict[str, Path], tmp_path: Path
+) -> None:
     bad = _damaged(long_clips[fmt], tmp_path / f"bad.{fmt}", how)
     rec = examine(str(bad))
     assert rec["status"] == "rejected", rec
@@ -90,7 +108,8 @@ def test_truncated_and_corrupt_files_are_rejected_with_a_reason(
 
 @pytest.mark.parametrize("fmt", ["flac", "ogg", "opus"])
 def test_a_single_flipped_bit_is_found_where_the_format_has_checksums(
-        fmt: str, long_clips: dict[str, Path], tmp_path: Path) -> None:
+    fmt: str, long_clips: dict[str, Path], tmp_path: Path
+) -> None:
     # FLAC frames and Ogg pages carry CRCs. MP3 and AAC frames usually have none: a flipped bit
     # there often decodes as slightly different sound, which no reader can tell.
     bad = _damaged(long_clips[fmt], tmp_path / f"flip.{fmt}", "bitflip")
@@ -105,11 +124,16 @@ def test_truncated_ogg_is_told_by_its_pages(long_clips: dict[str, Path], tmp_pat
     assert facts.duration_ms < 12000 * 0.7
 
 
-def test_mislabeled_zero_length_and_not_audio(by_format_clips: dict[str, Path], tmp_path: Path) -> None:
+def test_mislabeled_zero_length_and_not_audio(
+    by_format_clips: dict[str, Path], tmp_path: Path
+) -> None:
     mp3_as_flac = tmp_path / "song.flac"
     shutil.copyfile(by_format_clips["mp3"], mp3_as_flac)
     rec = examine(str(mp3_as_flac))
-    assert rec["status"] == "rejected" and rec["reason"] == "mislabeled: named .flac but the content is MP3"
+    assert (
+        rec["status"] == "rejected"
+        and rec["reason"] == "mislabeled: named .flac but the content is MP3"
+    )
     opus_as_mp3 = tmp_path / "song.mp3"
     shutil.copyfile(by_format_clips["opus"], opus_as_mp3)
     assert "content is Ogg Opus" in examine(str(opus_as_mp3))["reason"]

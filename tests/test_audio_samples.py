@@ -13,8 +13,13 @@ from longplay.audio.probe import probe
 from longplay.audio.tags import read_cover, read_tags
 from longplay.catalog.schema import FLAT_COLUMNS
 
-EXPECTED = {"flac": ("flac", "flac"), "ogg": ("ogg", "vorbis"), "opus": ("ogg", "opus"),
-            "mp3": ("mp3", "mp3"), "m4a": ("mp4", "aac")}
+EXPECTED = {
+    "flac": ("flac", "flac"),
+    "ogg": ("ogg", "vorbis"),
+    "opus": ("ogg", "opus"),
+    "mp3": ("mp3", "mp3"),
+    "m4a": ("mp4", "aac"),
+}
 
 
 def test_each_format_is_real_audio_of_the_right_codec_and_length(clip_dir: Path) -> None:
@@ -31,8 +36,13 @@ def test_tags_read_back_as_generated(clip_dir: Path) -> None:
     files = clip_files(clip_dir)
     for i in range(10):
         c = samples.clip(i, 0, 3.0)
-        [path] = [p for p in files if p.stem.endswith(c.tags.title or "?")
-                  and p.parent.name.endswith(c.tags.album or "?") and p.name.startswith(f"{c.tags.track_number:02d}")]
+        [path] = [
+            p
+            for p in files
+            if p.stem.endswith(c.tags.title or "?")
+            and p.parent.name.endswith(c.tags.album or "?")
+            and p.name.startswith(f"{c.tags.track_number:02d}")
+        ]
         got = read_tags(str(path)).record
         assert got.title == c.tags.title and got.artists == c.tags.artists
         assert got.isrc == c.tags.isrc and got.mb_recording_id == c.tags.mb_recording_id

@@ -35,19 +35,31 @@ def test_scan_records_stream_facts_tags_and_hashes(archive: Archive, music: Path
     [path] = [p for p in got if p.endswith(f"{c.tags.title}.opus")]
     r = got[path]
     assert r["root"] == str(music.resolve())
-    assert (r["container"], r["codec"], r["sample_rate"], r["channels"]) == ("ogg", "opus", 48000, c.channels)
+    assert (r["container"], r["codec"], r["sample_rate"], r["channels"]) == (
+        "ogg",
+        "opus",
+        48000,
+        c.channels,
+    )
     assert abs(r["duration_ms"] - 3000) <= 25 and r["bitrate"] > 20_000
     assert (r["title"], r["artists"], r["album"], r["isrc"]) == (
-        c.tags.title, list(c.tags.artists), c.tags.album, c.tags.isrc)
+        c.tags.title,
+        list(c.tags.artists),
+        c.tags.album,
+        c.tags.isrc,
+    )
     assert (r["track_number"], r["track_total"], r["disc_number"]) == (3, 5, 1)
     assert r["mb_recording_id"] == c.tags.mb_recording_id and r["has_cover"] is True
     import hashlib
+
     assert r["sha256"] == hashlib.sha256((music / path).read_bytes()).hexdigest()
     assert len({x["payload_sha256"] for x in got.values()}) == 10
     assert r["size"] == (music / path).stat().st_size
 
 
-def test_rescan_skips_unchanged_and_notices_moves_changes_and_deletions(archive: Archive, music: Path) -> None:
+def test_rescan_skips_unchanged_and_notices_moves_changes_and_deletions(
+    archive: Archive, music: Path
+) -> None:
     scan(archive, [music], workers=2)
     before = rows(archive)
     again = scan(archive, [music])
@@ -56,10 +68,10 @@ def test_rescan_skips_unchanged_and_notices_moves_changes_and_deletions(archive:
     files = sorted(before)
     renamed, copied, retagged, deleted = files[0], files[1], files[2], files[3]
     (music / "moved").mkdir()
-    os.rename(music / renamed, music / "moved" / "a.flac")                  # same inode
-    shutil.copyfile(music / copied, music / "moved" / "b.ogg")              # new inode...
-    (music / copied).unlink()                                                # ...old one gone
-    write_tags(str(music / retagged), TagRecord(title="Retagged"))          # changed in place
+    os.rename(music / renamed, music / "moved" / "a.flac")  # same inode
+    shutil.copyfile(music / copied, music / "moved" / "b.ogg")  # new inode...
+    (music / copied).unlink()  # ...old one gone
+    write_tags(str(music / retagged), TagRecord(title="Retagged"))  # changed in place
     (music / deleted).unlink()
     new_clip = samples.write_clip(samples.clip(40, 0, 1.0), music / "new.flac", "flac")
 
@@ -67,7 +79,11 @@ def test_rescan_skips_unchanged_and_notices_moves_changes_and_deletions(archive:
     assert (s.unchanged, s.moved, s.changed, s.deleted, s.new) == (6, 2, 1, 1, 1)
     assert s.examined == 3  # the copy, the retagged file and the new file; the rename was free
     after = rows(archive)
-    assert set(after) == (set(before) - {renamed, copied, deleted}) | {"moved/a.flac", "moved/b.ogg", "new.flac"}
+    assert set(after) == (set(before) - {renamed, copied, deleted}) | {
+        "moved/a.flac",
+        "moved/b.ogg",
+        "new.flac",
+    }
     assert after["moved/a.flac"]["sha256"] == before[renamed]["sha256"]
     assert after["moved/b.ogg"]["sha256"] == before[copied]["sha256"]
     assert after[retagged]["title"] == "Retagged"
@@ -88,6 +104,7 @@ def test_bad_files_are_rejected_and_the_scan_goes_on(archive: Archive, music: Pa
     bad_tags = music / "bad-tags.flac"
     shutil.copyfile(flac, bad_tags)
     from mutagen.flac import FLAC
+
     f = FLAC(bad_tags)
     f["tracknumber"], f["isrc"] = ["seven"], ["not-an-isrc"]
     f.save()
@@ -113,8 +130,9 @@ def test_bad_files_are_rejected_and_the_scan_goes_on(archive: Archive, music: Pa
     assert (again.unchanged, again.examined) == (16, 0)
 
 
-def test_a_killed_scan_resumes_to_the_same_result(archive: Archive, music: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_killed_scan_resumes_to_the_same_result(
+    archive: Archive, music: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = scan_mod.examine_all
 
     def dies_after_four(paths: Any, workers: int, decode: bool) -> Any:
@@ -135,16 +153,18 @@ def test_a_killed_scan_resumes_to_the_same_result(archive: Archive, music: Path,
     fresh_archive = Archive.init(tmp_path / "fresh")
     scan(fresh_archive, [music])
     strip = ("scanned_at",)
-    assert {p: {k: v for k, v in r.items() if k not in strip} for p, r in resumed.items()} == \
-        {p: {k: v for k, v in r.items() if k not in strip} for p, r in rows(fresh_archive).items()}
-
+    assert {p: {k: v for k, v in r.items() if k not in strip} for p, r in resumed.items()} == {
+        p: {k: v for k, v in r.items() if k not in strip} for p, r in rows(fresh_archive).items()
+    }
 
 
 BEETS = shared_data("audio", "beets")
 
 
 @pytest.mark.skipif(BEETS is None, reason="shared test corpus ../shared/data/audio/beets is absent")
-def test_scan_of_the_beets_corpus_rejects_broken_files_and_reads_good_ones(archive: Archive) -> None:
+def test_scan_of_the_beets_corpus_rejects_broken_files_and_reads_good_ones(
+    archive: Archive,
+) -> None:
     s = scan(archive, [BEETS], workers=2)
     files, rejected = rows(archive), rows(archive, "rejected_files")
     assert s.walked == len(files) + len(rejected) == len(list(BEETS.iterdir()))
@@ -153,32 +173,48 @@ def test_scan_of_the_beets_corpus_rejects_broken_files_and_reads_good_ones(archi
     assert reason["no_ext_not_music"] == "zero-length file"
     assert reason["oldape.ape"].startswith("unsupported format: Monkey's Audio")
     assert reason["mpeglayer3.wav"].startswith("unsupported format: WAV")
-    for ext, name in (("wma", "Windows Media"), ("aiff", "AIFF"), ("wv", "WavPack"), ("mpc", "Musepack"),
-                      ("dsf", "DSD")):
+    for ext, name in (
+        ("wma", "Windows Media"),
+        ("aiff", "AIFF"),
+        ("wv", "WavPack"),
+        ("mpc", "Musepack"),
+        ("dsf", "DSD"),
+    ):
         assert reason[f"full.{ext}"].startswith(f"unsupported format: {name}"), ext
     assert {p for p, r in rejected.items() if r["status"] == "ignored"} == {"LICENSE", "SOURCE.txt"}
 
     full = files["full.flac"]
-    assert (full["container"], full["codec"], full["duration_ms"], full["sample_rate"], full["channels"]) == \
-        ("flac", "flac", 1000, 44100, 1)
+    assert (
+        full["container"],
+        full["codec"],
+        full["duration_ms"],
+        full["sample_rate"],
+        full["channels"],
+    ) == ("flac", "flac", 1000, 44100, 1)
     assert (full["title"], full["artists"], full["album"]) == ("full", ["the artist"], "the album")
-    assert files["full.mp3"]["album_artists"] == ["the album artist"]   # (full.flac has none)
-    assert (full["track_number"], full["track_total"], full["disc_number"], full["disc_total"]) == (2, 3, 4, 5)
+    assert files["full.mp3"]["album_artists"] == ["the album artist"]  # (full.flac has none)
+    assert (full["track_number"], full["track_total"], full["disc_number"], full["disc_total"]) == (
+        2,
+        3,
+        4,
+        5,
+    )
     assert full["date"] == "2001" and full["genres"] == ["the genre"]
     assert full["mb_recording_id"] == "8b882575-08a5-4452-a7a7-cbb8a1531f9e"
     assert files["full.opus"]["sample_rate"] == 48000 and files["full.m4a"]["codec"] == "aac"
     assert files["full.alac.m4a"]["codec"] == "alac"
-    assert files["no_ext"]["codec"] == "mp3"                      # audio without an extension
+    assert files["no_ext"]["codec"] == "mp3"  # audio without an extension
     assert files["image.flac"]["has_cover"] and not files["full.flac"]["has_cover"]
     assert files["date_with_slashes.ogg"]["date"] == "2005-06-05"
     # Same audio, different tags: one payload hash; different encodes: different hashes.
     assert files["full.mp3"]["payload_sha256"] == files["bpm.mp3"]["payload_sha256"]
     assert files["full.mp3"]["sha256"] != files["bpm.mp3"]["sha256"]
     assert files["full.mp3"]["payload_sha256"] != files["whitenoise.mp3"]["payload_sha256"]
-    assert files["unparseable.flac"]["date"] is None               # value dropped, file kept
+    assert files["unparseable.flac"]["date"] is None  # value dropped, file kept
     log = [orjson.loads(x) for x in s.rejects_log.read_bytes().splitlines()]  # type: ignore[union-attr]
-    assert {"input": str(BEETS / "unparseable.ogg"), "position": "tag date"}.items() <= \
-        next(r for r in log if r["input"].endswith("unparseable.ogg")).items()
+    assert {"input": str(BEETS / "unparseable.ogg"), "position": "tag date"}.items() <= next(
+        r for r in log if r["input"].endswith("unparseable.ogg")
+    ).items()
 
 
 def test_a_worker_that_dies_does_not_stop_the_scan(clip_dir: Path) -> None:

@@ -21,13 +21,23 @@ from longplay.cli import cli
 from longplay.errors import LongplayError
 
 FORMATS = ("flac", "ogg", "opus", "mp3", "m4a")
-NEW = TagRecord(title="A Title From The Catalog", artists=("First Artist", "Second Artist"),
-                album="Catalog Album", album_artists=("First Artist",), track_number=7, track_total=12,
-                disc_number=2, disc_total=2, date="2019-04-05", isrc="QZCAT1900042", genres=("Jazz", "Funk"),
-                mb_recording_id="11111111-2222-3333-4444-555555555555",
-                mb_release_id="66666666-7777-8888-9999-000000000000",
-                mb_artist_ids=("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",),
-                mb_album_artist_ids=("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",))
+NEW = TagRecord(
+    title="A Title From The Catalog",
+    artists=("First Artist", "Second Artist"),
+    album="Catalog Album",
+    album_artists=("First Artist",),
+    track_number=7,
+    track_total=12,
+    disc_number=2,
+    disc_total=2,
+    date="2019-04-05",
+    isrc="QZCAT1900042",
+    genres=("Jazz", "Funk"),
+    mb_recording_id="11111111-2222-3333-4444-555555555555",
+    mb_release_id="66666666-7777-8888-9999-000000000000",
+    mb_artist_ids=("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",),
+    mb_album_artist_ids=("aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",),
+)
 
 
 def sha(path: Path) -> str:
@@ -73,7 +83,9 @@ def test_big_cover_changes_restore_exactly_and_stay_small(fmt: str, tmp_path: Pa
     # and back the other way: a file with a big cover, re-tagged with a small one
     src2 = tmp_path / f"covered.{fmt}"
     shutil.copyfile(tmp_path / f"t.{fmt}", src2)
-    data2 = tag_copy(src2, tmp_path / f"t2.{fmt}", TagRecord(title="x"), cover=samples._png(2, 2, (1, 2, 3)))
+    data2 = tag_copy(
+        src2, tmp_path / f"t2.{fmt}", TagRecord(title="x"), cover=samples._png(2, 2, (1, 2, 3))
+    )
     restore(tmp_path / f"t2.{fmt}", data2, tmp_path / f"r2.{fmt}")
     assert (tmp_path / f"r2.{fmt}").read_bytes() == src2.read_bytes()
     assert len(data2) > 100_000  # the old cover is in the restore data: nothing else has it
@@ -84,9 +96,25 @@ BEETS = shared_data("audio", "beets")
 
 @pytest.mark.skipif(BEETS is None, reason="shared test corpus ../shared/data/audio/beets is absent")
 def test_real_world_files_restore_bit_exact(tmp_path: Path) -> None:
-    names = ["full.flac", "image.flac", "partial.flac", "full.ogg", "image.ogg", "full.opus", "full.mp3",
-             "image.mp3", "min.mp3", "unicode’d.mp3", "full.m4a", "image.m4a", "full.alac.m4a",
-             "soundcheck-nonascii.m4a", "no_ext", "whitenoise.opus", "date_with_slashes.ogg"]
+    names = [
+        "full.flac",
+        "image.flac",
+        "partial.flac",
+        "full.ogg",
+        "image.ogg",
+        "full.opus",
+        "full.mp3",
+        "image.mp3",
+        "min.mp3",
+        "unicode’d.mp3",
+        "full.m4a",
+        "image.m4a",
+        "full.alac.m4a",
+        "soundcheck-nonascii.m4a",
+        "no_ext",
+        "whitenoise.opus",
+        "date_with_slashes.ogg",
+    ]
     for name in names:
         src = BEETS / name  # type: ignore[operator]
         out = tmp_path / f"t-{name}"
@@ -96,7 +124,9 @@ def test_real_world_files_restore_bit_exact(tmp_path: Path) -> None:
         assert (tmp_path / f"r-{name}").read_bytes() == src.read_bytes(), name
 
 
-def test_restore_refuses_the_wrong_file_and_damaged_data(clips: dict[str, Path], tmp_path: Path) -> None:
+def test_restore_refuses_the_wrong_file_and_damaged_data(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
     src = clips["ogg"]
     tagged = tmp_path / "t.ogg"
     data = tag_copy(src, tagged, NEW)
@@ -130,10 +160,19 @@ def test_catalog_tags_are_the_tracks_metadata(archive: Archive) -> None:
             c = samples.clip(i, 0, 3.0)
             got = catalog_tags(con, ids[c.track_key])
             assert got == many[ids[c.track_key]]
-            expect = TagRecord(**{**c.tags.as_row(), "disc_number": None, "disc_total": None,
-                                  "artists": c.tags.artists, "album_artists": c.tags.album_artists,
-                                  "genres": c.tags.genres, "mb_artist_ids": c.tags.mb_artist_ids,
-                                  "mb_album_artist_ids": c.tags.mb_album_artist_ids, "has_cover": False})
+            expect = TagRecord(
+                **{
+                    **c.tags.as_row(),
+                    "disc_number": None,
+                    "disc_total": None,
+                    "artists": c.tags.artists,
+                    "album_artists": c.tags.album_artists,
+                    "genres": c.tags.genres,
+                    "mb_artist_ids": c.tags.mb_artist_ids,
+                    "mb_album_artist_ids": c.tags.mb_album_artist_ids,
+                    "has_cover": False,
+                }
+            )
             assert got == expect
         with pytest.raises(LongplayError, match="not in the current catalog"):
             catalog_tags(con, 12345)
@@ -144,19 +183,41 @@ def test_cli_tag_and_restore(archive: Archive, clips: dict[str, Path], tmp_path:
     src = clips["mp3"]
     c = samples.clip(3, 0, 3.0)  # the first MP3 clip
     runner = CliRunner()
-    out = runner.invoke(cli, ["--archive", str(archive.root), "audio", "tag", str(src),
-                              str(tmp_path / "t.mp3"), "--track", str(ids[c.track_key])])
+    out = runner.invoke(
+        cli,
+        [
+            "--archive",
+            str(archive.root),
+            "audio",
+            "tag",
+            str(src),
+            str(tmp_path / "t.mp3"),
+            "--track",
+            str(ids[c.track_key]),
+        ],
+    )
     assert out.exit_code == 0, out.output
     assert (tmp_path / "t.mp3.lprestore").is_file()
     out = runner.invoke(cli, ["audio", "restore", str(tmp_path / "t.mp3"), str(tmp_path / "r.mp3")])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "r.mp3").read_bytes() == src.read_bytes()
-    out = runner.invoke(cli, ["audio", "restore", str(src), str(tmp_path / "r2.mp3"),
-                              "--restore-data", str(tmp_path / "t.mp3.lprestore")])
+    out = runner.invoke(
+        cli,
+        [
+            "audio",
+            "restore",
+            str(src),
+            str(tmp_path / "r2.mp3"),
+            "--restore-data",
+            str(tmp_path / "t.mp3.lprestore"),
+        ],
+    )
     assert out.exit_code == 1 and "not the tagged file" in out.output
 
 
-def test_damaged_restore_data_never_crashes_or_restores_wrong_bytes(clips: dict[str, Path], tmp_path: Path) -> None:
+def test_damaged_restore_data_never_crashes_or_restores_wrong_bytes(
+    clips: dict[str, Path], tmp_path: Path
+) -> None:
     src = clips["opus"]
     tagged = tmp_path / "t.opus"
     data = tag_copy(src, tagged, NEW, cover=b"\xff\xd8\xff\xe0" + bytes(5000))

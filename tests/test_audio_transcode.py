@@ -28,7 +28,9 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_opus_keeps_duration_tags_and_cover(fmt: str, sources: dict[str, Path], tmp_path: Path) -> None:
+def test_opus_keeps_duration_tags_and_cover(
+    fmt: str, sources: dict[str, Path], tmp_path: Path
+) -> None:
     src = sources[fmt]
     out = transcode_opus(src, tmp_path / "out.opus", 75_000)
     a, b = probe(str(src)), probe(str(out.path))
@@ -69,18 +71,42 @@ def test_refuses_bad_input(tmp_path: Path) -> None:
 
 
 def test_cli_transcode(sources: dict[str, Path], tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["--archive", str(tmp_path), "audio", "transcode",
-                                      str(sources["m4a"]), str(tmp_path / "c.opus"), "--opus", "64k"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--archive",
+            str(tmp_path),
+            "audio",
+            "transcode",
+            str(sources["m4a"]),
+            str(tmp_path / "c.opus"),
+            "--opus",
+            "64k",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "64 kbit/s" in result.output and probe(str(tmp_path / "c.opus")).codec == "opus"
-    bad = CliRunner().invoke(cli, ["audio", "transcode", str(sources["m4a"]), str(tmp_path / "d.opus"),
-                                   "--opus", "lots"])
+    bad = CliRunner().invoke(
+        cli, ["audio", "transcode", str(sources["m4a"]), str(tmp_path / "d.opus"), "--opus", "lots"]
+    )
     assert bad.exit_code == 2
 
 
 def test_cli_samples(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["audio", "samples", str(tmp_path / "s"), "--count", "3",
-                                      "--seconds", "1", "--formats", "opus,mp3"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audio",
+            "samples",
+            str(tmp_path / "s"),
+            "--count",
+            "3",
+            "--seconds",
+            "1",
+            "--formats",
+            "opus,mp3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     files = sorted(p.suffix for p in (tmp_path / "s").rglob("*.*") if p.suffix != ".jsonl")
     assert files == [".mp3", ".opus", ".opus"]

@@ -28,7 +28,10 @@ def _planned(root: Path, music: Path) -> Archive:
 def _built(archive: Archive) -> dict[int, tuple[str, str]]:
     con = sqlite3.connect(archive.state_path)
     try:
-        return {t: (p, h) for t, p, h in con.execute("SELECT track_id, out_path, sha256 FROM build_files")}
+        return {
+            t: (p, h)
+            for t, p, h in con.execute("SELECT track_id, out_path, sha256 FROM build_files")
+        }
     finally:
         con.close()
 
@@ -49,7 +52,16 @@ def test_kill_9_during_build_then_rerun(tmp_path: Path, cli_env: dict[str, str])
     samples.generate(music, 16, seed=5, seconds=8.0)
     killed = _planned(tmp_path / "killed", music)
     clean = _planned(tmp_path / "clean", music)
-    cmd = [sys.executable, "-m", "longplay.cli", "--archive", str(killed.root), "build", "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "longplay.cli",
+        "--archive",
+        str(killed.root),
+        "build",
+        "--workers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _count(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
@@ -61,9 +73,16 @@ def test_kill_9_during_build_then_rerun(tmp_path: Path, cli_env: dict[str, str])
     rerun = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"already built {done_before}" in rerun.stdout
-    whole = subprocess.run([sys.executable, "-m", "longplay.cli", "--archive", str(clean.root), "build"],
-                           env=cli_env, capture_output=True, text=True, timeout=300)
+    whole = subprocess.run(
+        [sys.executable, "-m", "longplay.cli", "--archive", str(clean.root), "build"],
+        env=cli_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert whole.returncode == 0, whole.stderr
     assert _built(killed) == _built(clean) and len(_built(clean)) == 16
-    leftovers = [p for p in (killed.root / "build").rglob("*") if p.is_file() and p.name.startswith(".")]
-    assert leftovers == []   # a killed task's partial output never survives as a file
+    leftovers = [
+        p for p in (killed.root / "build").rglob("*") if p.is_file() and p.name.startswith(".")
+    ]
+    assert leftovers == []  # a killed task's partial output never survives as a file

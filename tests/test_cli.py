@@ -9,13 +9,34 @@ import pytest
 
 from longplay.cli import cli
 
-COMMANDS = [["build"], ["pack"], ["coverage"], ["plan"], ["scan"], ["init"], ["settings"], ["gc"], ["stats"], ["synthetic"], ["ingest", "synthetic"],
-            ["ingest", "tabular"], ["ingest", "flat"], ["export", "sqlite"], ["export", "parquet"], ["demo"]]
+COMMANDS = [
+    ["build"],
+    ["pack"],
+    ["coverage"],
+    ["plan"],
+    ["scan"],
+    ["init"],
+    ["settings"],
+    ["gc"],
+    ["stats"],
+    ["synthetic"],
+    ["ingest", "synthetic"],
+    ["ingest", "tabular"],
+    ["ingest", "flat"],
+    ["export", "sqlite"],
+    ["export", "parquet"],
+    ["demo"],
+]
 
 
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "longplay.cli", *args], env=env, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "longplay.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def _all_commands(group=cli, prefix=()):  # type: ignore[no-untyped-def]
@@ -30,7 +51,9 @@ def test_every_command_has_help_with_an_example() -> None:
     seen = set()
     for path, cmd in _all_commands():
         seen.add(path)
-        assert cmd.help and "Example:" in cmd.help, f"`longplay {' '.join(path)}` --help has no example"
+        assert cmd.help and "Example:" in cmd.help, (
+            f"`longplay {' '.join(path)}` --help has no example"
+        )
     assert {tuple(c) for c in COMMANDS} <= seen
 
 
@@ -41,7 +64,11 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path, cli_env: dict[str
     run(cli_env, "init", str(tmp_path / "a"))
     (tmp_path / "a" / "longplay.toml").write_text("torrent_version = 2\n")
     r = run(cli_env, "--archive", str(tmp_path / "a"), "settings")
-    assert r.returncode == 1 and "setting 'torrent_version'" in r.stderr and "Traceback" not in r.stderr
+    assert (
+        r.returncode == 1
+        and "setting 'torrent_version'" in r.stderr
+        and "Traceback" not in r.stderr
+    )
     r = run(cli_env, "--archive", str(tmp_path / "a"), "--debug", "settings")
     assert r.returncode != 0 and "Traceback" in r.stderr
 
@@ -65,11 +92,18 @@ def test_ingest_stats_export_through_the_cli(tmp_path: Path, cli_env: dict[str, 
 
 
 @pytest.mark.parametrize("env_value", ["v1", "hybrid"])
-def test_settings_lists_every_setting_with_origin(tmp_path: Path, cli_env: dict[str, str], env_value: str) -> None:
+def test_settings_lists_every_setting_with_origin(
+    tmp_path: Path, cli_env: dict[str, str], env_value: str
+) -> None:
     from longplay.settings import SETTINGS
 
     run(cli_env, "init", str(tmp_path / "a"))
-    r = run({**cli_env, "LONGPLAY_TORRENT_VERSION": env_value}, "--archive", str(tmp_path / "a"), "settings")
+    r = run(
+        {**cli_env, "LONGPLAY_TORRENT_VERSION": env_value},
+        "--archive",
+        str(tmp_path / "a"),
+        "settings",
+    )
     assert r.returncode == 0
     for s in SETTINGS:
         assert f"{s.name} = " in r.stdout
@@ -80,7 +114,15 @@ def test_demo_runs_the_archive_half_end_to_end(tmp_path: Path, cli_env: dict[str
     out = tmp_path / "demo"
     r = run(cli_env, "demo", str(out), "--tracks", "3000", "--clips", "10", "--no-serve")
     assert r.returncode == 0, r.stderr
-    for step in ("ingest synthetic", "scan", "coverage", "plan --budget", "build", "pack", "mirror verify"):
+    for step in (
+        "ingest synthetic",
+        "scan",
+        "coverage",
+        "plan --budget",
+        "build",
+        "pack",
+        "mirror verify",
+    ):
         assert f"$ longplay --archive {out} {step}" in r.stdout
     assert "read 3,000 = kept 3,000 + rejected 0" in r.stdout
     assert "matched against catalog generation 2: isrc 10" in r.stdout

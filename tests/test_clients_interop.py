@@ -25,17 +25,29 @@ from torrentdata import TorrentSpec, build_mirror, random_files
 
 pytestmark = pytest.mark.clients
 
-SPECS = [TorrentSpec("lp-t0-0001", random_files(31, 6, 150_000), 0, 900, (40, 90)),
-         TorrentSpec("lp-t1-0001", {"Solo/Only Track.ogg": random_files(32, 1, 70_000)["Artist/Album/01 Track 1.ogg"],
-                                    "Solo/Cover.jpg": b"\xff\xd8" + b"j" * 5000,
-                                    "Solo/Notes/empty.txt": b""}, 1, 100, (1, 39))]
+SPECS = [
+    TorrentSpec("lp-t0-0001", random_files(31, 6, 150_000), 0, 900, (40, 90)),
+    TorrentSpec(
+        "lp-t1-0001",
+        {
+            "Solo/Only Track.ogg": random_files(32, 1, 70_000)["Artist/Album/01 Track 1.ogg"],
+            "Solo/Cover.jpg": b"\xff\xd8" + b"j" * 5000,
+            "Solo/Notes/empty.txt": b"",
+        },
+        1,
+        100,
+        (1, 39),
+    ),
+]
 
 
 def _expected_files(listing: Listing, src: Path) -> dict[str, list[tuple[str, int]]]:
     out = {}
     for e in listing.torrents:
         t = read_torrent(src / "torrents" / e.file)
-        out[e.name] = sorted(("/".join((e.name, *rel)), size) for rel, size in zip(t.files, t.sizes, strict=True))
+        out[e.name] = sorted(
+            ("/".join((e.name, *rel)), size) for rel, size in zip(t.files, t.sizes, strict=True)
+        )
     return out
 
 
@@ -72,8 +84,13 @@ def test_qbittorrent_downloads_hybrid_from_longplay(qbt: QBittorrent, tmp_path: 
         for e in listing.torrents:
             qbt.add_torrent((src / "torrents" / e.file).read_bytes())
             h = qbt.torrent(e.info_hash_v1)["hash"]
-            qbt.wait_state(e.info_hash_v1, lambda t: t["progress"] >= 1.0, f"download {e.name}",
-                           timeout=120, nudge=lambda h=h: qbt.add_peers(h, [f"127.0.0.1:{seeder.port}"]))
+            qbt.wait_state(
+                e.info_hash_v1,
+                lambda t: t["progress"] >= 1.0,
+                f"download {e.name}",
+                timeout=120,
+                nudge=lambda h=h: qbt.add_peers(h, [f"127.0.0.1:{seeder.port}"]),
+            )
     finally:
         seeder.close()
     for spec in SPECS:
@@ -92,14 +109,17 @@ def test_qbittorrent_finds_longplay_through_a_tracker(qbt: QBittorrent, tmp_path
         assert listing.torrents[0].info_hash_v1 == probe.torrents[0].info_hash_v1
         status: dict[str, object] = {}
         stop = threading.Event()
-        thread = threading.Thread(target=lambda: status.update(s=run_session(
-            src, "seed", stop, listen_interface=LOOP)), daemon=True)
+        thread = threading.Thread(
+            target=lambda: status.update(s=run_session(src, "seed", stop, listen_interface=LOOP)),
+            daemon=True,
+        )
         thread.start()
         try:
             e = listing.torrents[0]
             qbt.add_torrent((src / "torrents" / e.file).read_bytes())
-            qbt.wait_state(e.info_hash_v1, lambda t: t["progress"] >= 1.0, "download via tracker",
-                           timeout=60)
+            qbt.wait_state(
+                e.info_hash_v1, lambda t: t["progress"] >= 1.0, "download via tracker", timeout=60
+            )
             assert b"complete" in tracker.scrape(e.info_hash_v1)
         finally:
             stop.set()
@@ -112,12 +132,20 @@ def test_longplay_fetches_from_qbittorrent(qbt: QBittorrent, tmp_path: Path) -> 
     listing = build_mirror(src, SPECS)
     for e in listing.torrents:  # qBittorrent seeds from its own copy of the data
         qbt.add_torrent((src / "torrents" / e.file).read_bytes(), src / "files")
-        qbt.wait_state(e.info_hash_v1, lambda t: t["progress"] >= 1.0 and t["state"] in (
-            "uploading", "stalledUP", "forcedUP", "queuedUP"), f"{e.name} to seed", timeout=60)
+        qbt.wait_state(
+            e.info_hash_v1,
+            lambda t: (
+                t["progress"] >= 1.0
+                and t["state"] in ("uploading", "stalledUP", "forcedUP", "queuedUP")
+            ),
+            f"{e.name} to seed",
+            timeout=60,
+        )
     dst = tmp_path / "mirror"
     shutil.copytree(src / "torrents", dst / "torrents")
-    status = run_session(dst, "fetch", timeout=120, listen_interface=LOOP,
-                         peers=(("127.0.0.1", qbt.port),))
+    status = run_session(
+        dst, "fetch", timeout=120, listen_interface=LOOP, peers=(("127.0.0.1", qbt.port),)
+    )
     assert status.complete, status
     report = verify_mirror(dst)
     assert report.ok and report.files_checked == 9
@@ -163,8 +191,14 @@ def test_longplay_fetches_v1_from_aria2(tmp_path: Path) -> None:
         data = tmp_path / f"aria2-{e.name}"
         _with_pad_files(src, e.name, data)
         with Aria2(tmp_path, src / "torrents" / e.file, data, seed=True) as seeder:
-            status = run_session(dst, "fetch", timeout=120, listen_interface=LOOP,
-                                 peers=(("127.0.0.1", seeder.port),), names=(e.name,))
+            status = run_session(
+                dst,
+                "fetch",
+                timeout=120,
+                listen_interface=LOOP,
+                peers=(("127.0.0.1", seeder.port),),
+                names=(e.name,),
+            )
             assert status.complete, seeder.output()
     assert verify_mirror(dst).ok
     for spec in SPECS:

@@ -20,13 +20,17 @@ from plancat import ISRC_A, make_catalog, make_library, track
 
 def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
     """Listens 60 (two tracks of one ISRC: 40 + 20), 30, 10, 0: every figure by hand."""
-    make_catalog(archive, [
-        track("a1", isrc=ISRC_A, listens=40),
-        track("a2", isrc=ISRC_A, listens=20, album="Hits", duration_ms=100_000),
-        track("b", listens=30, duration_ms=300_000),
-        track("c", listens=10, duration_ms=60_000),
-        track("d", listens=0),
-    ], tmp_path)
+    make_catalog(
+        archive,
+        [
+            track("a1", isrc=ISRC_A, listens=40),
+            track("a2", isrc=ISRC_A, listens=20, album="Hits", duration_ms=100_000),
+            track("b", listens=30, duration_ms=300_000),
+            track("c", listens=10, duration_ms=60_000),
+            track("d", listens=0),
+        ],
+        tmp_path,
+    )
     rep = coverage(archive)
     assert (rep.tracks, rep.recordings, rep.listens, rep.recordings_with_listens) == (5, 4, 100, 3)
     pts = {p["files"]: p for p in rep.curve}
@@ -35,7 +39,9 @@ def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
     # The recording's canonical track is the most listened one, a1 (200 s).
     assert pts[2]["bytes_original"] == o(200_000) + o(300_000)
     assert pts[4]["bytes_original"] == o(200_000) + o(300_000) + o(60_000) + o(200_000)
-    assert pts[4]["bytes_mix"] == o(200_000) + o(300_000) + o(60_000) + p(200_000)  # d: popularity 0
+    assert pts[4]["bytes_mix"] == o(200_000) + o(300_000) + o(60_000) + p(
+        200_000
+    )  # d: popularity 0
     needed = {n["target"]: n["files"] for n in rep.needed}
     assert needed == {50.0: 1, 90.0: 2, 99.0: 3, 99.6: 3, 99.9: 3, 100.0: 3}
     assert [t["files"] for t in rep.top] == [4]
@@ -46,9 +52,16 @@ def test_hand_made_coverage(archive: Archive, tmp_path: Path) -> None:
 
 
 def test_coverage_uses_scanned_file_sizes(archive: Archive, tmp_path: Path) -> None:
-    make_catalog(archive, [track("a", listens=50), track("b", listens=20), track("c", listens=5)], tmp_path)
-    make_library(archive, [("a", "a.flac", 30_000_000, "flac", 1_000_000, 200_000),
-                           ("c", "c.opus", 1_000_000, "opus", 40_000, 200_000)])
+    make_catalog(
+        archive, [track("a", listens=50), track("b", listens=20), track("c", listens=5)], tmp_path
+    )
+    make_library(
+        archive,
+        [
+            ("a", "a.flac", 30_000_000, "flac", 1_000_000, 200_000),
+            ("c", "c.opus", 1_000_000, "opus", 40_000, 200_000),
+        ],
+    )
     rep = coverage(archive)
     assert rep.recordings_with_files == 2
     pts = {p["files"]: p for p in rep.curve}
@@ -74,7 +87,9 @@ def test_synthetic_coverage_curve_and_plan_point(archive: Archive, tmp_path: Pat
     assert all(p["bytes_mix"] <= p["bytes_original"] for p in rep.curve)
     # No plan covers more than the same number of most-listened files (the curve bounds it).
     assert rep.plan is not None and rep.plan["files"] == plan.totals()["files"]
-    assert rep.plan["listens"] <= next(p["listens"] for p in rep.curve if p["files"] >= rep.plan["files"])
+    assert rep.plan["listens"] <= next(
+        p["listens"] for p in rep.curve if p["files"] >= rep.plan["files"]
+    )
 
     png = tmp_path / "out" / "coverage.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -88,13 +103,23 @@ def test_synthetic_coverage_curve_and_plan_point(archive: Archive, tmp_path: Pat
 
 def test_cli_coverage(archive: Archive, cli_env: dict[str, str], tmp_path: Path) -> None:
     ingest_synthetic(archive, 3000, seed=2)
-    run = subprocess.run(["longplay", "--archive", str(archive.root), "coverage", "--json"],
-                         capture_output=True, text=True, env=cli_env, check=True)
+    run = subprocess.run(
+        ["longplay", "--archive", str(archive.root), "coverage", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        check=True,
+    )
     data = json.loads(run.stdout)
     assert data["recordings"] > 0 and data["plan"] is None and data["needed"][-1]["target"] == 100.0
     png = tmp_path / "c.png"
-    run = subprocess.run(["longplay", "--archive", str(archive.root), "coverage", "--png", str(png)],
-                         capture_output=True, text=True, env=cli_env, check=True)
+    run = subprocess.run(
+        ["longplay", "--archive", str(archive.root), "coverage", "--png", str(png)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        check=True,
+    )
     assert "of listens need" in run.stdout and png.stat().st_size > 10_000
 
 

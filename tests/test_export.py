@@ -27,17 +27,28 @@ def test_sqlite_and_parquet_releases_match_the_catalog(tmp_path: Path, archive: 
                              JOIN artists a USING (artist_id) WHERE ta.position = 1
                              ORDER BY t.listen_count DESC, t.track_id LIMIT 5""").fetchall()
     db = sqlite3.connect(sq[0])
-    assert {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in RELEASE_TABLES} == want
-    assert db.execute("""SELECT t.title, a.name FROM tracks t JOIN track_artists ta USING (track_id)
+    assert {
+        t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in RELEASE_TABLES
+    } == want
+    assert (
+        db.execute("""SELECT t.title, a.name FROM tracks t JOIN track_artists ta USING (track_id)
                          JOIN artists a USING (artist_id) WHERE ta.position = 1
-                         ORDER BY t.listen_count DESC, t.track_id LIMIT 5""").fetchall() == top
-    plan = " ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM tracks WHERE isrc = 'X'"))
+                         ORDER BY t.listen_count DESC, t.track_id LIMIT 5""").fetchall()
+        == top
+    )
+    plan = " ".join(
+        r[3] for r in db.execute("EXPLAIN QUERY PLAN SELECT * FROM tracks WHERE isrc = 'X'")
+    )
     assert "USING INDEX" in plan
     assert db.execute("SELECT typeof(explicit) FROM tracks LIMIT 1").fetchone()[0] == "integer"
     db.close()
     # The .zst decompresses to the same database bytes.
     restored = zstandard.ZstdDecompressor().decompress(sq[1].read_bytes(), max_output_size=1 << 30)
     assert restored == sq[0].read_bytes()
-    got = {t: duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path}/rel/parquet/{t}.parquet')").fetchall()[0][0]
-           for t in RELEASE_TABLES}
+    got = {
+        t: duckdb.sql(
+            f"SELECT count(*) FROM read_parquet('{tmp_path}/rel/parquet/{t}.parquet')"
+        ).fetchall()[0][0]
+        for t in RELEASE_TABLES
+    }
     assert got == want

@@ -39,7 +39,11 @@ def test_reader_keeps_a_whole_generation_while_next_is_built(archive: Archive) -
 
 def test_one_writer_at_a_time(archive: Archive) -> None:
     store = CatalogStore(archive)
-    with store.build({"a": 1}), pytest.raises(LongplayError, match="another job"), store.build({"b": 2}):
+    with (
+        store.build({"a": 1}),
+        pytest.raises(LongplayError, match="another job"),
+        store.build({"b": 2}),
+    ):
         pass
 
 
@@ -86,5 +90,7 @@ def test_current_pointer_is_replaced_atomically(archive: Archive) -> None:
     stop.set()
     t.join()
     assert seen and all(s.startswith("gen-") and s.endswith("\n") for s in seen)
-    assert all((archive.catalog_dir / s.strip()).is_dir() or s.strip() < store.current_name() for s in seen)
+    assert all(
+        (archive.catalog_dir / s.strip()).is_dir() or s.strip() < store.current_name() for s in seen
+    )
     assert Path(archive.catalog_dir / "CURRENT.tmp").exists() is False

@@ -26,45 +26,76 @@ def mb_archive(archive: Archive, tmp_path: Path) -> tuple[Archive, list[str]]:
     src.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in shape.releases(30)))
     ingest_musicbrainz(archive, [src])
     with CatalogStore(archive).read() as con:
-        mbids = [r[0] for r in con.execute("SELECT DISTINCT mbid FROM tracks ORDER BY mbid").fetchall()]
+        mbids = [
+            r[0] for r in con.execute("SELECT DISTINCT mbid FROM tracks ORDER BY mbid").fetchall()
+        ]
     return archive, mbids
 
 
 @pytest.mark.parametrize("block", [None, 13])  # 13 bytes: JSON lines split across many read blocks
-def test_stats_join_by_mbid_in_three_formats(mb_archive: tuple[Archive, list[str]], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch, block: int | None) -> None:
+def test_stats_join_by_mbid_in_three_formats(
+    mb_archive: tuple[Archive, list[str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    block: int | None,
+) -> None:
     if block is not None:
         monkeypatch.setattr(listenbrainz, "_BLOCK", block)
     archive, mbids = mb_archive
     unknown = "00000000-0000-4000-8000-000000000001"
     csv = tmp_path / "stats.csv"
-    csv.write_text("recording_mbid,total_listen_count,total_user_count,extra\n"
-                   + "".join(f"{m},{1000 * (i + 1)},{i + 1},x\n" for i, m in enumerate(mbids[:5]))
-                   + f"{unknown},77,3,x\n" + "not-an-mbid,5,1,x\n" + f"{mbids[5]},-4,1,x\n")
+    csv.write_text(
+        "recording_mbid,total_listen_count,total_user_count,extra\n"
+        + "".join(f"{m},{1000 * (i + 1)},{i + 1},x\n" for i, m in enumerate(mbids[:5]))
+        + f"{unknown},77,3,x\n"
+        + "not-an-mbid,5,1,x\n"
+        + f"{mbids[5]},-4,1,x\n"
+    )
     jl = tmp_path / "stats.jsonl"
-    jl.write_text(json.dumps({"recording_mbid": mbids[6].upper(), "total_listen_count": 10**9, "total_user_count": 5000}) + "\n"
-                  + '{"recording_mbid": "broken\n'
-                  + json.dumps({"recording_mbid": mbids[7], "total_listen_count": "12"}) + "\n"
-                  + json.dumps({"recording_mbid": mbids[0], "total_listen_count": 1}) + "\n")  # a repeat: first wins
+    jl.write_text(
+        json.dumps(
+            {
+                "recording_mbid": mbids[6].upper(),
+                "total_listen_count": 10**9,
+                "total_user_count": 5000,
+            }
+        )
+        + "\n"
+        + '{"recording_mbid": "broken\n'
+        + json.dumps({"recording_mbid": mbids[7], "total_listen_count": "12"})
+        + "\n"
+        + json.dumps({"recording_mbid": mbids[0], "total_listen_count": 1})
+        + "\n"
+    )  # a repeat: first wins
     pq = tmp_path / "stats.parquet"
-    duckdb.execute(f"COPY (SELECT '{mbids[8]}' AS recording_mbid, 0::BIGINT AS total_listen_count, "
-                   f"0::BIGINT AS total_user_count) TO '{pq}' (FORMAT PARQUET)")
+    duckdb.execute(
+        f"COPY (SELECT '{mbids[8]}' AS recording_mbid, 0::BIGINT AS total_listen_count, "
+        f"0::BIGINT AS total_user_count) TO '{pq}' (FORMAT PARQUET)"
+    )
     report = ingest_listenbrainz(archive, [csv, jl, pq])
     assert report.read == 13 == report.matched + report.unmatched + report.rejected
     assert (report.matched, report.unmatched, report.rejected) == (7, 1, 5)
     log = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]  # type: ignore[union-attr]
     reasons = {(Path(r["input"]).name, r["position"]): r["reason"] for r in log}
-    assert reasons[("stats.csv", "line 8")] == "recording_mbid \"not-an-mbid\" is not a MusicBrainz ID"
+    assert (
+        reasons[("stats.csv", "line 8")] == 'recording_mbid "not-an-mbid" is not a MusicBrainz ID'
+    )
     assert reasons[("stats.csv", "line 9")] == "total_listen_count -4 is not a non-negative integer"
     assert reasons[("stats.jsonl", "line 2")].startswith("malformed JSON")
-    assert reasons[("stats.jsonl", "line 3")] == "total_listen_count 12 is not a non-negative integer"
+    assert (
+        reasons[("stats.jsonl", "line 3")] == "total_listen_count 12 is not a non-negative integer"
+    )
     assert reasons[("stats.jsonl", "line 4")].startswith(f"duplicate recording_mbid {mbids[0]}")
     assert [r["kind"] for r in log if unknown in r["reason"]] == ["unmatched"]
     assert report.top_unmatched == [{"mbid": unknown, "listens": 77}]
     with CatalogStore(archive).read() as con:
-        got = dict(con.execute("""SELECT mbid, any_value([listen_count, user_count, popularity])
-                                   FROM tracks GROUP BY mbid""").fetchall())
-        untouched = con.execute("SELECT count(*) FROM tracks WHERE listen_count IS NULL").fetchone()[0]
+        got = dict(
+            con.execute("""SELECT mbid, any_value([listen_count, user_count, popularity])
+                                   FROM tracks GROUP BY mbid""").fetchall()
+        )
+        untouched = con.execute(
+            "SELECT count(*) FROM tracks WHERE listen_count IS NULL"
+        ).fetchone()[0]
         n_tracks = con.execute("SELECT count(*) FROM tracks").fetchone()[0]
         assert report.tracks_updated == n_tracks - untouched
     assert got[mbids[0]] == [1000, 1, popularity.popularity_from_listens(1000)]
@@ -95,19 +126,29 @@ def test_stats_need_a_catalog_and_resume(archive: Archive, tmp_path: Path) -> No
     first = ingest_listenbrainz(archive, [good])
     assert (first.matched, first.files_skipped) == (1, 0)
     with CatalogStore(archive).read() as con:
-        assert con.execute("SELECT DISTINCT listen_count, user_count FROM tracks WHERE mbid = ?", [mbid]).fetchall() == [(500, 20)]
-        assert con.execute("SELECT count(*) FROM ingest_log WHERE source = 'listenbrainz'").fetchone()[0] == 1
+        assert con.execute(
+            "SELECT DISTINCT listen_count, user_count FROM tracks WHERE mbid = ?", [mbid]
+        ).fetchall() == [(500, 20)]
+        assert (
+            con.execute("SELECT count(*) FROM ingest_log WHERE source = 'listenbrainz'").fetchone()[
+                0
+            ]
+            == 1
+        )
 
 
-def test_killed_join_resumes(mb_archive: tuple[Archive, list[str]], tmp_path: Path,
-                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_join_resumes(
+    mb_archive: tuple[Archive, list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from longplay.catalog.sources import listenbrainz
 
     archive, mbids = mb_archive
     files = []
     for i, m in enumerate(mbids[:3]):
         f = tmp_path / f"part-{i}.csv"
-        f.write_text(f"recording_mbid,total_listen_count,total_user_count\n{m},{10 ** (i + 2)},{i}\n")
+        f.write_text(
+            f"recording_mbid,total_listen_count,total_user_count\n{m},{10 ** (i + 2)},{i}\n"
+        )
         files.append(f)
     real_join = listenbrainz._join
 
@@ -121,5 +162,11 @@ def test_killed_join_resumes(mb_archive: tuple[Archive, list[str]], tmp_path: Pa
     report = ingest_listenbrainz(archive, files)
     assert report.files_skipped == 3 and report.matched == 3 and report.read == 3
     with CatalogStore(archive).read() as con:
-        assert [r[0] for r in con.execute("""SELECT DISTINCT listen_count FROM tracks WHERE mbid IN (?, ?, ?)
-                                            ORDER BY 1""", mbids[:3]).fetchall()] == [100, 1000, 10000]
+        assert [
+            r[0]
+            for r in con.execute(
+                """SELECT DISTINCT listen_count FROM tracks WHERE mbid IN (?, ?, ?)
+                                            ORDER BY 1""",
+                mbids[:3],
+            ).fetchall()
+        ] == [100, 1000, 10000]

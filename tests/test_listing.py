@@ -22,8 +22,10 @@ from torrentdata import TorrentSpec, build_mirror, entry, manifest_rows, random_
 
 
 def test_listing_round_trip_from_real_torrents(tmp_path: Path) -> None:
-    specs = [TorrentSpec("longplay-t0-0001", random_files(1, 3, 20000), 0, 900, (60, 90)),
-             TorrentSpec("longplay-t1-0001", random_files(2, 2, 10000), 1, 100, (1, 59))]
+    specs = [
+        TorrentSpec("longplay-t0-0001", random_files(1, 3, 20000), 0, 900, (60, 90)),
+        TorrentSpec("longplay-t1-0001", random_files(2, 2, 10000), 1, 100, (1, 59)),
+    ]
     listing = build_mirror(tmp_path, specs)
     back = read_listing(tmp_path / "torrents" / "torrents.json")
     assert back == listing
@@ -35,29 +37,33 @@ def test_listing_round_trip_from_real_torrents(tmp_path: Path) -> None:
 
 
 def _doc(*entries: dict[str, object]) -> bytes:
-    return orjson.dumps({"archive": "longplay", "generated_at": "2026-01-01T00:00:00Z",
-                         "torrents": list(entries)})
+    return orjson.dumps(
+        {"archive": "longplay", "generated_at": "2026-01-01T00:00:00Z", "torrents": list(entries)}
+    )
 
 
 GOOD = asdict(entry("t1", 1000, 10))
 
 
-@pytest.mark.parametrize(("change", "reason"), [
-    ({"name": "../evil"}, "separator"),
-    ({"name": ".."}, "not allowed"),
-    ({"file": "/etc/passwd"}, "separator"),
-    ({"file": "t1.txt"}, "does not end in .torrent"),
-    ({"manifest": "../t1.manifest.jsonl"}, "separator"),
-    ({"manifest": "t1.csv"}, "manifest"),
-    ({"info_hash_v1": "XYZ"}, "expected form"),
-    ({"info_hash_v2": "ab" * 20}, "expected form"),
-    ({"data_size": -1}, "out of range"),
-    ({"data_size": "10"}, "expected an integer"),
-    ({"tier": True}, "expected an integer"),
-    ({"listens_share": 1.5}, r"\[0, 1\]"),
-    ({"is_metadata": 1}, "true or false"),
-    ({"popularity_min": 90, "popularity_max": 10}, "popularity_min"),
-])
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"name": "../evil"}, "separator"),
+        ({"name": ".."}, "not allowed"),
+        ({"file": "/etc/passwd"}, "separator"),
+        ({"file": "t1.txt"}, "does not end in .torrent"),
+        ({"manifest": "../t1.manifest.jsonl"}, "separator"),
+        ({"manifest": "t1.csv"}, "manifest"),
+        ({"info_hash_v1": "XYZ"}, "expected form"),
+        ({"info_hash_v2": "ab" * 20}, "expected form"),
+        ({"data_size": -1}, "out of range"),
+        ({"data_size": "10"}, "expected an integer"),
+        ({"tier": True}, "expected an integer"),
+        ({"listens_share": 1.5}, r"\[0, 1\]"),
+        ({"is_metadata": 1}, "true or false"),
+        ({"popularity_min": 90, "popularity_max": 10}, "popularity_min"),
+    ],
+)
 def test_bad_entry_refused(change: dict[str, object], reason: str) -> None:
     with pytest.raises(InputError, match=reason) as err:
         parse_listing(_doc({**GOOD, **change}), "torrents.json")
@@ -92,9 +98,22 @@ def test_listing_to_json_is_the_documented_shape() -> None:
     doc = orjson.loads(listing.to_json())
     assert set(doc) == {"archive", "generated_at", "torrents"}
     assert set(doc["torrents"][0]) == {
-        "name", "file", "info_hash_v1", "info_hash_v2", "magnet", "data_size", "file_count",
-        "tier", "popularity_min", "popularity_max", "listens_covered", "listens_share",
-        "created", "is_metadata", "manifest"}
+        "name",
+        "file",
+        "info_hash_v1",
+        "info_hash_v2",
+        "magnet",
+        "data_size",
+        "file_count",
+        "tier",
+        "popularity_min",
+        "popularity_max",
+        "listens_covered",
+        "listens_share",
+        "created",
+        "is_metadata",
+        "manifest",
+    }
 
 
 def test_manifest_parquet_and_jsonl_agree(tmp_path: Path) -> None:
@@ -106,10 +125,17 @@ def test_manifest_parquet_and_jsonl_agree(tmp_path: Path) -> None:
     assert read_manifest(jsonl) == rows == read_manifest(parquet)
 
 
-@pytest.mark.parametrize(("path", "reason"), [
-    ("../x.ogg", "not allowed"), ("/abs.ogg", "absolute"), ("a//b.ogg", "not allowed"),
-    ("a/./b.ogg", "not allowed"), ("a\\..\\b", "separator"), ("/".join(["d"] * 30), "deep"),
-])
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("../x.ogg", "not allowed"),
+        ("/abs.ogg", "absolute"),
+        ("a//b.ogg", "not allowed"),
+        ("a/./b.ogg", "not allowed"),
+        ("a\\..\\b", "separator"),
+        ("/".join(["d"] * 30), "deep"),
+    ],
+)
 def test_manifest_unsafe_path_refused(tmp_path: Path, path: str, reason: str) -> None:
     row = asdict(manifest_rows({"ok.ogg": b"x"})[0]) | {"path": path}
     m = tmp_path / "t.manifest.jsonl"

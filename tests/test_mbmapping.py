@@ -29,12 +29,39 @@ from longplay.catalog.store import CatalogStore
 # codes the tables would change, credits with bad parts.
 _MBID = "abcdef01-2345-6789-abcd-ef0123456789"
 VALUES: list[Any] = [
-    None, "", " x ", 0, -1, 1, 40000, 1.5, True, False, [], [None], {}, {"a": 1}, "3:12", _MBID.upper(), _MBID,
-    "not-a-uuid", "us-abc-12-34567", "USABC1234567", "1999-02-30x", "2001-02", "0036000291452", [{"name": "rock"}],
-    ["USABC1234567", "USABC1234567"], ["USABC1234567", "bad"], ["x"],
+    None,
+    "",
+    " x ",
+    0,
+    -1,
+    1,
+    40000,
+    1.5,
+    True,
+    False,
+    [],
+    [None],
+    {},
+    {"a": 1},
+    "3:12",
+    _MBID.upper(),
+    _MBID,
+    "not-a-uuid",
+    "us-abc-12-34567",
+    "USABC1234567",
+    "1999-02-30x",
+    "2001-02",
+    "0036000291452",
+    [{"name": "rock"}],
+    ["USABC1234567", "USABC1234567"],
+    ["USABC1234567", "bad"],
+    ["x"],
     [{"name": "A", "joinphrase": "", "artist": {"id": _MBID, "name": "A"}}],
-    [{"name": "A", "artist": {"id": _MBID, "name": "A", "sort-name": 1}}], [{"name": "  ", "artist": None}],
-    [{"name": 5}], [{"joinphrase": 5}], [{"artist": {"name": 5}}],
+    [{"name": "A", "artist": {"id": _MBID, "name": "A", "sort-name": 1}}],
+    [{"name": "  ", "artist": None}],
+    [{"name": 5}],
+    [{"joinphrase": 5}],
+    [{"artist": {"name": 5}}],
 ]
 
 
@@ -62,7 +89,9 @@ def mutate(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
             elif op < 0.7:
                 o[k] = copy.deepcopy(rng.choice(VALUES))
             elif op < 0.8:
-                o[rng.choice(("new-field", "count"))] = copy.deepcopy(rng.choice(VALUES))  # unknown keys
+                o[rng.choice(("new-field", "count"))] = copy.deepcopy(
+                    rng.choice(VALUES)
+                )  # unknown keys
             elif op < 0.9 and isinstance(o[k], str):
                 o[k] = rng.choice((o[k].upper(), " " + o[k], o[k] + " ", ""))
             else:
@@ -101,12 +130,24 @@ def test_fuzzed_documents_are_rebuilt_exactly_or_rejected(archive: Archive, tmp_
     assert report.rejects_path is not None
     reasons = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
     records = [r for r in reasons if r["kind"] == "record"]
-    assert len(records) >= counts["rejected"] and all(r["reason"] and r["position"] for r in records)
+    assert len(records) >= counts["rejected"] and all(
+        r["reason"] and r["position"] for r in records
+    )
 
 
-@pytest.mark.parametrize(("key", "value"), [("position", 2**40), ("length", 2**63), ("length", 2**40),
-                                            ("disc", 2**40), ("track-count", -(2**40))])
-def test_out_of_range_integers_stay_in_the_residual(archive: Archive, tmp_path: Path, key: str, value: int) -> None:
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("position", 2**40),
+        ("length", 2**63),
+        ("length", 2**40),
+        ("disc", 2**40),
+        ("track-count", -(2**40)),
+    ],
+)
+def test_out_of_range_integers_stay_in_the_residual(
+    archive: Archive, tmp_path: Path, key: str, value: int
+) -> None:
     r = Shape(seed=19, artists=4, recordings=8).release(1)
     if key in ("disc", "track-count"):
         r["media"][0]["position" if key == "disc" else key] = value
@@ -119,17 +160,41 @@ def test_out_of_range_integers_stay_in_the_residual(archive: Archive, tmp_path: 
     assert report.values_rejected == 1  # reported as a value reject, naming the field
     assert report.rejects_path is not None
     (reject,) = [json.loads(x) for x in report.rejects_path.read_text().splitlines()]
-    assert (reject["kind"], reject["position"], str(value) in reject["reason"]) == ("value", "line 1", True)
+    assert (reject["kind"], reject["position"], str(value) in reject["reason"]) == (
+        "value",
+        "line 1",
+        True,
+    )
     out = tmp_path / "export.jsonl"
     export_source_records(CatalogStore(archive), "musicbrainz", out, "release")
-    assert orjson.loads(out.read_bytes()) == r  # the value the columns cannot hold is in the residual
+    assert (
+        orjson.loads(out.read_bytes()) == r
+    )  # the value the columns cannot hold is in the residual
 
 
 def test_mapping_isrc_pattern_is_the_identifiers_rule() -> None:
     """mbschema.ISRC (one regex call per ISRC, the hot path) accepts exactly the ISRCs that
     normalize to themselves and pass identifiers.isrc_problem: those the tables store as is."""
-    values = ["USABC1234567", "us-abc-12-34567", "USABC123456", "USABC12345678", " USABC1234567", "USABC1234567\n",
-              "US-ABC1234567", "USabc1234567", "GBAYE0000001", "0SABC1234567", "USABC12345A7", "USÄBC1234567",
-              "US１BC1234567", "USABC１234567", "ＵSABC1234567", "", "US ABC 12 34567", "ÇOABC1234567", "ßSABC1234567"]
+    values = [
+        "USABC1234567",
+        "us-abc-12-34567",
+        "USABC123456",
+        "USABC12345678",
+        " USABC1234567",
+        "USABC1234567\n",
+        "US-ABC1234567",
+        "USabc1234567",
+        "GBAYE0000001",
+        "0SABC1234567",
+        "USABC12345A7",
+        "USÄBC1234567",
+        "US１BC1234567",
+        "USABC１234567",
+        "ＵSABC1234567",
+        "",
+        "US ABC 12 34567",
+        "ÇOABC1234567",
+        "ßSABC1234567",
+    ]
     for v in values:
         assert bool(ISRC.fullmatch(v)) == (normalize_isrc(v) == v and isrc_problem(v) is None), v

@@ -44,6 +44,7 @@ def _set_v1_path(index: int, parts: list[bytes], key: bytes = b"path"):  # type:
     def change(info: dict[bytes, Any]) -> None:
         _v1_only(info)
         info[b"files"][index][key] = parts
+
     return change
 
 
@@ -52,6 +53,7 @@ def _v2_tree(change_tree):  # type: ignore[no-untyped-def]
         info.pop(b"files")
         info.pop(b"pieces")
         change_tree(info[b"file tree"])
+
     return change
 
 
@@ -68,23 +70,47 @@ HOSTILE = {
     "name-dotdot": (lambda i: i.__setitem__(b"name", b".."), "not allowed"),
     "name-absolute": (lambda i: i.__setitem__(b"name", b"/tmp/evil"), "separator"),
     "name-utf8-dotdot": (lambda i: i.__setitem__(b"name.utf-8", b".."), "not allowed"),
-    "symlink-attr": (lambda i: (_v1_only(i), i[b"files"][0].update(
-        {b"attr": b"l", b"symlink path": [b"..", b"..", b"etc"]})), "symlink"),
-    "symlink-path-only": (lambda i: (_v1_only(i), i[b"files"][0].update(
-        {b"symlink path": [b"etc"]})), "symlink"),
-    "duplicate": (lambda i: (_v1_only(i), i[b"files"].__setitem__(
-        2, dict(i[b"files"][0]))), "duplicate"),
+    "symlink-attr": (
+        lambda i: (
+            _v1_only(i),
+            i[b"files"][0].update({b"attr": b"l", b"symlink path": [b"..", b"..", b"etc"]}),
+        ),
+        "symlink",
+    ),
+    "symlink-path-only": (
+        lambda i: (_v1_only(i), i[b"files"][0].update({b"symlink path": [b"etc"]})),
+        "symlink",
+    ),
+    "duplicate": (
+        lambda i: (_v1_only(i), i[b"files"].__setitem__(2, dict(i[b"files"][0]))),
+        "duplicate",
+    ),
     "file-and-dir": (_set_v1_path(3, [b"a"]), "both a file and a directory"),
     "deep-path": (_set_v1_path(0, [b"d"] * 40), "deep"),
-    "absurd-total": (lambda i: (_v1_only(i), i[b"files"][0].__setitem__(b"length", 2**62)), "absurd"),
-    "absurd-pieces": (lambda i: (_v1_only(i), i.__setitem__(b"piece length", 16384),
-                                 i[b"files"][0].__setitem__(b"length", 2**46)), "pieces"),
-    "piece-count-mismatch": (lambda i: (_v1_only(i), i.__setitem__(b"pieces", i[b"pieces"] * 3)),
-                             "do not cover"),
+    "absurd-total": (
+        lambda i: (_v1_only(i), i[b"files"][0].__setitem__(b"length", 2**62)),
+        "absurd",
+    ),
+    "absurd-pieces": (
+        lambda i: (
+            _v1_only(i),
+            i.__setitem__(b"piece length", 16384),
+            i[b"files"][0].__setitem__(b"length", 2**46),
+        ),
+        "pieces",
+    ),
+    "piece-count-mismatch": (
+        lambda i: (_v1_only(i), i.__setitem__(b"pieces", i[b"pieces"] * 3)),
+        "do not cover",
+    ),
     "piece-length-odd": (lambda i: i.__setitem__(b"piece length", 12345), "power of two"),
     "v2-dotdot": (_v2_tree(lambda t: t.__setitem__(b"..", t.pop(b"b.ogg"))), "not allowed"),
-    "v2-symlink": (_v2_tree(lambda t: t[b"b.ogg"][b""].update(
-        {b"attr": b"l", b"symlink path": [b"..", b"x"]})), "symlink"),
+    "v2-symlink": (
+        _v2_tree(
+            lambda t: t[b"b.ogg"][b""].update({b"attr": b"l", b"symlink path": [b"..", b"x"]})
+        ),
+        "symlink",
+    ),
     "v2-deep": (_v2_tree(lambda t: t.__setitem__(b"deep", _nest(40, t.pop(b"b.ogg")))), "deeper"),
 }
 

@@ -28,8 +28,10 @@ from netutil import free_port, port_open, wait_for
 from seeding import LOOP, Seeder
 from torrentdata import TorrentSpec, build_mirror, random_files
 
-SPECS = [TorrentSpec("lp-t0-0001", random_files(21, 6, 120_000), 0, 800, (50, 90)),
-         TorrentSpec("lp-t1-0001", random_files(22, 4, 90_000, "B/C"), 1, 200, (1, 49))]
+SPECS = [
+    TorrentSpec("lp-t0-0001", random_files(21, 6, 120_000), 0, 800, (50, 90)),
+    TorrentSpec("lp-t1-0001", random_files(22, 4, 90_000, "B/C"), 1, 200, (1, 49)),
+]
 
 
 @pytest.fixture
@@ -49,15 +51,18 @@ def _new_mirror(src: Path, dst: Path) -> Path:
 def test_fetch_from_longplay_seed(seeded: tuple[Path, Seeder], tmp_path: Path) -> None:
     src, seeder = seeded
     dst = _new_mirror(src, tmp_path / "mirror")
-    status = run_session(dst, "fetch", timeout=60, listen_interface=LOOP,
-                         peers=(("127.0.0.1", seeder.port),))
+    status = run_session(
+        dst, "fetch", timeout=60, listen_interface=LOOP, peers=(("127.0.0.1", seeder.port),)
+    )
     assert status.complete, status
     assert verify_mirror(dst).ok
     for spec in SPECS:
         for rel, data in spec.files.items():
             assert (dst / "files" / spec.name / rel).read_bytes() == data
     assert sorted(p.name for p in (dst / "work" / "resume").iterdir()) == [
-        "lp-t0-0001.resume", "lp-t1-0001.resume"]
+        "lp-t0-0001.resume",
+        "lp-t1-0001.resume",
+    ]
 
 
 def test_fetch_only_the_planned_torrents(seeded: tuple[Path, Seeder], tmp_path: Path) -> None:
@@ -65,8 +70,9 @@ def test_fetch_only_the_planned_torrents(seeded: tuple[Path, Seeder], tmp_path: 
     dst = _new_mirror(src, tmp_path / "mirror")
     plan = plan_mirror(dst, None, 400_000)
     assert [t.name for t in plan.chosen] == ["lp-t1-0001"]
-    status = run_session(dst, "fetch", timeout=60, listen_interface=LOOP,
-                         peers=(("127.0.0.1", seeder.port),))
+    status = run_session(
+        dst, "fetch", timeout=60, listen_interface=LOOP, peers=(("127.0.0.1", seeder.port),)
+    )
     assert [t.name for t in status.torrents] == ["lp-t1-0001"] and status.complete
     assert not (dst / "files" / "lp-t0-0001").exists()
 
@@ -100,8 +106,9 @@ def test_upload_limit_holds_on_loopback(tmp_path: Path) -> None:
     try:
         dst = _new_mirror(src, tmp_path / "mirror")
         t0 = time.monotonic()
-        status = run_session(dst, "fetch", timeout=60, listen_interface=LOOP,
-                             peers=(("127.0.0.1", seeder.port),))
+        status = run_session(
+            dst, "fetch", timeout=60, listen_interface=LOOP, peers=(("127.0.0.1", seeder.port),)
+        )
         elapsed = time.monotonic() - t0
     finally:
         seeder.close()
@@ -142,16 +149,24 @@ def test_settings_feed_the_session(tmp_path: Path) -> None:
     build_mirror(src, SPECS[:1])
     (src / "longplay.toml").write_text(
         'torrent_trackers = "http://127.0.0.1:9/announce, http://127.0.0.1:10/announce"\n'
-        'upload_limit = "1MB"\n')
-    session = MirrorSession(src, SessionConfig.from_settings(
-        __import__("longplay.archive", fromlist=["Archive"]).Archive(src), "seed",
-        listen_interface=LOOP))
+        'upload_limit = "1MB"\n'
+    )
+    session = MirrorSession(
+        src,
+        SessionConfig.from_settings(
+            __import__("longplay.archive", fromlist=["Archive"]).Archive(src),
+            "seed",
+            listen_interface=LOOP,
+        ),
+    )
     assert session.config.upload_limit == 10**6
     session.start()
     try:
         h = session.handles["lp-t0-0001"]
         assert sorted(t["url"] for t in h.trackers()) == [
-            "http://127.0.0.1:10/announce", "http://127.0.0.1:9/announce"]
+            "http://127.0.0.1:10/announce",
+            "http://127.0.0.1:9/announce",
+        ]
         assert session.session is not None
         s = session.session.get_settings()
         assert not s["enable_dht"] and not s["enable_lsd"] and not s["enable_upnp"]
@@ -175,15 +190,34 @@ def test_cli_seed_and_fetch_processes_stop_cleanly(tmp_path: Path) -> None:
     port = free_port()
     longplay = [str(Path(sys.executable).parent / "longplay")]
     env = {**os.environ, "LONGPLAY_NO_PROGRESS": "1"}
-    seed = subprocess.Popen([*longplay, "seed", str(src), "--listen", f"127.0.0.1:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    seed = subprocess.Popen(
+        [*longplay, "seed", str(src), "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
     try:
         wait_for("the seed to listen", lambda: port_open(port) or seed.poll() is not None, 30)
         assert seed.poll() is None, seed.communicate()
         dst = _new_mirror(src, tmp_path / "mirror")
-        fetch = subprocess.run([*longplay, "-q", "fetch", str(dst), "--listen", "127.0.0.1:0",
-                                "--peer", f"127.0.0.1:{port}", "--timeout", "60"],
-                               capture_output=True, text=True, env=env, timeout=90)
+        fetch = subprocess.run(
+            [
+                *longplay,
+                "-q",
+                "fetch",
+                str(dst),
+                "--listen",
+                "127.0.0.1:0",
+                "--peer",
+                f"127.0.0.1:{port}",
+                "--timeout",
+                "60",
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=90,
+        )
         assert fetch.returncode == 0, fetch.stderr
         assert "fetch: 2/2 torrents complete" in fetch.stdout
         assert verify_mirror(dst).ok
@@ -198,7 +232,9 @@ def test_cli_seed_and_fetch_processes_stop_cleanly(tmp_path: Path) -> None:
             seed.wait(10)
 
 
-def test_interrupted_fetch_resumes_to_the_same_result(seeded: tuple[Path, Seeder], tmp_path: Path) -> None:
+def test_interrupted_fetch_resumes_to_the_same_result(
+    seeded: tuple[Path, Seeder], tmp_path: Path
+) -> None:
     src, seeder = seeded
     dst = _new_mirror(src, tmp_path / "mirror")
     peer = (("127.0.0.1", seeder.port),)
@@ -209,8 +245,17 @@ def test_interrupted_fetch_resumes_to_the_same_result(seeded: tuple[Path, Seeder
         seen.append(sum(t.done for t in s.torrents))
         if seen[-1] > 0:
             stop.set()
-    first = run_session(dst, "fetch", stop, timeout=60, listen_interface=LOOP, peers=peer,
-                        download_limit=150_000, on_status=watch)
+
+    first = run_session(
+        dst,
+        "fetch",
+        stop,
+        timeout=60,
+        listen_interface=LOOP,
+        peers=peer,
+        download_limit=150_000,
+        on_status=watch,
+    )
     got = sum(t.done for t in first.torrents)
     assert 0 < got < sum(t.wanted for t in first.torrents), f"not partial: {seen}"
     assert len(list((dst / "work" / "resume").glob("*.resume"))) == 2

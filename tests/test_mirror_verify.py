@@ -21,8 +21,10 @@ from torrentdata import (
     random_files,
 )
 
-SPECS = [TorrentSpec("lp-t0-0001", random_files(11, 5, 50_000), 0, 700, (50, 90)),
-         TorrentSpec("lp-t1-0001", random_files(12, 3, 30_000, "Other/Album"), 1, 300, (1, 49))]
+SPECS = [
+    TorrentSpec("lp-t0-0001", random_files(11, 5, 50_000), 0, 700, (50, 90)),
+    TorrentSpec("lp-t1-0001", random_files(12, 3, 30_000, "Other/Album"), 1, 300, (1, 49)),
+]
 
 
 @pytest.fixture(params=["hybrid", "v1"])
@@ -56,8 +58,11 @@ def test_corrupt_missing_partial_named(mirror_dir: Path) -> None:
     report = verify_mirror(mirror_dir)
     assert not report.ok
     got = {(p.torrent, p.path): p.status for p in report.problems}
-    assert got == {("lp-t0-0001", rel_c): "corrupt", ("lp-t0-0001", rel_m): "missing",
-                   ("lp-t1-0001", rel_p): "partial"}
+    assert got == {
+        ("lp-t0-0001", rel_c): "corrupt",
+        ("lp-t0-0001", rel_m): "missing",
+        ("lp-t1-0001", rel_p): "partial",
+    }
     detail = next(p.detail for p in report.problems if p.status == "corrupt")
     assert "SHA-256 differs from the manifest" in detail and "v1 piece" in detail
 
@@ -96,12 +101,14 @@ def test_manifest_hash_alone_catches_a_wrong_file(tmp_path: Path) -> None:
     m.write_bytes(manifest_jsonl(rows))
     report = verify_mirror(tmp_path)
     assert [(p.path, p.detail) for p in report.problems] == [
-        (rows[4].path, "SHA-256 differs from the manifest")]
+        (rows[4].path, "SHA-256 differs from the manifest")
+    ]
 
 
 @pytest.mark.parametrize("segment", [verify_mod.SEGMENT, 1])
-def test_unaligned_v1_blames_only_the_bad_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               segment: int) -> None:
+def test_unaligned_v1_blames_only_the_bad_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, segment: int
+) -> None:
     # Pieces span files; with segment=1 every file is its own task, so pieces cross tasks.
     monkeypatch.setattr(verify_mod, "SEGMENT", segment)
     build_mirror(tmp_path, SPECS[:1])
@@ -111,7 +118,9 @@ def test_unaligned_v1_blames_only_the_bad_file(tmp_path: Path, monkeypatch: pyte
     from longplay.mirror.safety import read_torrent
 
     v1 = read_torrent(t).info_hash_v1
-    fixed = replace(listing, torrents=(replace(listing.torrents[0], info_hash_v1=v1, info_hash_v2=None),))
+    fixed = replace(
+        listing, torrents=(replace(listing.torrents[0], info_hash_v1=v1, info_hash_v2=None),)
+    )
     (tmp_path / "torrents" / "torrents.json").write_bytes(fixed.to_json())
     assert verify_mirror(tmp_path).ok
     rel, path = _file(tmp_path, "lp-t0-0001", 2)
@@ -138,7 +147,8 @@ def test_info_hash_mismatch_reported(tmp_path: Path) -> None:
     (t / "lp-t0-0001.torrent").write_bytes(make_unaligned_v1(tmp_path / "files", "lp-t0-0001"))
     report = verify_mirror(tmp_path)
     assert report.torrent_problems == [
-        "lp-t0-0001: lp-t0-0001.torrent does not have the info-hashes torrents.json lists"]
+        "lp-t0-0001: lp-t0-0001.torrent does not have the info-hashes torrents.json lists"
+    ]
 
 
 def test_cli_exit_codes_and_names(tmp_path: Path) -> None:
@@ -163,8 +173,9 @@ def test_v2_only_torrent_verified_by_merkle_roots(tmp_path: Path) -> None:
 
     spec = SPECS[0]
     write_files(tmp_path / "files", spec.name, spec.files)
-    ct = lt.create_torrent(lt.list_files(str(tmp_path / "files" / spec.name)), 0,
-                           lt.create_torrent.v2_only)
+    ct = lt.create_torrent(
+        lt.list_files(str(tmp_path / "files" / spec.name)), 0, lt.create_torrent.v2_only
+    )
     lt.set_piece_hashes(ct, str(tmp_path / "files"))
     (tmp_path / "torrents").mkdir()
     t = tmp_path / "torrents" / f"{spec.name}.torrent"
@@ -185,12 +196,17 @@ def test_display_summary_line() -> None:
     from longplay.mirror.display import summary
     from longplay.mirror.session import SessionStatus, TorrentState
 
-    status = SessionStatus([TorrentState("a", "seeding", 1.0, 2_000_000, 2_000_000, 0, 1_500_000,
-                                         5_000_000, 3),
-                            TorrentState("b", "downloading", 0.5, 500, 1000, 2000, 0, 0, 1)], 6881)
+    status = SessionStatus(
+        [
+            TorrentState("a", "seeding", 1.0, 2_000_000, 2_000_000, 0, 1_500_000, 5_000_000, 3),
+            TorrentState("b", "downloading", 0.5, 500, 1000, 2000, 0, 0, 1),
+        ],
+        6881,
+    )
     assert summary("seed", status) == (
         "seed: 1/2 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
-        "uploaded 5.00 MB, 4 peer(s), port 6881")
+        "uploaded 5.00 MB, 4 peer(s), port 6881"
+    )
 
 
 def test_manifest_disagreeing_with_torrent_is_reported(tmp_path: Path) -> None:
@@ -205,7 +221,8 @@ def test_manifest_disagreeing_with_torrent_is_reported(tmp_path: Path) -> None:
     assert report.torrent_problems == [
         f"lp-t0-0001: manifest says {rows[0].path} is {rows[0].size} bytes, the torrent says "
         f"{rows[0].size - 1}",
-        "lp-t0-0001: manifest names Not/In/Torrent.ogg, which the torrent lacks"]
+        "lp-t0-0001: manifest names Not/In/Torrent.ogg, which the torrent lacks",
+    ]
 
 
 def test_whole_torrent_missing_is_quick(tmp_path: Path) -> None:

@@ -31,8 +31,12 @@ def lines(docs: list[Any]) -> bytes:
 def write_archive(path: Path, kind: str, payload: bytes) -> Path:
     """An archive in the official layout: metadata files and mbdump/KIND."""
     with tarfile.open(path, "w:xz") as tar:
-        for name, data in (("TIMESTAMP", b"2026-11-01 00:00:00.000000+00\n"), ("JSON_DUMPS_SCHEMA_NUMBER", b"1\n"),
-                           (f"mbdump/{kind}", payload), ("README", b"MusicBrainz JSON dump\n")):
+        for name, data in (
+            ("TIMESTAMP", b"2026-11-01 00:00:00.000000+00\n"),
+            ("JSON_DUMPS_SCHEMA_NUMBER", b"1\n"),
+            (f"mbdump/{kind}", payload),
+            ("README", b"MusicBrainz JSON dump\n"),
+        ):
             info = tarfile.TarInfo(name)
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
@@ -66,14 +70,25 @@ def test_real_release_documents_map_and_rebuild_exactly(archive: Archive, tmp_pa
     # release_null.json has no ID at all: the one document that cannot be identified.
     bad = [r for r in rejects(report) if r["kind"] == "record"]
     assert [(r["position"], r["reason"]) for r in bad] == [
-        (f"line {next(i for i, d in enumerate(docs, 1) if d.get('id') is None)}", "missing key 'id'")]
+        (
+            f"line {next(i for i, d in enumerate(docs, 1) if d.get('id') is None)}",
+            "missing key 'id'",
+        )
+    ]
     kept = {d["id"]: d for d in docs if d.get("id")}
     assert exported(archive, tmp_path) == kept  # equal as JSON values, every kept document
     with CatalogStore(archive).read() as con:
         dsotm = con.execute("""SELECT title, album_type, release_date, label, upc, total_tracks, mbid FROM albums
                                WHERE source_key = 'b84ee12a-09ef-421b-82de-0441a926375b'""").fetchone()
-        assert dsotm == ("The Dark Side of the Moon", "album", "1973-03-24", "Harvest", None, 10,
-                         "b84ee12a-09ef-421b-82de-0441a926375b")  # barcode "123" is no UPC: a value reject
+        assert dsotm == (
+            "The Dark Side of the Moon",
+            "album",
+            "1973-03-24",
+            "Harvest",
+            None,
+            10,
+            "b84ee12a-09ef-421b-82de-0441a926375b",
+        )  # barcode "123" is no UPC: a value reject
         tracks = con.execute("""SELECT t.track_number, t.disc_number, t.title, t.duration_ms, t.mbid FROM tracks t
                                 JOIN albums a USING (album_id) WHERE a.title = 'The Dark Side of the Moon'
                                 ORDER BY t.track_number""").fetchall()
@@ -83,8 +98,11 @@ def test_real_release_documents_map_and_rebuild_exactly(archive: Archive, tmp_pa
                                    WHERE a.mbid = '6c4f766f-3351-4c10-a53d-b119452c27b2' GROUP BY 1 ORDER BY 1""").fetchall()
         assert multidisc == [(1, 4), (2, 3)]
         # Five media with disc IDs but no track lists: an album without tracks.
-        assert con.execute("""SELECT total_tracks, (SELECT count(*) FROM tracks t WHERE t.album_id = a.album_id)
-                              FROM albums a WHERE mbid = 'f17a0f30-8eb1-4322-b54e-fb71edb78d7c'""").fetchone() == (49, 0)
+        assert (
+            con.execute("""SELECT total_tracks, (SELECT count(*) FROM tracks t WHERE t.album_id = a.album_id)
+                              FROM albums a WHERE mbid = 'f17a0f30-8eb1-4322-b54e-fb71edb78d7c'""").fetchone()
+            == (49, 0)
+        )
         artist = con.execute("""SELECT ar.name, ar.sort_name, ar.mbid, l.position FROM album_artists l
                                 JOIN artists ar USING (artist_id) JOIN albums a USING (album_id)
                                 WHERE a.title = 'Wish You Were Here'""").fetchall()
@@ -111,17 +129,25 @@ def test_generated_dump_archives_folder(archive: Archive, tmp_path: Path) -> Non
     write_archive(dump / "label.tar.xz", "label", b'{"id": "x"}\n')  # not mapped: ignored
     report = ingest_musicbrainz(archive, [dump])
     docs = report.extra["documents"]
-    assert docs == {"artist": {"read": 40, "kept": 40, "rejected": 0},
-                    "recording": {"read": 120, "kept": 120, "rejected": 0},
-                    "release": {"read": 150, "kept": 150, "rejected": 0},
-                    "release-group": {"read": 20, "kept": 20, "rejected": 0}}
+    assert docs == {
+        "artist": {"read": 40, "kept": 40, "rejected": 0},
+        "recording": {"read": 120, "kept": 120, "rejected": 0},
+        "release": {"read": 150, "kept": 150, "rejected": 0},
+        "release-group": {"read": 20, "kept": 20, "rejected": 0},
+    }
     n_tracks = sum(len(m["tracks"]) for r in releases for m in r["media"])
     assert report.read == report.kept == n_tracks and report.rejected == 0
     with CatalogStore(archive).read() as con:
-        stored = con.execute("SELECT sum(length(record)) FROM source_records WHERE kind = 'release'").fetchone()[0]
+        stored = con.execute(
+            "SELECT sum(length(record)) FROM source_records WHERE kind = 'release'"
+        ).fetchone()[0]
     assert stored < 0.55 * len(lines(releases))  # repeats within documents are not stored twice
-    for kind, originals in (("release", releases), ("artist", artists), ("recording", recordings),
-                            ("release-group", groups)):
+    for kind, originals in (
+        ("release", releases),
+        ("artist", artists),
+        ("recording", recordings),
+        ("release-group", groups),
+    ):
         assert exported(archive, tmp_path, kind) == {d["id"]: d for d in originals}, kind
     with CatalogStore(archive).read() as con:
         assert con.execute("SELECT count(*) FROM tracks").fetchone()[0] == n_tracks
@@ -133,22 +159,47 @@ def test_generated_dump_archives_folder(archive: Archive, tmp_path: Path) -> Non
         two = [r for r in recordings if len(r["isrcs"]) == 2]
         got = con.execute("""SELECT t.isrc, i.isrc FROM track_isrcs i JOIN tracks t USING (track_id)
                              WHERE i.position = 2""").fetchall()
-        assert {tuple(r["isrcs"]) for r in two if any(r["id"] == t["recording"]["id"] for x in releases
-                for m in x["media"] for t in m["tracks"])} == set(got)
+        assert {
+            tuple(r["isrcs"])
+            for r in two
+            if any(
+                r["id"] == t["recording"]["id"]
+                for x in releases
+                for m in x["media"]
+                for t in m["tracks"]
+            )
+        } == set(got)
         # Join phrases of credits: the " feat. " credits.
-        feat = con.execute("SELECT count(*) FROM track_artists WHERE join_phrase = ' feat. '").fetchone()[0]
-        assert feat == sum(1 for r in releases for m in r["media"] for t in m["tracks"]
-                           if t["artist-credit"][0]["joinphrase"] == " feat. ")
+        feat = con.execute(
+            "SELECT count(*) FROM track_artists WHERE join_phrase = ' feat. '"
+        ).fetchone()[0]
+        assert feat == sum(
+            1
+            for r in releases
+            for m in r["media"]
+            for t in m["tracks"]
+            if t["artist-credit"][0]["joinphrase"] == " feat. "
+        )
         # Artist rows come from the artist documents (name and sort name).
         a0 = artists[0]
-        assert con.execute("SELECT name, sort_name, mbid FROM artists WHERE artist_id = ?",
-                           [stable_id(f"musicbrainz:artist:{a0['id']}")]).fetchone() == (a0["name"], a0["sort-name"], a0["id"])
+        assert con.execute(
+            "SELECT name, sort_name, mbid FROM artists WHERE artist_id = ?",
+            [stable_id(f"musicbrainz:artist:{a0['id']}")],
+        ).fetchone() == (a0["name"], a0["sort-name"], a0["id"])
         # Genres of releases (and their release groups) on albums, UPCs from barcodes.
         r0 = next(r for r in releases if r["genres"] and r["barcode"])
-        assert sorted(x[0] for x in con.execute("""SELECT g.name FROM album_genres ag JOIN genres g USING (genre_id)
-                      WHERE ag.album_id = ?""", [stable_id(f"musicbrainz:album:{r0['id']}")]).fetchall()) == \
-            sorted({g["name"] for g in r0["genres"]})
-        assert con.execute("SELECT upc FROM albums WHERE mbid = ?", [r0["id"]]).fetchone()[0] == r0["barcode"]
+        assert sorted(
+            x[0]
+            for x in con.execute(
+                """SELECT g.name FROM album_genres ag JOIN genres g USING (genre_id)
+                      WHERE ag.album_id = ?""",
+                [stable_id(f"musicbrainz:album:{r0['id']}")],
+            ).fetchall()
+        ) == sorted({g["name"] for g in r0["genres"]})
+        assert (
+            con.execute("SELECT upc FROM albums WHERE mbid = ?", [r0["id"]]).fetchone()[0]
+            == r0["barcode"]
+        )
 
 
 def test_bad_input_is_rejected_with_line_and_reason(archive: Archive, tmp_path: Path) -> None:
@@ -160,9 +211,18 @@ def test_bad_input_is_rejected_with_line_and_reason(archive: Archive, tmp_path: 
     del no_track_id["media"][0]["tracks"][0]["id"]
     unknown = copy.deepcopy(good[3])
     unknown["new-field"] = {"added": "by a later schema"}
-    payload = b"".join([orjson.dumps(good[0]) + b"\n", orjson.dumps(wrong_type) + b"\n", b'{"id": "oops", \n',
-                        orjson.dumps(no_track_id) + b"\n", b"[1, 2]\n", b"\n", orjson.dumps(unknown) + b"\n",
-                        orjson.dumps(good[4]) + b"\n"])
+    payload = b"".join(
+        [
+            orjson.dumps(good[0]) + b"\n",
+            orjson.dumps(wrong_type) + b"\n",
+            b'{"id": "oops", \n',
+            orjson.dumps(no_track_id) + b"\n",
+            b"[1, 2]\n",
+            b"\n",
+            orjson.dumps(unknown) + b"\n",
+            orjson.dumps(good[4]) + b"\n",
+        ]
+    )
     plain = tmp_path / "release.jsonl"
     plain.write_bytes(payload)
     # A truncated archive: the compressed stream is cut after its first documents.
@@ -171,9 +231,18 @@ def test_bad_input_is_rejected_with_line_and_reason(archive: Archive, tmp_path: 
     cut = tmp_path / "release.tar.xz"
     cut.write_bytes(full.read_bytes()[: len(full.read_bytes()) // 2])
     report = ingest_musicbrainz(archive, [plain, cut])
-    by_pos = {(r["input"].split("/")[-1] if "tar.xz" not in r["input"] else "release.tar.xz", r["position"]): r["reason"]
-              for r in rejects(report) if r["kind"] == "record"}
-    assert by_pos[("release.jsonl", "line 2")] == "'media[0].tracks[0].length' should be an integer, got \"3:12\""
+    by_pos = {
+        (
+            r["input"].split("/")[-1] if "tar.xz" not in r["input"] else "release.tar.xz",
+            r["position"],
+        ): r["reason"]
+        for r in rejects(report)
+        if r["kind"] == "record"
+    }
+    assert (
+        by_pos[("release.jsonl", "line 2")]
+        == "'media[0].tracks[0].length' should be an integer, got \"3:12\""
+    )
     assert by_pos[("release.jsonl", "line 3")].startswith("malformed JSON")
     assert by_pos[("release.jsonl", "line 4")] == "missing key 'media[0].tracks[0].id'"
     assert by_pos[("release.jsonl", "line 5")] == "a JSON list, not an object"
@@ -182,7 +251,9 @@ def test_bad_input_is_rejected_with_line_and_reason(archive: Archive, tmp_path: 
     notes = [r for r in rejects(report) if r["kind"] == "note"]
     assert [(n["position"], n["field"]) for n in notes] == [("line 7", "release.new-field")]
     docs = report.extra["documents"]["release"]
-    assert docs["read"] == docs["kept"] + docs["rejected"] and docs["rejected"] == 5  # 4 bad lines + truncation
+    assert (
+        docs["read"] == docs["kept"] + docs["rejected"] and docs["rejected"] == 5
+    )  # 4 bad lines + truncation
     rebuilt = exported(archive, tmp_path)
     from_archive = [d for d in many if d["id"] in rebuilt]
     assert 0 < len(from_archive) < len(many)  # the lines before the cut went in, whole
@@ -203,7 +274,10 @@ def test_repeated_documents_keep_the_first(archive: Archive, tmp_path: Path) -> 
     report = ingest_musicbrainz(archive, [src])
     assert report.extra["documents"]["release"] == {"read": 2, "kept": 1, "rejected": 1}
     assert exported(archive, tmp_path)[r["id"]] == r
-    assert {x["reason"].split(" (")[0].split(" ")[0] for x in rejects(report)} <= {"duplicate", "dropped"}
+    assert {x["reason"].split(" (")[0].split(" ")[0] for x in rejects(report)} <= {
+        "duplicate",
+        "dropped",
+    }
 
 
 def test_artist_documents_own_their_rows_across_ingests(archive: Archive, tmp_path: Path) -> None:
@@ -212,13 +286,18 @@ def test_artist_documents_own_their_rows_across_ingests(archive: Archive, tmp_pa
     artist = {**artist, "name": "Canonical Name", "sort-name": "Name, Canonical"}
     (tmp_path / "artist.jsonl").write_bytes(lines([artist]))
     ingest_musicbrainz(archive, [tmp_path / "artist.jsonl"])
-    releases = [r for r in shape.releases(30) if any(c["artist"]["id"] == artist["id"] for c in r["artist-credit"])]
+    releases = [
+        r
+        for r in shape.releases(30)
+        if any(c["artist"]["id"] == artist["id"] for c in r["artist-credit"])
+    ]
     assert releases
     (tmp_path / "release.jsonl").write_bytes(lines(releases))
     ingest_musicbrainz(archive, [tmp_path / "release.jsonl"])  # credits say the pool's name
     with CatalogStore(archive).read() as con:
-        assert con.execute("SELECT name, sort_name FROM artists WHERE mbid = ?", [artist["id"]]).fetchone() == \
-            ("Canonical Name", "Name, Canonical")
+        assert con.execute(
+            "SELECT name, sort_name FROM artists WHERE mbid = ?", [artist["id"]]
+        ).fetchone() == ("Canonical Name", "Name, Canonical")
     assert exported(archive, tmp_path, "artist")[artist["id"]] == artist
     assert exported(archive, tmp_path, "release") == {r["id"]: r for r in releases}
 
@@ -252,7 +331,15 @@ def test_killed_ingest_resumes_to_the_same_catalog(archive: Archive, tmp_path: P
     clean.toml_path.write_text("musicbrainz_chunk_documents = 7\n")
     ingest_musicbrainz(Archive.open(clean.root), [src])
     with CatalogStore(archive).read() as a, CatalogStore(Archive.open(clean.root)).read() as b:
-        for table in ("tracks", "albums", "artists", "track_artists", "album_artists", "track_isrcs", "source_records"):
+        for table in (
+            "tracks",
+            "albums",
+            "artists",
+            "track_artists",
+            "album_artists",
+            "track_isrcs",
+            "source_records",
+        ):
             q = f"SELECT * FROM {table} ORDER BY ALL"
             assert a.execute(q).fetchall() == b.execute(q).fetchall(), table
 
@@ -263,7 +350,7 @@ def test_edge_values_rebuild_exactly(archive: Archive, tmp_path: Path) -> None:
     r = shape.release(2)
     t = r["media"][0]["tracks"][0]
     t["title"] = "  padded title "
-    t["position"] = 40000                  # beyond SMALLINT: a value reject, kept in the residual
+    t["position"] = 40000  # beyond SMALLINT: a value reject, kept in the residual
     t["length"] = None
     t["recording"]["id"] = t["recording"]["id"].upper()
     t["recording"]["isrcs"] = ["us-abc-12-34567", "USABC1234567"]
@@ -278,7 +365,7 @@ def test_edge_values_rebuild_exactly(archive: Archive, tmp_path: Path) -> None:
         r["media"][0]["tracks"] += copy.deepcopy(shape.release(3)["media"][0]["tracks"][:2])
     t2, t3 = r["media"][0]["tracks"][1:3]
     for key in ("title", "length", "artist-credit"):
-        del t2["recording"][key]       # absent keys the rebuild must not fill from the track
+        del t2["recording"][key]  # absent keys the rebuild must not fill from the track
     t2["artist-credit"] = t2["artist-credit"] * 2  # the same artist twice in one credit
     t3["recording"]["artist-credit"][0]["name"] = "Credited otherwise"
     t3["recording"]["title"] = None
@@ -289,7 +376,9 @@ def test_edge_values_rebuild_exactly(archive: Archive, tmp_path: Path) -> None:
     assert report.extra["documents"]["release"]["kept"] == 1
     assert exported(archive, tmp_path)[r["id"]] == r
     with CatalogStore(archive).read() as con:
-        row = con.execute("SELECT title, track_number, mbid, isrc FROM tracks WHERE source_key = ?", [t["id"]]).fetchone()
+        row = con.execute(
+            "SELECT title, track_number, mbid, isrc FROM tracks WHERE source_key = ?", [t["id"]]
+        ).fetchone()
     assert row == ("padded title", None, t["recording"]["id"].lower(), "USABC1234567")
 
 
@@ -313,7 +402,11 @@ def test_folder_layouts_and_entity_detection(archive: Archive, tmp_path: Path) -
     streams = mbdump.resolve([tmp_path / "extracted", odd])
     assert [s.kind for s in streams] == ["artist", "release", "recording"]
     report = ingest_musicbrainz(archive, [tmp_path / "extracted", odd])
-    assert {k: v["kept"] for k, v in report.extra["documents"].items()} == {"artist": 6, "release": 5, "recording": 12}
+    assert {k: v["kept"] for k, v in report.extra["documents"].items()} == {
+        "artist": 6,
+        "release": 5,
+        "recording": 12,
+    }
     junk = tmp_path / "junk.jsonl"
     junk.write_text('{"hello": 1}\n')
     with pytest.raises(InputError, match="cannot tell which MusicBrainz entity"):
@@ -346,6 +439,8 @@ def test_scale_100k_releases_from_an_archive(archive: Archive, tmp_path: Path) -
         assert rebuilt[doc["id"]] == orjson.loads(orjson.dumps(doc))
     with CatalogStore(archive).read() as con:
         assert con.execute("SELECT count(*) FROM tracks").fetchone()[0] == report.kept
-        assert con.execute("""SELECT count(*) FROM (SELECT mbid FROM tracks GROUP BY mbid
-                              HAVING count(DISTINCT recording_id) > 1)""").fetchone()[0] == 0
-
+        assert (
+            con.execute("""SELECT count(*) FROM (SELECT mbid FROM tracks GROUP BY mbid
+                              HAVING count(DISTINCT recording_id) > 1)""").fetchone()[0]
+            == 0
+        )

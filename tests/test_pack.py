@@ -31,22 +31,24 @@ def packed(music: Path, tmp_path_factory: pytest.TempPathFactory):  # type: igno
 def test_build_tags_originals_and_reencodes_the_tail(packed) -> None:  # type: ignore[no-untyped-def]
     archive, _ = packed
     with ledger(archive) as con:
-        rows = con.execute("SELECT action, format, restore IS NOT NULL, src_path FROM build_files").fetchall()
+        rows = con.execute(
+            "SELECT action, format, restore IS NOT NULL, src_path FROM build_files"
+        ).fetchall()
     assert len(rows) == CLIPS
     actions = {r[0] for r in rows}
-    assert actions == {"original", "opus"}            # clips of popularity 0 are re-encoded
+    assert actions == {"original", "opus"}  # clips of popularity 0 are re-encoded
     for action, fmt, has_restore, src in rows:
         if action == "opus":
             assert fmt == "opus" and not has_restore
         else:
             assert has_restore and fmt == Path(src).suffix.lstrip(".")
-    again = build(archive, workers=2)                 # idempotent: nothing to do
+    again = build(archive, workers=2)  # idempotent: nothing to do
     assert (again.built, again.skipped, again.failed) == (0, CLIPS, 0)
 
 
 def test_pack_layout_manifests_listing_and_verify(packed) -> None:  # type: ignore[no-untyped-def]
     archive, summary = packed
-    listing = read_listing(archive.torrents_dir / "torrents.json")   # the mirror's own validator
+    listing = read_listing(archive.torrents_dir / "torrents.json")  # the mirror's own validator
     audio = [t for t in listing.torrents if not t.is_metadata]
     meta = [t for t in listing.torrents if t.is_metadata]
     assert len(meta) == 1 and len(audio) >= 2
@@ -60,8 +62,11 @@ def test_pack_layout_manifests_listing_and_verify(packed) -> None:  # type: igno
             assert len(data) == r.size
         info = lt.torrent_info(str(archive.torrents_dir / t.file))
         assert str(info.info_hashes().v1) == t.info_hash_v1
-        names = sorted(info.layout().file_path(i) for i in range(info.num_files())
-                       if not info.layout().file_flags(i) & lt.file_storage.flag_pad_file)
+        names = sorted(
+            info.layout().file_path(i)
+            for i in range(info.num_files())
+            if not info.layout().file_flags(i) & lt.file_storage.flag_pad_file
+        )
         assert names == sorted(f"{t.name}/{r.path}" for r in rows)
     assert sum(t.listens_share for t in audio) == pytest.approx(1.0)
     report = verify_mirror(archive.root)
@@ -71,7 +76,9 @@ def test_pack_layout_manifests_listing_and_verify(packed) -> None:  # type: igno
 def test_restore_data_in_the_metadata_torrent_rebuilds_originals(packed, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     archive, _ = packed
     meta = archive.files_dir / "lptest-metadata"
-    assert (meta / "catalog" / "catalog.sqlite.zst").exists() and (meta / "catalog" / "parquet" / "tracks.parquet").exists()
+    assert (meta / "catalog" / "catalog.sqlite.zst").exists() and (
+        meta / "catalog" / "parquet" / "tracks.parquet"
+    ).exists()
     assert list((meta / "covers").iterdir()), "cover images extracted"
     rows = pq.read_table(meta / "restore" / "restore.parquet").to_pylist()
     assert rows
@@ -91,14 +98,19 @@ def test_torrents_are_reproducible_across_directories(packed, music: Path, tmp_p
     assert [n for n in sorted(mine) if mine[n] != theirs[n]] == []
     a = json.loads((archive.torrents_dir / "torrents.json").read_text())
     b = json.loads((other.torrents_dir / "torrents.json").read_text())
-    assert [(t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in a["torrents"]] == \
-           [(t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in b["torrents"]]
+    assert [(t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in a["torrents"]] == [
+        (t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in b["torrents"]
+    ]
 
 
 def test_repack_is_stable_and_keeps_dirs_exact(packed) -> None:  # type: ignore[no-untyped-def]
     archive, _ = packed
     before = {p.name: p.read_bytes() for p in archive.torrents_dir.glob("*.torrent")}
-    stray = archive.files_dir / next(iter(sorted(p.stem for p in archive.torrents_dir.glob("lptest-t*.torrent")))) / "stray.txt"
+    stray = (
+        archive.files_dir
+        / next(iter(sorted(p.stem for p in archive.torrents_dir.glob("lptest-t*.torrent"))))
+        / "stray.txt"
+    )
     stray.write_text("not part of the torrent")
     pack(archive)
     assert not stray.exists()

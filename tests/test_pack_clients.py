@@ -25,7 +25,10 @@ def music(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _expected(archive_torrents: Path, entry) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
     if entry.manifest:
-        return sorted((f"{entry.name}/{r.path}", r.size) for r in read_manifest(archive_torrents / entry.manifest))
+        return sorted(
+            (f"{entry.name}/{r.path}", r.size)
+            for r in read_manifest(archive_torrents / entry.manifest)
+        )
     return []
 
 
@@ -34,7 +37,9 @@ def test_packed_hybrids_load_in_qbittorrent(music: Path, tmp_path: Path) -> None
     listing = read_listing(archive.torrents_dir / "torrents.json")
     with QBittorrent(tmp_path / "qbt") as qbt:
         for e in listing.torrents:
-            qbt.add_torrent((archive.torrents_dir / e.file).read_bytes(), tmp_path / "empty", paused="true")
+            qbt.add_torrent(
+                (archive.torrents_dir / e.file).read_bytes(), tmp_path / "empty", paused="true"
+            )
             t = qbt.torrent(e.info_hash_v1)
             assert (t["infohash_v1"], t["infohash_v2"]) == (e.info_hash_v1, e.info_hash_v2)
             got = sorted((f["name"], f["size"]) for f in qbt.files(t["hash"]))

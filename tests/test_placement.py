@@ -21,18 +21,27 @@ def test_layout_is_deterministic_tier_pure_and_sized() -> None:
     a = layout.layout(con, _files(400), "lp", 20_000)
     b = layout.layout(duckdb.connect(), _files(400), "lp", 20_000)
     assert a == b and len(a) == 402
-    size = {r[0]: r[1] for r in con.execute(f"SELECT track_id, size FROM ({_files(400)})").fetchall()}
-    tier = {r[0]: r[1] for r in con.execute(f"SELECT track_id, tier FROM ({_files(400)})").fetchall()}
+    size = {
+        r[0]: r[1] for r in con.execute(f"SELECT track_id, size FROM ({_files(400)})").fetchall()
+    }
+    tier = {
+        r[0]: r[1] for r in con.execute(f"SELECT track_id, tier FROM ({_files(400)})").fetchall()
+    }
     per: dict[str, list[int]] = {}
     for p in a:
         per.setdefault(p.torrent, []).append(p.track_id)
     for name, ids in per.items():
-        assert {tier[i] for i in ids} == {int(name.split("-t")[1].split("-")[0])}   # never mixes tiers
-        assert sum(size[i] for i in ids) <= 20_000 + 1500                          # target + one file
-    assert sorted(per) == [f"lp-t{t}-{s:04d}" for t in (0, 1) for s in range(1, 1 + sum(
-        1 for n in per if n.startswith(f"lp-t{t}-")))]
+        assert {tier[i] for i in ids} == {
+            int(name.split("-t")[1].split("-")[0])
+        }  # never mixes tiers
+        assert sum(size[i] for i in ids) <= 20_000 + 1500  # target + one file
+    assert sorted(per) == [
+        f"lp-t{t}-{s:04d}"
+        for t in (0, 1)
+        for s in range(1, 1 + sum(1 for n in per if n.startswith(f"lp-t{t}-")))
+    ]
     paths = [(p.torrent, p.path.lower()) for p in a]
-    assert len(set(paths)) == len(paths)                                           # unique, case-insensitively
+    assert len(set(paths)) == len(paths)  # unique, case-insensitively
     same = sorted(p.path for p in a if p.track_id >= 10000)
     assert same == ["Same/Same (2000)/01-01 SONG [10001].ogg", "Same/Same (2000)/01-01 Song.ogg"]
 

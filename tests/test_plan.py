@@ -38,14 +38,27 @@ def _tracks() -> list[dict]:
     return [
         track("t1", isrc=ISRC_A, listens=1000),
         track("t2", isrc=ISRC_A, listens=500, album="Best Of", license="CC0"),
-        track("t3", isrc=ISRC_B, popularity=50, license="cc-by-4.0"),        # listens unknown
+        track("t3", isrc=ISRC_B, popularity=50, license="cc-by-4.0"),  # listens unknown
         track("t4", isrc=ISRC_C, mbid=MBID_X, listens=0),
-        track("t5", mbid=MBID_X, listens=0, album="Live"),                   # same recording by MBID
-        track("t6", listens=10, artist="Bob Band", artist_mbid=ARTIST_MBID, album="Bob Album",
-              upc=UPC, album_mbid=ALBUM_MBID),
+        track("t5", mbid=MBID_X, listens=0, album="Live"),  # same recording by MBID
+        track(
+            "t6",
+            listens=10,
+            artist="Bob Band",
+            artist_mbid=ARTIST_MBID,
+            album="Bob Album",
+            upc=UPC,
+            album_mbid=ALBUM_MBID,
+        ),
         # The same artist key with the same MBID everywhere: ingest keeps one row per artist key.
-        track("t7", listens=3, artist="Cat", album="Tribute", album_artist="Bob Band",
-              album_artist_mbid=ARTIST_MBID),
+        track(
+            "t7",
+            listens=3,
+            artist="Cat",
+            album="Tribute",
+            album_artist="Bob Band",
+            album_artist_mbid=ARTIST_MBID,
+        ),
         track("t8", listens=7, license="cc-by-4.0", album="Free Songs"),
         track("t9", listens=2, duration_ms=None, album="Odd"),
     ]
@@ -61,8 +74,16 @@ def test_recordings_dedup_and_listen_weights(hand: Archive) -> None:
     rep = make_plan(hand, 1 * TB)
     rows = plan_rows(hand)
     assert set(rows) == {"t1", "t3", "t4", "t6", "t7", "t8", "t9"}  # 9 tracks, 7 recordings
-    assert rows["t1"]["listens"] == 1500 and rows["t1"]["tracks"] == 2 and rows["t1"]["action"] == "original"
-    assert rows["t4"]["tracks"] == 2 and rows["t4"]["action"] == "opus" and rows["t4"]["reason"] == "tail"
+    assert (
+        rows["t1"]["listens"] == 1500
+        and rows["t1"]["tracks"] == 2
+        and rows["t1"]["action"] == "original"
+    )
+    assert (
+        rows["t4"]["tracks"] == 2
+        and rows["t4"]["action"] == "opus"
+        and rows["t4"]["reason"] == "tail"
+    )
     # Popularity only: the documented inverse mapping gives its weight.
     assert rows["t3"]["listens"] == popularity.listens_from_popularity(50) == 31_622
     assert rows["t9"]["size"] == virtual_size(None, 160_000) and rows["t9"]["path"] is None
@@ -95,14 +116,16 @@ def test_exclusions(hand: Archive, tmp_path: Path) -> None:
         'artist:"Bob Band"  label request\n'
         f"album:{UPC}\tsame label, by barcode\n"
         "album:Free Songs  withdrawn\n"
-        "artist:Nobody Known  matches nothing\n", encoding="utf-8")
+        "artist:Nobody Known  matches nothing\n",
+        encoding="utf-8",
+    )
     rep = make_plan(hand, 1 * TB, exclusions_path=excl)
     rows = plan_rows(hand)
     skipped = {k: r["detail"] for k, r in rows.items() if r["action"] == "skip"}
     assert set(skipped) == {"t3", "t4", "t6", "t7", "t8"}  # t7: an album credited to Bob Band
     assert all(rows[k]["reason"] == "excluded" for k in skipped)
     assert skipped["t3"] == f"isrc:{ISRC_B}: DMCA notice 2024-03"
-    assert skipped["t4"].startswith(f"mbid:{MBID_X}")   # both tracks of the recording
+    assert skipped["t4"].startswith(f"mbid:{MBID_X}")  # both tracks of the recording
     assert skipped["t6"] == "artist:Bob Band: label request"  # the first matching line wins
     assert rows["t1"]["action"] == "original"
     matched = {e["line"]: e["recordings"] for e in rep.exclusions}
@@ -114,16 +137,21 @@ def test_exclusions(hand: Archive, tmp_path: Path) -> None:
     assert {k for k, r in plan_rows(hand).items() if r["action"] == "skip"} == {"t6", "t7"}
 
 
-@pytest.mark.parametrize(("line", "needle"), [
-    ("isrc:USRC1760783  short", "11 characters"),
-    ("mbid:not-a-uuid  x", "not a UUID"),
-    ("artist:Two Words reason", "missing reason"),
-    ("track:123  x", "KIND:VALUE"),
-    ("isrc:USRC17607839", "missing reason"),
-    ('artist:"open quote  x', "unterminated quote"),
-    ("album:036000291453  bad check digit", "check digit"),
-])
-def test_malformed_exclusion_lines_name_file_and_line(tmp_path: Path, line: str, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("isrc:USRC1760783  short", "11 characters"),
+        ("mbid:not-a-uuid  x", "not a UUID"),
+        ("artist:Two Words reason", "missing reason"),
+        ("track:123  x", "KIND:VALUE"),
+        ("isrc:USRC17607839", "missing reason"),
+        ('artist:"open quote  x', "unterminated quote"),
+        ("album:036000291453  bad check digit", "check digit"),
+    ],
+)
+def test_malformed_exclusion_lines_name_file_and_line(
+    tmp_path: Path, line: str, needle: str
+) -> None:
     path = tmp_path / "ex.txt"
     path.write_text(f"# header\n{line}\n")
     with pytest.raises(InputError, match=rf"ex\.txt line 2: .*{needle}"):
@@ -147,15 +175,22 @@ def test_license_filters(hand: Archive) -> None:
 def test_scanned_files_real_sizes_and_missing(hand: Archive) -> None:
     with pytest.raises(LongplayError, match="no scanned files"):
         make_plan(hand, 1 * TB, available_only=True)
-    make_library(hand, [
-        ("t2", "in/t2.ogg", 3_000_000, "vorbis", 160_000, 200_000),
-        ("t1", "in/t1.mp3", 2_000_000, "mp3", 128_000, 200_000),     # lower bitrate: not the best
-        ("t3", "in/t3-lo.mp3", 1_500_000, "mp3", 96_000, 200_000),
-        ("t3", "in/t3.flac", 25_000_000, "flac", 1_000_000, 200_000),  # t3's best file
-    ])
+    make_library(
+        hand,
+        [
+            ("t2", "in/t2.ogg", 3_000_000, "vorbis", 160_000, 200_000),
+            ("t1", "in/t1.mp3", 2_000_000, "mp3", 128_000, 200_000),  # lower bitrate: not the best
+            ("t3", "in/t3-lo.mp3", 1_500_000, "mp3", 96_000, 200_000),
+            ("t3", "in/t3.flac", 25_000_000, "flac", 1_000_000, 200_000),  # t3's best file
+        ],
+    )
     rep = make_plan(hand, 1 * TB)
     rows = plan_rows(hand)
-    assert rows["t1"]["path"] == "in/t2.ogg" and rows["t1"]["size"] == 3_000_000 and not rows["t1"]["missing"]
+    assert (
+        rows["t1"]["path"] == "in/t2.ogg"
+        and rows["t1"]["size"] == 3_000_000
+        and not rows["t1"]["missing"]
+    )
     assert rows["t3"]["path"] == "in/t3.flac" and rows["t3"]["size"] == 25_000_000
     missing = {k for k, r in rows.items() if r["missing"]}
     assert missing == {"t4", "t6", "t7", "t8", "t9"}
@@ -184,12 +219,20 @@ def test_plan_is_a_new_generation_and_reruns_are_idempotent(hand: Archive) -> No
     first = make_plan(hand, 20 * 10**6)
     assert first.generation != before and store.current_name() == first.generation
     again = make_plan(hand, 20 * 10**6)
-    assert again.reused and again.generation == first.generation and store.current_name() == first.generation
+    assert (
+        again.reused
+        and again.generation == first.generation
+        and store.current_name() == first.generation
+    )
     other = make_plan(hand, 30 * 10**6)
     assert not other.reused and other.generation != first.generation
     with store.read() as con:
-        assert con.execute("SELECT count(*) FROM tracks").fetchall()[0][0] == 9  # the catalog is intact
-        s = con.execute("SELECT sum(recordings), sum(bytes), sum(listens) FROM plan_summary").fetchall()[0]
+        assert (
+            con.execute("SELECT count(*) FROM tracks").fetchall()[0][0] == 9
+        )  # the catalog is intact
+        s = con.execute(
+            "SELECT sum(recordings), sum(bytes), sum(listens) FROM plan_summary"
+        ).fetchall()[0]
         p = con.execute("SELECT count(*), sum(size), sum(listens) FROM plan").fetchall()[0]
         assert s == p
         assert con.execute("SELECT sum(size) FROM plan").fetchall()[0][0] <= 30 * 10**6
@@ -210,7 +253,9 @@ def test_a_plan_goes_stale_when_the_catalog_changes(hand: Archive, tmp_path: Pat
     assert plan_rows(hand)["u1"]["action"] == "original"
 
 
-def test_killed_plan_resumes_to_the_same_plan(hand: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_killed_plan_resumes_to_the_same_plan(
+    hand: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from longplay.catalog.store import GenerationBuilder
 
     clean = Archive.init(tmp_path / "clean")
@@ -239,8 +284,9 @@ def test_killed_plan_resumes_to_the_same_plan(hand: Archive, tmp_path: Path, mon
     assert plan_rows(hand) == expected
 
 
-def test_sigkilled_plan_command_reruns_to_the_same_plan(archive: Archive, tmp_path: Path,
-                                                        cli_env: dict[str, str]) -> None:
+def test_sigkilled_plan_command_reruns_to_the_same_plan(
+    archive: Archive, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
     """A real `longplay plan` process killed with SIGKILL while it works, then run again."""
     import signal
     import time
@@ -254,7 +300,10 @@ def test_sigkilled_plan_command_reruns_to_the_same_plan(archive: Archive, tmp_pa
     cmd = ["longplay", "--archive", str(archive.root), "plan", "--budget", "8GB"]
     proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not list(archive.catalog_dir.glob("gen-*.partial/catalog.duckdb*")) and time.monotonic() < deadline:
+    while (
+        not list(archive.catalog_dir.glob("gen-*.partial/catalog.duckdb*"))
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.002)
     time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)
@@ -312,19 +361,37 @@ def test_synthetic_catalog_matches_the_reference_policy(archive: Archive) -> Non
 
 
 def test_cli_plan(hand: Archive, cli_env: dict[str, str], tmp_path: Path) -> None:
-    run = subprocess.run(["longplay", "--archive", str(hand.root), "plan", "--budget", "15MB", "--json"],
-                         capture_output=True, text=True, env=cli_env, check=True)
+    run = subprocess.run(
+        ["longplay", "--archive", str(hand.root), "plan", "--budget", "15MB", "--json"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        check=True,
+    )
     data = json.loads(run.stdout)
     assert data["totals"]["bytes"] <= 15 * 10**6 and data["meta"]["options"]["budget"] == 15 * 10**6
-    text = subprocess.run(["longplay", "--archive", str(hand.root), "plan", "--budget", "15MB"],
-                          capture_output=True, text=True, env=cli_env, check=True).stdout
+    text = subprocess.run(
+        ["longplay", "--archive", str(hand.root), "plan", "--budget", "15MB"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        check=True,
+    ).stdout
     assert "(already current)" in text and "tier" in text and "kept" in text
     bad = tmp_path / "bad.txt"
     bad.write_text("isrc:nope  reason\n")
-    run = subprocess.run(["longplay", "--archive", str(hand.root), "plan", "--budget", "1TB", "--exclude", str(bad)],
-                         capture_output=True, text=True, env=cli_env)
+    run = subprocess.run(
+        ["longplay", "--archive", str(hand.root), "plan", "--budget", "1TB", "--exclude", str(bad)],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert run.returncode == 1 and run.stderr.count("\n") == 1 and "bad.txt line 1" in run.stderr
-    run = subprocess.run(["longplay", "--archive", str(hand.root), "plan", "--budget", "lots"],
-                         capture_output=True, text=True, env=cli_env)
+    run = subprocess.run(
+        ["longplay", "--archive", str(hand.root), "plan", "--budget", "lots"],
+        capture_output=True,
+        text=True,
+        env=cli_env,
+    )
     assert run.returncode == 2 and "not a size" in run.stderr
     assert track_ids(hand)  # the catalog is still readable after all that

@@ -18,16 +18,29 @@ ORIG, OPUS = 160_000, 75_000
 
 def _con(rows: list[dict[str, Any]]) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute(f"CREATE TABLE cand ({', '.join(f'{k} {v}' for k, v in CANDIDATE_COLUMNS.items())})")
+    con.execute(
+        f"CREATE TABLE cand ({', '.join(f'{k} {v}' for k, v in CANDIDATE_COLUMNS.items())})"
+    )
     cols = list(CANDIDATE_COLUMNS)
-    con.executemany(f"INSERT INTO cand VALUES ({', '.join('?' * len(cols))})",
-                    [[r.get(c) for c in cols] for r in rows])
+    con.executemany(
+        f"INSERT INTO cand VALUES ({', '.join('?' * len(cols))})",
+        [[r.get(c) for c in cols] for r in rows],
+    )
     return con
 
 
-def _rec(rid: int, listens: int, popularity: int, duration_ms: int = 200_000, **kw: Any) -> dict[str, Any]:
-    return {"recording_id": rid, "track_id": rid, "is_canonical": True, "listens": listens,
-            "popularity": popularity, "duration_ms": duration_ms, **kw}
+def _rec(
+    rid: int, listens: int, popularity: int, duration_ms: int = 200_000, **kw: Any
+) -> dict[str, Any]:
+    return {
+        "recording_id": rid,
+        "track_id": rid,
+        "is_canonical": True,
+        "listens": listens,
+        "popularity": popularity,
+        "duration_ms": duration_ms,
+        **kw,
+    }
 
 
 def _plan(con: duckdb.DuckDBPyConnection, b: int, **kw: Any) -> dict[int, dict[str, Any]]:
@@ -47,8 +60,8 @@ def p(ms: int = 200_000) -> int:
 
 # Four recordings: two popular (listens 100, 50), two tail (popularity 0).
 FOUR = [_rec(1, 100, 40), _rec(2, 50, 30), _rec(3, 0, 0), _rec(4, 0, 0, duration_ms=100_000)]
-BASE = 3 * p() + p(100_000)            # everything as Opus
-FULL = 2 * o() + p() + p(100_000)      # the reference plan without a budget
+BASE = 3 * p() + p(100_000)  # everything as Opus
+FULL = 2 * o() + p() + p(100_000)  # the reference plan without a budget
 
 
 def test_virtual_size_formula() -> None:
@@ -57,31 +70,42 @@ def test_virtual_size_formula() -> None:
     assert p() == 1_893_750 + 4096
     con = duckdb.connect()
     from longplay.plan.weights import virtual_size_sql
+
     for ms in (0, 1, 199_999, 200_000, 3_600_000):
-        assert con.execute(f"SELECT {virtual_size_sql(str(ms), ORIG)}").fetchall()[0][0] == virtual_size(ms, ORIG)
+        assert con.execute(f"SELECT {virtual_size_sql(str(ms), ORIG)}").fetchall()[0][
+            0
+        ] == virtual_size(ms, ORIG)
     assert virtual_size(None, OPUS) == virtual_size(240_000, OPUS)
 
 
-@pytest.mark.parametrize(("b", "expect"), [
-    (10**15, {1: "original", 2: "original", 3: "opus", 4: "opus"}),    # more than everything
-    (FULL, {1: "original", 2: "original", 3: "opus", 4: "opus"}),      # exactly fits
-    (FULL - 1, {1: "original", 2: "opus", 3: "opus", 4: "opus"}),      # one byte short: demote 2
-    (BASE + o() - p(), {1: "original", 2: "opus", 3: "opus", 4: "opus"}),
-    (BASE + o() - p() - 1, {1: "opus", 2: "opus", 3: "opus", 4: "opus"}),
-    (BASE, {1: "opus", 2: "opus", 3: "opus", 4: "opus"}),              # all-Opus exactly
-    (BASE - 1, {1: "opus", 2: "opus", 3: "opus", 4: "skip"}),          # skip the least listened
-    (2 * p(), {1: "opus", 2: "opus", 3: "skip", 4: "skip"}),
-    (p(), {1: "opus", 2: "skip", 3: "skip", 4: "skip"}),
-    (p() - 1, {1: "skip", 2: "skip", 3: "skip", 4: "skip"}),
-    (0, {1: "skip", 2: "skip", 3: "skip", 4: "skip"}),                 # zero budget
-])
+@pytest.mark.parametrize(
+    ("b", "expect"),
+    [
+        (10**15, {1: "original", 2: "original", 3: "opus", 4: "opus"}),  # more than everything
+        (FULL, {1: "original", 2: "original", 3: "opus", 4: "opus"}),  # exactly fits
+        (FULL - 1, {1: "original", 2: "opus", 3: "opus", 4: "opus"}),  # one byte short: demote 2
+        (BASE + o() - p(), {1: "original", 2: "opus", 3: "opus", 4: "opus"}),
+        (BASE + o() - p() - 1, {1: "opus", 2: "opus", 3: "opus", 4: "opus"}),
+        (BASE, {1: "opus", 2: "opus", 3: "opus", 4: "opus"}),  # all-Opus exactly
+        (BASE - 1, {1: "opus", 2: "opus", 3: "opus", 4: "skip"}),  # skip the least listened
+        (2 * p(), {1: "opus", 2: "opus", 3: "skip", 4: "skip"}),
+        (p(), {1: "opus", 2: "skip", 3: "skip", 4: "skip"}),
+        (p() - 1, {1: "skip", 2: "skip", 3: "skip", 4: "skip"}),
+        (0, {1: "skip", 2: "skip", 3: "skip", 4: "skip"}),  # zero budget
+    ],
+)
 def test_budget_edges(b: int, expect: dict[int, str]) -> None:
     plan = _plan(_con(FOUR), b)
     assert {k: r["action"] for k, r in plan.items()} == expect
     spent = sum(r["size"] for r in plan.values())
     assert spent <= b
     for r in plan.values():
-        assert r["size"] == {"original": o(r["duration_ms"]), "opus": p(r["duration_ms"]), "skip": 0}[r["action"]]
+        assert (
+            r["size"]
+            == {"original": o(r["duration_ms"]), "opus": p(r["duration_ms"]), "skip": 0}[
+                r["action"]
+            ]
+        )
     assert plan[3]["reason"] == ("tail" if plan[3]["action"] == "opus" else "budget")
     if plan[2]["action"] == "opus":
         assert plan[2]["reason"] == "budget"  # a popular recording demoted to fit
@@ -91,7 +115,17 @@ def test_popularity_threshold_and_tiers() -> None:
     rows = [_rec(i, 100 - i, pop) for i, pop in enumerate((100, 50, 49, 30, 29, 15, 14, 1, 0))]
     plan = _plan(_con(rows), 10**15, original_popularity=14, tiers=(50, 30, 15, 1))
     by_pop = {r["popularity"]: r for r in plan.values()}
-    assert [by_pop[x]["tier"] for x in (100, 50, 49, 30, 29, 15, 14, 1, 0)] == [0, 0, 1, 1, 2, 2, 3, 3, 4]
+    assert [by_pop[x]["tier"] for x in (100, 50, 49, 30, 29, 15, 14, 1, 0)] == [
+        0,
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+    ]
     assert {x for x, r in by_pop.items() if r["action"] == "original"} == {100, 50, 49, 30, 29, 15}
     assert budget.parse_tiers("50, 30,15,1") == (50, 30, 15, 1)
     for bad in ("50,50", "30,50", "0", "101", "a,b"):
@@ -118,10 +152,22 @@ def test_recording_dedup_and_pick() -> None:
 
 def test_scanned_file_sizes_and_small_originals() -> None:
     rows = [
-        _rec(1, 9, 50) | {"file_path": "a.ogg", "file_size": 5_000_000, "file_codec": "vorbis",
-                          "file_bitrate": 200_000, "file_duration_ms": 200_000},
-        _rec(2, 5, 0) | {"file_path": "b.mp3", "file_size": 1_000_000, "file_codec": "mp3",
-                         "file_bitrate": 40_000, "file_duration_ms": 200_000},
+        _rec(1, 9, 50)
+        | {
+            "file_path": "a.ogg",
+            "file_size": 5_000_000,
+            "file_codec": "vorbis",
+            "file_bitrate": 200_000,
+            "file_duration_ms": 200_000,
+        },
+        _rec(2, 5, 0)
+        | {
+            "file_path": "b.mp3",
+            "file_size": 1_000_000,
+            "file_codec": "mp3",
+            "file_bitrate": 40_000,
+            "file_duration_ms": 200_000,
+        },
         _rec(3, 1, 0),
     ]
     plan = _plan(_con(rows), 10**15, files_scanned=True)
@@ -142,7 +188,12 @@ def _policy_plans(rows: list[dict[str, Any]], thr: int) -> list[dict[int, str]]:
     popular = [r["recording_id"] for r in order if r["popularity"] > thr]
     plans = []
     for k in range(len(popular) + 1):
-        plans.append({r["recording_id"]: "original" if r["recording_id"] in popular[:k] else "opus" for r in order})
+        plans.append(
+            {
+                r["recording_id"]: "original" if r["recording_id"] in popular[:k] else "opus"
+                for r in order
+            }
+        )
     for m in range(len(order)):
         plans.append({r["recording_id"]: "opus" if i < m else "skip" for i, r in enumerate(order)})
     return plans
@@ -167,12 +218,29 @@ def test_best_plan_of_the_policy_by_brute_force(seed: int, monkeypatch: pytest.M
     rng = random.Random(seed)
     n = rng.randint(3, 14)
     ids = rng.sample(range(1, 10**6), n)
-    rows = [_rec(rid, rng.choice([0, 0, 1, 3, 3, 10, 50]), rng.choice([0, 0, 5, 20, 20]),
-                 duration_ms=rng.randint(30_000, 600_000)) for rid in ids]
+    rows = [
+        _rec(
+            rid,
+            rng.choice([0, 0, 1, 3, 3, 10, 50]),
+            rng.choice([0, 0, 5, 20, 20]),
+            duration_ms=rng.randint(30_000, 600_000),
+        )
+        for rid in ids
+    ]
     con = _con(rows)
-    total_orig = sum(o(r["duration_ms"]) if r["popularity"] > 0 else p(r["duration_ms"]) for r in rows)
-    for b in sorted({0, rng.randint(0, total_orig), rng.randint(0, total_orig), total_orig, total_orig + 1,
-                     sum(p(r["duration_ms"]) for r in rows)}):
+    total_orig = sum(
+        o(r["duration_ms"]) if r["popularity"] > 0 else p(r["duration_ms"]) for r in rows
+    )
+    for b in sorted(
+        {
+            0,
+            rng.randint(0, total_orig),
+            rng.randint(0, total_orig),
+            total_orig,
+            total_orig + 1,
+            sum(p(r["duration_ms"]) for r in rows),
+        }
+    ):
         got = {k: r["action"] for k, r in _plan(con, b).items()}
         spent, covered, original = _cost(got, rows)
         assert spent <= b
@@ -195,7 +263,9 @@ def test_cut_matches_a_full_sort(monkeypatch: pytest.MonkeyPatch) -> None:
         expect = con.execute(f"""
             SELECT count(*) FILTER (WHERE upto <= {cap}) FROM (
                 SELECT sum(w) OVER (ORDER BY listens DESC, popularity DESC, recording_id
-                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto FROM r)""").fetchall()[0][0]
+                                    ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto FROM r)""").fetchall()[
+            0
+        ][0]
         kept = con.execute(f"SELECT count(*) FROM r WHERE {cut.kept_sql(found)}").fetchall()[0][0]
         assert kept == expect, cap
         assert (found is None) == (cap >= total)

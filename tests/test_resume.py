@@ -11,12 +11,17 @@ import duckdb
 from longplay.catalog.schema import RELEASE_TABLES
 
 TRACKS = 60_000
-CHUNK = "4000"   # 15 units
+CHUNK = "4000"  # 15 units
 
 
 def _longplay(archive: Path, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "longplay.cli", "--archive", str(archive), *args],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "longplay.cli", "--archive", str(archive), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _fingerprint(archive: Path) -> dict[str, str]:
@@ -25,8 +30,12 @@ def _fingerprint(archive: Path) -> dict[str, str]:
     out = {}
     for table in RELEASE_TABLES:
         cols = "* EXCLUDE (finished_at)" if table == "ingest_log" else "*"
-        out[table] = con.execute(f"""SELECT count(*) || ':' || coalesce(md5(string_agg(r, '|' ORDER BY r)), '')
-                                     FROM (SELECT CAST(t AS VARCHAR) AS r FROM (SELECT {cols} FROM {table}) t)""").fetchone()[0]
+        out[table] = (
+            con.execute(f"""SELECT count(*) || ':' || coalesce(md5(string_agg(r, '|' ORDER BY r)), '')
+                                     FROM (SELECT CAST(t AS VARCHAR) AS r FROM (SELECT {cols} FROM {table}) t)""").fetchone()[
+                0
+            ]
+        )
     con.close()
     return out
 
@@ -35,7 +44,12 @@ def test_kill_9_then_rerun_equals_uninterrupted(tmp_path: Path, cli_env: dict[st
     env = {**cli_env, "LONGPLAY_SYNTHETIC_CHUNK_TRACKS": CHUNK}
     killed, clean = tmp_path / "killed", tmp_path / "clean"
     for a in (killed, clean):
-        subprocess.run([sys.executable, "-m", "longplay.cli", "init", str(a)], env=env, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "longplay.cli", "init", str(a)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
 
     proc = _longplay(killed, env, "ingest", "synthetic", "--tracks", str(TRACKS), "--seed", "9")
     done = 0
@@ -48,7 +62,7 @@ def test_kill_9_then_rerun_equals_uninterrupted(tmp_path: Path, cli_env: dict[st
                 break
     proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL, "the ingest finished before it could be killed"
-    assert not (killed / "catalog" / "CURRENT").exists()          # nothing half-written is current
+    assert not (killed / "catalog" / "CURRENT").exists()  # nothing half-written is current
     assert list((killed / "catalog").glob("gen-*.partial"))
 
     rerun = _longplay(killed, env, "ingest", "synthetic", "--tracks", str(TRACKS), "--seed", "9")

@@ -17,13 +17,16 @@ def test_defaults_toml_and_env_precedence(tmp_path: Path) -> None:
     assert s.keep_generations == 2 and s.origins["keep_generations"] == "default"
 
 
-@pytest.mark.parametrize(("text", "needle"), [
-    ("no_such_key = 1", "unknown setting 'no_such_key'"),
-    ('workers = "many"', "setting 'workers'"),
-    ('torrent_version = "v3"', "'v3' is not one of hybrid, v1"),
-    ("keep_generations = 1.5", "expected an integer"),
-    ("workers = [", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("no_such_key = 1", "unknown setting 'no_such_key'"),
+        ('workers = "many"', "setting 'workers'"),
+        ('torrent_version = "v3"', "'v3' is not one of hybrid, v1"),
+        ("keep_generations = 1.5", "expected an integer"),
+        ("workers = [", "not valid TOML"),
+    ],
+)
 def test_bad_toml_names_the_key(tmp_path: Path, text: str, needle: str) -> None:
     toml = tmp_path / "longplay.toml"
     toml.write_text(text)
@@ -51,7 +54,9 @@ def test_every_setting_documented_in_default_toml_and_docs() -> None:
     for s in settings.SETTINGS:
         assert s.help and f"# {s.name} = " in text
     docs = (Path(__file__).parent.parent / "docs" / "settings.md").read_text()
-    assert docs == settings.markdown(), "docs/settings.md is stale: longplay settings --markdown > docs/settings.md"
+    assert docs == settings.markdown(), (
+        "docs/settings.md is stale: longplay settings --markdown > docs/settings.md"
+    )
 
 
 def test_init_is_idempotent_and_open_checks(tmp_path: Path) -> None:

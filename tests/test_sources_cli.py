@@ -31,11 +31,24 @@ def test_cli_musicbrainz_listenbrainz_dedup_export(tmp_path: Path, cli_env: dict
     stats.write_text(f"recording_mbid,total_listen_count,total_user_count\n{mbid},12345,67\n")
     assert "matched 1 + unmatched 0 + rejected 0" in run(env, "ingest", "listenbrainz", str(stats))
     report = orjson.loads(run(env, "dedup", "--json", "--top", "3"))
-    assert report["generation"] == "gen-000003" and report["tracks"] == report["canonical_tracks"] + report["redundant_tracks"]
-    assert report["groups"] == len({t["recording"]["id"] for r in releases for m in r["media"] for t in m["tracks"]})
+    assert (
+        report["generation"] == "gen-000003"
+        and report["tracks"] == report["canonical_tracks"] + report["redundant_tracks"]
+    )
+    assert report["groups"] == len(
+        {t["recording"]["id"] for r in releases for m in r["media"] for t in m["tracks"]}
+    )
     target = tmp_path / "rebuilt.jsonl"
-    assert "wrote 20 musicbrainz records" in run(env, "export", "source-records", "--source", "musicbrainz", str(target))
-    assert {d["id"]: d for d in map(orjson.loads, target.read_bytes().splitlines())} == {r["id"]: r for r in releases}
-    bad = subprocess.run(["longplay", "ingest", "musicbrainz", str(tmp_path / "nothing.jsonl")], env=env,
-                         capture_output=True, text=True)
+    assert "wrote 20 musicbrainz records" in run(
+        env, "export", "source-records", "--source", "musicbrainz", str(target)
+    )
+    assert {d["id"]: d for d in map(orjson.loads, target.read_bytes().splitlines())} == {
+        r["id"]: r for r in releases
+    }
+    bad = subprocess.run(
+        ["longplay", "ingest", "musicbrainz", str(tmp_path / "nothing.jsonl")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "nothing.jsonl: no such file or directory" in bad.stderr

@@ -24,7 +24,7 @@ def test_shape_is_realistic() -> None:
     t = synthetic.with_popularity(synthetic.generate_chunk(200_000, 3, 0, 200_000))
     n = t.num_rows
     unique_isrc = len(pc.unique(t["isrc"]))
-    assert abs(unique_isrc / n - 186 / 256) < 0.01          # ~a quarter share an ISRC
+    assert abs(unique_isrc / n - 186 / 256) < 0.01  # ~a quarter share an ISRC
     for isrc in t["isrc"].to_pylist()[:2000]:
         assert identifiers.isrc_problem(isrc) is None
     for upc in pc.unique(t["upc"]).to_pylist()[:2000]:
@@ -51,9 +51,17 @@ def test_shape_is_realistic() -> None:
 def test_write_streams_parquet_and_jsonl(tmp_path: Path) -> None:
     pq = synthetic.write(tmp_path / "pq", 2500, seed=5, fmt="parquet", chunk_tracks=1000)
     synthetic.write(tmp_path / "js", 2500, seed=5, fmt="jsonl", chunk_tracks=1000)
-    assert [p.name for p in pq] == ["tracks-00000.parquet", "tracks-00001.parquet", "tracks-00002.parquet"]
-    a = duckdb.sql(f"SELECT track_key, isrc, listen_count FROM read_parquet('{tmp_path}/pq/*.parquet') ORDER BY 1").fetchall()
-    b = duckdb.sql(f"SELECT track_key, isrc, listen_count FROM read_json('{tmp_path}/js/*.jsonl') ORDER BY 1").fetchall()
+    assert [p.name for p in pq] == [
+        "tracks-00000.parquet",
+        "tracks-00001.parquet",
+        "tracks-00002.parquet",
+    ]
+    a = duckdb.sql(
+        f"SELECT track_key, isrc, listen_count FROM read_parquet('{tmp_path}/pq/*.parquet') ORDER BY 1"
+    ).fetchall()
+    b = duckdb.sql(
+        f"SELECT track_key, isrc, listen_count FROM read_json('{tmp_path}/js/*.jsonl') ORDER BY 1"
+    ).fetchall()
     assert a == b and len(a) == 2500
 
 
@@ -64,11 +72,17 @@ def test_ingest_synthetic_counts(archive: Archive) -> None:
 
     with CatalogStore(archive).read() as con:
         tracks, isrcs, recordings, canon = con.execute(
-            "SELECT count(*), count(DISTINCT isrc), count(DISTINCT recording_id), count(*) FILTER (is_canonical) FROM tracks").fetchone()
+            "SELECT count(*), count(DISTINCT isrc), count(DISTINCT recording_id), count(*) FILTER (is_canonical) FROM tracks"
+        ).fetchone()
         assert tracks == 3000 and recordings == isrcs == canon
         orphans = con.execute("""SELECT count(*) FROM track_artists ta LEFT JOIN artists a USING (artist_id)
                                  WHERE a.artist_id IS NULL""").fetchone()[0]
         assert orphans == 0
-        assert con.execute("SELECT count(*) FROM tracks t LEFT JOIN albums a USING (album_id) WHERE a.album_id IS NULL").fetchone()[0] == 0
+        assert (
+            con.execute(
+                "SELECT count(*) FROM tracks t LEFT JOIN albums a USING (album_id) WHERE a.album_id IS NULL"
+            ).fetchone()[0]
+            == 0
+        )
         feat = con.execute("SELECT count(*) FROM track_artists WHERE position = 2").fetchone()[0]
         assert feat > 0

@@ -20,8 +20,12 @@ from longplay.pack.torrents import (
 from torrent_reference import recheck, write_tree
 
 KIB = 1024
-SIZES = {"Artist/Album/01 Intro.ogg": 70_000, "Artist/Album/02 Song.ogg": 123_457,
-         "Artist/cover.jpg": 9_999, "empty.txt": 0}
+SIZES = {
+    "Artist/Album/01 Intro.ogg": 70_000,
+    "Artist/Album/02 Song.ogg": 123_457,
+    "Artist/cover.jpg": 9_999,
+    "empty.txt": 0,
+}
 
 
 @pytest.fixture
@@ -37,8 +41,10 @@ def test_hybrid_facts(tree):
     assert created.version == "hybrid"
     assert created.info_hash_v1 == hashlib.sha1(info).hexdigest()
     assert created.info_hash_v2 == hashlib.sha256(info).hexdigest()
-    assert created.magnet == (f"magnet:?xt=urn:btih:{created.info_hash_v1}"
-                              f"&xt=urn:btmh:1220{created.info_hash_v2}&dn=lp-t1-0001")
+    assert created.magnet == (
+        f"magnet:?xt=urn:btih:{created.info_hash_v1}"
+        f"&xt=urn:btmh:1220{created.info_hash_v2}&dn=lp-t1-0001"
+    )
     assert created.total_size == sum(SIZES.values())
     assert created.file_count == len(SIZES)  # pad files are not counted
     assert created.piece_size == 32 * KIB
@@ -49,8 +55,14 @@ def test_hybrid_facts(tree):
 def test_v1_facts_and_trackers(tree):
     _, files = tree
     trackers = ["udp://127.0.0.1:6969/announce", "http://127.0.0.1:6970/announce"]
-    created = create_torrent("lp-t1-0001", files, version="v1", trackers=trackers + trackers[:1],
-                             comment="tier 1", creation_date=1_700_000_000)
+    created = create_torrent(
+        "lp-t1-0001",
+        files,
+        version="v1",
+        trackers=trackers + trackers[:1],
+        comment="tier 1",
+        creation_date=1_700_000_000,
+    )
     decoded = lt.bdecode(created.data)
     assert created.version == "v1" and created.info_hash_v2 is None
     assert "btmh" not in created.magnet and f"btih:{created.info_hash_v1}" in created.magnet
@@ -86,7 +98,11 @@ def test_libtorrent_verifies_the_data_against_our_torrent(tree, version):
 def test_single_file_torrent_facts(tmp_path):
     ((_, source),) = write_tree(tmp_path, {"catalog.sqlite": 100_000})
     created = create_file_torrent(source, name="longplay-catalog.sqlite", piece_size=16 * KIB)
-    assert (created.name, created.file_count, created.total_size) == ("longplay-catalog.sqlite", 1, 100_000)
+    assert (created.name, created.file_count, created.total_size) == (
+        "longplay-catalog.sqlite",
+        1,
+        100_000,
+    )
     assert b"files" not in lt.bdecode(created.data)[b"info"]
 
 
@@ -112,8 +128,12 @@ def test_bad_options_are_refused(tree):
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_a_file_that_changes_after_planning_is_an_error(tmp_path, executor):
     files = write_tree(tmp_path, {"a.ogg": 40_000, "b.ogg": 40_000})
-    layout = plan("t", [(r, os.path.getsize(p), str(p)) for r, p in files], version="hybrid",
-                  piece_size=16 * KIB)
+    layout = plan(
+        "t",
+        [(r, os.path.getsize(p), str(p)) for r, p in files],
+        version="hybrid",
+        piece_size=16 * KIB,
+    )
     (tmp_path / "b.ogg").write_bytes(b"shorter")
     with pytest.raises(InputError, match=r"b.ogg is 7 bytes, expected 40000"):
         hashing.hash_layout(layout, workers=2, executor=executor)
@@ -139,7 +159,6 @@ def test_progress_counts_every_data_byte(tree, monkeypatch):
     recorder = Recorder()
     created = create_torrent("lp", files, piece_size=16 * KIB, progress=recorder, workers=2)
     assert recorder.done == created.total_size
-
 
 
 def test_directory_files_lists_a_tree_for_create_torrent(tree):

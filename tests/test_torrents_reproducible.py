@@ -12,8 +12,11 @@ from longplay.pack import hashing
 from longplay.pack.torrents import create_torrent
 from torrent_reference import write_tree
 
-SIZES = {f"Artist {a}/Album/{t:02d} Track.ogg": 20_000 + 7_777 * (a * 13 + t)
-         for a in range(3) for t in range(5)}
+SIZES = {
+    f"Artist {a}/Album/{t:02d} Track.ogg": 20_000 + 7_777 * (a * 13 + t)
+    for a in range(3)
+    for t in range(5)
+}
 SIZES |= {"Artist 1/Album/cover.jpg": 4_321, "README.txt": 0, "Ünïcode/♪.ogg": 33_333}
 
 

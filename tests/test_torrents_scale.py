@@ -19,7 +19,13 @@ def archive_tree(tmp_path_factory):
     total, index = 0, 0
     while total < 10**9:
         size = int(rng.integers(10**6, 8 * 10**6))
-        path = base / "lp-t1-0001" / f"artist-{index // 40:03d}" / f"album-{index // 10:04d}" / f"{index % 10:02d}.ogg"
+        path = (
+            base
+            / "lp-t1-0001"
+            / f"artist-{index // 40:03d}"
+            / f"album-{index // 10:04d}"
+            / f"{index % 10:02d}.ogg"
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(rng.bytes(size))
         total, index = total + size, index + 1
@@ -31,6 +37,7 @@ def test_a_gigabyte_equals_libtorrent(archive_tree, version):
     files = directory_files(archive_tree / "lp-t1-0001")
     piece = choose_piece_size(100 * 10**9)  # what a 100 GB production torrent gets: 4 MiB
     created = create_torrent("lp-t1-0001", files, version=version, piece_size=piece)
-    expected = libtorrent_bytes(archive_tree, "lp-t1-0001", [rel for rel, _ in files],
-                                version=version, piece_size=piece)
+    expected = libtorrent_bytes(
+        archive_tree, "lp-t1-0001", [rel for rel, _ in files], version=version, piece_size=piece
+    )
     assert created.data == expected

@@ -16,7 +16,9 @@ def test_results_come_back_from_worker_processes():
     pool = ProcessPool(2)
     try:
         futures = [pool.submit(leaf_width, n) for n in range(1, 40)]
-        assert [f.result(timeout=30) for f in futures] == [1 << (n - 1).bit_length() for n in range(1, 40)]
+        assert [f.result(timeout=30) for f in futures] == [
+            1 << (n - 1).bit_length() for n in range(1, 40)
+        ]
         assert all(p.poll() is None and p.pid != os.getpid() for p in pool._procs)
     finally:
         pool.shutdown()

@@ -21,10 +21,19 @@ def write_tree(root: Path, sizes: dict[str, int], seed: int = 7) -> list[tuple[s
     return out
 
 
-def libtorrent_bytes(base: Path, name: str, rels: list[str], *, version: str, piece_size: int,
-                     trackers: tuple[str, ...] = (), comment: str | None = None,
-                     creation_date: int | None = None, created_by: str | None = "Longplay",
-                     single_file: bool = False) -> bytes:
+def libtorrent_bytes(
+    base: Path,
+    name: str,
+    rels: list[str],
+    *,
+    version: str,
+    piece_size: int,
+    trackers: tuple[str, ...] = (),
+    comment: str | None = None,
+    creation_date: int | None = None,
+    created_by: str | None = "Longplay",
+    single_file: bool = False,
+) -> bytes:
     """What libtorrent's own create_torrent + set_piece_hashes make of ``base/name/...``.
 
     Files are given in file tree order, as the function under test documents; libtorrent keeps
@@ -34,8 +43,10 @@ def libtorrent_bytes(base: Path, name: str, rels: list[str], *, version: str, pi
         entries = [lt.create_file_entry(name, (base / name).stat().st_size)]
     else:
         ordered = sorted(rels, key=lambda r: [e.encode() for e in r.split("/")])
-        entries = [lt.create_file_entry(f"{name}/{rel}", (base / name / rel).stat().st_size)
-                   for rel in ordered]
+        entries = [
+            lt.create_file_entry(f"{name}/{rel}", (base / name / rel).stat().st_size)
+            for rel in ordered
+        ]
     flags = lt.create_torrent.v1_only if version == "v1" else 0
     ct = lt.create_torrent(entries, piece_size, flags)
     ct.set_creation_date(creation_date or 0)
@@ -55,10 +66,16 @@ def recheck(torrent: bytes, save_path: Path, timeout: float = 60.0) -> int:
     Returns the number of pieces libtorrent found valid. Loopback only: no DHT, LSD, UPnP or
     NAT-PMP, and the session listens on an ephemeral 127.0.0.1 port.
     """
-    session = lt.session({
-        "listen_interfaces": "127.0.0.1:0", "enable_dht": False, "enable_lsd": False,
-        "enable_upnp": False, "enable_natpmp": False, "alert_mask": 0,
-    })
+    session = lt.session(
+        {
+            "listen_interfaces": "127.0.0.1:0",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            "alert_mask": 0,
+        }
+    )
     params = lt.add_torrent_params()
     params.ti = lt.torrent_info(torrent)
     params.save_path = str(save_path)

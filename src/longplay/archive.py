@@ -117,7 +117,8 @@ class Archive:
         root = Path(root)
         if not (root / "longplay.toml").is_file():
             raise LongplayError(
-                f"{root} is not a Longplay archive (no longplay.toml); create one with `longplay init {root}`")
+                f"{root} is not a Longplay archive (no longplay.toml); create one with `longplay init {root}`"
+            )
         archive = cls(root)
         archive.settings  # noqa: B018
         return archive

@@ -52,15 +52,24 @@ class Group(click.Group):
         except Exception as exc:
             if ctx.find_object(Context) and ctx.find_object(Context).debug:  # type: ignore[union-attr]
                 raise
-            click.echo(f"longplay: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-                       " (run with --debug for the trace)", err=True)
+            click.echo(
+                f"longplay: internal error: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+                " (run with --debug for the trace)",
+                err=True,
+            )
             sys.exit(2)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--archive", "archive_dir", type=click.Path(path_type=Path),
-              envvar="LONGPLAY_ARCHIVE", default=".", show_default="$LONGPLAY_ARCHIVE or .",
-              help="The archive directory.")
+@click.option(
+    "--archive",
+    "archive_dir",
+    type=click.Path(path_type=Path),
+    envvar="LONGPLAY_ARCHIVE",
+    default=".",
+    show_default="$LONGPLAY_ARCHIVE or .",
+    help="The archive directory.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @click.option("--debug", is_flag=True, envvar="LONGPLAY_DEBUG", help="Show tracebacks on errors.")
 @click.version_option(package_name="longplay")
@@ -126,7 +135,12 @@ def settings_cmd(obj: Context, markdown: bool) -> None:
 
 
 @cli.command()
-@click.option("--keep", type=int, default=None, help="Generations to keep (default: setting keep_generations).")
+@click.option(
+    "--keep",
+    type=int,
+    default=None,
+    help="Generations to keep (default: setting keep_generations).",
+)
 @pass_ctx
 def gc(obj: Context, keep: int | None) -> None:
     """Prune old catalog generations, keeping the current one.
@@ -138,7 +152,9 @@ def gc(obj: Context, keep: int | None) -> None:
     from longplay.catalog.store import CatalogStore
 
     removed = CatalogStore(obj.archive()).gc(keep)
-    click.echo(f"removed {len(removed)} generation(s)" + (f": {', '.join(removed)}" if removed else ""))
+    click.echo(
+        f"removed {len(removed)} generation(s)" + (f": {', '.join(removed)}" if removed else "")
+    )
 
 
 # ----------------------------------------------------------------------------------- catalog
@@ -157,8 +173,16 @@ def _report(obj: Context, report) -> None:
 
 
 @ingest.command("synthetic")
-@click.option("--tracks", type=int, required=True, help="Number of tracks to generate (1k to 256M).")
-@click.option("--seed", type=int, default=1, show_default=True, help="Seed: the same seed gives the same catalog.")
+@click.option(
+    "--tracks", type=int, required=True, help="Number of tracks to generate (1k to 256M)."
+)
+@click.option(
+    "--seed",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Seed: the same seed gives the same catalog.",
+)
 @pass_ctx
 def ingest_synthetic(obj: Context, tracks: int, seed: int) -> None:
     """Generate a realistic synthetic catalog and ingest it.
@@ -174,8 +198,12 @@ def ingest_synthetic(obj: Context, tracks: int, seed: int) -> None:
 
 @ingest.command("tabular")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--mapping", type=click.Path(path_type=Path), required=True,
-              help="TOML mapping from the files' columns to catalog fields (docs/sources.md).")
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="TOML mapping from the files' columns to catalog fields (docs/sources.md).",
+)
 @pass_ctx
 def ingest_tabular(obj: Context, files: tuple[Path, ...], mapping: Path) -> None:
     """Ingest JSON-lines, CSV, Parquet or SQLite exports through a column mapping.
@@ -191,7 +219,9 @@ def ingest_tabular(obj: Context, files: tuple[Path, ...], mapping: Path) -> None
 
 @ingest.command("flat")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--source", "source_name", required=True, help="Source name (provenance of every record).")
+@click.option(
+    "--source", "source_name", required=True, help="Source name (provenance of every record)."
+)
 @pass_ctx
 def ingest_flat(obj: Context, files: tuple[Path, ...], source_name: str) -> None:
     """Ingest files of Longplay's flat track records (.jsonl or .parquet, docs/sources.md).
@@ -208,8 +238,12 @@ def ingest_flat(obj: Context, files: tuple[Path, ...], source_name: str) -> None
 
 @ingest.command("musicbrainz")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--kind", type=click.Choice(["artist", "release", "release-group", "recording"]), default=None,
-              help="Entity of plain JSON-lines files (default: from the file name or its first document).")
+@click.option(
+    "--kind",
+    type=click.Choice(["artist", "release", "release-group", "recording"]),
+    default=None,
+    help="Entity of plain JSON-lines files (default: from the file name or its first document).",
+)
 @pass_ctx
 def ingest_musicbrainz_cmd(obj: Context, paths: tuple[Path, ...], kind: str | None) -> None:
     """Ingest MusicBrainz JSON dumps: ENTITY.tar.xz archives (read as a stream), dump folders,
@@ -243,7 +277,9 @@ def ingest_listenbrainz_cmd(obj: Context, files: tuple[Path, ...]) -> None:
 
 
 @cli.command()
-@click.option("--top", type=int, default=10, show_default=True, help="How many of the largest groups to list.")
+@click.option(
+    "--top", type=int, default=10, show_default=True, help="How many of the largest groups to list."
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def dedup(obj: Context, top: int, as_json: bool) -> None:
@@ -265,7 +301,12 @@ def dedup(obj: Context, top: int, as_json: bool) -> None:
 
 @export.command("source-records")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--source", "source_name", required=True, help="Source whose records to rebuild, e.g. musicbrainz.")
+@click.option(
+    "--source",
+    "source_name",
+    required=True,
+    help="Source whose records to rebuild, e.g. musicbrainz.",
+)
 @click.option("--kind", default=None, help="Only records of this kind (e.g. release, artist).")
 @pass_ctx
 def export_source_records_cmd(obj: Context, out: Path, source_name: str, kind: str | None) -> None:
@@ -286,8 +327,12 @@ def export_source_records_cmd(obj: Context, out: Path, source_name: str, kind: s
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--tracks", type=int, required=True, help="Number of tracks.")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True)
-@click.option("--chunk-tracks", type=int, default=1_000_000, show_default=True, help="Tracks per file.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["parquet", "jsonl"]), default="parquet", show_default=True
+)
+@click.option(
+    "--chunk-tracks", type=int, default=1_000_000, show_default=True, help="Tracks per file."
+)
 def synthetic_cmd(out: Path, tracks: int, seed: int, fmt: str, chunk_tracks: int) -> None:
     """Write a synthetic catalog as flat-record files (streamed, bounded memory).
 
@@ -340,8 +385,12 @@ def export_sqlite_cmd(obj: Context, out: Path, zstd_file: bool) -> None:
 
 @export.command("parquet")
 @click.argument("out", type=click.Path(path_type=Path))
-@click.option("--compression", type=click.Choice(["zstd", "snappy", "none"]), default=None,
-              help="Parquet compression (default: setting export_compression).")
+@click.option(
+    "--compression",
+    type=click.Choice(["zstd", "snappy", "none"]),
+    default=None,
+    help="Parquet compression (default: setting export_compression).",
+)
 @pass_ctx
 def export_parquet_cmd(obj: Context, out: Path, compression: str | None) -> None:
     """Export the current generation as one Parquet file per table.
@@ -354,18 +403,26 @@ def export_parquet_cmd(obj: Context, out: Path, compression: str | None) -> None
     from longplay.catalog.store import CatalogStore
 
     archive = obj.archive()
-    paths = do_export(CatalogStore(archive), "parquet", out, compression or archive.settings.export_compression)
-    click.echo(f"wrote {len(paths)} tables to {out} ({sum(p.stat().st_size for p in paths):,} bytes)")
+    paths = do_export(
+        CatalogStore(archive), "parquet", out, compression or archive.settings.export_compression
+    )
+    click.echo(
+        f"wrote {len(paths)} tables to {out} ({sum(p.stat().st_size for p in paths):,} bytes)"
+    )
 
 
 # ------------------------------------------------------------------------------------- audio
 @cli.command()
 @click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, exists=True, file_okay=False))
 @click.option("--report", is_flag=True, help="Then list files that matched no track, or several.")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: setting workers).")
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default: setting workers)."
+)
 @click.option("--no-decode", is_flag=True, help="Demux only: faster, no corrupt-frame check.")
 @pass_ctx
-def scan(obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None, no_decode: bool) -> None:
+def scan(
+    obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None, no_decode: bool
+) -> None:
     """Scan folders of audio files into the library and match them to catalog tracks.
 
     Unchanged files (same size, mtime and inode) are skipped on a rescan; moved, changed and
@@ -383,16 +440,22 @@ def scan(obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None
     archive = obj.archive()
     if dirs:
         s = scan_dirs(archive, list(dirs), workers=workers, decode=False if no_decode else None)
-        click.echo(f"scanned {s.walked} files in {s.seconds:.1f} s ({s.files_per_second:.0f} files/s): "
-                   f"{s.unchanged} unchanged, {s.new} new, {s.changed} changed, {s.moved} moved, "
-                   f"{s.deleted} deleted")
-        click.echo(f"examined {s.examined}: kept {s.kept}, rejected {s.rejected}, ignored {s.ignored} "
-                   f"(not audio); {s.value_problems} tag values dropped")
+        click.echo(
+            f"scanned {s.walked} files in {s.seconds:.1f} s ({s.files_per_second:.0f} files/s): "
+            f"{s.unchanged} unchanged, {s.new} new, {s.changed} changed, {s.moved} moved, "
+            f"{s.deleted} deleted"
+        )
+        click.echo(
+            f"examined {s.examined}: kept {s.kept}, rejected {s.rejected}, ignored {s.ignored} "
+            f"(not audio); {s.value_problems} tag values dropped"
+        )
         m = s.match
         if m is not None and m.generation is not None:
             methods = ", ".join(f"{k} {v}" for k, v in sorted(m.by_method.items())) or "none"
-            click.echo(f"matched against catalog generation {m.generation}: {methods}; "
-                       f"{m.unmatched} unmatched, {m.ambiguous} ambiguous")
+            click.echo(
+                f"matched against catalog generation {m.generation}: {methods}; "
+                f"{m.unmatched} unmatched, {m.ambiguous} ambiguous"
+            )
         elif m is not None:
             click.echo(m.note)
         if s.rejects_log:
@@ -402,14 +465,27 @@ def scan(obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None
     if report:
         r = match_mod.report(archive)
         c = r.counts
-        click.echo(f"library: {c['files']} files, {c['matched']} matched, {c['unmatched']} unmatched, "
-                   f"{c['ambiguous']} ambiguous, {c['not_matched_yet']} not matched yet (no catalog); "
-                   f"{c['rejected']} rejected, {c['ignored']} ignored")
+        click.echo(
+            f"library: {c['files']} files, {c['matched']} matched, {c['unmatched']} unmatched, "
+            f"{c['ambiguous']} ambiguous, {c['not_matched_yet']} not matched yet (no catalog); "
+            f"{c['rejected']} rejected, {c['ignored']} ignored"
+        )
         for title, rows in (("unmatched", r.unmatched), ("ambiguous", r.ambiguous)):
             click.echo(f"\n{title} ({len(rows)}):")
-            _print_table([(row["file"], row["title"] or "", ", ".join(row["artists"] or []),
-                           row["isrc"] or "", row["duration_ms"], row["match_candidates"] or "")
-                          for row in rows], ("file", "title", "artists", "isrc", "ms", "candidates"))
+            _print_table(
+                [
+                    (
+                        row["file"],
+                        row["title"] or "",
+                        ", ".join(row["artists"] or []),
+                        row["isrc"] or "",
+                        row["duration_ms"],
+                        row["match_candidates"] or "",
+                    )
+                    for row in rows
+                ],
+                ("file", "title", "artists", "isrc", "ms", "candidates"),
+            )
 
 
 @cli.group(cls=Group)
@@ -420,11 +496,19 @@ def audio() -> None:
 @audio.command("tag")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--track", "track_id", type=int, required=True, help="Catalog track ID whose metadata to write.")
-@click.option("--restore-data", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write the restore data (default: OUT.lprestore).")
+@click.option(
+    "--track", "track_id", type=int, required=True, help="Catalog track ID whose metadata to write."
+)
+@click.option(
+    "--restore-data",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Where to write the restore data (default: OUT.lprestore).",
+)
 @pass_ctx
-def audio_tag(obj: Context, file: Path, out: Path, track_id: int, restore_data: Path | None) -> None:
+def audio_tag(
+    obj: Context, file: Path, out: Path, track_id: int, restore_data: Path | None
+) -> None:
     """Write a copy of FILE tagged with a catalog track's metadata, without re-encoding.
 
     Also writes the restore data that turns OUT back into FILE byte for byte.
@@ -448,8 +532,12 @@ def audio_tag(obj: Context, file: Path, out: Path, track_id: int, restore_data: 
 @audio.command("restore")
 @click.argument("tagged", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--restore-data", type=click.Path(path_type=Path, exists=True, dir_okay=False), default=None,
-              help="The restore data (default: TAGGED.lprestore).")
+@click.option(
+    "--restore-data",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="The restore data (default: TAGGED.lprestore).",
+)
 def audio_restore(tagged: Path, out: Path, restore_data: Path | None) -> None:
     """Rebuild the original of a tagged file, checked against the original's SHA-256.
 
@@ -469,7 +557,12 @@ def audio_restore(tagged: Path, out: Path, restore_data: Path | None) -> None:
 @audio.command("transcode")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.argument("out", type=click.Path(path_type=Path, dir_okay=False))
-@click.option("--opus", "bitrate", default=None, help="Opus bitrate, e.g. 75k (default: setting opus_bitrate).")
+@click.option(
+    "--opus",
+    "bitrate",
+    default=None,
+    help="Opus bitrate, e.g. 75k (default: setting opus_bitrate).",
+)
 @pass_ctx
 def audio_transcode(obj: Context, file: Path, out: Path, bitrate: str | None) -> None:
     """Re-encode FILE as Ogg Opus, carrying its tags over.
@@ -497,8 +590,9 @@ def audio_transcode(obj: Context, file: Path, out: Path, bitrate: str | None) ->
 @click.argument("out", type=click.Path(path_type=Path, file_okay=False))
 @click.option("--count", type=int, default=20, show_default=True, help="Number of clips.")
 @click.option("--seconds", type=float, default=3.0, show_default=True, help="Length of each clip.")
-@click.option("--formats", default="flac,ogg,opus,mp3,m4a", show_default=True,
-              help="Formats to use in turn.")
+@click.option(
+    "--formats", default="flac,ogg,opus,mp3,m4a", show_default=True, help="Formats to use in turn."
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Which set of clips.")
 def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int) -> None:
     """Generate deterministic tagged sample clips (and catalog.jsonl describing them).
@@ -510,15 +604,24 @@ def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int
     """
     from longplay.audio.samples import generate
 
-    paths = generate(out, count, seed=seed, seconds=seconds,
-                     formats=[f.strip() for f in formats.split(",") if f.strip()])
+    paths = generate(
+        out,
+        count,
+        seed=seed,
+        seconds=seconds,
+        formats=[f.strip() for f in formats.split(",") if f.strip()],
+    )
     click.echo(f"wrote {len(paths)} clips and {out / 'catalog.jsonl'}")
 
 
 # ------------------------------------------------------------------------------ plan & pack
 @cli.command("coverage")
-@click.option("--png", type=click.Path(path_type=Path), default=None,
-              help="Also draw the coverage plot (share of listens against files and bytes kept).")
+@click.option(
+    "--png",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Also draw the coverage plot (share of listens against files and bytes kept).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
 def coverage_cmd(obj: Context, png: Path | None, as_json: bool) -> None:
@@ -548,21 +651,49 @@ def _size_option(_ctx: click.Context, _param: click.Parameter, value: str | None
 
 
 @cli.command("plan")
-@click.option("--budget", required=True, callback=_size_option,
-              help="Bytes the archive may take, e.g. 300TB, 2TiB, 512GB.")
-@click.option("--exclude", "exclude", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=None, help="Exclusion list: one 'isrc:|mbid:|artist:|album:VALUE  reason' a line.")
-@click.option("--license", "licenses", default=None,
-              help="Keep only tracks under these licenses, comma-separated (e.g. cc-by-4.0,cc0).")
-@click.option("--allow-unknown-license", is_flag=True, help="With --license: also keep tracks of unknown license.")
+@click.option(
+    "--budget",
+    required=True,
+    callback=_size_option,
+    help="Bytes the archive may take, e.g. 300TB, 2TiB, 512GB.",
+)
+@click.option(
+    "--exclude",
+    "exclude",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=None,
+    help="Exclusion list: one 'isrc:|mbid:|artist:|album:VALUE  reason' a line.",
+)
+@click.option(
+    "--license",
+    "licenses",
+    default=None,
+    help="Keep only tracks under these licenses, comma-separated (e.g. cc-by-4.0,cc0).",
+)
+@click.option(
+    "--allow-unknown-license",
+    is_flag=True,
+    help="With --license: also keep tracks of unknown license.",
+)
 @click.option("--available-only", is_flag=True, help="Plan only recordings with a scanned file.")
-@click.option("--opus-bitrate", callback=_size_option, default=None,
-              help="Bitrate of Opus re-encodes, e.g. 75k (default: setting opus_bitrate).")
+@click.option(
+    "--opus-bitrate",
+    callback=_size_option,
+    default=None,
+    help="Bitrate of Opus re-encodes, e.g. 75k (default: setting opus_bitrate).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx
-def plan_cmd(obj: Context, budget: int, exclude: Path | None, licenses: str | None,
-             allow_unknown_license: bool, available_only: bool, opus_bitrate: int | None,
-             as_json: bool) -> None:
+def plan_cmd(
+    obj: Context,
+    budget: int,
+    exclude: Path | None,
+    licenses: str | None,
+    allow_unknown_license: bool,
+    available_only: bool,
+    opus_bitrate: int | None,
+    as_json: bool,
+) -> None:
     """Decide for every recording: keep the original, an Opus re-encode, or skip (to fit a budget).
 
     Writes the plan into a new catalog generation (tables plan, plan_summary; docs/plan.md).
@@ -575,15 +706,25 @@ def plan_cmd(obj: Context, budget: int, exclude: Path | None, licenses: str | No
     """
     from longplay.plan.planner import make_plan
 
-    rep = make_plan(obj.archive(), budget, exclusions_path=exclude,
-                    licenses=None if licenses is None else licenses.split(","),
-                    allow_unknown_license=allow_unknown_license, available_only=available_only,
-                    opus_bitrate=opus_bitrate)
+    rep = make_plan(
+        obj.archive(),
+        budget,
+        exclusions_path=exclude,
+        licenses=None if licenses is None else licenses.split(","),
+        allow_unknown_license=allow_unknown_license,
+        available_only=available_only,
+        opus_bitrate=opus_bitrate,
+    )
     click.echo(rep.to_json() if as_json else rep.format())
 
 
 @cli.command("build")
-@click.option("--workers", type=int, default=None, help="Worker processes (default: setting workers, else one per core).")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes (default: setting workers, else one per core).",
+)
 @pass_ctx
 def build_cmd(obj: Context, workers: int | None) -> None:
     """Materialize the plan: tag originals without re-encoding, re-encode the tail to Opus.
@@ -613,17 +754,15 @@ def pack_cmd(obj: Context) -> None:
     archive = obj.archive()
     summary = pack(archive)
     click.echo(summary.table())
-    click.echo(f"wrote {len(summary.torrents)} torrents and {archive.torrents_dir / 'torrents.json'}")
-
-
+    click.echo(
+        f"wrote {len(summary.torrents)} torrents and {archive.torrents_dir / 'torrents.json'}"
+    )
 
 
 # ------------------------------------------------------------------------------------ mirror
 @cli.group(cls=Group)
 def mirror() -> None:
     """A mirror operator's side: choose torrents under a budget, verify them."""
-
-
 
 
 def _bytes_text(n: float) -> str:
@@ -634,16 +773,32 @@ def _bytes_text(n: float) -> str:
 
 
 @mirror.command("plan")
-@click.option("--torrents", "torrents_json", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="torrents.json to choose from (default: ARCHIVE/torrents/torrents.json).")
+@click.option(
+    "--torrents",
+    "torrents_json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="torrents.json to choose from (default: ARCHIVE/torrents/torrents.json).",
+)
 @click.option("--budget", required=True, help="Disk budget, e.g. 2TB, 500GB, 1.5TiB.")
-@click.option("--prefer", type=click.Choice(["coverage", "least-seeded"]), default="coverage",
-              show_default=True, help="Listens covered per byte, or least-seeded first (needs --stats).")
-@click.option("--stats", "stats_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Seeder statistics JSON: info-hash -> {seeders, leechers, completed}.")
+@click.option(
+    "--prefer",
+    type=click.Choice(["coverage", "least-seeded"]),
+    default="coverage",
+    show_default=True,
+    help="Listens covered per byte, or least-seeded first (needs --stats).",
+)
+@click.option(
+    "--stats",
+    "stats_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Seeder statistics JSON: info-hash -> {seeders, leechers, completed}.",
+)
 @pass_ctx
-def mirror_plan(obj: Context, torrents_json: Path | None, budget: str, prefer: str,
-                stats_path: Path | None) -> None:
+def mirror_plan(
+    obj: Context, torrents_json: Path | None, budget: str, prefer: str, stats_path: Path | None
+) -> None:
     """Choose the torrents that fit a disk budget; store the choice in ARCHIVE/mirror.json.
 
     Works from torrents.json alone (no catalog needed). Metadata torrents come first.
@@ -661,11 +816,18 @@ def mirror_plan(obj: Context, torrents_json: Path | None, budget: str, prefer: s
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--budget") from None
     plan = plan_mirror(obj.archive_dir, torrents_json, budget_bytes, prefer, stats_path)
-    _print_table([(t.name, t.tier, _bytes_text(t.data_size), f"{100 * t.listens_share:.3f}%")
-                  for t in plan.chosen], ("torrent", "tier", "size", "listens"))
-    click.echo(f"chose {len(plan.chosen)} torrent(s): {_bytes_text(plan.size)} ({plan.size} bytes) "
-               f"of a {_bytes_text(budget_bytes)} budget, covering "
-               f"{100 * plan.listens_share:.2f}% of listens (by {prefer})")
+    _print_table(
+        [
+            (t.name, t.tier, _bytes_text(t.data_size), f"{100 * t.listens_share:.3f}%")
+            for t in plan.chosen
+        ],
+        ("torrent", "tier", "size", "listens"),
+    )
+    click.echo(
+        f"chose {len(plan.chosen)} torrent(s): {_bytes_text(plan.size)} ({plan.size} bytes) "
+        f"of a {_bytes_text(budget_bytes)} budget, covering "
+        f"{100 * plan.listens_share:.2f}% of listens (by {prefer})"
+    )
 
 
 @mirror.command("verify")
@@ -689,19 +851,31 @@ def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
         click.echo(f"problem: {line}")
     for p in report.problems:
         click.echo(f"{p.status}: {p.torrent}/{p.path}: {p.detail}")
-    summary = (f"{len(report.torrents)} torrent(s), {report.files_checked} file(s), "
-               f"{_bytes_text(report.bytes_checked)}: ")
+    summary = (
+        f"{len(report.torrents)} torrent(s), {report.files_checked} file(s), "
+        f"{_bytes_text(report.bytes_checked)}: "
+    )
     if report.ok:
         click.echo(summary + "all well")
         return
-    click.echo(summary + f"{report.count('missing')} missing, {report.count('partial')} partial, "
-               f"{report.count('corrupt')} corrupt, {len(report.torrent_problems)} other problem(s)")
+    click.echo(
+        summary + f"{report.count('missing')} missing, {report.count('partial')} partial, "
+        f"{report.count('corrupt')} corrupt, {len(report.torrent_problems)} other problem(s)"
+    )
     sys.exit(1)
 
 
-def _session_command(obj: Context, mode: str, directory: Path | None, peers: tuple[str, ...],
-                     listen: str | None, upload_limit: str | None, download_limit: str | None,
-                     names: tuple[str, ...], timeout: float | None) -> None:
+def _session_command(
+    obj: Context,
+    mode: str,
+    directory: Path | None,
+    peers: tuple[str, ...],
+    listen: str | None,
+    upload_limit: str | None,
+    download_limit: str | None,
+    names: tuple[str, ...],
+    timeout: float | None,
+) -> None:
     """Shared body of `seed` and `fetch`: Ctrl-C and SIGTERM stop the session cleanly."""
     import signal
     import threading
@@ -716,14 +890,26 @@ def _session_command(obj: Context, mode: str, directory: Path | None, peers: tup
             try:
                 limits[key] = parse_size(value)
             except ValueError as exc:
-                raise click.BadParameter(str(exc), param_hint=f"--{key.replace('_', '-')}") from None
+                raise click.BadParameter(
+                    str(exc), param_hint=f"--{key.replace('_', '-')}"
+                ) from None
     stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         with LiveDisplay(mode, obj.quiet) as display:
-            status = run_session(directory or obj.archive_dir, mode, stop, timeout, display,
-                                 peers=tuple(parse_peer(p) for p in peers) or None,
-                                 listen_interface=listen, names=names or None, **limits)
+            status = run_session(
+                directory or obj.archive_dir,
+                mode,
+                stop,
+                timeout,
+                display,
+                peers=tuple(parse_peer(p) for p in peers) or None,
+                listen_interface=listen,
+                names=names or None,
+                **limits,
+            )
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -735,17 +921,38 @@ def _session_command(obj: Context, mode: str, directory: Path | None, peers: tup
 
 
 def _session_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    for option in reversed((
-        click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False),
-        click.option("--peer", "peers", multiple=True, metavar="HOST:PORT",
-                     help="Connect to this peer directly (repeatable; LAN or loopback)."),
-        click.option("--listen", default=None, metavar="ADDR:PORT",
-                     help="Listen address and port (default: setting listen_interface)."),
-        click.option("--upload-limit", default=None, help="Upload limit per second, e.g. 10MB."),
-        click.option("--download-limit", default=None, help="Download limit per second, e.g. 10MB."),
-        click.option("--torrent", "names", multiple=True, help="Only this torrent (repeatable)."),
-        click.option("--timeout", type=float, default=None, help="Stop after this many seconds."),
-    )):
+    for option in reversed(
+        (
+            click.argument(
+                "directory", type=click.Path(path_type=Path, file_okay=False), required=False
+            ),
+            click.option(
+                "--peer",
+                "peers",
+                multiple=True,
+                metavar="HOST:PORT",
+                help="Connect to this peer directly (repeatable; LAN or loopback).",
+            ),
+            click.option(
+                "--listen",
+                default=None,
+                metavar="ADDR:PORT",
+                help="Listen address and port (default: setting listen_interface).",
+            ),
+            click.option(
+                "--upload-limit", default=None, help="Upload limit per second, e.g. 10MB."
+            ),
+            click.option(
+                "--download-limit", default=None, help="Download limit per second, e.g. 10MB."
+            ),
+            click.option(
+                "--torrent", "names", multiple=True, help="Only this torrent (repeatable)."
+            ),
+            click.option(
+                "--timeout", type=float, default=None, help="Stop after this many seconds."
+            ),
+        )
+    ):
         f = option(f)
     return f
 
@@ -810,9 +1017,15 @@ def demo_steps(directory: Path, tracks: int, clips: int) -> list[list[str]]:
 
 @cli.command()
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--tracks", type=int, default=20_000, show_default=True, help="Synthetic catalog size.")
-@click.option("--clips", type=int, default=24, show_default=True, help="Sample audio clips to archive.")
-@click.option("--no-serve", is_flag=True, help="Build the demo archive only (the server comes later).")
+@click.option(
+    "--tracks", type=int, default=20_000, show_default=True, help="Synthetic catalog size."
+)
+@click.option(
+    "--clips", type=int, default=24, show_default=True, help="Sample audio clips to archive."
+)
+@click.option(
+    "--no-serve", is_flag=True, help="Build the demo archive only (the server comes later)."
+)
 def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
     """Build a demo archive from built-in samples, running each command of the archive half.
 
@@ -833,7 +1046,9 @@ def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
             if exc.code:
                 raise
         if step[0] == "init":
-            (directory / "longplay.toml").write_text(DEMO_SETTINGS + (directory / "longplay.toml").read_text())
+            (directory / "longplay.toml").write_text(
+                DEMO_SETTINGS + (directory / "longplay.toml").read_text()
+            )
     click.echo(f"\ndemo archive ready: {directory}")
     if not no_serve:
         click.echo("(serving comes with the play half: the OpenSubsonic server is not built yet)")

@@ -31,13 +31,27 @@ class RejectsLog:
         self.values = 0
         self._fh: Any = None
 
-    def add(self, *, source: str, input: str, position: str, reason: str,
-            kind: str = "record", **extra: Any) -> None:
+    def add(
+        self,
+        *,
+        source: str,
+        input: str,
+        position: str,
+        reason: str,
+        kind: str = "record",
+        **extra: Any,
+    ) -> None:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "ab")  # noqa: SIM115 - closed by close()
-        row = {"source": source, "input": input, "position": position, "reason": reason,
-               "kind": kind, **extra}
+        row = {
+            "source": source,
+            "input": input,
+            "position": position,
+            "reason": reason,
+            "kind": kind,
+            **extra,
+        }
         self._fh.write(orjson.dumps(row, default=str) + b"\n")
         if kind == "record":
             self.records += 1

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from longplay.errors import InputError
 
-MAX_DEPTH = 16          # directories plus the file name; real archives use 2 or 3
-MAX_COMPONENT = 255     # bytes of UTF-8, the usual file system limit
-MAX_PATH = 1024         # bytes of UTF-8 for the whole relative path
+MAX_DEPTH = 16  # directories plus the file name; real archives use 2 or 3
+MAX_COMPONENT = 255  # bytes of UTF-8, the usual file system limit
+MAX_PATH = 1024  # bytes of UTF-8 for the whole relative path
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -65,7 +65,6 @@ def check_name(name: str, what: str) -> str:
     return check_component(name, what)
 
 
-
 def check_unique(paths: list[tuple[str, ...]], what: str) -> None:
     """No path twice, and no path that is both a file and a directory of another."""
     seen: set[tuple[str, ...]] = set()
@@ -77,7 +76,8 @@ def check_unique(paths: list[tuple[str, ...]], what: str) -> None:
         for depth in range(1, len(parts)):
             if parts[:depth] in seen:
                 raise InputError(
-                    f"{what}: {'/'.join(parts[:depth])!r} is both a file and a directory")
+                    f"{what}: {'/'.join(parts[:depth])!r} is both a file and a directory"
+                )
 
 
 def read_bounded(path: Path, limit: int, what: str) -> bytes:

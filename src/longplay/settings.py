@@ -32,12 +32,28 @@ class Setting:
 
 def _size(text: str) -> int:
     """Parse a byte size such as ``300TB``, ``2 TiB``, ``512MB`` or ``1048576``."""
-    units = {"": 1, "B": 1, "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9,
-             "GB": 10**9, "T": 10**12, "TB": 10**12, "P": 10**15, "PB": 10**15,
-             "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}
+    units = {
+        "": 1,
+        "B": 1,
+        "K": 10**3,
+        "KB": 10**3,
+        "M": 10**6,
+        "MB": 10**6,
+        "G": 10**9,
+        "GB": 10**9,
+        "T": 10**12,
+        "TB": 10**12,
+        "P": 10**15,
+        "PB": 10**15,
+        "KIB": 2**10,
+        "MIB": 2**20,
+        "GIB": 2**30,
+        "TIB": 2**40,
+        "PIB": 2**50,
+    }
     s = str(text).strip().upper().replace(" ", "").replace("_", "")
     num = s.rstrip("KMGTPIB")
-    unit = s[len(num):]
+    unit = s[len(num) :]
     try:
         value = float(num)
     except ValueError:
@@ -56,36 +72,118 @@ class ByteSize(int):
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("workers", int, 0, "Worker processes for per-file jobs (0: one per core)."),
-    Setting("duckdb_memory_limit", str, "", "DuckDB memory limit, e.g. '8GB' (empty: DuckDB's default of 80% of RAM)."),
+    Setting(
+        "duckdb_memory_limit",
+        str,
+        "",
+        "DuckDB memory limit, e.g. '8GB' (empty: DuckDB's default of 80% of RAM).",
+    ),
     Setting("duckdb_threads", int, 0, "DuckDB threads (0: one per core)."),
-    Setting("keep_generations", int, 2, "Catalog generations `longplay gc` keeps, the current one included."),
-    Setting("synthetic_chunk_tracks", int, 1_000_000, "Tracks per chunk file written by the synthetic source (one resumable unit each)."),
-    Setting("export_compression", str, "zstd", "Parquet compression of exports and manifests.", ("zstd", "snappy", "none")),
-    Setting("opus_bitrate", ByteSize, 75_000, "Bitrate of Opus re-encodes for the long tail, bits/s (75k = 75000)."),
-    Setting("torrent_version", str, "hybrid", "BitTorrent format of created torrents: hybrid (v1+v2) or v1.", ("hybrid", "v1")),
-    Setting("torrent_target_size", ByteSize, 100 * 10**9, "Target data size of one bulk torrent, e.g. '100GB'."),
-    Setting("torrent_trackers", str, "", "Tracker announce URLs written into torrents, comma-separated (none by default)."),
-    Setting("archive_name", str, "longplay", "Name prefix of torrents and of the release, e.g. 'longplay'."),
-    Setting("listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."),
+    Setting(
+        "keep_generations",
+        int,
+        2,
+        "Catalog generations `longplay gc` keeps, the current one included.",
+    ),
+    Setting(
+        "synthetic_chunk_tracks",
+        int,
+        1_000_000,
+        "Tracks per chunk file written by the synthetic source (one resumable unit each).",
+    ),
+    Setting(
+        "export_compression",
+        str,
+        "zstd",
+        "Parquet compression of exports and manifests.",
+        ("zstd", "snappy", "none"),
+    ),
+    Setting(
+        "opus_bitrate",
+        ByteSize,
+        75_000,
+        "Bitrate of Opus re-encodes for the long tail, bits/s (75k = 75000).",
+    ),
+    Setting(
+        "torrent_version",
+        str,
+        "hybrid",
+        "BitTorrent format of created torrents: hybrid (v1+v2) or v1.",
+        ("hybrid", "v1"),
+    ),
+    Setting(
+        "torrent_target_size",
+        ByteSize,
+        100 * 10**9,
+        "Target data size of one bulk torrent, e.g. '100GB'.",
+    ),
+    Setting(
+        "torrent_trackers",
+        str,
+        "",
+        "Tracker announce URLs written into torrents, comma-separated (none by default).",
+    ),
+    Setting(
+        "archive_name",
+        str,
+        "longplay",
+        "Name prefix of torrents and of the release, e.g. 'longplay'.",
+    ),
+    Setting(
+        "listen_interface", str, "0.0.0.0:6881", "Address:port the BitTorrent session listens on."
+    ),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
     # -- audio (scan, match, tag) --
-    Setting("scan_decode", bool, True, "Decode every frame while scanning: exact durations, corrupt frames found (false: demux only, faster)."),
-    Setting("match_duration_tolerance_ms", int, 2000, "Largest duration difference, in ms, for matching a file to a track by title and artist."),
+    Setting(
+        "scan_decode",
+        bool,
+        True,
+        "Decode every frame while scanning: exact durations, corrupt frames found (false: demux only, faster).",
+    ),
+    Setting(
+        "match_duration_tolerance_ms",
+        int,
+        2000,
+        "Largest duration difference, in ms, for matching a file to a track by title and artist.",
+    ),
     # mirror: seed/fetch sessions
-    Setting("peer_transport", str, "tcp+utp-in", "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).", ("tcp+utp-in", "tcp", "tcp+utp")),
+    Setting(
+        "peer_transport",
+        str,
+        "tcp+utp-in",
+        "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).",
+        ("tcp+utp-in", "tcp", "tcp+utp"),
+    ),
     # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
-    Setting("musicbrainz_chunk_documents", int, 20_000, "MusicBrainz dump documents per ingest unit (one resumable transaction each; at most 2,000,000)."),
+    Setting(
+        "musicbrainz_chunk_documents",
+        int,
+        20_000,
+        "MusicBrainz dump documents per ingest unit (one resumable transaction each; at most 2,000,000).",
+    ),
     # -- plan ------------------------------------------------------------------------------
-    Setting("plan_original_bitrate", ByteSize, 160_000,
-            "Bitrate assumed for originals without a scanned file, bits/s: their virtual size is "
-            "duration × bitrate plus Ogg overhead (docs/plan.md)."),
-    Setting("plan_original_popularity", int, 0,
-            "The reference plan keeps originals for recordings with popularity above this and "
-            "Opus re-encodes (opus_bitrate) for the rest."),
-    Setting("plan_tiers", str, "50,30,15,1",
-            "Popularity tier boundaries, descending: '50,30,15,1' makes tier 0 popularity ≥ 50, "
-            "tier 1 30–49, tier 2 15–29, tier 3 1–14, tier 4 popularity 0. Torrents never mix tiers."),
+    Setting(
+        "plan_original_bitrate",
+        ByteSize,
+        160_000,
+        "Bitrate assumed for originals without a scanned file, bits/s: their virtual size is "
+        "duration × bitrate plus Ogg overhead (docs/plan.md).",
+    ),
+    Setting(
+        "plan_original_popularity",
+        int,
+        0,
+        "The reference plan keeps originals for recordings with popularity above this and "
+        "Opus re-encodes (opus_bitrate) for the rest.",
+    ),
+    Setting(
+        "plan_tiers",
+        str,
+        "50,30,15,1",
+        "Popularity tier boundaries, descending: '50,30,15,1' makes tier 0 popularity ≥ 50, "
+        "tier 1 30–49, tier 2 15–29, tier 3 1–14, tier 4 popularity 0. Torrents never mix tiers.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -154,8 +252,11 @@ class Settings(Mapping[str, Any]):
         return len(self._values)
 
 
-def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None,
-         overrides: Mapping[str, Any] | None = None) -> Settings:
+def load(
+    toml_path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
     environ = os.environ if environ is None else environ
     values = {s.name: s.default for s in SETTINGS}
     origins = {s.name: "default" for s in SETTINGS}
@@ -167,13 +268,15 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
         for key, value in data.items():
             setting = declared(key) if key in _BY_NAME else None
             if setting is None:
-                raise SettingsError(f"{toml_path}: unknown setting {key!r} (see `longplay settings`)")
+                raise SettingsError(
+                    f"{toml_path}: unknown setting {key!r} (see `longplay settings`)"
+                )
             values[key] = _coerce(setting, value, str(toml_path))
             origins[key] = str(toml_path)
     for env_key, raw in environ.items():
         if not env_key.startswith(ENV_PREFIX) or env_key in RESERVED_ENV:
             continue
-        key = env_key[len(ENV_PREFIX):].lower()
+        key = env_key[len(ENV_PREFIX) :].lower()
         if key not in _BY_NAME:
             raise SettingsError(f"environment variable {env_key}: unknown setting {key!r}")
         values[key] = _coerce(_BY_NAME[key], raw, f"${env_key}")
@@ -186,12 +289,21 @@ def load(toml_path: Path | None = None, environ: Mapping[str, str] | None = None
 
 def default_toml() -> str:
     """The longplay.toml written by ``longplay init``: every setting, commented out."""
-    lines = ["# Longplay archive settings. Every key is listed by `longplay settings`;",
-             "# uncomment a line to change it. LONGPLAY_<KEY> environment variables override.", ""]
+    lines = [
+        "# Longplay archive settings. Every key is listed by `longplay settings`;",
+        "# uncomment a line to change it. LONGPLAY_<KEY> environment variables override.",
+        "",
+    ]
     for s in SETTINGS:
         lines.append(f"# {s.help}")
         default = s.default
-        shown = f'"{default}"' if isinstance(default, str) else str(default).lower() if isinstance(default, bool) else str(default)
+        shown = (
+            f'"{default}"'
+            if isinstance(default, str)
+            else str(default).lower()
+            if isinstance(default, bool)
+            else str(default)
+        )
         lines.append(f"# {s.name} = {shown}")
         lines.append("")
     return "\n".join(lines)
@@ -199,13 +311,18 @@ def default_toml() -> str:
 
 def markdown() -> str:
     """docs/settings.md, generated: `longplay settings --markdown > docs/settings.md`."""
-    lines = ["# Settings", "",
-             "Every setting, its type, default and meaning. Values come from the defaults, then",
-             "`ARCHIVE/longplay.toml`, then `LONGPLAY_<NAME>` environment variables (highest).",
-             "`longplay settings` prints the resolved values and where each came from. An unknown key",
-             "or a value of the wrong type is an error naming the key. This page is generated by",
-             "`longplay settings --markdown`; a test fails when it is out of date.", "",
-             "| setting | type | default | meaning |", "|---|---|---|---|"]
+    lines = [
+        "# Settings",
+        "",
+        "Every setting, its type, default and meaning. Values come from the defaults, then",
+        "`ARCHIVE/longplay.toml`, then `LONGPLAY_<NAME>` environment variables (highest).",
+        "`longplay settings` prints the resolved values and where each came from. An unknown key",
+        "or a value of the wrong type is an error naming the key. This page is generated by",
+        "`longplay settings --markdown`; a test fails when it is out of date.",
+        "",
+        "| setting | type | default | meaning |",
+        "|---|---|---|---|",
+    ]
     for s in SETTINGS:
         kind = "size (e.g. 75k, 2GB)" if s.type is ByteSize else s.type.__name__
         extra = f" One of: {', '.join(s.choices)}." if s.choices else ""

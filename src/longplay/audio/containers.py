@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 CAPTURE = b"OggS"
-_HEADER = struct.Struct("<4sBBqIIiB")   # capture, version, flags, granule, serial, seq, crc, nsegs
+_HEADER = struct.Struct("<4sBBqIIiB")  # capture, version, flags, granule, serial, seq, crc, nsegs
 FLAG_EOS = 0x04
 _BITREV = bytes(int(f"{i:08b}"[::-1], 2) for i in range(256))
 
@@ -37,7 +37,7 @@ def crc(page: bytes | bytearray | memoryview) -> int:
 @dataclass(frozen=True)
 class Page:
     offset: int
-    length: int           # header + segment table + body
+    length: int  # header + segment table + body
     flags: int
     granule: int
     serial: int
@@ -51,7 +51,7 @@ def pages(data: bytes | memoryview, start: int = 0) -> Iterator[Page]:
         capture, version, flags, granule, serial, seq, _crc, nsegs = _HEADER.unpack_from(data, pos)
         if capture != CAPTURE or version != 0 or pos + 27 + nsegs > end:
             return
-        length = 27 + nsegs + sum(data[pos + 27:pos + 27 + nsegs])
+        length = 27 + nsegs + sum(data[pos + 27 : pos + 27 + nsegs])
         if pos + length > end:
             return
         yield Page(pos, length, flags, granule, serial, seq)
@@ -59,7 +59,7 @@ def pages(data: bytes | memoryview, start: int = 0) -> Iterator[Page]:
 
 
 def page_crc_ok(data: bytes | memoryview, page: Page) -> bool:
-    raw = bytearray(data[page.offset:page.offset + page.length])
+    raw = bytearray(data[page.offset : page.offset + page.length])
     stored = int.from_bytes(raw[22:26], "little")
     raw[22:26] = b"\0\0\0\0"
     return crc(raw) == stored
@@ -98,7 +98,7 @@ def renumber(data: bytes, serial: int, from_offset: int, delta: int) -> bytes:
             continue
         struct.pack_into("<I", out, page.offset + 18, (page.seq + delta) & 0xFFFFFFFF)
         struct.pack_into("<I", out, page.offset + 22, 0)
-        body = memoryview(out)[page.offset:page.offset + page.length]
+        body = memoryview(out)[page.offset : page.offset + page.length]
         struct.pack_into("<I", out, page.offset + 22, crc(body))
     return bytes(out)
 
@@ -115,9 +115,17 @@ def renumbering(original: bytes, tagged: bytes) -> tuple[int, int, int] | None:
     found = None
     while a and b:
         pa, pb = a.pop(), b.pop()
-        if (pa.serial, pa.length, pa.granule, pa.flags) != (pb.serial, pb.length, pb.granule, pb.flags):
+        if (pa.serial, pa.length, pa.granule, pa.flags) != (
+            pb.serial,
+            pb.length,
+            pb.granule,
+            pb.flags,
+        ):
             break
-        ha, hb = original[pa.offset:pa.offset + pa.length], tagged[pb.offset:pb.offset + pb.length]
+        ha, hb = (
+            original[pa.offset : pa.offset + pa.length],
+            tagged[pb.offset : pb.offset + pb.length],
+        )
         if ha[:18] != hb[:18] or ha[26:] != hb[26:]:
             break
         delta = pa.seq - pb.seq
@@ -130,8 +138,25 @@ def renumbering(original: bytes, tagged: bytes) -> tuple[int, int, int] | None:
 
 
 # Top-level MP4 atoms a well-formed file may hold (anything else is damage or not MP4).
-_MP4_TOP = {b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"udta", b"uuid", b"meta",
-            b"pdin", b"moof", b"mfra", b"styp", b"sidx", b"prfl", b"pnot", b"junk"}
+_MP4_TOP = {
+    b"ftyp",
+    b"moov",
+    b"mdat",
+    b"free",
+    b"skip",
+    b"wide",
+    b"udta",
+    b"uuid",
+    b"meta",
+    b"pdin",
+    b"moof",
+    b"mfra",
+    b"styp",
+    b"sidx",
+    b"prfl",
+    b"pnot",
+    b"junk",
+}
 
 
 def mp4_structure_problem(data: bytes | memoryview) -> str | None:

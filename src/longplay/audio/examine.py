@@ -19,8 +19,16 @@ from longplay.audio.tags import TagRecord, read_tags
 
 OK, REJECTED, IGNORED, GONE = "ok", "rejected", "ignored", "gone"
 TAG_COLUMNS = tuple(TagRecord().as_row())
-FACT_COLUMNS = ("sha256", "payload_sha256", "container", "codec", "duration_ms", "bitrate",
-                "sample_rate", "channels")
+FACT_COLUMNS = (
+    "sha256",
+    "payload_sha256",
+    "container",
+    "codec",
+    "duration_ms",
+    "bitrate",
+    "sample_rate",
+    "channels",
+)
 
 
 def _head(path: str) -> tuple[bytes, bytes | None]:
@@ -49,13 +57,20 @@ def _classify(path: str, size: int) -> tuple[str | None, str | None]:
     if kind is None:
         if expected is None:
             return None, ""
-        return None, (f"not a {suffix.lower()} file: the content is not audio Longplay recognizes "
-                      f"(it starts with {head[:8].hex(' ')})")
+        return None, (
+            f"not a {suffix.lower()} file: the content is not audio Longplay recognizes "
+            f"(it starts with {head[:8].hex(' ')})"
+        )
     if expected is not None and kind not in expected:
-        return None, f"mislabeled: named {suffix.lower()} but the content is {formats.describe(kind)}"
+        return (
+            None,
+            f"mislabeled: named {suffix.lower()} but the content is {formats.describe(kind)}",
+        )
     if kind not in formats.SUPPORTED:
-        return None, (f"unsupported format: {formats.describe(kind)}; "
-                      f"Longplay archives {formats.SUPPORTED_TEXT}")
+        return None, (
+            f"unsupported format: {formats.describe(kind)}; "
+            f"Longplay archives {formats.SUPPORTED_TEXT}"
+        )
     return kind, None
 
 
@@ -70,23 +85,40 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
         st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
         return {"status": GONE, "reason": "vanished during the scan"}
-    record: dict[str, Any] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
-                              "problems": []}
+    record: dict[str, Any] = {
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "inode": st.st_ino,
+        "problems": [],
+    }
     try:
         kind, reason = _classify(path, st.st_size)
         if kind is None:
-            return {**record, "status": IGNORED if reason == "" else REJECTED, "reason": reason or None}
+            return {
+                **record,
+                "status": IGNORED if reason == "" else REJECTED,
+                "reason": reason or None,
+            }
         problem = containers.structure_problem(path, kind)
         if problem:
             return {**record, "status": REJECTED, "reason": problem}
         facts = probe(path, decode=decode)
         if facts.codec not in formats.CODECS[kind]:
-            return {**record, "status": REJECTED,
-                    "reason": f"unsupported codec {facts.codec} in {formats.describe(kind)}"}
-        record.update(sha256=file_sha256(path), payload_sha256=facts.payload_sha256,
-                      container=facts.container, codec=facts.codec,
-                      duration_ms=facts.duration_ms, bitrate=facts.bitrate,
-                      sample_rate=facts.sample_rate, channels=facts.channels)
+            return {
+                **record,
+                "status": REJECTED,
+                "reason": f"unsupported codec {facts.codec} in {formats.describe(kind)}",
+            }
+        record.update(
+            sha256=file_sha256(path),
+            payload_sha256=facts.payload_sha256,
+            container=facts.container,
+            codec=facts.codec,
+            duration_ms=facts.duration_ms,
+            bitrate=facts.bitrate,
+            sample_rate=facts.sample_rate,
+            channels=facts.channels,
+        )
         try:
             reading = read_tags(path)
             record.update(reading.record.as_row())
@@ -100,8 +132,11 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
     except OSError as exc:
         return {**record, "status": REJECTED, "reason": f"cannot be read ({exc.strerror or exc})"}
     except Exception as exc:
-        return {**record, "status": REJECTED,
-                "reason": f"could not be examined ({type(exc).__name__}: {exc})"}
+        return {
+            **record,
+            "status": REJECTED,
+            "reason": f"could not be examined ({type(exc).__name__}: {exc})",
+        }
 
 
 def examine_many(paths: list[str], decode: bool = True) -> list[dict[str, Any]]:

@@ -12,33 +12,69 @@ from pathlib import PurePath
 
 # Content kinds this module can tell apart; the first five are the supported ones.
 NAMES = {
-    "flac": "FLAC", "vorbis": "Ogg Vorbis", "opus": "Ogg Opus", "mp3": "MP3", "mp4": "MP4/M4A",
-    "ogg-flac": "Ogg FLAC", "ogg-speex": "Ogg Speex", "ogg": "Ogg (other codec)",
-    "wav": "WAV", "aiff": "AIFF", "ape": "Monkey's Audio (APE)", "wavpack": "WavPack",
-    "musepack": "Musepack", "dsf": "DSD (DSF)", "dff": "DSD (DFF)", "asf": "Windows Media (ASF/WMA)",
-    "adts": "raw AAC (ADTS)", "ac3": "AC-3", "matroska": "Matroska/WebM", "midi": "MIDI",
+    "flac": "FLAC",
+    "vorbis": "Ogg Vorbis",
+    "opus": "Ogg Opus",
+    "mp3": "MP3",
+    "mp4": "MP4/M4A",
+    "ogg-flac": "Ogg FLAC",
+    "ogg-speex": "Ogg Speex",
+    "ogg": "Ogg (other codec)",
+    "wav": "WAV",
+    "aiff": "AIFF",
+    "ape": "Monkey's Audio (APE)",
+    "wavpack": "WavPack",
+    "musepack": "Musepack",
+    "dsf": "DSD (DSF)",
+    "dff": "DSD (DFF)",
+    "asf": "Windows Media (ASF/WMA)",
+    "adts": "raw AAC (ADTS)",
+    "ac3": "AC-3",
+    "matroska": "Matroska/WebM",
+    "midi": "MIDI",
 }
 SUPPORTED = frozenset({"flac", "vorbis", "opus", "mp3", "mp4"})
 # The codecs PyAV must report for a supported kind (an .m4a holding something else is refused).
-CODECS = {"flac": {"flac"}, "vorbis": {"vorbis"}, "opus": {"opus"}, "mp3": {"mp3"},
-          "mp4": {"aac", "alac"}}
+CODECS = {
+    "flac": {"flac"},
+    "vorbis": {"vorbis"},
+    "opus": {"opus"},
+    "mp3": {"mp3"},
+    "mp4": {"aac", "alac"},
+}
 SUPPORTED_TEXT = "FLAC, Ogg Vorbis, Ogg Opus, MP3 and MP4/M4A (AAC, ALAC)"
 
 # Extension -> content kinds it may hold. Files with other extensions are sniffed, and skipped
 # as not audio when their content is none of the kinds above (cover.jpg, notes.txt, ...).
 EXTENSIONS: dict[str, frozenset[str]] = {
-    ".flac": frozenset({"flac"}), ".fla": frozenset({"flac"}),
+    ".flac": frozenset({"flac"}),
+    ".fla": frozenset({"flac"}),
     ".ogg": frozenset({"vorbis", "opus", "ogg-flac", "ogg-speex", "ogg"}),
     ".oga": frozenset({"vorbis", "opus", "ogg-flac", "ogg-speex", "ogg"}),
-    ".opus": frozenset({"opus"}), ".spx": frozenset({"ogg-speex"}),
-    ".mp3": frozenset({"mp3"}), ".mp2": frozenset({"mp3"}),
-    ".m4a": frozenset({"mp4"}), ".m4b": frozenset({"mp4"}), ".mp4": frozenset({"mp4"}),
-    ".alac": frozenset({"mp4"}), ".aac": frozenset({"adts", "mp4"}),
-    ".wav": frozenset({"wav"}), ".aif": frozenset({"aiff"}), ".aiff": frozenset({"aiff"}),
-    ".aifc": frozenset({"aiff"}), ".ape": frozenset({"ape"}), ".wv": frozenset({"wavpack"}),
-    ".mpc": frozenset({"musepack"}), ".dsf": frozenset({"dsf"}), ".dff": frozenset({"dff"}),
-    ".wma": frozenset({"asf"}), ".asf": frozenset({"asf"}), ".ac3": frozenset({"ac3"}),
-    ".mka": frozenset({"matroska"}), ".webm": frozenset({"matroska"}), ".mid": frozenset({"midi"}),
+    ".opus": frozenset({"opus"}),
+    ".spx": frozenset({"ogg-speex"}),
+    ".mp3": frozenset({"mp3"}),
+    ".mp2": frozenset({"mp3"}),
+    ".m4a": frozenset({"mp4"}),
+    ".m4b": frozenset({"mp4"}),
+    ".mp4": frozenset({"mp4"}),
+    ".alac": frozenset({"mp4"}),
+    ".aac": frozenset({"adts", "mp4"}),
+    ".wav": frozenset({"wav"}),
+    ".aif": frozenset({"aiff"}),
+    ".aiff": frozenset({"aiff"}),
+    ".aifc": frozenset({"aiff"}),
+    ".ape": frozenset({"ape"}),
+    ".wv": frozenset({"wavpack"}),
+    ".mpc": frozenset({"musepack"}),
+    ".dsf": frozenset({"dsf"}),
+    ".dff": frozenset({"dff"}),
+    ".wma": frozenset({"asf"}),
+    ".asf": frozenset({"asf"}),
+    ".ac3": frozenset({"ac3"}),
+    ".mka": frozenset({"matroska"}),
+    ".webm": frozenset({"matroska"}),
+    ".mid": frozenset({"midi"}),
 }
 HEAD_BYTES = 4096
 _ASF = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
@@ -73,7 +109,7 @@ def sniff(head: bytes, after_id3: bytes | None = None) -> str | None:
     if head[:4] == b"fLaC":
         return "flac"
     if head[:4] == b"OggS" and len(head) >= 28 + 8:
-        first = head[28:28 + 8]
+        first = head[28 : 28 + 8]
         if first.startswith(b"\x01vorbis"):
             return "vorbis"
         if first.startswith(b"OpusHead"):
@@ -108,7 +144,7 @@ def sniff(head: bytes, after_id3: bytes | None = None) -> str | None:
     if head[:4] == b"MThd":
         return "midi"
     if head[:3] == b"ID3":
-        rest = after_id3 if after_id3 is not None else head[_skip_id3(head):]
+        rest = after_id3 if after_id3 is not None else head[_skip_id3(head) :]
         if not rest:
             return None
         if rest[:4] == b"fLaC" or rest[:3] == b"ID3":  # ID3 before FLAC, or stacked ID3 tags
@@ -120,7 +156,7 @@ def sniff(head: bytes, after_id3: bytes | None = None) -> str | None:
 def _scan_sync(data: bytes) -> str | None:
     """An MP3 frame sync within the first few hundred bytes (after junk or tag padding)."""
     for i in range(min(len(data) - 4, 2048)):
-        if data[i] == 0xFF and _mpeg_audio(data[i:i + 4]) == "mp3":
+        if data[i] == 0xFF and _mpeg_audio(data[i : i + 4]) == "mp3":
             return "mp3"
     return None
 

@@ -104,9 +104,12 @@ def match_library(archive: Archive, *, everything: bool = False) -> MatchSummary
             result = con.sql(MATCH_SQL, params={"tolerance": tolerance}).to_arrow_table()
             con.unregister("lp_files")
         store.set_matches(result, generation)
-    for method, track_id, ambiguous in zip(result["match_method"].to_pylist(),
-                                           result["track_id"].to_pylist(),
-                                           result["match_ambiguous"].to_pylist(), strict=True):
+    for method, track_id, ambiguous in zip(
+        result["match_method"].to_pylist(),
+        result["track_id"].to_pylist(),
+        result["match_ambiguous"].to_pylist(),
+        strict=True,
+    ):
         if ambiguous:
             summary.ambiguous += 1
         elif track_id is None:
@@ -128,10 +131,14 @@ def report(archive: Archive, limit: int | None = None) -> LibraryReport:
     with LibraryStore(archive, read_only=True) as store:
         cols = "root || '/' || path AS file, title, artists, album, isrc, duration_ms, match_candidates"
         lim = f" LIMIT {int(limit)}" if limit else ""
+
         def rows(where: str) -> list[dict[str, Any]]:
             cur = store.con.execute(f"SELECT {cols} FROM files WHERE {where} ORDER BY file{lim}")
             names = [d[0] for d in cur.description]
             return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        return LibraryReport(store.counts(), rows("track_id IS NULL AND NOT match_ambiguous "
-                                                  "AND match_generation IS NOT NULL"),
-                             rows("match_ambiguous"))
+
+        return LibraryReport(
+            store.counts(),
+            rows("track_id IS NULL AND NOT match_ambiguous AND match_generation IS NOT NULL"),
+            rows("match_ambiguous"),
+        )

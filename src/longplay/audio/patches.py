@@ -34,10 +34,10 @@ from longplay.errors import LongplayError
 MAGIC = b"LPRD"
 VERSION = 1
 FLAG_OGG = 1
-PROBE = 32          # anchor length searched for in the tagged file
-MIN_RUN = 64        # shorter common runs are not worth an op
+PROBE = 32  # anchor length searched for in the tagged file
+MIN_RUN = 64  # shorter common runs are not worth an op
 MAX_PROBES = 15
-ZSTD_LEVEL = 19     # literals are small (old tags): compress them hard
+ZSTD_LEVEL = 19  # literals are small (old tags): compress them hard
 MAX_ORIGINAL = 1 << 36  # 64 GiB: larger "originals" mean damaged (or hostile) restore data
 
 
@@ -52,8 +52,8 @@ class RestoreInfo:
     tagged_size: int
     tagged_sha256: str
     ogg: tuple[int, int, int] | None
-    ops: tuple[tuple[int, int, int], ...]   # (literal length, copy offset, copy length)
-    literals: bytes                          # the zstd frame
+    ops: tuple[tuple[int, int, int], ...]  # (literal length, copy offset, copy length)
+    literals: bytes  # the zstd frame
 
 
 # -- varints -------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def _prefix(a: memoryview, b: memoryview) -> int:
     n, i, step = min(len(a), len(b)), 0, 1 << 16
     while i < n:
         k = min(step, n - i)
-        if a[i:i + k] == b[i:i + k]:
+        if a[i : i + k] == b[i : i + k]:
             i += k
             continue
         lo, hi = i, i + k
@@ -109,13 +109,13 @@ def _suffix(a: memoryview, b: memoryview) -> int:
     la, lb = len(a), len(b)
     while i < n:
         k = min(step, n - i)
-        if a[la - i - k:la - i] == b[lb - i - k:lb - i]:
+        if a[la - i - k : la - i] == b[lb - i - k : lb - i]:
             i += k
             continue
-        lo, hi = i, i + k   # the mismatch is within suffix lengths (lo, hi]
+        lo, hi = i, i + k  # the mismatch is within suffix lengths (lo, hi]
         while hi - lo > 64:
             mid = (lo + hi) // 2
-            if a[la - mid:la - lo] == b[lb - mid:lb - lo]:
+            if a[la - mid : la - lo] == b[lb - mid : lb - lo]:
                 lo = mid
             else:
                 hi = mid
@@ -135,20 +135,21 @@ def _probe_points(lo: int, hi: int) -> list[int]:
     return [lo, *points[:MAX_PROBES], lo + span]
 
 
-def _runs(o: bytes, t: bytes, o_lo: int, o_hi: int, t_lo: int, t_hi: int,
-          out: list[tuple[int, int, int]]) -> None:
+def _runs(
+    o: bytes, t: bytes, o_lo: int, o_hi: int, t_lo: int, t_hi: int, out: list[tuple[int, int, int]]
+) -> None:
     """Append common runs (o_offset, t_offset, length) of the two ranges, in order."""
     ov, tv = memoryview(o), memoryview(t)
     stack = [(o_lo, o_hi, t_lo, t_hi, False)]
     while stack:
         a_lo, a_hi, b_lo, b_hi, emit = stack.pop()
-        if emit:               # a found run, put on the stack between its two sides
+        if emit:  # a found run, put on the stack between its two sides
             out.append((a_lo, a_hi, b_lo))
             continue
         if a_hi - a_lo < MIN_RUN or b_hi - b_lo < MIN_RUN:
             continue
         for p in _probe_points(a_lo, a_hi):
-            probe = o[p:p + PROBE]
+            probe = o[p : p + PROBE]
             j = t.find(probe, b_lo, b_hi)
             if j < 0 or t.find(probe, j + 1, b_hi) >= 0:
                 continue  # absent, or not a unique anchor
@@ -158,9 +159,9 @@ def _runs(o: bytes, t: bytes, o_lo: int, o_hi: int, t_lo: int, t_hi: int,
             if length < MIN_RUN:
                 continue
             ro, rt = p - back, j - back
-            stack.append((ro + length, a_hi, rt + length, b_hi, False))   # right side, last
+            stack.append((ro + length, a_hi, rt + length, b_hi, False))  # right side, last
             stack.append((ro, rt, length, 0, True))
-            stack.append((a_lo, ro, b_lo, rt, False))                      # left side, first
+            stack.append((a_lo, ro, b_lo, rt, False))  # left side, first
             break
 
 
@@ -178,7 +179,7 @@ def _gaps(size: int, copies: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _dictionary(t: bytes, ops: list[tuple[int, int, int]]) -> zstandard.ZstdCompressionDict | None:
     gaps = _gaps(len(t), [(off, n) for _, off, n in ops if n])
-    content = b"".join(t[a:b] for a, b in gaps)[-(8 << 20):]
+    content = b"".join(t[a:b] for a, b in gaps)[-(8 << 20) :]
     if len(content) < 64:
         return None
     return zstandard.ZstdCompressionDict(content, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
@@ -187,7 +188,9 @@ def _dictionary(t: bytes, ops: list[tuple[int, int, int]]) -> zstandard.ZstdComp
 # -- making and applying --------------------------------------------------------------------
 def make(original: bytes, tagged: bytes) -> bytes:
     """Restore data that rebuilds ``original`` from ``tagged`` (checked before it is returned)."""
-    ogg = containers.renumbering(original, tagged) if original[:4] == tagged[:4] == b"OggS" else None
+    ogg = (
+        containers.renumbering(original, tagged) if original[:4] == tagged[:4] == b"OggS" else None
+    )
     base = containers.renumber(tagged, *ogg) if ogg else tagged
     runs: list[tuple[int, int, int]] = []
     _runs(original, base, 0, len(original), 0, len(base), runs)
@@ -202,8 +205,13 @@ def make(original: bytes, tagged: bytes) -> bytes:
     dictionary = _dictionary(base, ops)
     frame = b""
     if literals:
-        frame = zstandard.ZstdCompressor(level=ZSTD_LEVEL, dict_data=dictionary, write_checksum=False,
-                                         write_content_size=True, write_dict_id=False).compress(bytes(literals))
+        frame = zstandard.ZstdCompressor(
+            level=ZSTD_LEVEL,
+            dict_data=dictionary,
+            write_checksum=False,
+            write_content_size=True,
+            write_dict_id=False,
+        ).compress(bytes(literals))
     out = bytearray(MAGIC)
     out += bytes([VERSION, FLAG_OGG if ogg else 0])
     _put(out, len(original))
@@ -229,12 +237,14 @@ def parse(blob: bytes) -> RestoreInfo:
     if blob[:4] != MAGIC:
         raise RestoreError("not Longplay restore data (bad magic)")
     if len(blob) < 6 or blob[4] != VERSION:
-        raise RestoreError(f"restore data version {blob[4] if len(blob) > 4 else '?'} is not supported")
+        raise RestoreError(
+            f"restore data version {blob[4] if len(blob) > 4 else '?'} is not supported"
+        )
     flags, pos = blob[5], 6
     original_size, pos = _get(blob, pos)
-    original_sha, pos = blob[pos:pos + 32].hex(), pos + 32
+    original_sha, pos = blob[pos : pos + 32].hex(), pos + 32
     tagged_size, pos = _get(blob, pos)
-    tagged_sha, pos = blob[pos:pos + 32].hex(), pos + 32
+    tagged_sha, pos = blob[pos : pos + 32].hex(), pos + 32
     ogg = None
     if flags & FLAG_OGG:
         serial, pos = _get(blob, pos)
@@ -254,34 +264,41 @@ def parse(blob: bytes) -> RestoreInfo:
         ops.append((lit, off, n))
     if len(original_sha) != 64 or len(tagged_sha) != 64:
         raise RestoreError("restore data is cut off")
-    return RestoreInfo(original_size, original_sha, tagged_size, tagged_sha, ogg, tuple(ops), blob[pos:])
+    return RestoreInfo(
+        original_size, original_sha, tagged_size, tagged_sha, ogg, tuple(ops), blob[pos:]
+    )
 
 
 def apply(tagged: bytes, blob: bytes) -> bytes:
     """The original file's bytes, rebuilt from ``tagged`` and its restore data (checked)."""
     info = parse(blob)
     if len(tagged) != info.tagged_size or hashlib.sha256(tagged).hexdigest() != info.tagged_sha256:
-        raise RestoreError("this is not the tagged file the restore data was made for "
-                           f"(expected SHA-256 {info.tagged_sha256})")
+        raise RestoreError(
+            "this is not the tagged file the restore data was made for "
+            f"(expected SHA-256 {info.tagged_sha256})"
+        )
     base = containers.renumber(tagged, *info.ogg) if info.ogg else tagged
     total_literals = sum(op[0] for op in info.ops)
-    if any(off + n > len(base) for _, off, n in info.ops) or \
-            total_literals + sum(op[2] for op in info.ops) != info.original_size:
+    if (
+        any(off + n > len(base) for _, off, n in info.ops)
+        or total_literals + sum(op[2] for op in info.ops) != info.original_size
+    ):
         raise RestoreError("restore data is damaged (ops do not fit the file)")
     literals = b""
     if total_literals:
         try:
-            literals = zstandard.ZstdDecompressor(dict_data=_dictionary(base, list(info.ops))).decompress(
-                info.literals, max_output_size=total_literals)
+            literals = zstandard.ZstdDecompressor(
+                dict_data=_dictionary(base, list(info.ops))
+            ).decompress(info.literals, max_output_size=total_literals)
         except zstandard.ZstdError as exc:
             raise RestoreError(f"restore data is damaged ({exc})") from None
     if len(literals) != total_literals:
         raise RestoreError("restore data is damaged (literal bytes missing)")
     out, pos = bytearray(), 0
     for lit, off, n in info.ops:
-        out += literals[pos:pos + lit]
+        out += literals[pos : pos + lit]
         pos += lit
-        out += base[off:off + n]
+        out += base[off : off + n]
     result = bytes(out)
     if hashlib.sha256(result).hexdigest() != info.original_sha256:
         raise RestoreError("the rebuilt file does not match the original's SHA-256")

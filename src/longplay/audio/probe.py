@@ -65,8 +65,9 @@ def _audio_stream(container: Any) -> Any:
     audio = list(container.streams.audio)
     if not audio:
         raise AudioProblem("no audio stream")
-    videos = [s for s in container.streams.video
-              if not s.disposition & av.stream.Disposition.attached_pic]
+    videos = [
+        s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic
+    ]
     if videos:
         raise AudioProblem("has a video stream (Longplay archives audio-only files)")
     return audio[0]
@@ -79,7 +80,9 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
             container = av.open(path, metadata_errors="ignore")
         except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             detail = "; ".join(_error_text(m) for lvl, _, m in logs if lvl <= av.logging.ERROR)
-            raise AudioProblem(f"cannot be read ({_error_text(exc)}{': ' + detail if detail else ''})") from None
+            raise AudioProblem(
+                f"cannot be read ({_error_text(exc)}{': ' + detail if detail else ''})"
+            ) from None
         with container:
             stream = _audio_stream(container)
             ctx = stream.codec_context
@@ -91,7 +94,7 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
             position = 0.0
             if decode:
                 ctx.options = {"err_detect": "crccheck"}  # FLAC frame CRCs, MP3 CRCs when present
-            failure: tuple[int, float, str] | None = None   # (packet number, seconds, message)
+            failure: tuple[int, float, str] | None = None  # (packet number, seconds, message)
             try:
                 for packet in container.demux(stream):
                     if packet.size == 0:
@@ -109,7 +112,9 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
                     except av.FFmpegError as exc:  # go on: is it the end (cut off) or the middle?
                         failure = failure or (packets, position, _error_text(exc))
                     if failure is None and len(logs) > opened:
-                        errors = [_error_text(m) for lvl, _, m in logs[opened:] if lvl <= av.logging.ERROR]
+                        errors = [
+                            _error_text(m) for lvl, _, m in logs[opened:] if lvl <= av.logging.ERROR
+                        ]
                         if errors:
                             failure = (packets, position, errors[0])
                         opened = len(logs)
@@ -122,14 +127,20 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
             at_end = failure is not None and failure[0] >= packets - 1
             if decode:
                 duration_ms = round(samples * 1000 / rate) if rate else 0
-                short = bool(declared_ms) and not estimated and \
-                    duration_ms + TRUNCATION_SLACK_MS + (declared_ms or 0) // 100 < (declared_ms or 0)
+                short = (
+                    bool(declared_ms)
+                    and not estimated
+                    and duration_ms + TRUNCATION_SLACK_MS + (declared_ms or 0) // 100
+                    < (declared_ms or 0)
+                )
                 if short or at_end:
                     raise AudioProblem(
                         f"truncated: the header says {(declared_ms or 0) / 1000:.1f} s but only "
-                        f"{duration_ms / 1000:.1f} s of audio decode" if short else
-                        f"truncated: the last frame near {position:.1f} s is cut off"
-                        + (f" ({failure[2]})" if failure else ""))
+                        f"{duration_ms / 1000:.1f} s of audio decode"
+                        if short
+                        else f"truncated: the last frame near {position:.1f} s is cut off"
+                        + (f" ({failure[2]})" if failure else "")
+                    )
             elif stream.duration and stream.time_base:
                 duration_ms = round(float(stream.duration * stream.time_base) * 1000)
             else:
@@ -140,10 +151,16 @@ def probe(path: str, *, decode: bool = True) -> StreamFacts:
                 raise AudioProblem("no audio frames")
             fmt = container.format.name
             return StreamFacts(
-                container=_CONTAINERS.get(fmt, fmt), codec=ctx.codec.canonical_name,
-                duration_ms=duration_ms, bitrate=container.bit_rate or ctx.bit_rate or None,
-                sample_rate=ctx.sample_rate or rate, channels=ctx.channels,
-                payload_sha256=digest.hexdigest(), packets=packets, decoded=decode)
+                container=_CONTAINERS.get(fmt, fmt),
+                codec=ctx.codec.canonical_name,
+                duration_ms=duration_ms,
+                bitrate=container.bit_rate or ctx.bit_rate or None,
+                sample_rate=ctx.sample_rate or rate,
+                channels=ctx.channels,
+                payload_sha256=digest.hexdigest(),
+                packets=packets,
+                decoded=decode,
+            )
 
 
 def payload_sha256(path: str) -> str:

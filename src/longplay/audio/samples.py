@@ -46,11 +46,54 @@ ENCODINGS: dict[str, Encoding] = {
     "m4a": Encoding("ipod", "aac", 44100, "fltp", 160_000),
 }
 
-_SYLLABLES = ("ka", "lo", "mi", "ren", "so", "ta", "vel", "ny", "dor", "ai", "mu", "zen", "pa",
-              "ri", "ko", "la", "fen", "tor", "shi", "bel")
-_WORDS = ("blue", "river", "night", "signal", "paper", "garden", "echo", "winter", "glass",
-          "orbit", "velvet", "harbor", "static", "lantern", "summer", "circuit", "hollow", "north",
-          "ember", "tide", "motor", "silver", "quiet", "machine")
+_SYLLABLES = (
+    "ka",
+    "lo",
+    "mi",
+    "ren",
+    "so",
+    "ta",
+    "vel",
+    "ny",
+    "dor",
+    "ai",
+    "mu",
+    "zen",
+    "pa",
+    "ri",
+    "ko",
+    "la",
+    "fen",
+    "tor",
+    "shi",
+    "bel",
+)
+_WORDS = (
+    "blue",
+    "river",
+    "night",
+    "signal",
+    "paper",
+    "garden",
+    "echo",
+    "winter",
+    "glass",
+    "orbit",
+    "velvet",
+    "harbor",
+    "static",
+    "lantern",
+    "summer",
+    "circuit",
+    "hollow",
+    "north",
+    "ember",
+    "tide",
+    "motor",
+    "silver",
+    "quiet",
+    "machine",
+)
 _GENRES = ("Electronic", "Ambient", "Rock", "Jazz", "Folk", "Pop", "Classical", "Techno")
 TRACKS_PER_ALBUM = 5
 NAMESPACE = uuid.UUID("6c6f6e67-706c-6179-2d73-616d706c6573")  # fixed: sample MBIDs stay put
@@ -62,7 +105,7 @@ class Clip:
 
     index: int
     seed: int
-    kind: str            # tone, chord, arpeggio, noise
+    kind: str  # tone, chord, arpeggio, noise
     seconds: float
     channels: int
     tags: TagRecord
@@ -92,19 +135,29 @@ def _mbid(kind: str, key: str) -> str:
 def clip(index: int, seed: int = 0, seconds: float = 3.0) -> Clip:
     """The ``index``-th clip of ``seed``: deterministic sound parameters and tags."""
     album_no = index // TRACKS_PER_ALBUM
-    arng = np.random.default_rng([seed, album_no, 1])   # album-level facts
-    rng = np.random.default_rng([seed, index, 2])       # track-level facts
+    arng = np.random.default_rng([seed, album_no, 1])  # album-level facts
+    rng = np.random.default_rng([seed, index, 2])  # track-level facts
     album_artist = f"{_name(arng, 2)} {_name(arng, 2)}"
-    artists = (album_artist,) if rng.random() < 0.7 else (album_artist, f"{_name(rng, 2)} {_name(rng, 3)}")
+    artists = (
+        (album_artist,)
+        if rng.random() < 0.7
+        else (album_artist, f"{_name(rng, 2)} {_name(rng, 3)}")
+    )
     year = int(arng.integers(1962, 2025))
-    date = str(year) if album_no % 2 else f"{year}-{int(arng.integers(1, 13)):02d}-{int(arng.integers(1, 29)):02d}"
+    date = (
+        str(year)
+        if album_no % 2
+        else f"{year}-{int(arng.integers(1, 13)):02d}-{int(arng.integers(1, 29)):02d}"
+    )
     tags = TagRecord(
         title=_title(rng, int(rng.integers(1, 4))),
         artists=artists,
         album=_title(arng, int(arng.integers(1, 3))),
         album_artists=(album_artist,),
-        track_number=index % TRACKS_PER_ALBUM + 1, track_total=TRACKS_PER_ALBUM,
-        disc_number=1, disc_total=1,
+        track_number=index % TRACKS_PER_ALBUM + 1,
+        track_total=TRACKS_PER_ALBUM,
+        disc_number=1,
+        disc_total=1,
         date=date,
         isrc=f"QZ{'LPS'}{year % 100:02d}{(seed * 100_000 + index) % 100_000:05d}",
         genres=(str(arng.choice(_GENRES)),),
@@ -114,9 +167,18 @@ def clip(index: int, seed: int = 0, seconds: float = 3.0) -> Clip:
         mb_album_artist_ids=(_mbid("artist", album_artist),),
     )
     kinds = ("tone", "chord", "arpeggio", "noise")
-    cover = _png(16, 16, tuple(int(c) for c in arng.integers(0, 256, 3))) if album_no % 3 == 0 else None
-    return Clip(index, seed, kinds[int(rng.integers(0, len(kinds)))], seconds,
-                1 if rng.random() < 0.25 else 2, tags, cover)
+    cover = (
+        _png(16, 16, tuple(int(c) for c in arng.integers(0, 256, 3))) if album_no % 3 == 0 else None
+    )
+    return Clip(
+        index,
+        seed,
+        kinds[int(rng.integers(0, len(kinds)))],
+        seconds,
+        1 if rng.random() < 0.25 else 2,
+        tags,
+        cover,
+    )
 
 
 def synthesize(c: Clip, rate: int) -> np.ndarray:
@@ -124,12 +186,15 @@ def synthesize(c: Clip, rate: int) -> np.ndarray:
     rng = np.random.default_rng([c.seed, c.index, 3])
     n = round(c.seconds * rate)
     t = np.arange(n, dtype=np.float64) / rate
-    base = 110.0 * 2 ** (rng.integers(0, 36) / 12)      # A2..A5, a semitone grid
+    base = 110.0 * 2 ** (rng.integers(0, 36) / 12)  # A2..A5, a semitone grid
     if c.kind == "tone":
         x = np.sin(2 * np.pi * base * t + 0.3 * np.sin(2 * np.pi * rng.uniform(2, 7) * t))
     elif c.kind == "chord":
         third = 4 if rng.random() < 0.5 else 3
-        x = np.sum([np.sin(2 * np.pi * base * 2 ** (s / 12) * t) for s in (0, third, 7)], axis=0) / 3
+        x = (
+            np.sum([np.sin(2 * np.pi * base * 2 ** (s / 12) * t) for s in (0, third, 7)], axis=0)
+            / 3
+        )
     elif c.kind == "arpeggio":
         steps = rng.choice([0, 3, 4, 5, 7, 9, 12], size=8)
         note = np.minimum((t * 4).astype(int) % 8, 7)
@@ -156,19 +221,22 @@ def encode(samples: np.ndarray, rate: int, path: str | os.PathLike[str], fmt: st
         samples, channels = np.repeat(samples, 2, axis=0), 2
     layout = "mono" if channels == 1 else "stereo"
     tmp = Path(f"{os.fspath(path)}.part")
-    with av.open(str(tmp), "w", format=enc.container,
-                 container_options={"fflags": "+bitexact"}) as out:
-        stream: Any = out.add_stream(enc.codec, rate=enc.rate,
-                                     options={"flags": "+bitexact", **dict(enc.options)})
+    with av.open(
+        str(tmp), "w", format=enc.container, container_options={"fflags": "+bitexact"}
+    ) as out:
+        stream: Any = out.add_stream(
+            enc.codec, rate=enc.rate, options={"flags": "+bitexact", **dict(enc.options)}
+        )
         stream.layout = layout
         if enc.bit_rate:
             stream.bit_rate = enc.bit_rate
         frame_size = stream.codec_context.frame_size or 1152
-        resampler = av.AudioResampler(format=enc.sample_fmt, layout=layout, rate=enc.rate,
-                                      frame_size=frame_size)
+        resampler = av.AudioResampler(
+            format=enc.sample_fmt, layout=layout, rate=enc.rate, frame_size=frame_size
+        )
         step = 4096
         for start in range(0, samples.shape[1], step):
-            chunk = np.ascontiguousarray(samples[:, start:start + step])
+            chunk = np.ascontiguousarray(samples[:, start : start + step])
             frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
             frame.sample_rate = rate
             frame.pts = start
@@ -188,8 +256,15 @@ def write_clip(c: Clip, path: str | os.PathLike[str], fmt: str) -> Path:
     return Path(path)
 
 
-def generate(out_dir: str | os.PathLike[str], count: int, *, seed: int = 0, seconds: float = 3.0,
-             formats: Iterable[str] = FORMATS, catalog: bool = True) -> list[Path]:
+def generate(
+    out_dir: str | os.PathLike[str],
+    count: int,
+    *,
+    seed: int = 0,
+    seconds: float = 3.0,
+    formats: Iterable[str] = FORMATS,
+    catalog: bool = True,
+) -> list[Path]:
     """Write ``count`` clips into ``out_dir`` (formats in turn), plus ``catalog.jsonl``.
 
     ``catalog.jsonl`` holds one flat catalog record per clip (the interchange record of
@@ -200,7 +275,10 @@ def generate(out_dir: str | os.PathLike[str], count: int, *, seed: int = 0, seco
     unknown = [f for f in fmts if f not in ENCODINGS]
     if unknown or not fmts:
         from longplay.errors import InputError
-        raise InputError(f"unknown sample format(s) {unknown or fmts}; choose from {', '.join(FORMATS)}")
+
+        raise InputError(
+            f"unknown sample format(s) {unknown or fmts}; choose from {', '.join(FORMATS)}"
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths, records = [], []
@@ -226,26 +304,52 @@ def flat_record(c: Clip) -> dict[str, object]:
     t = c.tags
     artist_mbids = dict(zip(t.artists, t.mb_artist_ids, strict=True))
     return {
-        "track_key": c.track_key, "title": t.title, "isrc": t.isrc, "mbid": t.mb_recording_id,
-        "duration_ms": round(c.seconds * 1000), "disc_number": t.disc_number,
-        "track_number": t.track_number, "explicit": False,
+        "track_key": c.track_key,
+        "title": t.title,
+        "isrc": t.isrc,
+        "mbid": t.mb_recording_id,
+        "duration_ms": round(c.seconds * 1000),
+        "disc_number": t.disc_number,
+        "track_number": t.track_number,
+        "explicit": False,
         # 0-60: the range of a demo-sized synthetic catalog's head, so clips spread over the
         # tiers without outweighing the catalog they are put in.
         "popularity": int(np.random.default_rng([c.seed, c.index, 4]).integers(0, 61)),
         "genres": list(t.genres),
-        "artists": [{"key": a, "name": a, "mbid": artist_mbids[a], "join_phrase": ", " if k < len(t.artists) - 1 else ""}
-                    for k, a in enumerate(t.artists)],
-        "album_key": c.album_key, "album_title": t.album, "album_type": "album",
-        "release_date": t.date, "total_tracks": t.track_total, "album_mbid": t.mb_release_id,
-        "album_artists": [{"key": a, "name": a, "mbid": m, "join_phrase": ""}
-                          for a, m in zip(t.album_artists, t.mb_album_artist_ids, strict=True)],
+        "artists": [
+            {
+                "key": a,
+                "name": a,
+                "mbid": artist_mbids[a],
+                "join_phrase": ", " if k < len(t.artists) - 1 else "",
+            }
+            for k, a in enumerate(t.artists)
+        ],
+        "album_key": c.album_key,
+        "album_title": t.album,
+        "album_type": "album",
+        "release_date": t.date,
+        "total_tracks": t.track_total,
+        "album_mbid": t.mb_release_id,
+        "album_artists": [
+            {"key": a, "name": a, "mbid": m, "join_phrase": ""}
+            for a, m in zip(t.album_artists, t.mb_album_artist_ids, strict=True)
+        ],
     }
 
 
 def _png(width: int, height: int, rgb: tuple[int, ...]) -> bytes:
     """A minimal solid-colour PNG (enough to be a real, decodable cover)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
     row = b"\x00" + bytes(rgb) * width
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(row * height, 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(row * height, 9))
+        + chunk(b"IEND", b"")
+    )

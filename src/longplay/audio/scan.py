@@ -34,9 +34,9 @@ from longplay.errors import InputError, LongplayError
 from longplay.progress import progress
 from longplay.rejects import RejectsLog, run_log_path
 
-BATCH = 16            # files per pool task: amortizes inter-process overhead
-INLINE_MAX = 4        # this few files are examined in this process (no pool start-up)
-FLUSH_EVERY = 256     # results written to the library per transaction
+BATCH = 16  # files per pool task: amortizes inter-process overhead
+INLINE_MAX = 4  # this few files are examined in this process (no pool start-up)
+FLUSH_EVERY = 256  # results written to the library per transaction
 
 
 @dataclass
@@ -130,7 +130,9 @@ def _pool_context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-def examine_all(paths: Sequence[str], workers: int, decode: bool) -> Iterator[tuple[str, dict[str, Any]]]:
+def examine_all(
+    paths: Sequence[str], workers: int, decode: bool
+) -> Iterator[tuple[str, dict[str, Any]]]:
     """(path, record) for every path, in completion order, using ``workers`` processes.
 
     A file that kills its worker (a decoder crash) does not stop the scan: the batches that were
@@ -140,7 +142,7 @@ def examine_all(paths: Sequence[str], workers: int, decode: bool) -> Iterator[tu
         for p in paths:
             yield p, ex.examine(p, decode)
         return
-    todo = deque(list(paths[i:i + BATCH]) for i in range(0, len(paths), BATCH))
+    todo = deque(list(paths[i : i + BATCH]) for i in range(0, len(paths), BATCH))
     suspects: deque[list[str]] = deque()
     succeeded, crashed = 0, 0
     while todo or suspects:
@@ -166,9 +168,16 @@ def examine_all(paths: Sequence[str], workers: int, decode: bool) -> Iterator[tu
                             if crashed >= 3 and not succeeded:
                                 raise LongplayError(
                                     "scan worker processes die before finishing any file; "
-                                    "run with LONGPLAY_WORKERS=1 to see why") from None
-                            yield batch[0], {"status": ex.REJECTED, "problems": [],
-                                             "reason": "crashed the decoder (its process died)"}
+                                    "run with LONGPLAY_WORKERS=1 to see why"
+                                ) from None
+                            yield (
+                                batch[0],
+                                {
+                                    "status": ex.REJECTED,
+                                    "problems": [],
+                                    "reason": "crashed the decoder (its process died)",
+                                },
+                            )
                         else:
                             suspects.extend([p] for p in batch)
                         continue
@@ -179,8 +188,14 @@ def examine_all(paths: Sequence[str], workers: int, decode: bool) -> Iterator[tu
                     suspects.extend([p] for p in batch)
 
 
-def scan(archive: Archive, dirs: Sequence[str | os.PathLike[str]], *, workers: int | None = None,
-         decode: bool | None = None, match: bool = True) -> ScanSummary:
+def scan(
+    archive: Archive,
+    dirs: Sequence[str | os.PathLike[str]],
+    *,
+    workers: int | None = None,
+    decode: bool | None = None,
+    match: bool = True,
+) -> ScanSummary:
     """Scan ``dirs`` into the archive's library, then match files to the current catalog."""
     started = time.perf_counter()
     settings = archive.settings
@@ -206,8 +221,12 @@ def scan(archive: Archive, dirs: Sequence[str | os.PathLike[str]], *, workers: i
                 else:
                     fresh.append(item)
         for name in summary.skipped_names:
-            log.add(source="scan", input=name.split(": ", 1)[0], position="walk",
-                    reason=name.split(": ", 1)[-1])
+            log.add(
+                source="scan",
+                input=name.split(": ", 1)[0],
+                position="walk",
+                reason=name.split(": ", 1)[-1],
+            )
         vanished = {k: v for k, v in known.items() if k not in seen}
         by_stat = {v[:3]: k for k, v in vanished.items()}
         moves = []
@@ -227,8 +246,17 @@ def scan(archive: Archive, dirs: Sequence[str | os.PathLike[str]], *, workers: i
         with progress("scanning", total=len(todo), unit="files") as bar:
             for path, record in examine_all(list(todo), workers, decode):
                 item = todo[path]
-                _account(summary, item, record, item.key not in known, old_sha, moved_content,
-                         files, rejects, log)
+                _account(
+                    summary,
+                    item,
+                    record,
+                    item.key not in known,
+                    old_sha,
+                    moved_content,
+                    files,
+                    rejects,
+                    log,
+                )
                 bar.advance()
                 if len(files) + len(rejects) >= FLUSH_EVERY:
                     store.write(files, rejects)
@@ -239,14 +267,23 @@ def scan(archive: Archive, dirs: Sequence[str | os.PathLike[str]], *, workers: i
         summary.rejects_log = log.path if log.records or log.values else None
     if match:
         from longplay.audio.match import match_library
+
         summary.match = match_library(archive)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _account(summary: ScanSummary, item: Seen, record: dict[str, Any], is_new: bool,
-             old_sha: dict[str, Key], moved_content: set[Key], files: list[dict[str, Any]],
-             rejects: list[dict[str, Any]], log: RejectsLog) -> None:
+def _account(
+    summary: ScanSummary,
+    item: Seen,
+    record: dict[str, Any],
+    is_new: bool,
+    old_sha: dict[str, Key],
+    moved_content: set[Key],
+    files: list[dict[str, Any]],
+    rejects: list[dict[str, Any]],
+    log: RejectsLog,
+) -> None:
     root, rel = item.key
     status = record["status"]
     if status == ex.GONE:
@@ -265,14 +302,29 @@ def _account(summary: ScanSummary, item: Seen, record: dict[str, Any], is_new: b
         summary.rejected += status == ex.REJECTED
         summary.ignored += status == ex.IGNORED
         summary.new += is_new
-        rejects.append({**record, "root": root, "path": rel,
-                        "size": record.get("size", item.stat[0]),
-                        "mtime_ns": record.get("mtime_ns", item.stat[1]),
-                        "inode": record.get("inode", item.stat[2])})
+        rejects.append(
+            {
+                **record,
+                "root": root,
+                "path": rel,
+                "size": record.get("size", item.stat[0]),
+                "mtime_ns": record.get("mtime_ns", item.stat[1]),
+                "inode": record.get("inode", item.stat[2]),
+            }
+        )
         if status == ex.REJECTED:
-            log.add(source="scan", input=os.path.join(root, rel), position="file",
-                    reason=record["reason"])
+            log.add(
+                source="scan",
+                input=os.path.join(root, rel),
+                position="file",
+                reason=record["reason"],
+            )
     for fieldname, problem in record.get("problems", ()):
         summary.value_problems += 1
-        log.add(source="scan", input=os.path.join(root, rel), position=f"tag {fieldname}",
-                reason=problem, kind="value")
+        log.add(
+            source="scan",
+            input=os.path.join(root, rel),
+            position=f"tag {fieldname}",
+            reason=problem,
+            kind="value",
+        )

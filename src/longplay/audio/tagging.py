@@ -48,16 +48,29 @@ WHERE t.track_id IN (SELECT unnest(?::BIGINT[]))
 def _record(row: dict[str, Any]) -> TagRecord:
     def tup(values: Any) -> tuple[str, ...]:
         return tuple(v for v in values or () if v)
+
     return TagRecord(
-        title=row["title"], artists=tup(row["artists"]), album=row["album"],
-        album_artists=tup(row["album_artists"]), track_number=row["track_number"],
-        track_total=row["total_tracks"], disc_number=row["disc_number"], disc_total=None,
-        date=row["release_date"], isrc=row["isrc"], genres=tup(row["genres"]),
-        mb_recording_id=row["mbid"], mb_release_id=row["album_mbid"],
-        mb_artist_ids=tup(row["artist_mbids"]), mb_album_artist_ids=tup(row["album_artist_mbids"]))
+        title=row["title"],
+        artists=tup(row["artists"]),
+        album=row["album"],
+        album_artists=tup(row["album_artists"]),
+        track_number=row["track_number"],
+        track_total=row["total_tracks"],
+        disc_number=row["disc_number"],
+        disc_total=None,
+        date=row["release_date"],
+        isrc=row["isrc"],
+        genres=tup(row["genres"]),
+        mb_recording_id=row["mbid"],
+        mb_release_id=row["album_mbid"],
+        mb_artist_ids=tup(row["artist_mbids"]),
+        mb_album_artist_ids=tup(row["album_artist_mbids"]),
+    )
 
 
-def catalog_tags_many(con: duckdb.DuckDBPyConnection, track_ids: Iterable[int]) -> dict[int, TagRecord]:
+def catalog_tags_many(
+    con: duckdb.DuckDBPyConnection, track_ids: Iterable[int]
+) -> dict[int, TagRecord]:
     """Tag records of many tracks at once (missing IDs are simply absent from the result)."""
     cur = con.execute(_TAGS_SQL, [list(track_ids)])
     names = [d[0] for d in cur.description]
@@ -82,14 +95,21 @@ def _temp_beside(dst: Path) -> Path:
 
 
 def _supported(src: Path, data: bytes) -> None:
-    kind = formats.sniff(data[:formats.HEAD_BYTES], data[formats.id3_end(data[:formats.HEAD_BYTES]):][:formats.HEAD_BYTES])
+    kind = formats.sniff(
+        data[: formats.HEAD_BYTES],
+        data[formats.id3_end(data[: formats.HEAD_BYTES]) :][: formats.HEAD_BYTES],
+    )
     if kind not in formats.SUPPORTED:
         what = formats.describe(kind) if kind else "not audio Longplay recognizes"
         raise InputError(f"{src}: cannot tag {what}; Longplay tags {formats.SUPPORTED_TEXT}")
 
 
-def tag_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], tags: TagRecord,
-             cover: bytes | None = None) -> bytes:
+def tag_copy(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    tags: TagRecord,
+    cover: bytes | None = None,
+) -> bytes:
     """Write ``src`` with ``tags`` to ``dst`` without re-encoding; return the restore data.
 
     Raises `LongplayError` when the copy's audio packets would differ from the original's
@@ -113,10 +133,14 @@ def tag_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], tags: Tag
         except LongplayError:
             raise
         except Exception as exc:  # mutagen's own errors: say which file and why, one line
-            raise LongplayError(f"{src}: tags cannot be written ({type(exc).__name__}: {exc})") from None
+            raise LongplayError(
+                f"{src}: tags cannot be written ({type(exc).__name__}: {exc})"
+            ) from None
         after = payload_sha256(str(tmp))
         if after != before:
-            raise LongplayError(f"{src}: tagging changed the audio packets (payload {before[:12]} -> {after[:12]})")
+            raise LongplayError(
+                f"{src}: tagging changed the audio packets (payload {before[:12]} -> {after[:12]})"
+            )
         restore_data = patches.make(original, tmp.read_bytes())
         os.replace(tmp, dst)
     finally:
@@ -124,7 +148,9 @@ def tag_copy(src: str | os.PathLike[str], dst: str | os.PathLike[str], tags: Tag
     return restore_data
 
 
-def restore(tagged: str | os.PathLike[str], restore_data: bytes, dst: str | os.PathLike[str]) -> str:
+def restore(
+    tagged: str | os.PathLike[str], restore_data: bytes, dst: str | os.PathLike[str]
+) -> str:
     """Rebuild the original of ``tagged`` into ``dst``; return its (checked) SHA-256."""
     tagged, dst = Path(tagged), Path(dst)
     try:

@@ -41,18 +41,20 @@ class TagRecord:
     track_total: int | None = None
     disc_number: int | None = None
     disc_total: int | None = None
-    date: str | None = None                 # ISO 8601, possibly partial: 1999, 1999-03, 1999-03-07
+    date: str | None = None  # ISO 8601, possibly partial: 1999, 1999-03, 1999-03-07
     isrc: str | None = None
     genres: tuple[str, ...] = ()
     mb_recording_id: str | None = None
     mb_release_id: str | None = None
     mb_artist_ids: tuple[str, ...] = ()
     mb_album_artist_ids: tuple[str, ...] = ()
-    has_cover: bool = False                 # read only: an embedded picture is present
+    has_cover: bool = False  # read only: an embedded picture is present
 
     def as_row(self) -> dict[str, Any]:
-        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
-                for f in fields(self)}
+        return {
+            f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v)
+            for f in fields(self)
+        }
 
 
 @dataclass
@@ -62,17 +64,39 @@ class TagReading:
 
 
 # Vorbis comment key, ID3 frame (or TXXX description), MP4 atom, per managed text field.
-_VORBIS = {"title": "TITLE", "artists": "ARTIST", "album": "ALBUM", "album_artists": "ALBUMARTIST",
-           "date": "DATE", "isrc": "ISRC", "genres": "GENRE",
-           "mb_recording_id": "MUSICBRAINZ_TRACKID", "mb_release_id": "MUSICBRAINZ_ALBUMID",
-           "mb_artist_ids": "MUSICBRAINZ_ARTISTID", "mb_album_artist_ids": "MUSICBRAINZ_ALBUMARTISTID"}
-_ID3_TXXX = {"mb_release_id": "MusicBrainz Album Id", "mb_artist_ids": "MusicBrainz Artist Id",
-             "mb_album_artist_ids": "MusicBrainz Album Artist Id"}
-_MP4 = {"title": "©nam", "artists": "©ART", "album": "©alb", "album_artists": "aART",
-        "date": "©day", "genres": "©gen"}
-_MP4_FREE = {"isrc": "ISRC", "mb_recording_id": "MusicBrainz Track Id",
-             "mb_release_id": "MusicBrainz Album Id", "mb_artist_ids": "MusicBrainz Artist Id",
-             "mb_album_artist_ids": "MusicBrainz Album Artist Id"}
+_VORBIS = {
+    "title": "TITLE",
+    "artists": "ARTIST",
+    "album": "ALBUM",
+    "album_artists": "ALBUMARTIST",
+    "date": "DATE",
+    "isrc": "ISRC",
+    "genres": "GENRE",
+    "mb_recording_id": "MUSICBRAINZ_TRACKID",
+    "mb_release_id": "MUSICBRAINZ_ALBUMID",
+    "mb_artist_ids": "MUSICBRAINZ_ARTISTID",
+    "mb_album_artist_ids": "MUSICBRAINZ_ALBUMARTISTID",
+}
+_ID3_TXXX = {
+    "mb_release_id": "MusicBrainz Album Id",
+    "mb_artist_ids": "MusicBrainz Artist Id",
+    "mb_album_artist_ids": "MusicBrainz Album Artist Id",
+}
+_MP4 = {
+    "title": "©nam",
+    "artists": "©ART",
+    "album": "©alb",
+    "album_artists": "aART",
+    "date": "©day",
+    "genres": "©gen",
+}
+_MP4_FREE = {
+    "isrc": "ISRC",
+    "mb_recording_id": "MusicBrainz Track Id",
+    "mb_release_id": "MusicBrainz Album Id",
+    "mb_artist_ids": "MusicBrainz Artist Id",
+    "mb_album_artist_ids": "MusicBrainz Album Artist Id",
+}
 _FREEFORM = "----:com.apple.iTunes:"
 _MULTI = {"artists", "album_artists", "genres", "mb_artist_ids", "mb_album_artist_ids"}
 
@@ -182,14 +206,23 @@ class _Parser:
         disc, disc_total = self._number("disc_number", "disc_total")
         rec_ids, release_ids = self._mbids("mb_recording_id"), self._mbids("mb_release_id")
         rec = TagRecord(
-            title=self._one("title"), artists=tuple(self.raw.get("artists", ())),
-            album=self._one("album"), album_artists=tuple(self.raw.get("album_artists", ())),
-            track_number=track, track_total=track_total, disc_number=disc, disc_total=disc_total,
-            date=self._date(), isrc=isrc, genres=tuple(self.raw.get("genres", ())),
+            title=self._one("title"),
+            artists=tuple(self.raw.get("artists", ())),
+            album=self._one("album"),
+            album_artists=tuple(self.raw.get("album_artists", ())),
+            track_number=track,
+            track_total=track_total,
+            disc_number=disc,
+            disc_total=disc_total,
+            date=self._date(),
+            isrc=isrc,
+            genres=tuple(self.raw.get("genres", ())),
             mb_recording_id=rec_ids[0] if rec_ids else None,
             mb_release_id=release_ids[0] if release_ids else None,
             mb_artist_ids=self._mbids("mb_artist_ids"),
-            mb_album_artist_ids=self._mbids("mb_album_artist_ids"), has_cover=has_cover)
+            mb_album_artist_ids=self._mbids("mb_album_artist_ids"),
+            has_cover=has_cover,
+        )
         return TagReading(rec, self.problems)
 
 
@@ -214,10 +247,17 @@ def read_tags(path: str) -> TagReading:
         has_cover = has_cover or bool(getattr(f, "pictures", None))
     elif isinstance(f, MP3):
         if tags is not None:
-            for name, frame in (("title", "TIT2"), ("artists", "TPE1"), ("album", "TALB"),
-                                ("album_artists", "TPE2"), ("track_number", "TRCK"),
-                                ("disc_number", "TPOS"), ("date", "TDRC"), ("isrc", "TSRC"),
-                                ("genres", "TCON")):
+            for name, frame in (
+                ("title", "TIT2"),
+                ("artists", "TPE1"),
+                ("album", "TALB"),
+                ("album_artists", "TPE2"),
+                ("track_number", "TRCK"),
+                ("disc_number", "TPOS"),
+                ("date", "TDRC"),
+                ("isrc", "TSRC"),
+                ("genres", "TCON"),
+            ):
                 for fr in tags.getall(frame):
                     p.put(name, fr.genres if frame == "TCON" else [str(t) for t in fr.text])
             for name, desc in _ID3_TXXX.items():
@@ -232,8 +272,10 @@ def read_tags(path: str) -> TagReading:
                 p.put(name, tags.get(atom, []))
             for name, desc in _MP4_FREE.items():
                 p.put(name, [bytes(v) for v in tags.get(_FREEFORM + desc, [])])
-            for name, total_name, atom in (("track_number", "track_total", "trkn"),
-                                           ("disc_number", "disc_total", "disk")):
+            for name, total_name, atom in (
+                ("track_number", "track_total", "trkn"),
+                ("disc_number", "disc_total", "disk"),
+            ):
                 for num, total in tags.get(atom, [])[:1]:
                     if num:
                         p.put(name, str(num))
@@ -280,10 +322,12 @@ def _picture(cover: bytes) -> Picture:
 
 def _write_vorbis(f: Any, values: dict[str, Any], cover: bytes | None) -> None:
     tags = f.tags
-    extra = {"track_number": ("TRACKNUMBER", values["track_number"]),
-             "track_total": ("TRACKTOTAL", values["track_total"]),
-             "disc_number": ("DISCNUMBER", values["disc_number"]),
-             "disc_total": ("DISCTOTAL", values["disc_total"])}
+    extra = {
+        "track_number": ("TRACKNUMBER", values["track_number"]),
+        "track_total": ("TRACKTOTAL", values["track_total"]),
+        "disc_number": ("DISCNUMBER", values["disc_number"]),
+        "disc_total": ("DISCTOTAL", values["disc_total"]),
+    }
     for old in ("TOTALTRACKS", "TOTALDISCS"):
         _drop(tags, old)
     for name, key in _VORBIS.items():
@@ -296,7 +340,9 @@ def _write_vorbis(f: Any, values: dict[str, Any], cover: bytes | None) -> None:
             f.add_picture(_picture(cover))
         else:
             _drop(tags, "COVERART")
-            tags["METADATA_BLOCK_PICTURE"] = [base64.b64encode(_picture(cover).write()).decode("ascii")]
+            tags["METADATA_BLOCK_PICTURE"] = [
+                base64.b64encode(_picture(cover).write()).decode("ascii")
+            ]
 
 
 def _set_vorbis(tags: Any, key: str, value: Any) -> None:
@@ -356,8 +402,10 @@ def _write_mp4(tags: Any, values: dict[str, Any], cover: bytes | None) -> None:
             tags[_FREEFORM + desc] = [MP4FreeForm(v.encode("utf-8")) for v in vals]
         else:
             tags.pop(_FREEFORM + desc, None)
-    for atom, num, total in (("trkn", values["track_number"], values["track_total"]),
-                             ("disk", values["disc_number"], values["disc_total"])):
+    for atom, num, total in (
+        ("trkn", values["track_number"], values["track_total"]),
+        ("disk", values["disc_number"], values["disc_total"]),
+    ):
         if num is not None:
             tags[atom] = [(num, total or 0)]
         else:

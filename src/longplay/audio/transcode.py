@@ -25,7 +25,7 @@ FRAME = 960  # 20 ms at 48 kHz, libopus's default frame
 @dataclass(frozen=True)
 class Transcoded:
     path: Path
-    seconds: float          # audio duration written
+    seconds: float  # audio duration written
     tags: TagRecord | None
 
 
@@ -38,8 +38,13 @@ def _source_tags(src: str) -> tuple[TagRecord | None, bytes | None]:
         return None, None
 
 
-def transcode_opus(src: str | os.PathLike[str], dst: str | os.PathLike[str], bitrate: int = 75_000,
-                   tags: TagRecord | None = None, cover: bytes | None = None) -> Transcoded:
+def transcode_opus(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    bitrate: int = 75_000,
+    tags: TagRecord | None = None,
+    cover: bytes | None = None,
+) -> Transcoded:
     """Encode the first audio stream of ``src`` as Ogg Opus at ``bitrate`` bits/s into ``dst``."""
     src, dst = Path(src), Path(dst)
     if not 6_000 <= bitrate <= 510_000:
@@ -55,7 +60,10 @@ def transcode_opus(src: str | os.PathLike[str], dst: str | os.PathLike[str], bit
             inp = av.open(str(src), metadata_errors="ignore")
         except av.FFmpegError as exc:
             raise InputError(f"{src}: cannot be read ({exc})") from None
-        with inp, av.open(str(tmp), "w", format="ogg", container_options={"fflags": "+bitexact"}) as out:
+        with (
+            inp,
+            av.open(str(tmp), "w", format="ogg", container_options={"fflags": "+bitexact"}) as out,
+        ):
             if not inp.streams.audio:
                 raise InputError(f"{src}: no audio stream")
             ist = inp.streams.audio[0]
@@ -63,7 +71,9 @@ def transcode_opus(src: str | os.PathLike[str], dst: str | os.PathLike[str], bit
             ost = out.add_stream("libopus", rate=OPUS_RATE, options={"flags": "+bitexact"})
             ost.layout = layout
             ost.bit_rate = bitrate
-            resampler = av.AudioResampler(format="flt", layout=layout, rate=OPUS_RATE, frame_size=FRAME)
+            resampler = av.AudioResampler(
+                format="flt", layout=layout, rate=OPUS_RATE, frame_size=FRAME
+            )
             try:
                 for frame in inp.decode(ist):
                     frame.pts = None

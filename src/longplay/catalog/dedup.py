@@ -24,11 +24,16 @@ def dedup(archive: Archive, top: int = 10) -> dict[str, Any]:
     base = store.current_name()
     if base is None:
         raise LongplayError(f"the archive {archive.root} has no catalog yet; ingest a source first")
-    with store.build({"job": "dedup", "base": base}) as gen, progress.progress("dedup", 1, "items") as bar:
+    with (
+        store.build({"job": "dedup", "base": base}) as gen,
+        progress.progress("dedup", 1, "items") as bar,
+    ):
         if "identity" not in gen.done_units():
             with gen.unit("identity") as con:
                 rounds = identity.assign(con)
-                con.execute("INSERT OR REPLACE INTO meta VALUES ('identity_rounds', ?)", [str(rounds)])
+                con.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('identity_rounds', ?)", [str(rounds)]
+                )
         report = group_report(gen.con, top)
         report["generation"] = gen.commit()
         bar.advance()
@@ -54,34 +59,60 @@ def group_report(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, Any
         "canonical_tracks": one("SELECT count(*) FROM tracks WHERE is_canonical"),
     }
     out["redundant_tracks"] = out["tracks"] - out["canonical_tracks"]
-    out["group_sizes"] = [{"size": s, "groups": g} for s, g in con.execute("""
+    out["group_sizes"] = [
+        {"size": s, "groups": g}
+        for s, g in con.execute("""
         SELECT least(n, 10) AS size, count(*) FROM (SELECT count(*) AS n FROM tracks GROUP BY recording_id)
-        GROUP BY size ORDER BY size""").fetchall()]
+        GROUP BY size ORDER BY size""").fetchall()
+    ]
     out["largest"] = [
-        {"recording_id": rid, "tracks": n, "isrcs": isrcs, "mbids": mbids, "sources": srcs,
-         "canonical": {"track_id": tid, "title": title, "source": src, "source_key": key}}
-        for rid, n, isrcs, mbids, srcs, tid, title, src, key in con.execute("""
+        {
+            "recording_id": rid,
+            "tracks": n,
+            "isrcs": isrcs,
+            "mbids": mbids,
+            "sources": srcs,
+            "canonical": {"track_id": tid, "title": title, "source": src, "source_key": key},
+        }
+        for rid, n, isrcs, mbids, srcs, tid, title, src, key in con.execute(
+            """
             SELECT g.recording_id, g.n, g.isrcs, g.mbids, g.sources, c.track_id, c.title, c.source, c.source_key
             FROM (SELECT recording_id, count(*) AS n, count(DISTINCT isrc) AS isrcs,
                          count(DISTINCT mbid) AS mbids, list(DISTINCT source ORDER BY source) AS sources
                   FROM tracks GROUP BY recording_id) g
             JOIN tracks c ON c.recording_id = g.recording_id AND c.is_canonical
-            ORDER BY g.n DESC, g.recording_id LIMIT ?""", [top]).fetchall()]
+            ORDER BY g.n DESC, g.recording_id LIMIT ?""",
+            [top],
+        ).fetchall()
+    ]
     return out
 
 
 def format_report(r: dict[str, Any]) -> str:
     lines = [f"generation                  {r.get('generation', '')}"]
-    for key in ("tracks", "tracks_with_isrc", "unique_isrcs", "isrcs_shared", "tracks_sharing_an_isrc",
-                "groups", "groups_with_several_tracks", "groups_across_sources", "canonical_tracks",
-                "redundant_tracks"):
+    for key in (
+        "tracks",
+        "tracks_with_isrc",
+        "unique_isrcs",
+        "isrcs_shared",
+        "tracks_sharing_an_isrc",
+        "groups",
+        "groups_with_several_tracks",
+        "groups_across_sources",
+        "canonical_tracks",
+        "redundant_tracks",
+    ):
         lines.append(f"{key.replace('_', ' '):<27} {r[key]:>14,}")
     lines.append("group size                  groups")
     for g in r["group_sizes"]:
-        lines.append(f"  {str(g['size']) + ('+' if g['size'] == 10 else ''):<25} {g['groups']:>14,}")
+        lines.append(
+            f"  {str(g['size']) + ('+' if g['size'] == 10 else ''):<25} {g['groups']:>14,}"
+        )
     lines.append("largest groups (tracks, ISRCs, MBIDs, sources: canonical track)")
     for g in r["largest"]:
         c = g["canonical"]
-        lines.append(f"  {g['recording_id']:>20} {g['tracks']:>6} {g['isrcs']:>3} {g['mbids']:>3} "
-                     f"{','.join(g['sources'])}: {c['title']!r} ({c['source']}:{c['source_key']})")
+        lines.append(
+            f"  {g['recording_id']:>20} {g['tracks']:>6} {g['isrcs']:>3} {g['mbids']:>3} "
+            f"{','.join(g['sources'])}: {c['title']!r} ({c['source']}:{c['source_key']})"
+        )
     return "\n".join(lines)

@@ -31,8 +31,15 @@ SQLITE_INDEXES = {
     "album_genres": ["album_id", "genre_id"],
     "source_records": ["source, kind, source_key"],
 }
-_SQLITE_TYPES = {"BIGINT": "INTEGER", "INTEGER": "INTEGER", "SMALLINT": "INTEGER", "BOOLEAN": "INTEGER",
-                 "VARCHAR": "TEXT", "TIMESTAMP": "TEXT", "DOUBLE": "REAL"}
+_SQLITE_TYPES = {
+    "BIGINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "SMALLINT": "INTEGER",
+    "BOOLEAN": "INTEGER",
+    "VARCHAR": "TEXT",
+    "TIMESTAMP": "TEXT",
+    "DOUBLE": "REAL",
+}
 BATCH = 100_000
 # Columns a release leaves out: when a run happened is not catalog content, and leaving it out
 # makes a release (and the metadata torrent carrying it) a function of the catalog alone.
@@ -51,11 +58,16 @@ def export_parquet(store: CatalogStore, out: Path, compression: str = "zstd") ->
     out.mkdir(parents=True, exist_ok=True)
     written = []
     codec = "uncompressed" if compression == "none" else compression
-    with store.read() as con, progress.progress("export parquet", len(RELEASE_TABLES), "tables") as bar:
+    with (
+        store.read() as con,
+        progress.progress("export parquet", len(RELEASE_TABLES), "tables") as bar,
+    ):
         for table in RELEASE_TABLES:
             path = out / f"{table}.parquet"
             tmp = path.with_name(path.name + ".tmp")
-            con.execute(f"COPY ({release_select(table)}) TO '{tmp}' (FORMAT PARQUET, COMPRESSION {codec})")
+            con.execute(
+                f"COPY ({release_select(table)}) TO '{tmp}' (FORMAT PARQUET, COMPRESSION {codec})"
+            )
             os.replace(tmp, path)
             written.append(path)
             bar.advance()
@@ -75,13 +87,17 @@ def export_sqlite(store: CatalogStore, out: Path, compress: bool = False) -> Pat
         with progress.progress("export sqlite", total, "rows") as bar:
             for table in RELEASE_TABLES:
                 cols = con.execute(f"DESCRIBE {release_select(table)}").fetchall()
-                ddl = ", ".join(f'"{c[0]}" {_SQLITE_TYPES.get(c[1].split("(")[0], "TEXT")}' for c in cols)
+                ddl = ", ".join(
+                    f'"{c[0]}" {_SQLITE_TYPES.get(c[1].split("(")[0], "TEXT")}' for c in cols
+                )
                 dst.execute(f'CREATE TABLE "{table}" ({ddl})')
                 marks = ", ".join("?" for _ in cols)
                 reader = con.sql(release_select(table)).to_arrow_reader(BATCH)
                 for batch in reader:
                     values = [_sqlite_values(col) for col in batch.columns]
-                    dst.executemany(f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True))
+                    dst.executemany(
+                        f'INSERT INTO "{table}" VALUES ({marks})', zip(*values, strict=True)
+                    )
                     bar.advance(batch.num_rows)
     for table, index_cols in SQLITE_INDEXES.items():
         for col in index_cols:
@@ -112,8 +128,9 @@ def _zstd(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def export(store: CatalogStore, kind: str, out: Path, compression: str = "zstd",
-           zstd_file: bool = False) -> list[Path]:
+def export(
+    store: CatalogStore, kind: str, out: Path, compression: str = "zstd", zstd_file: bool = False
+) -> list[Path]:
     """Parquet: a folder of per-table files. SQLite: one file (``out``, or ``out/catalog.sqlite``
     for a folder), plus ``.zst`` beside it with ``zstd_file``."""
     if kind == "parquet":
@@ -124,6 +141,3 @@ def export(store: CatalogStore, kind: str, out: Path, compression: str = "zstd",
         path = export_sqlite(store, out, compress=zstd_file)
         return [path] + ([path.with_name(path.name + ".zst")] if zstd_file else [])
     raise LongplayError(f"unknown export kind {kind!r} (sqlite or parquet)")
-
-
-

@@ -22,8 +22,10 @@ def isrc_problem(value: str) -> str | None:
     if len(value) != 12:
         return f"ISRC {value!r} has {len(value)} characters, not 12"
     if not _ISRC.fullmatch(value):
-        return (f"ISRC {value!r} is not CC-XXX-YY-NNNNN "
-                "(2-letter country, 3 alphanumeric registrant, 2-digit year, 5-digit designation)")
+        return (
+            f"ISRC {value!r} is not CC-XXX-YY-NNNNN "
+            "(2-letter country, 3 alphanumeric registrant, 2-digit year, 5-digit designation)"
+        )
     return None
 
 

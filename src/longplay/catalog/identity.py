@@ -20,7 +20,9 @@ MAX_ROUNDS = 64
 def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id") -> str:
     """SQL for a track's recording when it shares no key with another track and has no extra
     ISRCs: its smallest key, or itself (the arguments are SQL for the track's values)."""
-    return f"coalesce(least(stable_id('isrc:' || {isrc}), stable_id('mbid:' || {mbid})), {track_id})"
+    return (
+        f"coalesce(least(stable_id('isrc:' || {isrc}), stable_id('mbid:' || {mbid})), {track_id})"
+    )
 
 
 def assign(con: duckdb.DuckDBPyConnection) -> int:
@@ -59,7 +61,9 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
                  best AS (SELECT e.track_id, min(b.m) AS m FROM _edges e JOIN by_key b USING (k) GROUP BY e.track_id)
             SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label
             FROM _lab l LEFT JOIN best b USING (track_id)""")
-        n = con.execute("SELECT count(*) FROM _lab JOIN _lab2 USING (track_id) WHERE _lab.label <> _lab2.label").fetchone()[0]  # type: ignore[index]
+        n = con.execute(
+            "SELECT count(*) FROM _lab JOIN _lab2 USING (track_id) WHERE _lab.label <> _lab2.label"
+        ).fetchone()[0]  # type: ignore[index]
         con.execute("DROP TABLE _lab")
         con.execute("ALTER TABLE _lab2 RENAME TO _lab")
         if n == 0:

@@ -45,16 +45,18 @@ Hook = Callable[[duckdb.DuckDBPyConnection, int], None]  # (connection, generati
 
 @dataclass
 class Unit:
-    name: str                 # stable identity of the unit within its job (resume key)
-    input: str                # what rejects name: a file path, or path + member
+    name: str  # stable identity of the unit within its job (resume key)
+    input: str  # what rejects name: a file path, or path + member
     load: Loader
-    size: int = 0             # records or bytes, for the progress bar
+    size: int = 0  # records or bytes, for the progress bar
     position_word: str = "record"  # "line", "row", ...: positions are "<word> <ordinal>"
     # Whether ordinals really count position_words (e.g. no blank lines that the reader skipped);
     # asked only when the unit has rejects, since it may cost a pass over the input.
     exact_positions: Callable[[], bool] | None = None
-    after: Callable[[duckdb.DuckDBPyConnection], None] | None = None  # extra work in the unit's transaction
-    number: int = -1          # set by run(): the unit's ``_unit`` number in ``_rejects`` and counts
+    after: Callable[[duckdb.DuckDBPyConnection], None] | None = (
+        None  # extra work in the unit's transaction
+    )
+    number: int = -1  # set by run(): the unit's ``_unit`` number in ``_rejects`` and counts
     prepare: Callable[[], None] | None = None  # CPU work before load, run ahead in a thread
 
 
@@ -73,8 +75,10 @@ class IngestReport:
     notes: list[str] = field(default_factory=list)  # source-specific lines for the summary
 
     def summary(self) -> str:
-        line = (f"{self.source}: read {self.read:,} = kept {self.kept:,} + rejected {self.rejected:,}"
-                f"; {self.values_rejected:,} bad values dropped; generation {self.generation}")
+        line = (
+            f"{self.source}: read {self.read:,} = kept {self.kept:,} + rejected {self.rejected:,}"
+            f"; {self.values_rejected:,} bad values dropped; generation {self.generation}"
+        )
         if self.units_skipped:
             line += f" (resumed: {self.units_skipped} of {self.units} units already done)"
         for note in self.notes:
@@ -84,11 +88,19 @@ class IngestReport:
         return line
 
 
-def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any],
-        *, on_commit: Callable[[GenerationBuilder], None] | None = None,
-        before_merge: Hook | None = None, after_merge: Hook | None = None,
-        describe: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
-        total: int | None = None, unit_word: str = "records") -> IngestReport:
+def run(
+    archive: Archive,
+    source: str,
+    units: Iterable[Unit],
+    job: dict[str, Any],
+    *,
+    on_commit: Callable[[GenerationBuilder], None] | None = None,
+    before_merge: Hook | None = None,
+    after_merge: Hook | None = None,
+    describe: Callable[[duckdb.DuckDBPyConnection, IngestReport], None] | None = None,
+    total: int | None = None,
+    unit_word: str = "records",
+) -> IngestReport:
     """Ingest ``units`` of ``source`` into a new generation; resumable by rerunning the same job.
 
     ``units`` may be a lazy iterable (a stream read once, e.g. a compressed archive); then give
@@ -109,8 +121,10 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
         norm = Normalizer(con, source, gen.number)
         report = IngestReport(generation=gen.name, source=source)
         done = gen.done_units()
-        with progress.progress(f"ingest {source}", total, unit_word) as bar, \
-                ThreadPoolExecutor(1, thread_name_prefix="prepare") as ahead:
+        with (
+            progress.progress(f"ingest {source}", total, unit_word) as bar,
+            ThreadPoolExecutor(1, thread_name_prefix="prepare") as ahead,
+        ):
             # Units with a ``prepare`` step (pure Python/Arrow work) get it run one unit ahead in
             # a thread, overlapping the DuckDB work of the current unit (DuckDB releases the GIL).
             pending: tuple[Unit, Future[None] | None] | None = None
@@ -142,14 +156,17 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
                 unit.load(con)
                 con.execute("SET preserve_insertion_order = false")
                 with gen.unit(unit.name):
-                    result = norm.apply(unit.number, unit.name, unit.input, unit.position_word,
-                                        unit.exact_positions)
+                    result = norm.apply(
+                        unit.number, unit.name, unit.input, unit.position_word, unit.exact_positions
+                    )
                     if unit.after is not None:
                         unit.after(con)
                 norm.cleanup()
                 con.execute("DROP TABLE IF EXISTS _in")  # loaders make ``_in`` a temp table
                 read, rejected = result.read, result.rejected
-                progress.note(f"ingest {source}: unit {unit.name} done ({read} read, {rejected} rejected)")
+                progress.note(
+                    f"ingest {source}: unit {unit.name} done ({read} read, {rejected} rejected)"
+                )
                 bar.advance(unit.size or 1)
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):
@@ -157,20 +174,27 @@ def run(archive: Archive, source: str, units: Iterable[Unit], job: dict[str, Any
                     before_merge(con, gen.number)
                 if after_merge is not None:
                     after_merge(con, gen.number)
-                with progress.progress("recording identity", None):  # set-based rounds: no count to show
+                with progress.progress(
+                    "recording identity", None
+                ):  # set-based rounds: no count to show
                     identity.assign(con)
         if "__log__" not in gen.done_units():
             _write_rejects(con, archive, source, gen.name)
             with gen.unit("__log__"):
-                con.execute("""INSERT INTO ingest_log SELECT ?, ?, unit, records_read,
+                con.execute(
+                    """INSERT INTO ingest_log SELECT ?, ?, unit, records_read,
                                records_read - records_rejected, records_rejected, values_rejected, ?
                                FROM _unit_counts ORDER BY _unit""",
-                            [gen.number, source, dt.datetime.now(dt.UTC).replace(tzinfo=None)])
+                    [gen.number, source, dt.datetime.now(dt.UTC).replace(tzinfo=None)],
+                )
                 for t in ("_rejects", "_unit_counts"):
                     con.execute(f"DROP TABLE IF EXISTS {t}")
-        counts = con.execute("""SELECT coalesce(sum(records_read), 0), coalesce(sum(records_rejected), 0),
+        counts = con.execute(
+            """SELECT coalesce(sum(records_read), 0), coalesce(sum(records_rejected), 0),
                                        coalesce(sum(values_rejected), 0)
-                                FROM ingest_log WHERE generation = ?""", [gen.number]).fetchone()
+                                FROM ingest_log WHERE generation = ?""",
+            [gen.number],
+        ).fetchone()
         report.read, report.rejected, report.values_rejected = (int(x) for x in counts)  # type: ignore[union-attr]
         report.kept = report.read - report.rejected
         path = rejects_path(archive, source, gen.name)

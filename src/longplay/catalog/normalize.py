@@ -31,34 +31,67 @@ from longplay.catalog.identity import own_label
 # ``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks). A bad value is
 # dropped (NULL) and reported; the record is kept.
 VALUE_RULES: tuple[tuple[str, str, str], ...] = (
-    ("isrc", "_isrc_n IS NOT NULL AND NOT _isrc_ok",
-     "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'"),
-    ("upc", "_upc_n IS NOT NULL AND NOT _upc_ok",
-     "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'"),
-    ("popularity", "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
-     "'popularity ' || popularity || ' is outside 0..100'"),
-    ("duration_ms", "duration_ms IS NOT NULL AND (duration_ms < 0 OR duration_ms > 2147483647)",
-     "'duration_ms ' || duration_ms || ' is negative or too large'"),
-    ("disc_number", "disc_number IS NOT NULL AND (disc_number < 0 OR disc_number > 32767)",
-     "'disc_number ' || disc_number || ' is out of range'"),
-    ("track_number", "track_number IS NOT NULL AND (track_number < 0 OR track_number > 32767)",
-     "'track_number ' || track_number || ' is out of range'"),
-    ("listen_count", "listen_count IS NOT NULL AND listen_count < 0",
-     "'listen_count ' || listen_count || ' is negative'"),
-    ("user_count", "user_count IS NOT NULL AND user_count < 0",
-     "'user_count ' || user_count || ' is negative'"),
-    ("release_date", "release_date IS NOT NULL AND trim(release_date) <> '' AND "
-     "NOT regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?')",
-     "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'"),
+    (
+        "isrc",
+        "_isrc_n IS NOT NULL AND NOT _isrc_ok",
+        "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
+    ),
+    (
+        "upc",
+        "_upc_n IS NOT NULL AND NOT _upc_ok",
+        "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
+    ),
+    (
+        "popularity",
+        "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
+        "'popularity ' || popularity || ' is outside 0..100'",
+    ),
+    (
+        "duration_ms",
+        "duration_ms IS NOT NULL AND (duration_ms < 0 OR duration_ms > 2147483647)",
+        "'duration_ms ' || duration_ms || ' is negative or too large'",
+    ),
+    (
+        "disc_number",
+        "disc_number IS NOT NULL AND (disc_number < 0 OR disc_number > 32767)",
+        "'disc_number ' || disc_number || ' is out of range'",
+    ),
+    (
+        "track_number",
+        "track_number IS NOT NULL AND (track_number < 0 OR track_number > 32767)",
+        "'track_number ' || track_number || ' is out of range'",
+    ),
+    (
+        "listen_count",
+        "listen_count IS NOT NULL AND listen_count < 0",
+        "'listen_count ' || listen_count || ' is negative'",
+    ),
+    (
+        "user_count",
+        "user_count IS NOT NULL AND user_count < 0",
+        "'user_count ' || user_count || ' is negative'",
+    ),
+    (
+        "release_date",
+        "release_date IS NOT NULL AND trim(release_date) <> '' AND "
+        "NOT regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?')",
+        "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'",
+    ),
 )
 
 # A value's normalized form where its rule passed (the others keep the value as it is); where
 # it failed, the value is NULL. Equal to normalizing only valid values, without the regexes.
-_CHEAP = {"isrc": "norm_isrc(isrc)", "upc": "norm_upc(upc)", "release_date": "nullif(trim(release_date), '')"}
+_CHEAP = {
+    "isrc": "norm_isrc(isrc)",
+    "upc": "norm_upc(upc)",
+    "release_date": "nullif(trim(release_date), '')",
+}
 
 # The checked values only some rules read: computed once per row, below the rules.
-_CHECKED = ("*, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n",
-            "*, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok")
+_CHECKED = (
+    "*, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n",
+    "*, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok",
+)
 
 REJECTS_DDL = """
 CREATE TABLE IF NOT EXISTS _rejects (
@@ -95,11 +128,15 @@ class Normalizer:
         # Rows of this source from earlier generations: only then must a unit delete what it
         # replaces (a first ingest skips those scans). IDs embed the source, so other sources'
         # rows can never be replaced.
-        self.replacing = bool(con.execute(f"""
+        self.replacing = bool(
+            con.execute(
+                f"""
             SELECT EXISTS (SELECT 1 FROM tracks WHERE source = ? AND generation <> {generation})
                 OR EXISTS (SELECT 1 FROM albums WHERE source = ? AND generation <> {generation})
                 OR EXISTS (SELECT 1 FROM artists WHERE source = ? AND generation <> {generation})""",
-                                       [source] * 3).fetchall()[0][0])
+                [source] * 3,
+            ).fetchall()[0][0]
+        )
 
     def _one(self, sql: str) -> int:
         return int(self.con.execute(sql).fetchall()[0][0] or 0)
@@ -108,15 +145,19 @@ class Normalizer:
     def _check(self, columns: set[str], album_only: str, pos: str) -> None:
         """``_chk``: the rows with a record problem or a bad value, with the reasons."""
         reader = "len(coalesce(_problems, [])) > 0" if "_problems" in columns else "false"
-        missing = (f"CASE WHEN {album_only} THEN (album_key IS NULL OR trim(album_key) = '') "
-                   "ELSE (track_key IS NULL OR trim(track_key) = '' OR title IS NULL OR trim(title) = '') END")
+        missing = (
+            f"CASE WHEN {album_only} THEN (album_key IS NULL OR trim(album_key) = '') "
+            "ELSE (track_key IS NULL OR trim(track_key) = '' OR title IS NULL OR trim(title) = '') END"
+        )
         problem = f"""CASE {"WHEN " + reader + " THEN array_to_string(_problems, '; ')" if reader != "false" else ""}
             WHEN {album_only} THEN 'missing album_key'
             WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
             ELSE 'missing title' END"""
         flags = ", ".join(f"({bad}) AS _b_{f}" for f, bad, _w in VALUE_RULES)
         any_bad = " OR ".join(f"_b_{f}" for f, *_ in VALUE_RULES)
-        reasons = ", ".join(f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why in VALUE_RULES)
+        reasons = ", ".join(
+            f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why in VALUE_RULES
+        )
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _chk AS
             SELECT _ord, _pos, CASE WHEN _p THEN {problem} END AS _problem, {reasons}
@@ -169,7 +210,8 @@ class Normalizer:
         """
         key = self.key
         counts = self.con.execute(
-            "SELECT " + ", ".join(f"count(_bad_{f})" for f, *_ in VALUE_RULES) + " FROM _chk").fetchall()[0]
+            "SELECT " + ", ".join(f"count(_bad_{f})" for f, *_ in VALUE_RULES) + " FROM _chk"
+        ).fetchall()[0]
         values = []
         for (f, *_), bad in zip(VALUE_RULES, counts, strict=True):
             value = _CHEAP.get(f, f)
@@ -194,8 +236,12 @@ class Normalizer:
         artist_id = f"stable_id({key} || 'artist:' || coalesce(a.key, a.name))"
         named = "a.name IS NOT NULL AND trim(a.name) <> ''"
         if self.replacing:
-            con.execute("CREATE OR REPLACE TEMP TABLE _ids AS SELECT track_id FROM _rows WHERE NOT _album_row")
-            con.execute(f"DELETE FROM tracks WHERE generation <> {g} AND track_id IN (SELECT track_id FROM _ids)")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _ids AS SELECT track_id FROM _rows WHERE NOT _album_row"
+            )
+            con.execute(
+                f"DELETE FROM tracks WHERE generation <> {g} AND track_id IN (SELECT track_id FROM _ids)"
+            )
             for t in ("track_artists", "track_genres", "track_isrcs"):
                 con.execute(f"DELETE FROM {t} WHERE track_id IN (SELECT track_id FROM _ids)")
         con.execute(f"""
@@ -251,7 +297,9 @@ class Normalizer:
             FROM _rows WHERE _ord IN (SELECT _first FROM _alb UNION ALL SELECT _credit FROM _alb
                                       UNION ALL SELECT _genres FROM _alb)""")
         if self.replacing:
-            con.execute(f"DELETE FROM albums WHERE generation <> {g} AND album_id IN (SELECT album_id FROM _alb)")
+            con.execute(
+                f"DELETE FROM albums WHERE generation <> {g} AND album_id IN (SELECT album_id FROM _alb)"
+            )
             for t in ("album_artists", "album_genres"):
                 con.execute(f"DELETE FROM {t} WHERE album_id IN (SELECT album_id FROM _alb)")
         con.execute(f"""
@@ -301,8 +349,14 @@ class Normalizer:
             WHERE artist_id NOT IN (SELECT artist_id FROM artists WHERE generation = {g} AND source = {src})""")
 
     # -- the unit -------------------------------------------------------------------------------
-    def apply(self, unit_no: int, name: str, input_name: str, position_word: str,
-              exact_positions: Callable[[], bool] | None = None) -> UnitResult:
+    def apply(
+        self,
+        unit_no: int,
+        name: str,
+        input_name: str,
+        position_word: str,
+        exact_positions: Callable[[], bool] | None = None,
+    ) -> UnitResult:
         """Check ``_in``, write its kept rows, log its rejects; the caller holds the transaction.
 
         ``name`` is the unit's resume key, ``input_name`` what rejects name. ``exact_positions``
@@ -319,8 +373,10 @@ class Normalizer:
         self._write()
         read = self._one("SELECT count(*) FROM _in")
         values = self._rejects(unit_no, input_name, position_word, exact_positions, pos, rejected)
-        con.execute("INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
-                    [unit_no, name, read, rejected, values, position_word])
+        con.execute(
+            "INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
+            [unit_no, name, read, rejected, values, position_word],
+        )
         return UnitResult(read, rejected, values)
 
     def cleanup(self) -> None:
@@ -329,8 +385,15 @@ class Normalizer:
         for t in ("_chk", "_drop", "_dups", "_ids", "_genre_names", "_alb", "_albr", "_art"):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
-    def _rejects(self, unit_no: int, input_name: str, word: str, exact: Callable[[], bool] | None,
-                 pos: str, dropped: int) -> int:
+    def _rejects(
+        self,
+        unit_no: int,
+        input_name: str,
+        word: str,
+        exact: Callable[[], bool] | None,
+        pos: str,
+        dropped: int,
+    ) -> int:
         """Rejected records and dropped values of the unit into ``_rejects``; returns the values."""
         con = self.con
         if not dropped and not self._one("SELECT count(*) FROM _chk"):
@@ -345,9 +408,14 @@ class Normalizer:
                                     WHERE rowid + 1 IN (SELECT _ord FROM _drop)) p USING (_ord)""")
         # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
         # reported once per record; values of dropped records are not reported.
-        return self._one("INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM (" + " UNION ALL ".join(
-            f"""SELECT {unit_no} AS _unit, _ord, {inp} AS input, coalesce(_pos, '{word} ' || _ord) AS position,
+        return self._one(
+            "INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM ("
+            + " UNION ALL ".join(
+                f"""SELECT {unit_no} AS _unit, _ord, {inp} AS input, coalesce(_pos, '{word} ' || _ord) AS position,
                        _bad_{f} AS reason, 'value' AS kind, '{f}' AS field, NULL::VARCHAR AS value,
                        coalesce(_pos, _ord::VARCHAR) AS _rec
                 FROM _chk WHERE _bad_{f} IS NOT NULL AND _ord NOT IN (SELECT _ord FROM _drop)"""
-            for f, *_ in VALUE_RULES) + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1")
+                for f, *_ in VALUE_RULES
+            )
+            + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1"
+        )

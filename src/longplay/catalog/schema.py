@@ -125,6 +125,16 @@ CREATE TABLE IF NOT EXISTS ingest_log (
 
 # Tables a release carries (export) and their row keys, in dependency order.
 RELEASE_TABLES: tuple[str, ...] = (
-    "artists", "albums", "tracks", "track_artists", "album_artists", "track_isrcs", "genres", "track_genres",
-    "album_genres", "source_records", "ingest_log", "meta",
+    "artists",
+    "albums",
+    "tracks",
+    "track_artists",
+    "album_artists",
+    "track_isrcs",
+    "genres",
+    "track_genres",
+    "album_genres",
+    "source_records",
+    "ingest_log",
+    "meta",
 )

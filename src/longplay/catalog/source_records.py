@@ -19,30 +19,49 @@ from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 
 
-def export_source_records(store: CatalogStore, source: str, out: Path, kind: str | None = None) -> int:
+def export_source_records(
+    store: CatalogStore, source: str, out: Path, kind: str | None = None
+) -> int:
     """Write every record of ``source`` (optionally one ``kind``) to ``out``; returns the count."""
     out = Path(out)
     with store.read() as con:
-        total = con.execute("""SELECT count(*) FROM source_records
-                               WHERE source = ? AND (? IS NULL OR kind = ?)""", [source, kind, kind]).fetchall()[0][0]
+        total = con.execute(
+            """SELECT count(*) FROM source_records
+                               WHERE source = ? AND (? IS NULL OR kind = ?)""",
+            [source, kind, kind],
+        ).fetchall()[0][0]
         if not total:
-            known = [r[0] for r in con.execute("SELECT DISTINCT source FROM source_records ORDER BY 1").fetchall()]
-            raise LongplayError(f"the catalog {store.current_name()} has no source records of {source!r}"
-                                + (f" of kind {kind!r}" if kind else "")
-                                + f" (sources with records: {', '.join(known) or 'none'})")
+            known = [
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT source FROM source_records ORDER BY 1"
+                ).fetchall()
+            ]
+            raise LongplayError(
+                f"the catalog {store.current_name()} has no source records of {source!r}"
+                + (f" of kind {kind!r}" if kind else "")
+                + f" (sources with records: {', '.join(known) or 'none'})"
+            )
         docs: Iterator[Any]
         if source == "musicbrainz":
             from longplay.catalog.sources import mbrebuild
 
             docs = mbrebuild.rebuild(con, kind)
         else:
-            docs = (orjson.loads(r[0]) for r in con.execute(
-                "SELECT record FROM source_records WHERE source = ? AND (? IS NULL OR kind = ?) ORDER BY kind, source_key",
-                [source, kind, kind]).fetchall())
+            docs = (
+                orjson.loads(r[0])
+                for r in con.execute(
+                    "SELECT record FROM source_records WHERE source = ? AND (? IS NULL OR kind = ?) ORDER BY kind, source_key",
+                    [source, kind, kind],
+                ).fetchall()
+            )
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
         n = 0
-        with open(tmp, "wb") as fh, progress.progress(f"export {source} records", total, "records") as bar:
+        with (
+            open(tmp, "wb") as fh,
+            progress.progress(f"export {source} records", total, "records") as bar,
+        ):
             for doc in docs:
                 fh.write(orjson.dumps(doc) + b"\n")
                 n += 1

@@ -9,6 +9,7 @@ from longplay.catalog.store import CatalogStore
 
 def catalog_stats(store: CatalogStore) -> dict[str, Any]:
     with store.read() as con:
+
         def one(sql: str) -> Any:
             return con.execute(sql).fetchall()[0][0]
 
@@ -29,10 +30,22 @@ def catalog_stats(store: CatalogStore) -> dict[str, Any]:
                             ELSE least(90, (popularity - 1) // 10 * 10 + 1) END AS bucket
                 FROM tracks) GROUP BY bucket ORDER BY bucket NULLS LAST""").fetchall()
         out["popularity_histogram"] = [
-            {"range": "unknown" if b is None else "0" if b == 0 else f"{b}-{b + 9 if b < 91 else 100}",
-             "tracks": n} for b, n in hist]
-        out["sources"] = [{"source": s, "tracks": n} for s, n in con.execute(
-            "SELECT source, count(*) FROM tracks GROUP BY source ORDER BY source").fetchall()]
+            {
+                "range": "unknown"
+                if b is None
+                else "0"
+                if b == 0
+                else f"{b}-{b + 9 if b < 91 else 100}",
+                "tracks": n,
+            }
+            for b, n in hist
+        ]
+        out["sources"] = [
+            {"source": s, "tracks": n}
+            for s, n in con.execute(
+                "SELECT source, count(*) FROM tracks GROUP BY source ORDER BY source"
+            ).fetchall()
+        ]
     return out
 
 

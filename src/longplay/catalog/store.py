@@ -81,8 +81,11 @@ class CatalogStore:
         """Finished generations, oldest first."""
         if not self.dir.exists():
             return []
-        names = [p.name for p in self.dir.iterdir()
-                 if p.is_dir() and p.name.startswith("gen-") and not p.name.endswith(PARTIAL)]
+        names = [
+            p.name
+            for p in self.dir.iterdir()
+            if p.is_dir() and p.name.startswith("gen-") and not p.name.endswith(PARTIAL)
+        ]
         return sorted(names, key=_gen_number)
 
     @contextmanager
@@ -92,7 +95,8 @@ class CatalogStore:
         if path is None:
             raise LongplayError(
                 f"the archive {self.archive.root} has no catalog yet; ingest a source first "
-                "(e.g. `longplay ingest synthetic --tracks 10000`)")
+                "(e.g. `longplay ingest synthetic --tracks 10000`)"
+            )
         con = duckdb.connect(str(path), read_only=True)
         try:
             configure(con, self.archive, read_only=True)
@@ -114,7 +118,9 @@ class CatalogStore:
             try:
                 fcntl.flock(lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise LongplayError(f"another job is writing the catalog of {self.archive.root}") from None
+                raise LongplayError(
+                    f"another job is writing the catalog of {self.archive.root}"
+                ) from None
             builder = self._open_partial(job)
             try:
                 yield builder
@@ -128,8 +134,11 @@ class CatalogStore:
         number = max([self.current_number(), *map(_gen_number, self.generations())]) + 1
         for p in sorted(self.dir.glob(f"gen-*{PARTIAL}")):
             job_file = p / "job.json"
-            if job_file.exists() and job_file.read_text(encoding="utf-8") == job_text \
-                    and (p / "base").read_text().strip() == (self.current_name() or ""):
+            if (
+                job_file.exists()
+                and job_file.read_text(encoding="utf-8") == job_text
+                and (p / "base").read_text().strip() == (self.current_name() or "")
+            ):
                 return GenerationBuilder(self, p, _gen_number(p.name), resumed=True)
             shutil.rmtree(p)  # a different job's leftovers: start over
         partial = self.dir / f"{_gen_name(number)}{PARTIAL}"
@@ -186,7 +195,8 @@ class GenerationBuilder:
         self.committed = False
 
     def unit_done(self, unit: str) -> bool:
-        return bool(self.con.execute("SELECT count(*) FROM _units WHERE unit = ?", [unit]).fetchone()[0])  # type: ignore[index]
+        row = self.con.execute("SELECT count(*) FROM _units WHERE unit = ?", [unit]).fetchone()
+        return bool(row and row[0])
 
     def done_units(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT unit FROM _units").fetchall()}
@@ -207,12 +217,14 @@ class GenerationBuilder:
         """Make this generation current (atomically) and close it."""
         # Tables named with a leading underscore are the builder's staging tables.
         for (name,) in self.con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "AND NOT temporary AND starts_with(table_name, '_')").fetchall():
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND NOT temporary AND starts_with(table_name, '_')"
+        ).fetchall():
             self.con.execute(f'DROP TABLE "{name}"')
         self.con.execute(
             "INSERT OR REPLACE INTO meta VALUES ('generation', ?), ('schema_version', ?)",
-            [str(self.number), str(schema.SCHEMA_VERSION)])
+            [str(self.number), str(schema.SCHEMA_VERSION)],
+        )
         self.con.execute("CHECKPOINT")
         self.con.close()
         name = self.store._publish(self.path, self.number)

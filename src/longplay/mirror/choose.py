@@ -52,11 +52,18 @@ class Plan:
         return min(1.0, sum(t.listens_share for t in self.chosen))
 
     def to_json(self) -> bytes:
-        return orjson.dumps({
-            "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "torrents_json": str(self.torrents_json), "budget": self.budget,
-            "prefer": self.prefer, "bytes": self.size, "listens_share": self.listens_share,
-            "torrents": [t.name for t in self.chosen]}, option=orjson.OPT_INDENT_2)
+        return orjson.dumps(
+            {
+                "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "torrents_json": str(self.torrents_json),
+                "budget": self.budget,
+                "prefer": self.prefer,
+                "bytes": self.size,
+                "listens_share": self.listens_share,
+                "torrents": [t.name for t in self.chosen],
+            },
+            option=orjson.OPT_INDENT_2,
+        )
 
 
 def read_stats(path: Path) -> dict[str, SeedStats]:
@@ -90,8 +97,13 @@ def _per_byte(t: TorrentEntry) -> float:
     return t.listens_covered / max(t.data_size, 1)
 
 
-def choose(listing: Listing, budget: int, prefer: str = "coverage",
-           stats: dict[str, SeedStats] | None = None, torrents_json: Path = Path()) -> Plan:
+def choose(
+    listing: Listing,
+    budget: int,
+    prefer: str = "coverage",
+    stats: dict[str, SeedStats] | None = None,
+    torrents_json: Path = Path(),
+) -> Plan:
     """Pick the torrents that fit ``budget`` bytes; see the module docstring for the order."""
     if prefer not in PREFER:
         raise InputError(f"--prefer {prefer!r}: expected one of {', '.join(PREFER)}")
@@ -120,8 +132,13 @@ def choose(listing: Listing, budget: int, prefer: str = "coverage",
     return Plan(Path(torrents_json), budget, prefer, tuple(chosen))
 
 
-def plan_mirror(directory: Path, torrents_json: Path | None, budget: int,
-                prefer: str = "coverage", stats_path: Path | None = None) -> Plan:
+def plan_mirror(
+    directory: Path,
+    torrents_json: Path | None,
+    budget: int,
+    prefer: str = "coverage",
+    stats_path: Path | None = None,
+) -> Plan:
     """Choose from ``torrents_json`` (default DIR/torrents/torrents.json), store DIR/mirror.json."""
     directory = Path(directory)
     source = Path(torrents_json) if torrents_json else directory / "torrents" / "torrents.json"
@@ -156,7 +173,9 @@ def read_choice(directory: Path) -> MirrorChoice | None:
         names = doc["torrents"]
         source = doc["torrents_json"]
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        raise InputError(f"{path}: not a mirror plan ({exc}); rerun `longplay mirror plan`") from None
+        raise InputError(
+            f"{path}: not a mirror plan ({exc}); rerun `longplay mirror plan`"
+        ) from None
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
         raise InputError(f"{path}: 'torrents' is not a list of names")
     if not isinstance(source, str):

@@ -13,7 +13,7 @@ from rich.table import Table
 from longplay import progress
 from longplay.mirror.session import SessionStatus
 
-LOG_EVERY = 10.0   # seconds between status lines when stderr is not a terminal
+LOG_EVERY = 10.0  # seconds between status lines when stderr is not a terminal
 
 
 def rate(n: float) -> str:
@@ -35,10 +35,12 @@ def summary(mode: str, status: SessionStatus) -> str:
     done = sum(t.done for t in ts)
     wanted = sum(t.wanted for t in ts)
     complete = sum(1 for t in ts if t.complete)
-    return (f"{mode}: {complete}/{len(ts)} torrents complete, {size(done)} of {size(wanted)}, "
-            f"down {rate(sum(t.download_rate for t in ts))}, up {rate(sum(t.upload_rate for t in ts))}, "
-            f"uploaded {size(sum(t.uploaded for t in ts))}, {sum(t.peers for t in ts)} peer(s), "
-            f"port {status.listen_port}")
+    return (
+        f"{mode}: {complete}/{len(ts)} torrents complete, {size(done)} of {size(wanted)}, "
+        f"down {rate(sum(t.download_rate for t in ts))}, up {rate(sum(t.upload_rate for t in ts))}, "
+        f"uploaded {size(sum(t.uploaded for t in ts))}, {sum(t.peers for t in ts)} peer(s), "
+        f"port {status.listen_port}"
+    )
 
 
 class LiveDisplay:
@@ -57,8 +59,9 @@ class LiveDisplay:
             self.live.__enter__()
         return self
 
-    def __exit__(self, t: type[BaseException] | None, e: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.live is not None:
             self.live.__exit__(t, e, tb)
 
@@ -74,10 +77,19 @@ class LiveDisplay:
         table = Table(title=summary(self.mode, status), title_justify="left")
         for col in ("torrent", "state", "progress", "down", "up", "peers", "error"):
             table.add_column(col)
-        shown = sorted(status.torrents, key=lambda t: (t.complete, -t.download_rate - t.upload_rate))
+        shown = sorted(
+            status.torrents, key=lambda t: (t.complete, -t.download_rate - t.upload_rate)
+        )
         for t in shown[:30]:
-            table.add_row(t.name, t.state, f"{100 * t.progress:.1f}%", rate(t.download_rate),
-                          rate(t.upload_rate), str(t.peers), t.error[:60])
+            table.add_row(
+                t.name,
+                t.state,
+                f"{100 * t.progress:.1f}%",
+                rate(t.download_rate),
+                rate(t.upload_rate),
+                str(t.peers),
+                t.error[:60],
+            )
         if len(shown) > 30:
             table.add_row(f"... {len(shown) - 30} more", "", "", "", "", "", "")
         return table

@@ -20,12 +20,12 @@ from longplay import safepaths
 from longplay.errors import InputError
 
 MAX_TORRENT_BYTES = 256 * 2**20
-MAX_PIECES = 4 * 2**20           # 4M pieces: 64 TB at 16 MiB pieces, far above any real torrent
+MAX_PIECES = 4 * 2**20  # 4M pieces: 64 TB at 16 MiB pieces, far above any real torrent
 MAX_FILES = 2_000_000
 MIN_PIECE = 16 * 2**10
 MAX_PIECE = 256 * 2**20
-MAX_TOTAL = 2**50                # 1 PiB in one torrent is absurd for this archive
-MAX_BENCODE_DEPTH = safepaths.MAX_DEPTH + 8   # file tree nodes plus the enclosing dicts
+MAX_TOTAL = 2**50  # 1 PiB in one torrent is absurd for this archive
+MAX_BENCODE_DEPTH = safepaths.MAX_DEPTH + 8  # file tree nodes plus the enclosing dicts
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CheckedTorrent:
 
     info: lt.torrent_info
     name: str
-    files: tuple[tuple[str, ...], ...]   # paths inside the torrent (no pad files), name excluded
+    files: tuple[tuple[str, ...], ...]  # paths inside the torrent (no pad files), name excluded
     sizes: tuple[int, ...]
     single_file: bool
 
@@ -102,7 +102,9 @@ def _v1_files(info: dict[bytes, Any], source: str) -> list[tuple[tuple[str, ...]
             if not isinstance(raw, list):
                 raise InputError(f"{what}: {key.decode()} is not a list")
             if len(raw) > safepaths.MAX_DEPTH:
-                raise InputError(f"{what}: path nested {len(raw)} deep (at most {safepaths.MAX_DEPTH})")
+                raise InputError(
+                    f"{what}: path nested {len(raw)} deep (at most {safepaths.MAX_DEPTH})"
+                )
             parts = safepaths.check_parts([_text(p, what) for p in raw], what)
         out.append((parts, _length(entry, what), _is_pad(attr, parts)))
     return out
@@ -145,8 +147,9 @@ def check_info_dict(info: Any, source: str) -> None:
         raise InputError(f"{source}: no name")
     plen = info.get(b"piece length")
     if not isinstance(plen, int) or plen < MIN_PIECE or plen > MAX_PIECE or plen & (plen - 1):
-        raise InputError(f"{source}: piece length {plen!r} is not a power of two in "
-                         f"[{MIN_PIECE}, {MAX_PIECE}]")
+        raise InputError(
+            f"{source}: piece length {plen!r} is not a power of two in [{MIN_PIECE}, {MAX_PIECE}]"
+        )
     v1 = _v1_files(info, source)
     if b"files" not in info and b"length" in info:
         _check_attr(info, source)
@@ -184,8 +187,12 @@ def load_torrent(data: bytes, source: str) -> CheckedTorrent:
     if not isinstance(doc, dict):
         raise InputError(f"{source}: not a torrent (no top-level dictionary)")
     check_info_dict(doc.get(b"info"), source)
-    limits = {"max_buffer_size": MAX_TORRENT_BYTES, "max_pieces": MAX_PIECES,
-              "max_decode_depth": MAX_BENCODE_DEPTH, "max_decode_tokens": 8 * MAX_FILES}
+    limits = {
+        "max_buffer_size": MAX_TORRENT_BYTES,
+        "max_pieces": MAX_PIECES,
+        "max_decode_depth": MAX_BENCODE_DEPTH,
+        "max_decode_tokens": 8 * MAX_FILES,
+    }
     try:
         ti = lt.torrent_info(data, limits)  # type: ignore[call-overload]  # stubs lack limits
     except RuntimeError as exc:
@@ -225,7 +232,9 @@ def _checked_view(ti: lt.torrent_info, source: str) -> CheckedTorrent:
 
 
 def read_torrent(path: Path) -> CheckedTorrent:
-    return load_torrent(safepaths.read_bounded(Path(path), MAX_TORRENT_BYTES, ".torrent file"), str(path))
+    return load_torrent(
+        safepaths.read_bounded(Path(path), MAX_TORRENT_BYTES, ".torrent file"), str(path)
+    )
 
 
 def target_path(root: Path, torrent: CheckedTorrent, rel: tuple[str, ...]) -> Path:

@@ -27,29 +27,34 @@ from longplay.errors import InputError, LongplayError
 from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, check_no_symlinks, read_torrent
 
-RESUME_EVERY = 60.0          # seconds between periodic resume-data saves
-PEER_RETRY = 5.0             # seconds between attempts to reach --peer addresses
-SHUTDOWN_WAIT = 15.0         # bound on waiting for resume data at shutdown
+RESUME_EVERY = 60.0  # seconds between periodic resume-data saves
+PEER_RETRY = 5.0  # seconds between attempts to reach --peer addresses
+SHUTDOWN_WAIT = 15.0  # bound on waiting for resume data at shutdown
 
 
 @dataclass(frozen=True)
 class SessionConfig:
-    mode: str                                  # "seed" or "fetch"
+    mode: str  # "seed" or "fetch"
     listen_interface: str = "0.0.0.0:6881"
-    upload_limit: int = 0                      # bytes/s, 0 = unlimited
+    upload_limit: int = 0  # bytes/s, 0 = unlimited
     download_limit: int = 0
     trackers: tuple[str, ...] = ()
     peers: tuple[tuple[str, int], ...] = ()
-    names: tuple[str, ...] | None = None       # restrict to these torrents
-    peer_transport: str = "tcp+utp-in"         # or "tcp", "tcp+utp" (see the setting)
+    names: tuple[str, ...] | None = None  # restrict to these torrents
+    peer_transport: str = "tcp+utp-in"  # or "tcp", "tcp+utp" (see the setting)
 
     @classmethod
     def from_settings(cls, archive: Archive, mode: str, **overrides: object) -> SessionConfig:
         s = archive.settings
         trackers = tuple(u.strip() for u in s.torrent_trackers.split(",") if u.strip())
-        base = dict(mode=mode, listen_interface=s.listen_interface, upload_limit=s.upload_limit,
-                    download_limit=s.download_limit, trackers=trackers,
-                    peer_transport=s.peer_transport)
+        base = dict(
+            mode=mode,
+            listen_interface=s.listen_interface,
+            upload_limit=s.upload_limit,
+            download_limit=s.download_limit,
+            trackers=trackers,
+            peer_transport=s.peer_transport,
+        )
         base.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**base)
 
@@ -95,7 +100,9 @@ class SessionStatus:
         return [f"{t.name}: {t.error}" for t in self.torrents if t.error]
 
 
-def load_session_torrents(directory: Path, names: Sequence[str] | None = None) -> list[CheckedTorrent]:
+def load_session_torrents(
+    directory: Path, names: Sequence[str] | None = None
+) -> list[CheckedTorrent]:
     """The chosen torrents, each checked and matched to its listing entry (nothing started)."""
     source, entries = chosen_entries(Path(directory))
     if names is not None:
@@ -108,9 +115,13 @@ def load_session_torrents(directory: Path, names: Sequence[str] | None = None) -
     for e in entries:
         checked = read_torrent(source.parent / e.file)
         if checked.name != e.name:
-            raise InputError(f"{e.file}: torrent is named {checked.name!r}, listing says {e.name!r}")
+            raise InputError(
+                f"{e.file}: torrent is named {checked.name!r}, listing says {e.name!r}"
+            )
         if checked.info_hash_v1 != e.info_hash_v1 or checked.info_hash_v2 != e.info_hash_v2:
-            raise InputError(f"{e.file}: info-hashes differ from torrents.json; refusing to share it")
+            raise InputError(
+                f"{e.file}: info-hashes differ from torrents.json; refusing to share it"
+            )
         check_no_symlinks(Path(directory) / "files", checked)
         out.append(checked)
     return out
@@ -119,18 +130,24 @@ def load_session_torrents(directory: Path, names: Sequence[str] | None = None) -
 def _settings_pack(config: SessionConfig) -> dict[str, object]:
     return {
         "listen_interfaces": config.listen_interface,
-        "enable_dht": False, "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        "enable_dht": False,
+        "enable_lsd": False,
+        "enable_upnp": False,
+        "enable_natpmp": False,
         "dht_bootstrap_nodes": "",
-        "upload_rate_limit": config.upload_limit, "download_rate_limit": config.download_limit,
+        "upload_rate_limit": config.upload_limit,
+        "download_rate_limit": config.download_limit,
         "allow_multiple_connections_per_ip": True,
         # A busy port is an error, not silently port+1 or a random one (port forwarding).
-        "listen_system_port_fallback": False, "max_retry_port_bind": 0,
+        "listen_system_port_fallback": False,
+        "max_retry_port_bind": 0,
         # uTP moved 25 MB/s where TCP moved 120 on loopback, so we connect out over TCP; we
         # still accept uTP, since uTP-first clients (qBittorrent) otherwise wait to fall back.
         "enable_outgoing_utp": config.peer_transport == "tcp+utp",
         "enable_incoming_utp": config.peer_transport != "tcp",
         "user_agent": f"Longplay/{__version__}",
-        "alert_mask": lt.alert.category_t.error_notification | lt.alert.category_t.status_notification
+        "alert_mask": lt.alert.category_t.error_notification
+        | lt.alert.category_t.status_notification
         | lt.alert.category_t.storage_notification,
     }
 
@@ -158,8 +175,9 @@ class MirrorSession:
         ses = lt.session(_settings_pack(self.config))  # type: ignore[call-overload]
         everyone = lt.ip_filter()  # every address in the global class, so limits apply
         everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
-        everyone.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
-                          1 << lt.session.global_peer_class_id)
+        everyone.add_rule(
+            "::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 << lt.session.global_peer_class_id
+        )
         ses.set_peer_class_filter(everyone)
         self.session = ses
         self._wait_listening()
@@ -175,7 +193,9 @@ class MirrorSession:
         while time.monotonic() < deadline:
             for a in self.session.pop_alerts():
                 if isinstance(a, lt.listen_failed_alert):
-                    raise LongplayError(f"cannot listen on {self.config.listen_interface}: {a.message()}")
+                    raise LongplayError(
+                        f"cannot listen on {self.config.listen_interface}: {a.message()}"
+                    )
             if self.session.is_listening() and self.session.listen_port():
                 return
             self.session.wait_for_alert(100)
@@ -215,11 +235,20 @@ class MirrorSession:
         for name, h in self.handles.items():
             s = h.status()
             error = self.errors.get(name, "") or (s.errc.message() if s.errc.value() else "")
-            out.torrents.append(TorrentState(
-                name=name, state=str(s.state), progress=s.progress, done=s.total_wanted_done,
-                wanted=s.total_wanted, download_rate=s.download_payload_rate,
-                upload_rate=s.upload_payload_rate, uploaded=s.all_time_upload,
-                peers=s.num_peers, error=error))
+            out.torrents.append(
+                TorrentState(
+                    name=name,
+                    state=str(s.state),
+                    progress=s.progress,
+                    done=s.total_wanted_done,
+                    wanted=s.total_wanted,
+                    download_rate=s.download_payload_rate,
+                    upload_rate=s.upload_payload_rate,
+                    uploaded=s.all_time_upload,
+                    peers=s.num_peers,
+                    error=error,
+                )
+            )
         return out
 
     def _handle_alerts(self) -> None:
@@ -256,9 +285,13 @@ class MirrorSession:
             self.session.wait_for_alert(200)
             self._handle_alerts()
 
-    def run(self, stop: threading.Event | None = None, timeout: float | None = None,
-            on_status: Callable[[SessionStatus], None] | None = None,
-            interval: float = 0.5) -> SessionStatus:
+    def run(
+        self,
+        stop: threading.Event | None = None,
+        timeout: float | None = None,
+        on_status: Callable[[SessionStatus], None] | None = None,
+        interval: float = 0.5,
+    ) -> SessionStatus:
         """Drive the session: fetch ends when all is downloaded, seed when ``stop`` is set.
 
         Resume data is saved every minute and on the way out; the session is then closed.
@@ -274,7 +307,9 @@ class MirrorSession:
                 if on_status:
                     on_status(status)
                 now = time.monotonic()
-                if self.config.mode == "fetch" and all(t.complete or t.error for t in status.torrents):
+                if self.config.mode == "fetch" and all(
+                    t.complete or t.error for t in status.torrents
+                ):
                     break  # done, or nothing left that could finish
                 if stop.is_set() or (timeout is not None and now - start > timeout):
                     break
@@ -301,9 +336,14 @@ class MirrorSession:
             self.session = None
 
 
-def run_session(directory: Path, mode: str, stop: threading.Event | None = None,
-                timeout: float | None = None, on_status: Callable[[SessionStatus], None] | None = None,
-                **overrides: object) -> SessionStatus:
+def run_session(
+    directory: Path,
+    mode: str,
+    stop: threading.Event | None = None,
+    timeout: float | None = None,
+    on_status: Callable[[SessionStatus], None] | None = None,
+    **overrides: object,
+) -> SessionStatus:
     """Seed or fetch the mirror at ``directory`` with its settings plus ``overrides``."""
     archive = Archive(Path(directory))
     config = SessionConfig.from_settings(archive, mode, **overrides)

@@ -33,24 +33,24 @@ from longplay.mirror.safety import CheckedTorrent, layout, read_torrent
 from longplay.pack.listing import ManifestRow, read_manifest
 
 BLOCK = 16 * 1024
-CHUNK = 1 << 20                 # read size; a multiple of BLOCK
-SEGMENT = 64 << 20              # bytes of files per worker task (at least 8 pieces)
+CHUNK = 1 << 20  # read size; a multiple of BLOCK
+SEGMENT = 64 << 20  # bytes of files per worker task (at least 8 pieces)
 ZERO32 = b"\0" * 32
 
 
 @dataclass
 class _File:
     index: int
-    rel: tuple[str, ...]        # () for a single-file torrent
-    path: Path | None           # None for pad files
+    rel: tuple[str, ...]  # () for a single-file torrent
+    path: Path | None  # None for pad files
     offset: int
     size: int
-    root: bytes | None          # v2 pieces root
-    sha256: str | None          # from the manifest
+    root: bytes | None  # v2 pieces root
+    sha256: str | None  # from the manifest
     problems: list[str] = field(default_factory=list)
     status: str = "ok"
-    proven: bool = False        # a per-file hash (v2 root or manifest SHA-256) matched
-    sparse: bool = False        # has holes, as a download in progress leaves a file
+    proven: bool = False  # a per-file hash (v2 root or manifest SHA-256) matched
+    sparse: bool = False  # has holes, as a download in progress leaves a file
 
     def fail(self, problem: str) -> None:
         self.problems.append(problem)
@@ -62,7 +62,7 @@ class _File:
 class FileProblem:
     torrent: str
     path: str
-    status: str                 # missing | partial | corrupt
+    status: str  # missing | partial | corrupt
     detail: str
 
 
@@ -96,7 +96,9 @@ def merkle_root(leaves: list[bytes]) -> bytes:
 class _Torrent:
     """One torrent's files and hashes, and the per-piece outcome of checking them."""
 
-    def __init__(self, checked: CheckedTorrent, files_dir: Path, manifest: list[ManifestRow] | None):
+    def __init__(
+        self, checked: CheckedTorrent, files_dir: Path, manifest: list[ManifestRow] | None
+    ):
         self.checked = checked
         ti = checked.info
         self.name = checked.name
@@ -114,16 +116,20 @@ class _Torrent:
             if fs.file_flags(i) & lt.file_storage.flag_pad_file:
                 self.files.append(_File(i, (), None, off, size, None, None))
                 continue
-            rel = tuple(fs.file_path(i).split("/"))[0 if checked.single_file else 1:]
+            rel = tuple(fs.file_path(i).split("/"))[0 if checked.single_file else 1 :]
             root = bytes.fromhex(str(fs.root(i))) if self.has_v2 and size else None
             row = by_path.pop(rel, None)
             if row is not None and row.size != size:
-                self.listing_problems.append(f"{self.name}: manifest says {row.path} is "
-                                             f"{row.size} bytes, the torrent says {size}")
+                self.listing_problems.append(
+                    f"{self.name}: manifest says {row.path} is "
+                    f"{row.size} bytes, the torrent says {size}"
+                )
             path = files_dir.joinpath(self.name, *rel)
             self.files.append(_File(i, rel, path, off, size, root, row.sha256 if row else None))
-        self.listing_problems += [f"{self.name}: manifest names {path}, which the torrent lacks"
-                                  for path in sorted(r.path for r in by_path.values())]
+        self.listing_problems += [
+            f"{self.name}: manifest names {path}, which the torrent lacks"
+            for path in sorted(r.path for r in by_path.values())
+        ]
         self.bad_pieces: set[int] = set()
         self.lock = Lock()
 
@@ -152,7 +158,7 @@ class _PieceHasher:
 
     def _finish(self) -> None:
         t, i = self.t, self.index
-        if self.broken or self.h.digest() != t.pieces[20 * i:20 * i + 20]:
+        if self.broken or self.h.digest() != t.pieces[20 * i : 20 * i + 20]:
             with t.lock:
                 t.bad_pieces.add(i)
         self.index += 1
@@ -170,7 +176,7 @@ class _PieceHasher:
             if data is None:
                 self.broken = True
             else:
-                self.h.update(data[start - offset:start - offset + n])
+                self.h.update(data[start - offset : start - offset + n])
             start += n
             self.pos = start
             if start == piece_end:
@@ -210,8 +216,15 @@ def _check_exists(f: _File) -> None:
         f.status, f.problems = "missing", ["file is absent"]
 
 
-def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHasher,
-               buf: bytearray, advance: Callable[[int], None]) -> None:
+def _hash_file(
+    t: _Torrent,
+    f: _File,
+    own: bool,
+    limit: int,
+    pieces: _PieceHasher,
+    buf: bytearray,
+    advance: Callable[[int], None],
+) -> None:
     assert f.path is not None
     sha = hashlib.sha256() if own and f.sha256 else None
     leaves: list[bytes] | None = [] if own and f.root is not None else None
@@ -240,7 +253,7 @@ def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHashe
             f.sparse = True  # holes: libtorrent writes sparse files as pieces arrive
         mv = memoryview(buf)
         while done < limit:
-            n = fh.readinto(mv[:min(CHUNK, limit - done)])
+            n = fh.readinto(mv[: min(CHUNK, limit - done)])
             if not n:
                 break
             chunk = mv[:n]
@@ -248,7 +261,9 @@ def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHashe
             if sha is not None:
                 sha.update(chunk)
             if leaves is not None:
-                leaves.extend(hashlib.sha256(chunk[j:j + BLOCK]).digest() for j in range(0, n, BLOCK))
+                leaves.extend(
+                    hashlib.sha256(chunk[j : j + BLOCK]).digest() for j in range(0, n, BLOCK)
+                )
             done += n
             if own:
                 advance(n)
@@ -272,7 +287,7 @@ def _hash_file(t: _Torrent, f: _File, own: bool, limit: int, pieces: _PieceHashe
 
 def _blame_pieces(t: _Torrent) -> None:
     """Mark files that overlap failing v1 pieces; see the module docstring."""
-    real = [f for f in t.files if f.path is not None and f.size]   # in offset order
+    real = [f for f in t.files if f.path is not None and f.size]  # in offset order
     ends = [f.offset + f.size for f in real]
     blamed: dict[int, list[int]] = {}
     for piece in sorted(t.bad_pieces):
@@ -290,11 +305,16 @@ def _blame_pieces(t: _Torrent) -> None:
         pieces = blamed.get(f.index)
         if pieces and f.status != "missing":
             shown = ", ".join(map(str, pieces[:5])) + (", ..." if len(pieces) > 5 else "")
-            f.fail(f"v1 piece{'s' if len(pieces) > 1 else ''} {shown} fail{'' if len(pieces) > 1 else 's'}")
+            f.fail(
+                f"v1 piece{'s' if len(pieces) > 1 else ''} {shown} fail{'' if len(pieces) > 1 else 's'}"
+            )
 
 
-def verify_torrents(files_dir: Path, torrents: list[tuple[CheckedTorrent, list[ManifestRow] | None]],
-                    workers: int = 0) -> VerifyReport:
+def verify_torrents(
+    files_dir: Path,
+    torrents: list[tuple[CheckedTorrent, list[ManifestRow] | None]],
+    workers: int = 0,
+) -> VerifyReport:
     """Check each (torrent, manifest) against the data under ``files_dir``."""
     report = VerifyReport()
     loaded = [_Torrent(c, files_dir, m) for c, m in torrents]
@@ -320,8 +340,9 @@ def verify_torrents(files_dir: Path, torrents: list[tuple[CheckedTorrent, list[M
             report.files_checked += 1
             report.bytes_checked += f.size
             if f.status != "ok":
-                report.problems.append(FileProblem(t.name, "/".join(f.rel) or t.name, f.status,
-                                                   "; ".join(f.problems)))
+                report.problems.append(
+                    FileProblem(t.name, "/".join(f.rel) or t.name, f.status, "; ".join(f.problems))
+                )
     return report
 
 
@@ -335,7 +356,9 @@ def verify_mirror(directory: Path, workers: int = 0) -> VerifyReport:
     for e in entries:
         checked = read_torrent(torrents_dir / e.file)
         if checked.name != e.name:
-            raise InputError(f"{e.file}: torrent is named {checked.name!r}, listing says {e.name!r}")
+            raise InputError(
+                f"{e.file}: torrent is named {checked.name!r}, listing says {e.name!r}"
+            )
         if checked.info_hash_v1 != e.info_hash_v1 or checked.info_hash_v2 != e.info_hash_v2:
             problems.append(f"{e.name}: {e.file} does not have the info-hashes torrents.json lists")
         manifest = read_manifest(torrents_dir / e.manifest) if e.manifest else None

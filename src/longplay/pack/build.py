@@ -71,12 +71,24 @@ class Task:
 
     def inputs_key(self) -> str:
         """Everything the output depends on; a different key means rebuild."""
-        blob = json.dumps([self.action, self.src_sha256, self.opus_bitrate if self.action == "opus" else None,
-                           self.tags], sort_keys=True, default=str)
+        blob = json.dumps(
+            [
+                self.action,
+                self.src_sha256,
+                self.opus_bitrate if self.action == "opus" else None,
+                self.tags,
+            ],
+            sort_keys=True,
+            default=str,
+        )
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def out_rel(self) -> str:
-        ext = "opus" if self.action == "opus" else _EXT.get(self.codec, Path(self.src).suffix.lstrip(".") or "bin")
+        ext = (
+            "opus"
+            if self.action == "opus"
+            else _EXT.get(self.codec, Path(self.src).suffix.lstrip(".") or "bin")
+        )
         return f"build/{self.track_id % 256:02x}/{self.track_id}.{ext}"
 
 
@@ -91,10 +103,14 @@ class BuildSummary:
     rejects_path: Path | None = None
 
     def text(self) -> str:
-        line = (f"build: {self.planned:,} files planned with a source file = built {self.built:,} + already "
-                f"built {self.skipped:,} + failed {self.failed:,}; {self.bytes:,} bytes in build/")
+        line = (
+            f"build: {self.planned:,} files planned with a source file = built {self.built:,} + already "
+            f"built {self.skipped:,} + failed {self.failed:,}; {self.bytes:,} bytes in build/"
+        )
         if self.without_file:
-            line += f"\n{self.without_file:,} kept recordings have no scanned file (wanted but missing)"
+            line += (
+                f"\n{self.without_file:,} kept recordings have no scanned file (wanted but missing)"
+            )
         if self.rejects_path:
             line += f"\nfailures: {self.rejects_path}"
         return line
@@ -133,11 +149,22 @@ def run_task(task: Task, archive_root: str) -> dict[str, Any]:
             tmp = cover_path.with_name(f".{cover_path.name}.{os.getpid()}")
             tmp.write_bytes(cover)
             os.replace(tmp, cover_path)
-    return {"track_id": task.track_id, "recording_id": task.recording_id, "action": task.action,
-            "inputs": task.inputs_key(), "src_path": task.src, "src_sha256": task.src_sha256,
-            "out_path": task.out_rel(), "size": out.stat().st_size, "sha256": _sha256(out),
-            "format": Path(task.out_rel()).suffix.lstrip("."), "bitrate": bitrate, "duration_ms": duration,
-            "restore": restore, "cover_sha256": cover_sha}
+    return {
+        "track_id": task.track_id,
+        "recording_id": task.recording_id,
+        "action": task.action,
+        "inputs": task.inputs_key(),
+        "src_path": task.src,
+        "src_sha256": task.src_sha256,
+        "out_path": task.out_rel(),
+        "size": out.stat().st_size,
+        "sha256": _sha256(out),
+        "format": Path(task.out_rel()).suffix.lstrip("."),
+        "bitrate": bitrate,
+        "duration_ms": duration,
+        "restore": restore,
+        "cover_sha256": cover_sha,
+    }
 
 
 @contextmanager
@@ -156,9 +183,13 @@ def planned_tasks(archive: Archive) -> tuple[list[Task], int]:
     store = CatalogStore(archive)
     bitrate = archive.settings.opus_bitrate
     with store.read() as con:
-        has_plan = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'").fetchall()[0][0]
+        has_plan = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'"
+        ).fetchall()[0][0]
         if not has_plan:
-            raise LongplayError("the current catalog generation has no plan; run `longplay plan --budget SIZE` first")
+            raise LongplayError(
+                "the current catalog generation has no plan; run `longplay plan --budget SIZE` first"
+            )
         opts = con.execute("SELECT value FROM plan_meta WHERE key = 'options'").fetchall()
         if opts:
             bitrate = int(json.loads(opts[0][0]).get("opus_bitrate", bitrate))
@@ -168,10 +199,21 @@ def planned_tasks(archive: Archive) -> tuple[list[Task], int]:
         with_file = [r for r in rows if r[3] is not None]
         tags = catalog_tags_many(con, [r[1] for r in with_file])
     shas = _library_sha256(archive, [r[3] for r in with_file])
-    tasks = [Task(track_id=t, recording_id=rec, action=action, src=path, src_sha256=shas.get(path, ""),
-                  codec=codec or "", bitrate=br, duration_ms=dur, opus_bitrate=bitrate,
-                  tags=asdict(tags[t]))
-             for rec, t, action, path, codec, br, dur in with_file]
+    tasks = [
+        Task(
+            track_id=t,
+            recording_id=rec,
+            action=action,
+            src=path,
+            src_sha256=shas.get(path, ""),
+            codec=codec or "",
+            bitrate=br,
+            duration_ms=dur,
+            opus_bitrate=bitrate,
+            tags=asdict(tags[t]),
+        )
+        for rec, t, action, path, codec, br, dur in with_file
+    ]
     return tasks, len(rows) - len(with_file)
 
 
@@ -188,21 +230,31 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
     tasks, without = planned_tasks(archive)
     summary = BuildSummary(planned=len(tasks), without_file=without)
     with ledger(archive) as con:
-        done = {r[0]: (r[1], r[2], r[3]) for r in con.execute("SELECT track_id, inputs, out_path, size FROM build_files")}
+        done = {
+            r[0]: (r[1], r[2], r[3])
+            for r in con.execute("SELECT track_id, inputs, out_path, size FROM build_files")
+        }
         todo = []
         for t in tasks:
             prev = done.get(t.track_id)
             out = archive.root / t.out_rel()
-            if prev and prev[0] == t.inputs_key() and prev[1] == t.out_rel() and out.exists() \
-                    and out.stat().st_size == prev[2]:
+            if (
+                prev
+                and prev[0] == t.inputs_key()
+                and prev[1] == t.out_rel()
+                and out.exists()
+                and out.stat().st_size == prev[2]
+            ):
                 summary.skipped += 1
                 summary.bytes += prev[2]
             else:
                 todo.append(t)
         workers = workers or archive.settings.workers or os.cpu_count() or 1
         log = RejectsLog(run_log_path(archive.rejects_dir, "build"))
-        with progress.progress("build", len(tasks), "files") as bar, \
-                cf.ProcessPoolExecutor(max_workers=workers) as pool:
+        with (
+            progress.progress("build", len(tasks), "files") as bar,
+            cf.ProcessPoolExecutor(max_workers=workers) as pool,
+        ):
             bar.advance(summary.skipped)
             futures = {pool.submit(run_task, t, str(archive.root)): t for t in todo}
             for fut in cf.as_completed(futures):
@@ -211,11 +263,18 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
                     row = fut.result()
                 except Exception as exc:  # one bad file never stops the build
                     summary.failed += 1
-                    log.add(source="build", input=t.src, position=f"track {t.track_id}",
-                            reason=f"{t.action}: {exc}")
+                    log.add(
+                        source="build",
+                        input=t.src,
+                        position=f"track {t.track_id}",
+                        reason=f"{t.action}: {exc}",
+                    )
                 else:
-                    con.execute(f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
-                                f"VALUES ({', '.join('?' * len(row))})", list(row.values()))
+                    con.execute(
+                        f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
+                        f"VALUES ({', '.join('?' * len(row))})",
+                        list(row.values()),
+                    )
                     con.commit()
                     summary.built += 1
                     summary.bytes += row["size"]

@@ -140,7 +140,7 @@ def plan_tasks(layout: Layout, task_bytes: int = TASK_BYTES) -> Iterator[Task]:
 class _Buffers(threading.local):
     def __init__(self) -> None:
         self.buffer = memoryview(bytearray(READ_SIZE))
-        self.blocks = [self.buffer[o:o + BLOCK_SIZE] for o in range(0, READ_SIZE, BLOCK_SIZE)]
+        self.blocks = [self.buffer[o : o + BLOCK_SIZE] for o in range(0, READ_SIZE, BLOCK_SIZE)]
 
 
 _buffers = _Buffers()
@@ -161,7 +161,7 @@ class _PieceHasher:
     def feed(self, view: memoryview) -> None:
         pos, n = 0, len(view)
         while n - pos >= self.left:
-            self.hash.update(view[pos:pos + self.left])
+            self.hash.update(view[pos : pos + self.left])
             self.digests += self.hash.digest()
             pos += self.left
             self.hash, self.left = _sha1(), self.size
@@ -207,8 +207,10 @@ def _hash_segment(seg: Segment, v1: _PieceHasher, piece_size: int, v2: bool) -> 
     try:
         size = os.fstat(fd).st_size
         if size != seg.file_size:
-            raise InputError(f"{seg.source} is {size} bytes, expected {seg.file_size}: "
-                             "it changed after the torrent was planned")
+            raise InputError(
+                f"{seg.source} is {size} bytes, expected {seg.file_size}: "
+                "it changed after the torrent was planned"
+            )
         if hasattr(os, "posix_fadvise"):
             os.posix_fadvise(fd, seg.offset, seg.length, os.POSIX_FADV_SEQUENTIAL)
         pos, end = seg.offset, seg.offset + seg.length
@@ -219,15 +221,19 @@ def _hash_segment(seg: Segment, v1: _PieceHasher, piece_size: int, v2: bool) -> 
             while got < n:  # a short read is legal; zero means the file shrank
                 more = os.preadv(fd, [view[got:]], pos + got)
                 if more == 0:
-                    raise InputError(f"{seg.source} ended at {pos + got} bytes, expected "
-                                     f"{seg.file_size}: it changed while being hashed")
+                    raise InputError(
+                        f"{seg.source} ended at {pos + got} bytes, expected "
+                        f"{seg.file_size}: it changed while being hashed"
+                    )
                 got += more
             v1.feed(view)
             if v2:
                 if n == READ_SIZE:
                     leaves += [_sha256(b).digest() for b in blocks]
                 else:
-                    leaves += [_sha256(view[o:o + BLOCK_SIZE]).digest() for o in range(0, n, BLOCK_SIZE)]
+                    leaves += [
+                        _sha256(view[o : o + BLOCK_SIZE]).digest() for o in range(0, n, BLOCK_SIZE)
+                    ]
                 while len(leaves) >= per_piece:
                     roots += merkle_root(leaves[:per_piece], per_piece)
                     del leaves[:per_piece]
@@ -244,7 +250,7 @@ def _hash_segment(seg: Segment, v1: _PieceHasher, piece_size: int, v2: bool) -> 
 
 def file_root(layer: bytes, piece_size: int) -> bytes:
     """A file's ``pieces root`` from its piece layer (the roots of its pieces' subtrees)."""
-    roots = [layer[i:i + 32] for i in range(0, len(layer), 32)]
+    roots = [layer[i : i + 32] for i in range(0, len(layer), 32)]
     if len(roots) == 1:
         return roots[0]
     per_piece = piece_size // BLOCK_SIZE
@@ -275,8 +281,14 @@ def _make_executor(kind: str, workers: int, layout: Layout) -> Executor | None:
     return ThreadPoolExecutor(workers, thread_name_prefix="longplay-hash")
 
 
-def hash_layout(layout: Layout, *, workers: int | None = None, executor: str = "auto",
-                tracker: Tracker | None = None, task_bytes: int | None = None) -> Hashes:
+def hash_layout(
+    layout: Layout,
+    *,
+    workers: int | None = None,
+    executor: str = "auto",
+    tracker: Tracker | None = None,
+    task_bytes: int | None = None,
+) -> Hashes:
     """Hash every piece of ``layout`` (and the v2 trees of a hybrid) over ``workers`` workers."""
     workers = workers or default_workers()
     task_bytes = task_bytes or TASK_BYTES
@@ -285,7 +297,7 @@ def hash_layout(layout: Layout, *, workers: int | None = None, executor: str = "
 
     def take(result: TaskResult) -> None:
         at = 20 * result.first_piece
-        pieces[at:at + len(result.pieces)] = result.pieces
+        pieces[at : at + len(result.pieces)] = result.pieces
         for file, first, roots in result.layers:
             parts.setdefault(file, []).append((first, roots))
         if tracker is not None:
@@ -309,5 +321,7 @@ def hash_layout(layout: Layout, *, workers: int | None = None, executor: str = "
                 take(fut.result())
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-    layers = {file: b"".join(roots for _, roots in sorted(chunks)) for file, chunks in parts.items()}
+    layers = {
+        file: b"".join(roots for _, roots in sorted(chunks)) for file, chunks in parts.items()
+    }
     return Hashes(bytes(pieces), layers)

@@ -35,13 +35,29 @@ PAD_DIR = ".pad"
 # libtorrent's automatic piece size: the smallest 16 KiB * 2**i with total <= table[i], i.e. a
 # piece of about 10 * sqrt(total) bytes, so the piece list grows like sqrt(total) too; 16 MiB
 # above the table (703 GB). Same table as libtorrent/src/create_torrent.cpp.
-_AUTO_PIECE_TABLE = (2684355, 10737418, 42949673, 171798692, 687194767, 2748779069,
-                     10995116278, 43980465111, 175921860444, 703687441777)
+_AUTO_PIECE_TABLE = (
+    2684355,
+    10737418,
+    42949673,
+    171798692,
+    687194767,
+    2748779069,
+    10995116278,
+    43980465111,
+    175921860444,
+    703687441777,
+)
 
 # Characters libtorrent drops from a path element when it loads a torrent (zero-width and
 # direction-changing formatting characters), or replaces with "_" (controls).
-_DROPPED = {0x061C, 0xFEFF, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
-            *range(0x2060, 0x2065), *range(0x2066, 0x206A)}
+_DROPPED = {
+    0x061C,
+    0xFEFF,
+    *range(0x200B, 0x2010),
+    *range(0x202A, 0x202F),
+    *range(0x2060, 0x2065),
+    *range(0x2066, 0x206A),
+}
 
 
 def choose_piece_size(total_bytes: int, version: str = "hybrid") -> int:
@@ -75,8 +91,10 @@ def check_piece_size(piece_size: int, version: str) -> int:
         ok = piece_size > 0 and (power_of_two or piece_size % BLOCK_SIZE == 0)
         rule = "a power of two or a multiple of 16 KiB"
     if not ok or piece_size > MAX_PIECE_SIZE:
-        raise InputError(f"piece size {piece_size} is not valid for a {version} torrent: "
-                         f"it must be {rule}, at most 128 MiB")
+        raise InputError(
+            f"piece size {piece_size} is not valid for a {version} torrent: "
+            f"it must be {rule}, at most 128 MiB"
+        )
     return piece_size
 
 
@@ -116,7 +134,9 @@ def split_path(path: str, what: str = "path") -> tuple[str, ...]:
     for part in parts:
         check_element(part, f"{what} {path!r}")
     if parts[0] == PAD_DIR:
-        raise InputError(f"{what} {path!r}: the top directory {PAD_DIR!r} is reserved for BEP 47 pad files")
+        raise InputError(
+            f"{what} {path!r}: the top directory {PAD_DIR!r} is reserved for BEP 47 pad files"
+        )
     return parts
 
 
@@ -160,8 +180,14 @@ class Layout:
         return [f for f in self.files if not f.pad]
 
 
-def plan(name: str, entries: Iterable[tuple[str, int, str | None]], *, version: str,
-         piece_size: int | None, single_file: bool = False) -> Layout:
+def plan(
+    name: str,
+    entries: Iterable[tuple[str, int, str | None]],
+    *,
+    version: str,
+    piece_size: int | None,
+    single_file: bool = False,
+) -> Layout:
     """Check names and paths, order the files and insert pad files.
 
     ``entries`` are (relative path inside the torrent, size, source path). A single-file
@@ -187,7 +213,9 @@ def plan(name: str, entries: Iterable[tuple[str, int, str | None]], *, version: 
     total = sum(size for _, size, _ in items)
     if total == 0:
         raise InputError(f"torrent {name!r} holds no data: all {len(items)} file(s) are empty")
-    piece = check_piece_size(piece_size, version) if piece_size else choose_piece_size(total, version)
+    piece = (
+        check_piece_size(piece_size, version) if piece_size else choose_piece_size(total, version)
+    )
     # The v2 file tree order (see the module docstring), so v1 and v2 list files alike.
     items.sort(key=lambda item: tuple(e.encode("utf-8") for e in item[0]))
     pad = version == "hybrid" and len(items) > 1
@@ -207,5 +235,7 @@ def _refuse_file_directory_clashes(name: str, paths: dict[tuple[str, ...], str])
     for parts, path in paths.items():
         for depth in range(1, len(parts)):
             if parts[:depth] in paths:
-                raise InputError(f"path {paths[parts[:depth]]!r} in torrent {name!r} is a file, "
-                                 f"but {path!r} needs it to be a directory")
+                raise InputError(
+                    f"path {paths[parts[:depth]]!r} in torrent {name!r} is a file, "
+                    f"but {path!r} needs it to be a directory"
+                )

@@ -21,7 +21,7 @@ from longplay.errors import InputError
 
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-MAX_LISTING_BYTES = 512 * 2**20   # a listing of a million torrents is ~500 MB; refuse more
+MAX_LISTING_BYTES = 512 * 2**20  # a listing of a million torrents is ~500 MB; refuse more
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,11 @@ class Listing:
         return {t.name: t for t in self.torrents}
 
     def to_json(self) -> bytes:
-        doc = {"archive": self.archive, "generated_at": self.generated_at,
-               "torrents": [asdict(t) for t in self.torrents]}
+        doc = {
+            "archive": self.archive,
+            "generated_at": self.generated_at,
+            "torrents": [asdict(t) for t in self.torrents],
+        }
         return orjson.dumps(doc, option=orjson.OPT_INDENT_2)
 
 
@@ -77,7 +80,9 @@ class ManifestRow:
         return tuple(self.path.split("/"))
 
 
-def _int(value: Any, where: str, lo: int = 0, hi: int | None = None, null: bool = False) -> int | None:
+def _int(
+    value: Any, where: str, lo: int = 0, hi: int | None = None, null: bool = False
+) -> int | None:
     if value is None and null:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -87,8 +92,13 @@ def _int(value: Any, where: str, lo: int = 0, hi: int | None = None, null: bool 
     return value
 
 
-def _str(value: Any, where: str, null: bool = False, pattern: re.Pattern[str] | None = None,
-         max_len: int = 4096) -> str | None:
+def _str(
+    value: Any,
+    where: str,
+    null: bool = False,
+    pattern: re.Pattern[str] | None = None,
+    max_len: int = 4096,
+) -> str | None:
     if value is None and null:
         return None
     if not isinstance(value, str):
@@ -119,7 +129,9 @@ def parse_entry(obj: Any, where: str) -> TorrentEntry:
     if manifest is not None:
         safepaths.check_name(manifest, f"{where}.manifest")
         if not manifest.endswith((".manifest.jsonl", ".manifest.parquet")):
-            raise InputError(f"{where}.manifest: {manifest!r} is not a .manifest.jsonl/.parquet file")
+            raise InputError(
+                f"{where}.manifest: {manifest!r} is not a .manifest.jsonl/.parquet file"
+            )
     share = d["listens_share"]
     if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
         raise InputError(f"{where}.listens_share: expected a number in [0, 1], got {share!r}")
@@ -130,14 +142,16 @@ def parse_entry(obj: Any, where: str) -> TorrentEntry:
     if pmin is not None and pmax is not None and pmin > pmax:
         raise InputError(f"{where}: popularity_min {pmin} > popularity_max {pmax}")
     return TorrentEntry(
-        name=name, file=file,
+        name=name,
+        file=file,
         info_hash_v1=_str(d["info_hash_v1"], f"{where}.info_hash_v1", pattern=_HEX40),  # type: ignore[arg-type]
         info_hash_v2=_str(d["info_hash_v2"], f"{where}.info_hash_v2", null=True, pattern=_HEX64),
         magnet=_str(d["magnet"], f"{where}.magnet", max_len=65536),  # type: ignore[arg-type]
         data_size=_int(d["data_size"], f"{where}.data_size"),  # type: ignore[arg-type]
         file_count=_int(d["file_count"], f"{where}.file_count"),  # type: ignore[arg-type]
         tier=_int(d["tier"], f"{where}.tier"),  # type: ignore[arg-type]
-        popularity_min=pmin, popularity_max=pmax,  # type: ignore[arg-type]
+        popularity_min=pmin,  # type: ignore[arg-type]
+        popularity_max=pmax,  # type: ignore[arg-type]
         listens_covered=_int(d["listens_covered"], f"{where}.listens_covered"),  # type: ignore[arg-type]
         listens_share=float(share),
         created=_str(d["created"], f"{where}.created", max_len=64),  # type: ignore[arg-type]
@@ -156,7 +170,9 @@ def parse_listing(data: bytes, source: str) -> Listing:
         raise InputError(f"{source}: expected an object with a 'torrents' list")
     archive = _str(doc.get("archive"), f"{source}: archive", max_len=256)
     generated = _str(doc.get("generated_at"), f"{source}: generated_at", max_len=64)
-    entries = tuple(parse_entry(t, f"{source}: torrents[{i}]") for i, t in enumerate(doc["torrents"]))
+    entries = tuple(
+        parse_entry(t, f"{source}: torrents[{i}]") for i, t in enumerate(doc["torrents"])
+    )
     for key in ("name", "file", "info_hash_v1", "info_hash_v2"):
         seen: set[Any] = set()
         for t in entries:
@@ -168,7 +184,9 @@ def parse_listing(data: bytes, source: str) -> Listing:
 
 
 def read_listing(path: Path) -> Listing:
-    return parse_listing(safepaths.read_bounded(Path(path), MAX_LISTING_BYTES, "torrents.json"), str(path))
+    return parse_listing(
+        safepaths.read_bounded(Path(path), MAX_LISTING_BYTES, "torrents.json"), str(path)
+    )
 
 
 def parse_manifest_row(obj: Any, where: str) -> ManifestRow:
@@ -182,8 +200,9 @@ def parse_manifest_row(obj: Any, where: str) -> ManifestRow:
         mbid=_str(d["mbid"], f"{where}.mbid", null=True, max_len=64),
         size=_int(d["size"], f"{where}.size"),  # type: ignore[arg-type]
         sha256=_str(d["sha256"], f"{where}.sha256", pattern=_HEX64),  # type: ignore[arg-type]
-        original_sha256=_str(d["original_sha256"], f"{where}.original_sha256", null=True,
-                             pattern=_HEX64),
+        original_sha256=_str(
+            d["original_sha256"], f"{where}.original_sha256", null=True, pattern=_HEX64
+        ),
         format=_str(d["format"], f"{where}.format", null=True, max_len=32),
         bitrate=_int(d["bitrate"], f"{where}.bitrate", null=True),
         duration_ms=_int(d["duration_ms"], f"{where}.duration_ms", null=True),
@@ -209,7 +228,9 @@ def read_manifest(path: Path) -> list[ManifestRow]:
         except Exception as exc:  # pyarrow raises many types for a damaged file
             raise InputError(f"{path}: not a readable Parquet manifest: {exc}") from None
         return _check_manifest(
-            [parse_manifest_row(r, f"{path}: row {i + 1}") for i, r in enumerate(records)], str(path))
+            [parse_manifest_row(r, f"{path}: row {i + 1}") for i, r in enumerate(records)],
+            str(path),
+        )
     rows = []
     with open(path, "rb") as fh:
         for lineno, line in enumerate(fh, 1):

@@ -18,7 +18,14 @@ import duckdb
 
 MAX_COMPONENT_BYTES = 120
 _FORBIDDEN = set('<>:"/\\|?*') | {chr(c) for c in range(32)} | {"\x7f"}
-_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
 
 
 def safe_component(text: str | None, fallback: str = "Unknown") -> str:
@@ -36,15 +43,33 @@ def safe_component(text: str | None, fallback: str = "Unknown") -> str:
     return s
 
 
-def track_path(artist: str | None, album: str | None, year: int | None, disc: int | None,
-               track: int | None, title: str | None, ext: str, track_id: int | None = None) -> str:
+def track_path(
+    artist: str | None,
+    album: str | None,
+    year: int | None,
+    disc: int | None,
+    track: int | None,
+    title: str | None,
+    ext: str,
+    track_id: int | None = None,
+) -> str:
     album_dir = safe_component(album, "Unknown Album") + (f" ({year})" if year else "")
     number = f"{disc or 1:02d}-{track or 0:02d}"
     suffix = f" [{track_id}]" if track_id is not None else ""
     stem_budget = MAX_COMPONENT_BYTES - len(number) - 1 - len(suffix.encode()) - len(ext) - 1
-    stem = safe_component(title, "Untitled").encode("utf-8")[:stem_budget].decode("utf-8", "ignore").rstrip(" .")
-    return "/".join((safe_component(artist, "Unknown Artist"), safe_component(album_dir),
-                     f"{number} {stem or 'Untitled'}{suffix}.{ext}"))
+    stem = (
+        safe_component(title, "Untitled")
+        .encode("utf-8")[:stem_budget]
+        .decode("utf-8", "ignore")
+        .rstrip(" .")
+    )
+    return "/".join(
+        (
+            safe_component(artist, "Unknown Artist"),
+            safe_component(album_dir),
+            f"{number} {stem or 'Untitled'}{suffix}.{ext}",
+        )
+    )
 
 
 def torrent_name(archive_name: str, tier: int, seq: int) -> str:
@@ -72,8 +97,9 @@ def assign_torrents(con: duckdb.DuckDBPyConnection, files_sql: str, target_size:
                      track_id ROWS UNBOUNDED PRECEDING)""")
 
 
-def layout(con: duckdb.DuckDBPyConnection, files_sql: str, archive_name: str,
-           target_size: int) -> list[Placement]:
+def layout(
+    con: duckdb.DuckDBPyConnection, files_sql: str, archive_name: str, target_size: int
+) -> list[Placement]:
     """Placements of every file: which torrent, which path inside it (deterministic).
 
     ``files_sql`` yields: track_id, tier, size, popularity, listens, artist, album, year, disc,

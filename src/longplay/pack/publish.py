@@ -32,8 +32,19 @@ from longplay.pack import placement
 from longplay.pack.listing import Listing, TorrentEntry, read_listing
 from longplay.pack.torrents import CreatedTorrent, create_torrent, directory_files
 
-MANIFEST_FIELDS = ("path", "track_id", "isrc", "mbid", "size", "sha256", "original_sha256", "format",
-                   "bitrate", "duration_ms", "popularity")
+MANIFEST_FIELDS = (
+    "path",
+    "track_id",
+    "isrc",
+    "mbid",
+    "size",
+    "sha256",
+    "original_sha256",
+    "format",
+    "bitrate",
+    "duration_ms",
+    "popularity",
+)
 LISTING = "torrents.json"
 
 
@@ -59,9 +70,15 @@ class PackSummary:
         lines = [head]
         for t in self.torrents:
             pop = "" if t.popularity_min is None else f"{t.popularity_min}-{t.popularity_max}"
-            share = f"{t.listens_covered / self.total_listens:.1%}" if self.total_listens and not t.is_metadata else ""
-            lines.append(f"{t.name:<24} {'' if t.tier is None else t.tier:>4} {t.created.file_count:>7,} "
-                         f"{t.created.total_size:>15,} {pop:>7} {share:>7}  {t.created.info_hash_v1}")
+            share = (
+                f"{t.listens_covered / self.total_listens:.1%}"
+                if self.total_listens and not t.is_metadata
+                else ""
+            )
+            lines.append(
+                f"{t.name:<24} {'' if t.tier is None else t.tier:>4} {t.created.file_count:>7,} "
+                f"{t.created.total_size:>15,} {pop:>7} {share:>7}  {t.created.info_hash_v1}"
+            )
         return "\n".join(lines)
 
 
@@ -124,7 +141,10 @@ def _write_manifest(rows: list[dict[str, Any]], torrents_dir: Path, name: str) -
     tmp = jsonl.with_name(jsonl.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as fh:
         for r in rows:
-            fh.write(json.dumps({k: r[k] for k in MANIFEST_FIELDS}, ensure_ascii=False, sort_keys=False) + "\n")
+            fh.write(
+                json.dumps({k: r[k] for k in MANIFEST_FIELDS}, ensure_ascii=False, sort_keys=False)
+                + "\n"
+            )
     os.replace(tmp, jsonl)
     table = pa.table({k: [r[k] for r in rows] for k in MANIFEST_FIELDS})
     pq.write_table(table, torrents_dir / f"{name}.manifest.parquet", compression="zstd")
@@ -140,16 +160,21 @@ def pack(archive: Archive) -> PackSummary:
     summary = PackSummary()
     with store.read() as con:
         con.register("_built", built)
-        has_plan = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'").fetchall()[0][0]
+        has_plan = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'"
+        ).fetchall()[0][0]
         if not has_plan:
-            raise LongplayError("the current catalog generation has no plan; run `longplay plan` and `longplay build`")
+            raise LongplayError(
+                "the current catalog generation has no plan; run `longplay plan` and `longplay build`"
+            )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _files AS {_FILES_SQL}")  # the join, once
         places = placement.layout(con, "SELECT * FROM _files", s.archive_name, target)
         cur = con.execute("SELECT * FROM _files")
         cols = [d[0] for d in cur.description]
         meta = {r[0]: r for r in cur.fetchall()}
-        summary.total_listens = int(con.execute(
-            "SELECT coalesce(sum(listens), 0) FROM plan").fetchall()[0][0])
+        summary.total_listens = int(
+            con.execute("SELECT coalesce(sum(listens), 0) FROM plan").fetchall()[0][0]
+        )
     by_torrent: dict[str, list[dict[str, Any]]] = {}
     for p in places:
         row = dict(zip(cols, meta[p.track_id], strict=True))
@@ -171,13 +196,22 @@ def pack(archive: Archive) -> PackSummary:
     for name in sorted(by_torrent):
         rows = sorted(by_torrent[name], key=lambda r: r["path"])
         manifest = _write_manifest(rows, archive.torrents_dir, name)
-        created = create_torrent(name, directory_files(archive.files_dir / name), version=version,
-                                 trackers=trackers)
+        created = create_torrent(
+            name, directory_files(archive.files_dir / name), version=version, trackers=trackers
+        )
         created.write(archive.torrents_dir / f"{name}.torrent")
         pops = [r["popularity"] for r in rows]
-        summary.torrents.append(PackedTorrent(
-            name=name, tier=rows[0]["tier"], created=created, popularity_min=min(pops), popularity_max=max(pops),
-            listens_covered=sum(int(r["listens"]) for r in rows), manifest=manifest))
+        summary.torrents.append(
+            PackedTorrent(
+                name=name,
+                tier=rows[0]["tier"],
+                created=created,
+                popularity_min=min(pops),
+                popularity_max=max(pops),
+                listens_covered=sum(int(r["listens"]) for r in rows),
+                manifest=manifest,
+            )
+        )
 
     summary.torrents.append(_metadata_torrent(archive, store, by_torrent, version, trackers))
     _sync_stale_torrents(archive, {t.name for t in summary.torrents})
@@ -185,8 +219,13 @@ def pack(archive: Archive) -> PackSummary:
     return summary
 
 
-def _metadata_torrent(archive: Archive, store: CatalogStore, by_torrent: dict[str, list[dict[str, Any]]],
-                      version: str, trackers: list[str]) -> PackedTorrent:
+def _metadata_torrent(
+    archive: Archive,
+    store: CatalogStore,
+    by_torrent: dict[str, list[dict[str, Any]]],
+    version: str,
+    trackers: list[str],
+) -> PackedTorrent:
     """The catalog release, every manifest, the restore data and the covers, as one torrent."""
     name = f"{placement.safe_component(archive.settings.archive_name, 'longplay')}-metadata"
     root = archive.files_dir / name
@@ -198,21 +237,48 @@ def _metadata_torrent(archive: Archive, store: CatalogStore, by_torrent: dict[st
         wanted.add(f"catalog/parquet/{p.name}")
     for tname in sorted(by_torrent):
         for suffix in (".manifest.jsonl", ".manifest.parquet"):
-            _link(archive.torrents_dir / f"{tname}{suffix}", root / "manifests" / f"{tname}{suffix}")
+            _link(
+                archive.torrents_dir / f"{tname}{suffix}", root / "manifests" / f"{tname}{suffix}"
+            )
             wanted.add(f"manifests/{tname}{suffix}")
-    restore_rows = [{"torrent": t, "path": r["path"], "track_id": r["track_id"], "sha256": r["sha256"],
-                     "original_sha256": r["original_sha256"], "restore": r["restore"]}
-                    for t in sorted(by_torrent) for r in sorted(by_torrent[t], key=lambda r: r["path"])
-                    if r["restore"] is not None]
+    restore_rows = [
+        {
+            "torrent": t,
+            "path": r["path"],
+            "track_id": r["track_id"],
+            "sha256": r["sha256"],
+            "original_sha256": r["original_sha256"],
+            "restore": r["restore"],
+        }
+        for t in sorted(by_torrent)
+        for r in sorted(by_torrent[t], key=lambda r: r["path"])
+        if r["restore"] is not None
+    ]
     (root / "restore").mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({k: [r[k] for r in restore_rows] for k in
-                             ("torrent", "path", "track_id", "sha256", "original_sha256", "restore")},
-                            schema=pa.schema([("torrent", pa.string()), ("path", pa.string()),
-                                              ("track_id", pa.int64()), ("sha256", pa.string()),
-                                              ("original_sha256", pa.string()), ("restore", pa.binary())])),
-                   root / "restore" / "restore.parquet", compression="zstd")
+    pq.write_table(
+        pa.table(
+            {
+                k: [r[k] for r in restore_rows]
+                for k in ("torrent", "path", "track_id", "sha256", "original_sha256", "restore")
+            },
+            schema=pa.schema(
+                [
+                    ("torrent", pa.string()),
+                    ("path", pa.string()),
+                    ("track_id", pa.int64()),
+                    ("sha256", pa.string()),
+                    ("original_sha256", pa.string()),
+                    ("restore", pa.binary()),
+                ]
+            ),
+        ),
+        root / "restore" / "restore.parquet",
+        compression="zstd",
+    )
     wanted.add("restore/restore.parquet")
-    covers = sorted({r["cover_sha256"] for rows in by_torrent.values() for r in rows if r["cover_sha256"]})
+    covers = sorted(
+        {r["cover_sha256"] for rows in by_torrent.values() for r in rows if r["cover_sha256"]}
+    )
     cover_dir = archive.root / "build" / "covers"
     for sha in covers:
         for src in cover_dir.glob(f"{sha}.*"):
@@ -258,16 +324,30 @@ def write_listing(archive: Archive, summary: PackSummary) -> Path:
     for t in summary.torrents:
         c = t.created
         # The metadata torrent describes the whole catalog: tier 0, every popularity.
-        entries.append(TorrentEntry(
-            name=t.name, file=f"{t.name}.torrent", info_hash_v1=c.info_hash_v1 or "",
-            info_hash_v2=c.info_hash_v2, magnet=c.magnet, data_size=c.total_size,
-            file_count=c.file_count, tier=0 if t.tier is None else t.tier,
-            popularity_min=0 if t.popularity_min is None else t.popularity_min,
-            popularity_max=100 if t.popularity_max is None else t.popularity_max,
-            listens_covered=t.listens_covered,
-            listens_share=(t.listens_covered / summary.total_listens) if summary.total_listens else 0.0,
-            created=now, is_metadata=t.is_metadata, manifest=t.manifest))
-    listing = Listing(archive=archive.settings.archive_name, generated_at=now, torrents=tuple(entries))
+        entries.append(
+            TorrentEntry(
+                name=t.name,
+                file=f"{t.name}.torrent",
+                info_hash_v1=c.info_hash_v1 or "",
+                info_hash_v2=c.info_hash_v2,
+                magnet=c.magnet,
+                data_size=c.total_size,
+                file_count=c.file_count,
+                tier=0 if t.tier is None else t.tier,
+                popularity_min=0 if t.popularity_min is None else t.popularity_min,
+                popularity_max=100 if t.popularity_max is None else t.popularity_max,
+                listens_covered=t.listens_covered,
+                listens_share=(t.listens_covered / summary.total_listens)
+                if summary.total_listens
+                else 0.0,
+                created=now,
+                is_metadata=t.is_metadata,
+                manifest=t.manifest,
+            )
+        )
+    listing = Listing(
+        archive=archive.settings.archive_name, generated_at=now, torrents=tuple(entries)
+    )
     path = archive.torrents_dir / LISTING
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_bytes(listing.to_json() + b"\n")

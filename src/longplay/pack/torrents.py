@@ -33,14 +33,24 @@ from longplay.errors import InputError
 from longplay.pack import hashing
 from longplay.pack.layout import Layout, check_version, choose_piece_size, plan
 
-__all__ = ["DEFAULT_CREATOR", "CreatedTorrent", "TorrentFacts", "choose_piece_size",
-           "create_file_torrent", "create_torrent", "directory_files", "read_torrent"]
+__all__ = [
+    "DEFAULT_CREATOR",
+    "CreatedTorrent",
+    "TorrentFacts",
+    "choose_piece_size",
+    "create_file_torrent",
+    "create_torrent",
+    "directory_files",
+    "read_torrent",
+]
 
 DEFAULT_CREATOR = "Longplay"  # no version number: an upgrade must not change the bytes
 
 # Generous parse limits: bulk torrents list tens of thousands of files.
-_LOAD_LIMITS = cast("lt.load_torrent_limits", {
-    "max_buffer_size": 512 << 20, "max_pieces": 1 << 24, "max_decode_tokens": 100_000_000})
+_LOAD_LIMITS = cast(
+    "lt.load_torrent_limits",
+    {"max_buffer_size": 512 << 20, "max_pieces": 1 << 24, "max_decode_tokens": 100_000_000},
+)
 
 
 @dataclass(frozen=True)
@@ -79,12 +89,20 @@ class CreatedTorrent(TorrentFacts):
         return path
 
 
-def create_torrent(name: str, files: Iterable[tuple[str, str | os.PathLike[str]]], *,
-                   version: str = "hybrid", piece_size: int | None = None,
-                   trackers: Sequence[str] = (), comment: str | None = None,
-                   creation_date: int | None = None, created_by: str | None = DEFAULT_CREATOR,
-                   workers: int | None = None, executor: str = "auto",
-                   progress: progress_mod.Tracker | None = None) -> CreatedTorrent:
+def create_torrent(
+    name: str,
+    files: Iterable[tuple[str, str | os.PathLike[str]]],
+    *,
+    version: str = "hybrid",
+    piece_size: int | None = None,
+    trackers: Sequence[str] = (),
+    comment: str | None = None,
+    creation_date: int | None = None,
+    created_by: str | None = DEFAULT_CREATOR,
+    workers: int | None = None,
+    executor: str = "auto",
+    progress: progress_mod.Tracker | None = None,
+) -> CreatedTorrent:
     """Create a directory torrent named ``name`` holding ``files``.
 
     ``files`` are (relative POSIX path inside the torrent, source path on disk); their order
@@ -98,15 +116,25 @@ def create_torrent(name: str, files: Iterable[tuple[str, str | os.PathLike[str]]
     """
     entries = [(path, *_stat_source(path, source)) for path, source in files]
     layout = plan(name, entries, version=version, piece_size=piece_size)
-    return _create(layout, trackers, comment, creation_date, created_by, workers, executor, progress)
+    return _create(
+        layout, trackers, comment, creation_date, created_by, workers, executor, progress
+    )
 
 
-def create_file_torrent(source: str | os.PathLike[str], *, name: str | None = None,
-                        version: str = "hybrid", piece_size: int | None = None,
-                        trackers: Sequence[str] = (), comment: str | None = None,
-                        creation_date: int | None = None, created_by: str | None = DEFAULT_CREATOR,
-                        workers: int | None = None, executor: str = "auto",
-                        progress: progress_mod.Tracker | None = None) -> CreatedTorrent:
+def create_file_torrent(
+    source: str | os.PathLike[str],
+    *,
+    name: str | None = None,
+    version: str = "hybrid",
+    piece_size: int | None = None,
+    trackers: Sequence[str] = (),
+    comment: str | None = None,
+    creation_date: int | None = None,
+    created_by: str | None = DEFAULT_CREATOR,
+    workers: int | None = None,
+    executor: str = "auto",
+    progress: progress_mod.Tracker | None = None,
+) -> CreatedTorrent:
     """Create a single-file torrent of ``source``, named ``name`` (default: its file name).
 
     Options as in :func:`create_torrent`. A hybrid single-file torrent has no pad file, so its
@@ -115,7 +143,9 @@ def create_file_torrent(source: str | os.PathLike[str], *, name: str | None = No
     name = name if name is not None else Path(source).name
     entries = [(name, *_stat_source(name, source))]
     layout = plan(name, entries, version=version, piece_size=piece_size, single_file=True)
-    return _create(layout, trackers, comment, creation_date, created_by, workers, executor, progress)
+    return _create(
+        layout, trackers, comment, creation_date, created_by, workers, executor, progress
+    )
 
 
 def directory_files(directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
@@ -132,11 +162,17 @@ def directory_files(directory: str | os.PathLike[str]) -> list[tuple[str, str]]:
         for entry in (*dirs, *names):
             path = os.path.join(current, entry)
             st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode) or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
-                raise InputError(f"{path} is a symbolic link or a special file; torrents hold regular files only")
+            if stat.S_ISLNK(st.st_mode) or not (
+                stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
+            ):
+                raise InputError(
+                    f"{path} is a symbolic link or a special file; torrents hold regular files only"
+                )
             if stat.S_ISREG(st.st_mode):
                 out.append((os.path.relpath(path, root).replace(os.sep, "/"), path))
-    return sorted(out, key=lambda item: [e.encode("utf-8", "surrogateescape") for e in item[0].split("/")])
+    return sorted(
+        out, key=lambda item: [e.encode("utf-8", "surrogateescape") for e in item[0].split("/")]
+    )
 
 
 def _raise_walk_error(exc: OSError) -> None:
@@ -155,10 +191,14 @@ def read_torrent(torrent: bytes | str | os.PathLike[str]) -> TorrentFacts:
         raise InputError(f"{where} is not a valid torrent: {exc}") from None
     hashes = info.info_hashes()
     layout = info.layout()
-    real = [i for i in range(layout.num_files())
-            if not layout.file_flags(i) & lt.file_storage.flag_pad_file]
+    real = [
+        i
+        for i in range(layout.num_files())
+        if not layout.file_flags(i) & lt.file_storage.flag_pad_file
+    ]
     version = {(True, True): "hybrid", (True, False): "v1", (False, True): "v2"}[
-        (hashes.has_v1(), hashes.has_v2())]
+        (hashes.has_v1(), hashes.has_v2())
+    ]
     return TorrentFacts(
         name=info.name(),
         version=version,
@@ -176,16 +216,24 @@ def _stat_source(path: str, source: str | os.PathLike[str]) -> tuple[int, str]:
     try:
         st = os.stat(absolute)
     except OSError as exc:
-        raise InputError(f"path {path!r}: cannot read its source {absolute}: {exc.strerror}") from None
+        raise InputError(
+            f"path {path!r}: cannot read its source {absolute}: {exc.strerror}"
+        ) from None
     if not stat.S_ISREG(st.st_mode):
         raise InputError(f"path {path!r}: its source {absolute} is not a regular file")
     return st.st_size, absolute
 
 
-def _create(layout: Layout, trackers: Sequence[str] = (), comment: str | None = None,
-            creation_date: int | None = None, created_by: str | None = DEFAULT_CREATOR,
-            workers: int | None = None, executor: str = "auto",
-            progress: progress_mod.Tracker | None = None) -> CreatedTorrent:
+def _create(
+    layout: Layout,
+    trackers: Sequence[str] = (),
+    comment: str | None = None,
+    creation_date: int | None = None,
+    created_by: str | None = DEFAULT_CREATOR,
+    workers: int | None = None,
+    executor: str = "auto",
+    progress: progress_mod.Tracker | None = None,
+) -> CreatedTorrent:
     check_version(layout.version)
     extras = _extras(trackers, comment, creation_date, created_by)
     if progress is None:
@@ -198,8 +246,9 @@ def _create(layout: Layout, trackers: Sequence[str] = (), comment: str | None = 
     return CreatedTorrent(**asdict(facts), data=data)
 
 
-def _extras(trackers: Sequence[str], comment: str | None, creation_date: int | None,
-            created_by: str | None) -> dict[bytes, Any]:
+def _extras(
+    trackers: Sequence[str], comment: str | None, creation_date: int | None, created_by: str | None
+) -> dict[bytes, Any]:
     """The keys outside the info dictionary (they do not change the info-hashes)."""
     if isinstance(trackers, str):
         raise InputError(f"trackers must be a list of URLs, not the string {trackers!r}")
@@ -209,9 +258,12 @@ def _extras(trackers: Sequence[str], comment: str | None, creation_date: int | N
             raise InputError(f"tracker URL {url!r} is empty or has surrounding spaces")
         if url not in urls:  # libtorrent drops repeated URLs too
             urls.append(url)
-    if creation_date is not None and (isinstance(creation_date, bool)
-                                      or not isinstance(creation_date, int) or creation_date < 0):
-        raise InputError(f"creation date must be POSIX seconds (an integer >= 0), got {creation_date!r}")
+    if creation_date is not None and (
+        isinstance(creation_date, bool) or not isinstance(creation_date, int) or creation_date < 0
+    ):
+        raise InputError(
+            f"creation date must be POSIX seconds (an integer >= 0), got {creation_date!r}"
+        )
     out: dict[bytes, Any] = {}
     if urls:
         out[b"announce"] = urls[0].encode()

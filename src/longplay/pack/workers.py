@@ -64,18 +64,30 @@ class ProcessPool(Executor):
     """``workers`` Python processes; ``submit(fn, arg)`` with a module-level ``fn``."""
 
     def __init__(self, workers: int):
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[Any], Any], Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[Any], Any], Any] | None] = (
+            queue.SimpleQueue()
+        )
         self._lock = threading.Lock()
         self._closed = False
         # The child must import this package even when it was put on sys.path at run time.
         package_root = str(Path(__file__).resolve().parents[2])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        self._procs = [subprocess.Popen([sys.executable, "-c", _SERVE], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=env)
-                       for _ in range(workers)]
-        self._threads = [threading.Thread(target=self._dispatch, args=(p,), daemon=True,
-                                          name=f"longplay-worker-{p.pid}") for p in self._procs]
+        self._procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _SERVE],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                env=env,
+            )
+            for _ in range(workers)
+        ]
+        self._threads = [
+            threading.Thread(
+                target=self._dispatch, args=(p,), daemon=True, name=f"longplay-worker-{p.pid}"
+            )
+            for p in self._procs
+        ]
         for t in self._threads:
             t.start()
 
@@ -99,8 +111,11 @@ class ProcessPool(Executor):
                 _send(proc.stdin, (fn, arg))
                 status, value = _receive(proc.stdout)
             except (EOFError, OSError):
-                future.set_exception(RuntimeError(
-                    f"hashing worker process {proc.pid} died (exit status {proc.poll()})"))
+                future.set_exception(
+                    RuntimeError(
+                        f"hashing worker process {proc.pid} died (exit status {proc.poll()})"
+                    )
+                )
                 self._fail_rest()
                 return
             if status == "ok":

@@ -90,12 +90,12 @@ class PlanOptions:
     budget: int
     opus_bitrate: int = 75_000
     original_bitrate: int = 160_000
-    original_popularity: int = 0            # originals for popularity above this
+    original_popularity: int = 0  # originals for popularity above this
     tiers: tuple[int, ...] = (50, 30, 15, 1)
     licenses: tuple[str, ...] | None = None  # None: every license (and unknown) is fine
     allow_unknown_license: bool = False
     available_only: bool = False
-    files_scanned: bool = False             # a files relation was used: report missing ones
+    files_scanned: bool = False  # a files relation was used: report missing ones
     policy: str = "reference"
 
     def __post_init__(self) -> None:
@@ -112,9 +112,13 @@ def parse_tiers(text: str) -> tuple[int, ...]:
     try:
         bounds = tuple(int(x) for x in str(text).replace(" ", "").split(",") if x)
     except ValueError:
-        raise LongplayError(f"plan_tiers {text!r}: expected comma-separated integers like 50,30,15,1") from None
+        raise LongplayError(
+            f"plan_tiers {text!r}: expected comma-separated integers like 50,30,15,1"
+        ) from None
     if any(not 1 <= b <= 100 for b in bounds) or any(a <= b for a, b in pairwise(bounds)):
-        raise LongplayError(f"plan_tiers {text!r}: boundaries must be strictly descending, within 1..100")
+        raise LongplayError(
+            f"plan_tiers {text!r}: boundaries must be strictly descending, within 1..100"
+        )
     return bounds
 
 
@@ -144,13 +148,15 @@ def _license_sql(opts: PlanOptions) -> str:
 
 @dataclass
 class CoreResult:
-    base: int                       # bytes of everything plannable as Opus
-    phase: str                      # 'demote' (all-Opus fits) or 'skip' (it does not)
+    base: int  # bytes of everything plannable as Opus
+    phase: str  # 'demote' (all-Opus fits) or 'skip' (it does not)
 
 
 def _hits(con: duckdb.DuckDBPyConnection, candidates: str, keys: str | None) -> bool:
     """Temp table _plan_hits (recording_id, line, reason) of exclusion matches; False if none."""
-    con.execute("CREATE OR REPLACE TEMP TABLE _plan_hits (recording_id BIGINT, line INTEGER, reason VARCHAR)")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _plan_hits (recording_id BIGINT, line INTEGER, reason VARCHAR)"
+    )
     if keys is None:
         return False
     kinds = {k for (k,) in con.execute(f"SELECT DISTINCT kind FROM {keys}").fetchall()}
@@ -170,14 +176,24 @@ def _hits(con: duckdb.DuckDBPyConnection, candidates: str, keys: str | None) -> 
     return True
 
 
-def plan(con: duckdb.DuckDBPyConnection, candidates: str, opts: PlanOptions,
-         keys: str | None = None, out: str = "plan") -> CoreResult:
+def plan(
+    con: duckdb.DuckDBPyConnection,
+    candidates: str,
+    opts: PlanOptions,
+    keys: str | None = None,
+    out: str = "plan",
+) -> CoreResult:
     """Create table ``out`` (PLAN_DDL) with one row per recording of ``candidates``."""
     has_hits = _hits(con, candidates, keys)
     eligible = "file_size IS NOT NULL" if opts.available_only else "true"
-    recordings = recordings_sql(candidates, original_bitrate=opts.original_bitrate,
-                                opus_bitrate=opts.opus_bitrate, licensed=_license_sql(opts),
-                                eligible=eligible, with_files=opts.files_scanned)
+    recordings = recordings_sql(
+        candidates,
+        original_bitrate=opts.original_bitrate,
+        opus_bitrate=opts.opus_bitrate,
+        licensed=_license_sql(opts),
+        eligible=eligible,
+        with_files=opts.files_scanned,
+    )
     if has_hits:
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _plan_rec AS
@@ -189,13 +205,20 @@ def plan(con: duckdb.DuckDBPyConnection, candidates: str, opts: PlanOptions,
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _plan_rec AS
             SELECT r.*, NULL::VARCHAR AS excluded, r.track_id IS NOT NULL AS plannable FROM ({recordings}) r""")
-    base = int(con.execute("SELECT coalesce(sum(opus_size), 0) FROM _plan_rec WHERE plannable")
-               .fetchall()[0][0])
+    base = int(
+        con.execute("SELECT coalesce(sum(opus_size), 0) FROM _plan_rec WHERE plannable").fetchall()[
+            0
+        ][0]
+    )
     budget, thr = int(opts.budget), int(opts.original_popularity)
     if base <= budget:
         phase = "demote"
-        found = cut.find_cut(con, f"(SELECT * FROM _plan_rec WHERE plannable AND popularity > {thr})",
-                             "original_size - opus_size", budget - base)
+        found = cut.find_cut(
+            con,
+            f"(SELECT * FROM _plan_rec WHERE plannable AND popularity > {thr})",
+            "original_size - opus_size",
+            budget - base,
+        )
         state = f"CASE WHEN popularity > {thr} AND {cut.kept_sql(found)} THEN 'original' ELSE 'opus' END"
     else:
         phase = "skip"
@@ -217,12 +240,16 @@ def plan(con: duckdb.DuckDBPyConnection, candidates: str, opts: PlanOptions,
                         ELSE 'budget' END::plan_reason""",
         detail="NULL::VARCHAR",
         size="CASE state WHEN 'original' THEN original_size WHEN 'opus' THEN opus_size ELSE 0 END",
-        missing=f"state <> 'skip' AND {missing}")
+        missing=f"state <> 'skip' AND {missing}",
+    )
     skipped = common.format(
         action="'skip'::plan_action",
         reason="""CASE WHEN excluded IS NOT NULL THEN 'excluded' WHEN NOT any_licensed THEN 'license'
                        ELSE 'no_file' END::plan_reason""",
-        detail="excluded", size="0::BIGINT", missing="false")
+        detail="excluded",
+        size="0::BIGINT",
+        missing="false",
+    )
     con.execute(f"DROP TABLE IF EXISTS {out}")
     con.execute("DROP TABLE IF EXISTS plan_summary")  # depends on the types too
     con.execute("DROP TYPE IF EXISTS plan_action")

@@ -29,7 +29,7 @@ SMALL = 1_000_000
 class Cut:
     listens: int
     popularity: int
-    recording_id: int      # first row (in that listens/popularity group) that does not fit
+    recording_id: int  # first row (in that listens/popularity group) that does not fit
 
 
 def find_cut(con: duckdb.DuckDBPyConnection, rel: str, weight: str, capacity: int) -> Cut | None:
@@ -46,16 +46,23 @@ def find_cut(con: duckdb.DuckDBPyConnection, rel: str, weight: str, capacity: in
     listens, popularity, before = int(row[0][0]), int(row[0][1]), int(row[0][2])
     left = capacity - before  # capacity left for this group's rows, in recording_id order
     group = f"(SELECT recording_id, {weight} AS w FROM {rel} WHERE listens = {listens} AND popularity = {popularity})"
-    lo, hi, n = (int(x) for x in con.execute(
-        f"SELECT min(recording_id), max(recording_id), count(*) FROM {group}").fetchall()[0])
+    lo, hi, n = (
+        int(x)
+        for x in con.execute(
+            f"SELECT min(recording_id), max(recording_id), count(*) FROM {group}"
+        ).fetchall()[0]
+    )
     while n > SMALL and hi > lo:
         width = (hi - lo) // BUCKETS + 1
-        b, before, n = (int(x) for x in con.execute(f"""
+        b, before, n = (
+            int(x)
+            for x in con.execute(f"""
             SELECT b, upto - s, n FROM (
                 SELECT b, s, n, sum(s) OVER (ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
                 FROM (SELECT (recording_id - {lo}) // {width} AS b, sum(w)::HUGEINT AS s, count(*) AS n
                       FROM {group} WHERE recording_id BETWEEN {lo} AND {hi} GROUP BY b))
-            WHERE upto > {left} ORDER BY b LIMIT 1""").fetchall()[0])
+            WHERE upto > {left} ORDER BY b LIMIT 1""").fetchall()[0]
+        )
         left -= before
         lo, hi = lo + b * width, min(hi, lo + (b + 1) * width - 1)
     first = con.execute(f"""
@@ -71,5 +78,7 @@ def kept_sql(cut: Cut | None) -> str:
     """SQL true for the rows before the cut (recording_id, listens, popularity in scope)."""
     if cut is None:
         return "true"
-    return (f"(listens > {cut.listens} OR (listens = {cut.listens} AND (popularity > {cut.popularity} "
-            f"OR (popularity = {cut.popularity} AND recording_id < {cut.recording_id}))))")
+    return (
+        f"(listens > {cut.listens} OR (listens = {cut.listens} AND (popularity > {cut.popularity} "
+        f"OR (popularity = {cut.popularity} AND recording_id < {cut.recording_id}))))"
+    )

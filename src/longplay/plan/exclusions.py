@@ -45,9 +45,9 @@ KEYS_DDL = """CREATE OR REPLACE TEMP TABLE {name} (
 @dataclass(frozen=True)
 class Exclusion:
     line: int
-    kind: str        # isrc | mbid | artist | album
-    match: str       # isrc | mbid | artist_mbid | artist_name | album_mbid | album_upc | album_title
-    value: str       # normalized
+    kind: str  # isrc | mbid | artist | album
+    match: str  # isrc | mbid | artist_mbid | artist_name | album_mbid | album_upc | album_title
+    value: str  # normalized
     reason: str
 
     @property
@@ -61,14 +61,16 @@ def _split_value(rest: str, kind: str) -> tuple[str, str]:
         end = rest.find('"', 1)
         if end < 0:
             raise ValueError("unterminated quote")
-        return rest[1:end], rest[end + 1:].strip()
+        return rest[1:end], rest[end + 1 :].strip()
     if kind in ("isrc", "mbid"):  # these values never contain spaces
         parts = rest.split(None, 1)
         return parts[0] if parts else "", parts[1].strip() if len(parts) > 1 else ""
     parts = _SEPARATOR.split(rest, maxsplit=1)
     if len(parts) == 1:
-        raise ValueError("missing reason: end the value with a tab or two spaces, or quote it "
-                         '(artist:"Some Name"  reason)')
+        raise ValueError(
+            "missing reason: end the value with a tab or two spaces, or quote it "
+            '(artist:"Some Name"  reason)'
+        )
     return parts[0].strip(), parts[1].strip()
 
 
@@ -79,7 +81,9 @@ def parse_line(text: str, line: int) -> Exclusion | None:
         return None
     m = _ENTRY.fullmatch(s)
     if not m or m.group(1).lower() not in KINDS:
-        raise ValueError(f"expected KIND:VALUE REASON with KIND one of {', '.join(KINDS)}, got {s[:60]!r}")
+        raise ValueError(
+            f"expected KIND:VALUE REASON with KIND one of {', '.join(KINDS)}, got {s[:60]!r}"
+        )
     kind = m.group(1).lower()
     value, reason = _split_value(m.group(2), kind)
     if not value:
@@ -127,17 +131,21 @@ def parse(path: Path) -> list[Exclusion]:
     return out
 
 
-def resolve(con: duckdb.DuckDBPyConnection, entries: list[Exclusion], name: str = "plan_exclusion_keys") -> str:
+def resolve(
+    con: duckdb.DuckDBPyConnection, entries: list[Exclusion], name: str = "plan_exclusion_keys"
+) -> str:
     """Resolve entries against the catalog into the temp table ``name`` of match keys."""
     con.execute(KEYS_DDL.format(name=name))
     if not entries:
         return name
-    table = pa.table({
-        "line": pa.array([e.line for e in entries], pa.int32()),
-        "match": [e.match for e in entries],
-        "value": [e.value for e in entries],
-        "reason": [f"{e.entry}: {e.reason}" for e in entries],
-    })
+    table = pa.table(
+        {
+            "line": pa.array([e.line for e in entries], pa.int32()),
+            "match": [e.match for e in entries],
+            "value": [e.value for e in entries],
+            "reason": [f"{e.entry}: {e.reason}" for e in entries],
+        }
+    )
     con.register("_excl_in", table)
     try:
         con.execute(f"""

@@ -37,8 +37,11 @@ def draw_coverage(rep: CoverageReport, out: Path) -> Path:
     files = [p["files"] for p in rep.curve]
     pct = [100.0 * p["listens"] / total for p in rep.curve]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5), dpi=110, sharey=True)
-    fig.suptitle(f"Listens covered — {rep.generation}: {rep.recordings:,} recordings, "
-                 f"{rep.listens:,} listens", fontsize=12)
+    fig.suptitle(
+        f"Listens covered — {rep.generation}: {rep.recordings:,} recordings, "
+        f"{rep.listens:,} listens",
+        fontsize=12,
+    )
 
     left.plot(files, pct, color="tab:blue", lw=2)
     left.set_xscale("log")
@@ -46,10 +49,21 @@ def draw_coverage(rep: CoverageReport, out: Path) -> Path:
     left.set_ylabel("share of all listens covered (%)")
     left.xaxis.set_major_formatter(FuncFormatter(_count_label))
 
-    right.plot([p["bytes_original"] for p in rep.curve], pct, color="tab:blue", lw=2,
-               label=f"all originals ({rep.original_bitrate / 1000:g} kbit/s)")
-    right.plot([p["bytes_mix"] for p in rep.curve], pct, color="tab:orange", lw=2, ls="--",
-               label=f"mix: Opus {rep.opus_bitrate / 1000:g} kbit/s for popularity ≤ {rep.original_popularity}")
+    right.plot(
+        [p["bytes_original"] for p in rep.curve],
+        pct,
+        color="tab:blue",
+        lw=2,
+        label=f"all originals ({rep.original_bitrate / 1000:g} kbit/s)",
+    )
+    right.plot(
+        [p["bytes_mix"] for p in rep.curve],
+        pct,
+        color="tab:orange",
+        lw=2,
+        ls="--",
+        label=f"mix: Opus {rep.opus_bitrate / 1000:g} kbit/s for popularity ≤ {rep.original_popularity}",
+    )
     right.set_xscale("log")
     right.set_xlabel("bytes kept")
     right.xaxis.set_major_formatter(FuncFormatter(_bytes_label))
@@ -66,17 +80,33 @@ def draw_coverage(rep: CoverageReport, out: Path) -> Path:
     for n in rep.needed:
         if n["target"] in (90.0, 99.0):  # where the curve crosses 90% and 99%, with its figures
             left.plot([n["files"]], [n["target"]], "o", ms=4, color="grey")
-            left.annotate(f"{n['target']:g}%: {n['files']:,} files", (n["files"], n["target"]),
-                          xytext=(8, -16 if n["target"] == 99.0 else -14), textcoords="offset points",
-                          fontsize=9, color="dimgrey")
+            left.annotate(
+                f"{n['target']:g}%: {n['files']:,} files",
+                (n["files"], n["target"]),
+                xytext=(8, -16 if n["target"] == 99.0 else -14),
+                textcoords="offset points",
+                fontsize=9,
+                color="dimgrey",
+            )
             right.plot([n["bytes_mix"]], [n["target"]], "o", ms=4, color="grey")
-            right.annotate(_bytes_label(n["bytes_mix"]), (n["bytes_mix"], n["target"]),
-                           xytext=(8, -14), textcoords="offset points", fontsize=9, color="dimgrey")
+            right.annotate(
+                _bytes_label(n["bytes_mix"]),
+                (n["bytes_mix"], n["target"]),
+                xytext=(8, -14),
+                textcoords="offset points",
+                fontsize=9,
+                color="dimgrey",
+            )
     if rep.plan and rep.plan["files"]:
         p = rep.plan
         left.plot([p["files"]], [p["share"]], "o", color="tab:red", label="current plan")
-        right.plot([p["bytes"]], [p["share"]], "o", color="tab:red",
-                   label=f"current plan ({_bytes_label(p['budget'])} budget)")
+        right.plot(
+            [p["bytes"]],
+            [p["share"]],
+            "o",
+            color="tab:red",
+            label=f"current plan ({_bytes_label(p['budget'])} budget)",
+        )
         left.legend(loc="lower right")
     right.legend(loc="lower right")
     fig.tight_layout()

@@ -36,8 +36,10 @@ def listen_weight_sql(t: str = "") -> str:
 def virtual_size_sql(duration_ms: str, bitrate: int) -> str:
     """SQL for the estimated size in bytes of a file of ``duration_ms`` at ``bitrate`` bits/s."""
     per_ms = bitrate * (1 + CONTAINER_OVERHEAD) / 8000
-    return (f"(CAST(ceil(coalesce({duration_ms}, {UNKNOWN_DURATION_MS}) * {per_ms!r}) AS BIGINT)"
-            f" + {HEADER_BYTES})")
+    return (
+        f"(CAST(ceil(coalesce({duration_ms}, {UNKNOWN_DURATION_MS}) * {per_ms!r}) AS BIGINT)"
+        f" + {HEADER_BYTES})"
+    )
 
 
 def virtual_size(duration_ms: int | None, bitrate: int) -> int:
@@ -58,8 +60,15 @@ _PICK_KEY = """(CASE WHEN file_size IS NULL THEN 0 ELSE 1 END::HUGEINT * (1::HUG
     + (9223372036854775807 - track_id))"""
 
 
-def recordings_sql(candidates: str, *, original_bitrate: int, opus_bitrate: int,
-                   licensed: str = "true", eligible: str = "true", with_files: bool = True) -> str:
+def recordings_sql(
+    candidates: str,
+    *,
+    original_bitrate: int,
+    opus_bitrate: int,
+    licensed: str = "true",
+    eligible: str = "true",
+    with_files: bool = True,
+) -> str:
     """SQL of one row per recording of the candidate relation, with its listens and sizes.
 
     Columns: recording_id, listens (sum over all its tracks), popularity (the highest of its
@@ -74,19 +83,34 @@ def recordings_sql(candidates: str, *, original_bitrate: int, opus_bitrate: int,
     """
     filtered = not (licensed == "true" and eligible == "true")
     flt = " FILTER (WHERE _eligible)" if filtered else ""
-    picks = ["track_id", "duration_ms"] + (["file_size", "file_bitrate", "file_duration_ms", "file_path",
-                                            "file_codec"] if with_files else [])
+    picks = ["track_id", "duration_ms"] + (
+        ["file_size", "file_bitrate", "file_duration_ms", "file_path", "file_codec"]
+        if with_files
+        else []
+    )
     cols = ", ".join(f"arg_max({c}, _k){flt} AS {c}" for c in picks)
     if not with_files:
-        cols += (", NULL::BIGINT AS file_size, NULL::INTEGER AS file_bitrate, NULL::INTEGER AS file_duration_ms,"
-                 " NULL::VARCHAR AS file_path, NULL::VARCHAR AS file_codec")
-    flags = (f"coalesce({licensed}, false) AS _licensed, "
-             f"coalesce({licensed}, false) AND coalesce({eligible}, false) AS _eligible, ") if filtered else ""
+        cols += (
+            ", NULL::BIGINT AS file_size, NULL::INTEGER AS file_bitrate, NULL::INTEGER AS file_duration_ms,"
+            " NULL::VARCHAR AS file_path, NULL::VARCHAR AS file_codec"
+        )
+    flags = (
+        (
+            f"coalesce({licensed}, false) AS _licensed, "
+            f"coalesce({licensed}, false) AND coalesce({eligible}, false) AS _eligible, "
+        )
+        if filtered
+        else ""
+    )
     any_licensed = "bool_or(_licensed)" if filtered else "true"
-    original = (f"CASE WHEN track_id IS NULL THEN NULL WHEN file_size IS NOT NULL THEN file_size "
-                f"ELSE {virtual_size_sql('duration_ms', original_bitrate)} END")
-    opus = (f"CASE WHEN track_id IS NULL THEN NULL ELSE "
-            f"{virtual_size_sql('coalesce(file_duration_ms, duration_ms)', opus_bitrate)} END")
+    original = (
+        f"CASE WHEN track_id IS NULL THEN NULL WHEN file_size IS NOT NULL THEN file_size "
+        f"ELSE {virtual_size_sql('duration_ms', original_bitrate)} END"
+    )
+    opus = (
+        f"CASE WHEN track_id IS NULL THEN NULL ELSE "
+        f"{virtual_size_sql('coalesce(file_duration_ms, duration_ms)', opus_bitrate)} END"
+    )
     return f"""
         SELECT *, file_size IS NOT NULL AS has_file, least(opus_est, original_size) AS opus_size
         FROM (

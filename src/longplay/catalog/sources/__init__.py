@@ -35,6 +35,8 @@ def ingest_tabular(archive: Archive, files: list[Path], mapping_path: Path) -> I
 
     mapping = tabular.load_mapping(mapping_path)
     units = [tabular.unit(Path(f), mapping) for f in files]
-    job = {"files": [readers.file_identity(Path(f)) for f in files],
-           "mapping": Path(mapping_path).read_text(encoding="utf-8")}
+    job = {
+        "files": [readers.file_identity(Path(f)) for f in files],
+        "mapping": Path(mapping_path).read_text(encoding="utf-8"),
+    }
     return ingest.run(archive, mapping["source"]["name"], units, job)

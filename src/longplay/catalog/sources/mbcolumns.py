@@ -26,7 +26,7 @@ class Columns:
         self.disc: list[int | None] = []
         self.number: list[int | None] = []
         self.genres: list[list[str] | None] = []
-        self.art_off: list[int] = [0]          # offsets into the artist struct children
+        self.art_off: list[int] = [0]  # offsets into the artist struct children
         self.art: tuple[list[Any], list[Any], list[Any], list[Any]] = ([], [], [], [])
         self.doc_of_row: list[int] = []
         self.album_only: list[bool] = []
@@ -49,8 +49,16 @@ class Columns:
         self.read = 0
 
     def _track_columns(self) -> tuple[list[Any], ...]:
-        return (self.track_key, self.title, self.isrc, self.mbid, self.duration, self.disc, self.number,
-                self.genres)
+        return (
+            self.track_key,
+            self.title,
+            self.isrc,
+            self.mbid,
+            self.duration,
+            self.disc,
+            self.number,
+            self.genres,
+        )
 
     def reject(self, line: int, why: str) -> None:
         self.reject_pos.append(f"line {line}")
@@ -72,8 +80,14 @@ class Columns:
         self.docs[3].append(orjson.dumps(residual).decode())
 
     def _mark(self) -> tuple[int, ...]:
-        return (len(self.track_key), len(self.art[0]), len(self.pos), len(self.alb_art[0]),
-                len(self.isrc_extra[0]), len(self.oversize))
+        return (
+            len(self.track_key),
+            len(self.art[0]),
+            len(self.pos),
+            len(self.alb_art[0]),
+            len(self.isrc_extra[0]),
+            len(self.oversize),
+        )
 
     def _rollback(self, mark: tuple[int, ...]) -> None:
         """Forget what a rejected document appended (rare: only on a Problem)."""
@@ -81,12 +95,12 @@ class Columns:
         del self.oversize[oversize:]
         for col in (*self._track_columns(), self.doc_of_row, self.album_only):
             del col[rows:]
-        del self.art_off[rows + 1:]
+        del self.art_off[rows + 1 :]
         for lst in (*self.art,):
             del lst[arts:]
         for lst in (*self.album, self.pos):
             del lst[docs:]
-        del self.alb_off[docs + 1:]
+        del self.alb_off[docs + 1 :]
         for lst in (*self.alb_art,):
             del lst[alb_arts:]
         for lst in (*self.isrc_extra,):

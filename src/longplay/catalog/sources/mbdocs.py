@@ -77,8 +77,12 @@ class Batch(Columns):
         del doc["id"]
         self._keep(kind, key, line, doc)
 
-    def _credits(self, ac: Any, out: tuple[list[Any], list[Any], list[Any], list[Any]] | None,
-                 artists: dict[str, Any]) -> int:
+    def _credits(
+        self,
+        ac: Any,
+        out: tuple[list[Any], list[Any], list[Any], list[Any]] | None,
+        artists: dict[str, Any],
+    ) -> int:
         """Append an artist credit's structs to ``out`` and compact it in place.
 
         With ``out`` None the credit has no link rows (recordings, release groups): it is only
@@ -96,7 +100,9 @@ class Batch(Columns):
             art = c.get("artist")
             credited = c.get("name")
             join = c.get("joinphrase")
-            if (type(credited) is not str and credited is not None) or (type(join) is not str and join is not None):
+            if (type(credited) is not str and credited is not None) or (
+                type(join) is not str and join is not None
+            ):
                 bad = "name" if type(credited) is not str and credited is not None else "joinphrase"
                 raise Below(f"[{i}].{bad}", "a string", c[bad])
             aid = name = None
@@ -108,7 +114,9 @@ class Batch(Columns):
                 if type(name) is not str and name is not None:
                     raise Below(f"[{i}].artist.name", "a string", name)
                 # A key of sort_names passed the check already (artists recur in every credit).
-                if aid is not None and (type(aid) is not str or (aid not in sort_names and not _uuid_ok(aid))):
+                if aid is not None and (
+                    type(aid) is not str or (aid not in sort_names and not _uuid_ok(aid))
+                ):
                     aid = None  # kept in the residual; the artist is keyed by name
                 if aid is not None:
                     sort = art.get("sort-name")
@@ -171,8 +179,11 @@ class Batch(Columns):
         if type(li) is list and li and type(li[0]) is dict and type(li[0].get("label")) is dict:
             label = li[0]["label"].get("name") if type(li[0]["label"].get("name")) is str else None
         total: int | None = 0
-        for col, value in zip(a, (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
-                              strict=True):
+        for col, value in zip(
+            a,
+            (rid, title, album_type, date, label, barcode or None, None, rid, genres or None),
+            strict=True,
+        ):
             col.append(value)
         artists: dict[str, Any] = {}
         credit = doc.get("artist-credit")
@@ -240,8 +251,17 @@ class Batch(Columns):
             del doc["barcode"]
         self._keep("release", rid, line, doc)
 
-    def _tracks(self, tl: list[Any], mi: int, list_key: str, disc: int | None, doc_no: int, seen: set[str],
-                line: int, artists: dict[str, Any]) -> None:
+    def _tracks(
+        self,
+        tl: list[Any],
+        mi: int,
+        list_key: str,
+        disc: int | None,
+        doc_no: int,
+        seen: set[str],
+        line: int,
+        artists: dict[str, Any],
+    ) -> None:
         """The tracks of one track list: the hot loop. Column appends are bound once, columns
         constant over the list are extended once at its end (a Problem rolls them all back), and
         error paths (``_path``) are built only on errors."""
@@ -250,10 +270,18 @@ class Batch(Columns):
         isrcs_of, isrc_ok = self._isrcs, ISRC.fullmatch
         art, art_off = self.art, self.art_off
         off = art_off[-1]
-        add_key, add_title, add_isrc, add_mbid = (self.track_key.append, self.title.append, self.isrc.append,
-                                                  self.mbid.append)
-        add_length, add_number, add_genres, add_off = (self.duration.append, self.number.append,
-                                                       self.genres.append, art_off.append)
+        add_key, add_title, add_isrc, add_mbid = (
+            self.track_key.append,
+            self.title.append,
+            self.isrc.append,
+            self.mbid.append,
+        )
+        add_length, add_number, add_genres, add_off = (
+            self.duration.append,
+            self.number.append,
+            self.genres.append,
+            art_off.append,
+        )
         for ti, tr in enumerate(tl):
             if type(tr) is not dict:
                 raise want(_path(mi, list_key, ti), "an object", tr)
@@ -306,7 +334,9 @@ class Batch(Columns):
                 else:
                     rec_walk = True
                 if not KNOWN_RECORDING.issuperset(rec):
-                    self.note_unknown(rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line)
+                    self.note_unknown(
+                        rec.keys() - KNOWN_RECORDING, "media[].tracks[].recording", line
+                    )
                 rid = rec.get("id")
                 if type(rid) is str and fullmatch(rid):
                     mbid = rid
@@ -376,7 +406,11 @@ class Batch(Columns):
             extras = good[1:]
         else:
             first = normalize_isrc(isrcs[0])
-            extras = [n for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:]) if ok(n) and n != first]
+            extras = [
+                n
+                for n in dict.fromkeys(normalize_isrc(x) for x in isrcs[1:])
+                if ok(n) and n != first
+            ]
         for p, x in enumerate(extras, 2):
             self.isrc_extra[0].append(tid)
             self.isrc_extra[1].append(x)

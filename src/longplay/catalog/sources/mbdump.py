@@ -35,10 +35,10 @@ Opener = Callable[[], Iterator[tuple[IO[bytes], Callable[[], int]]]]
 @dataclass
 class Stream:
     kind: str
-    input: str                       # what rejects name: path, or archive path + member
+    input: str  # what rejects name: path, or archive path + member
     open: Opener
-    size: int                        # bytes on disk, for the progress bar
-    identity: str                    # path, size and mtime: a changed input is a different job
+    size: int  # bytes on disk, for the progress bar
+    identity: str  # path, size and mtime: a changed input is a different job
 
 
 class _Counting:
@@ -58,8 +58,8 @@ class _Counting:
 class Chunk:
     first_line: int
     lines: list[bytes]
-    nbytes: int                      # bytes on disk this chunk stands for (progress)
-    truncated: str | None = None     # why the input ended early; the last line may be cut off
+    nbytes: int  # bytes on disk this chunk stands for (progress)
+    truncated: str | None = None  # why the input ended early; the last line may be cut off
 
 
 def _identity(path: Path) -> str:
@@ -100,8 +100,16 @@ def _archive_streams(path: Path) -> list[Stream]:
     kind = kind_from_name(path.name)
     # Official archives are named for their entity; another name is searched for every entity.
     kinds = [kind] if kind else list(KINDS)
-    return [Stream(k, f"{path}:mbdump/{k}", _member_opener(path, f"mbdump/{k}"), path.stat().st_size,
-                   _identity(path) + f":{k}") for k in kinds]
+    return [
+        Stream(
+            k,
+            f"{path}:mbdump/{k}",
+            _member_opener(path, f"mbdump/{k}"),
+            path.stat().st_size,
+            _identity(path) + f":{k}",
+        )
+        for k in kinds
+    ]
 
 
 def _member_opener(path: Path, member: str) -> Opener:
@@ -115,6 +123,7 @@ def _member_opener(path: Path, member: str) -> Opener:
                         if fh is not None:
                             yield fh, lambda: counted.count
                         return
+
     return opener
 
 
@@ -122,6 +131,7 @@ def _file_opener(path: Path) -> Opener:
     def opener() -> Iterator[tuple[IO[bytes], Callable[[], int]]]:
         with open(path, "rb") as fh:
             yield fh, fh.tell
+
     return opener
 
 
@@ -132,10 +142,14 @@ def resolve(paths: list[Path], kind: str | None = None) -> list[Stream]:
     streams: list[Stream] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(path.glob("*.tar.xz")) + [p for k in KINDS for p in (path / "mbdump" / k, path / k) if p.is_file()]
+            found = sorted(path.glob("*.tar.xz")) + [
+                p for k in KINDS for p in (path / "mbdump" / k, path / k) if p.is_file()
+            ]
             if not found:
-                raise InputError(f"{path}: no MusicBrainz dump here (expected ENTITY.tar.xz files, "
-                                 f"mbdump/ENTITY files or ENTITY files for {', '.join(KINDS)})")
+                raise InputError(
+                    f"{path}: no MusicBrainz dump here (expected ENTITY.tar.xz files, "
+                    f"mbdump/ENTITY files or ENTITY files for {', '.join(KINDS)})"
+                )
             for p in found:
                 if p.name.endswith(".tar.xz") and kind_from_name(p.name) is None:
                     continue  # other entities of the dump (label, work, ...) are not mapped
@@ -147,9 +161,13 @@ def resolve(paths: list[Path], kind: str | None = None) -> list[Stream]:
         elif path.is_file():
             k = kind or kind_from_name(path.name) or sniff_kind(path)
             if k is None:
-                raise InputError(f"{path}: cannot tell which MusicBrainz entity this file holds; name it "
-                                 f"after one ({', '.join(f'{x}.jsonl' for x in KINDS)}) or pass --kind")
-            streams.append(Stream(k, str(path), _file_opener(path), path.stat().st_size, _identity(path)))
+                raise InputError(
+                    f"{path}: cannot tell which MusicBrainz entity this file holds; name it "
+                    f"after one ({', '.join(f'{x}.jsonl' for x in KINDS)}) or pass --kind"
+                )
+            streams.append(
+                Stream(k, str(path), _file_opener(path), path.stat().st_size, _identity(path))
+            )
         else:
             raise InputError(f"{path}: no such file or directory")
     return streams
@@ -175,8 +193,12 @@ def chunks(stream: Stream, chunk_lines: int) -> Iterator[Chunk]:
                     yield Chunk(first, lines, now - done)
                     done, first, lines = now, line_no + 1, []
     except (EOFError, lzma.LZMAError, tarfile.TarError, OSError) as exc:
-        yield Chunk(first, lines, max(0, stream.size - done),
-                    truncated=f"truncated or corrupt input after line {line_no}: {exc or type(exc).__name__}")
+        yield Chunk(
+            first,
+            lines,
+            max(0, stream.size - done),
+            truncated=f"truncated or corrupt input after line {line_no}: {exc or type(exc).__name__}",
+        )
         return
     if lines:
         yield Chunk(first, lines, max(0, stream.size - done))

@@ -109,8 +109,15 @@ def _track(tr: Any, row: dict[str, Any] | None, artists: dict[str, Any]) -> None
             rec["artist-credit"] = tr["artist-credit"]
 
 
-def rebuild_release(doc: dict[str, Any], key: str, title: str | None, date: str | None, upc: str | None,
-                    credits: list[dict[str, Any]] | None, tracks: list[dict[str, Any]] | None) -> dict[str, Any]:
+def rebuild_release(
+    doc: dict[str, Any],
+    key: str,
+    title: str | None,
+    date: str | None,
+    upc: str | None,
+    credits: list[dict[str, Any]] | None,
+    tracks: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
     """The release document: its residual ``doc`` completed from the album's rows (in place)."""
     doc["id"] = key
     if "title" not in doc and title is not None:
@@ -152,7 +159,8 @@ def rebuild(con: duckdb.DuckDBPyConnection, kind: str | None = None) -> Iterator
     reader = con.sql(RELEASES_SQL, params=[kind, kind]).to_arrow_reader(BATCH)
     for batch in reader:
         for kind_, key, record, title, date, upc, credits, tracks in zip(
-                *(c.to_pylist() for c in batch.columns), strict=True):
+            *(c.to_pylist() for c in batch.columns), strict=True
+        ):
             doc = orjson.loads(record)
             if kind_ == "release":
                 yield rebuild_release(doc, key, title, date, upc, credits, tracks)

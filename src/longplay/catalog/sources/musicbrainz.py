@@ -29,7 +29,9 @@ from longplay.errors import LongplayError
 
 SOURCE = "musicbrainz"
 
-_STAGED_SEQ = 1 << 21  # staged residuals are numbered unit * 2^21 + line in chunk (a chunk holds fewer lines)
+_STAGED_SEQ = (
+    1 << 21
+)  # staged residuals are numbered unit * 2^21 + line in chunk (a chunk holds fewer lines)
 
 STAGING = """
 CREATE TABLE IF NOT EXISTS _mb_docs (seq BIGINT, _unit INTEGER, line BIGINT, kind VARCHAR, source_key VARCHAR);
@@ -55,11 +57,22 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         m: Mapped = state["mapped"]
         table = m.flat
         con.register("_mb_flat", table)
-        missing = [f"CAST(NULL AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k not in table.column_names]
-        have = [f"CAST({k} AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k in table.column_names]
-        extra = ["_pos", "_problems" if "_problems" in table.column_names else "NULL::VARCHAR[] AS _problems",
-                 "_album_only" if "_album_only" in table.column_names else "false AS _album_only"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {', '.join(have + missing + extra)} FROM _mb_flat")
+        missing = [
+            f"CAST(NULL AS {v}) AS {k}"
+            for k, v in FLAT_COLUMNS.items()
+            if k not in table.column_names
+        ]
+        have = [
+            f"CAST({k} AS {v}) AS {k}" for k, v in FLAT_COLUMNS.items() if k in table.column_names
+        ]
+        extra = [
+            "_pos",
+            "_problems" if "_problems" in table.column_names else "NULL::VARCHAR[] AS _problems",
+            "_album_only" if "_album_only" in table.column_names else "false AS _album_only",
+        ]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {', '.join(have + missing + extra)} FROM _mb_flat"
+        )
         con.unregister("_mb_flat")
 
     def after(con: duckdb.DuckDBPyConnection) -> None:
@@ -72,12 +85,16 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
         # A release document is a candidate only when its rows survived the unit (``_rows``: not
         # rejected, not a repeat of an earlier release); other documents always are.
         seq = f"{u * _STAGED_SEQ} + line - {chunk.first_line}"
-        con.execute("CREATE OR REPLACE TEMP TABLE _mb_kept_lines AS SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _mb_kept_lines AS SELECT DISTINCT _at FROM _rows WHERE _at IS NOT NULL"
+        )
         kept = "kind <> 'release' OR 'line ' || line IN (SELECT _at FROM _mb_kept_lines)"
         con.register("_mb_d", m.docs)
         con.execute(f"""INSERT INTO source_records SELECT 'musicbrainz', kind, source_key, record, -({seq} + 1)
                         FROM _mb_d WHERE {kept}""")
-        con.execute(f"INSERT INTO _mb_docs SELECT {seq}, {u}, line, kind, source_key FROM _mb_d WHERE {kept}")
+        con.execute(
+            f"INSERT INTO _mb_docs SELECT {seq}, {u}, line, kind, source_key FROM _mb_d WHERE {kept}"
+        )
         con.unregister("_mb_d")
         if m.isrc_extra is not None:  # ISRCs beyond the first, for the tracks the unit kept
             con.register("_mb_i", m.isrc_extra)
@@ -90,26 +107,53 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
             con.register("_mb_s", m.sort_names)
             con.execute("INSERT INTO _mb_sort SELECT k, s FROM _mb_s")
             con.unregister("_mb_s")
-        con.execute("INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, m.read, m.rejected])
-        kept_lines = {int(p.split()[1]) for (p,) in con.execute(
-            "SELECT _at FROM _mb_kept_lines").fetchall()} if m.oversize else set()
+        con.execute(
+            "INSERT INTO _mb_counts VALUES (?, ?, ?, ?)", [u, stream.kind, m.read, m.rejected]
+        )
+        kept_lines = (
+            {int(p.split()[1]) for (p,) in con.execute("SELECT _at FROM _mb_kept_lines").fetchall()}
+            if m.oversize
+            else set()
+        )
         con.execute("DROP TABLE _mb_kept_lines")
         too_large = [(line, f, v) for line, f, v in m.oversize if line in kept_lines]
-        for line, f, v in too_large:  # value rejects the mapping found (the SQL rules see only NULL)
-            con.execute("INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'value', ?, NULL)",
-                        [u, stream.input, f"line {line}", f"{f} {v} does not fit its column (kept in the source record)", f])
+        for (
+            line,
+            f,
+            v,
+        ) in too_large:  # value rejects the mapping found (the SQL rules see only NULL)
+            con.execute(
+                "INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'value', ?, NULL)",
+                [
+                    u,
+                    stream.input,
+                    f"line {line}",
+                    f"{f} {v} does not fit its column (kept in the source record)",
+                    f,
+                ],
+            )
         if too_large:
-            con.execute("UPDATE _unit_counts SET values_rejected = values_rejected + ? WHERE _unit = ?",
-                        [len(too_large), u])
+            con.execute(
+                "UPDATE _unit_counts SET values_rejected = values_rejected + ? WHERE _unit = ?",
+                [len(too_large), u],
+            )
         for path, n in m.unknown.items():
             first = m.unknown_first[path]
             con.execute("INSERT INTO _mb_unknown VALUES (?, ?, ?, ?)", [u, path, n, first])
-            con.execute("""INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'note', ?, NULL)""",
-                        [u, stream.input, f"line {first}",
-                         f"unknown field {path!r} in {n} document(s) of this chunk: kept in the source record, not mapped",
-                         path])
+            con.execute(
+                """INSERT INTO _rejects VALUES (?, NULL, ?, ?, ?, 'note', ?, NULL)""",
+                [
+                    u,
+                    stream.input,
+                    f"line {first}",
+                    f"unknown field {path!r} in {n} document(s) of this chunk: kept in the source record, not mapped",
+                    path,
+                ],
+            )
 
-    unit = Unit(name=name, input=stream.input, load=load, size=chunk.nbytes, after=after, prepare=prepare)
+    unit = Unit(
+        name=name, input=stream.input, load=load, size=chunk.nbytes, after=after, prepare=prepare
+    )
     return unit
 
 
@@ -133,20 +177,25 @@ def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
                    AND (kind, source_key) IN (SELECT (kind, source_key) FROM _mb_kept)""")
     con.execute("""DELETE FROM source_records WHERE source = 'musicbrainz' AND generation < 0
                    AND -generation - 1 NOT IN (SELECT seq FROM _mb_kept)""")
-    con.execute("UPDATE source_records SET generation = ? WHERE source = 'musicbrainz' AND generation < 0",
-                [generation])
+    con.execute(
+        "UPDATE source_records SET generation = ? WHERE source = 'musicbrainz' AND generation < 0",
+        [generation],
+    )
     con.execute("""
         INSERT INTO _mb_summary
         SELECT c.kind, sum(c.read), sum(c.read) - coalesce(any_value(k.n), 0), coalesce(any_value(k.n), 0)
         FROM _mb_counts c LEFT JOIN (SELECT kind, count(*) AS n FROM _mb_kept GROUP BY kind) k USING (kind)
         GROUP BY c.kind""")
     # Sort names from credits; then artist documents, which own their artists' rows.
-    con.execute("""
+    con.execute(
+        """
         UPDATE artists SET sort_name = s.sort_name
         FROM (SELECT DISTINCT ON (source_key) source_key, sort_name FROM _mb_sort) s
         WHERE artists.source = 'musicbrainz' AND artists.generation = ? AND artists.source_key = s.source_key""",
-                [generation])
-    con.execute("""
+        [generation],
+    )
+    con.execute(
+        """
         CREATE OR REPLACE TEMP TABLE _mb_art AS
         SELECT stable_id('musicbrainz:artist:' || source_key) AS artist_id,
                json_extract_string(record, '$.name') AS name,
@@ -155,7 +204,8 @@ def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
         FROM source_records WHERE source = 'musicbrainz' AND kind = 'artist'
           AND (generation = ? OR stable_id('musicbrainz:artist:' || source_key) IN (
                SELECT artist_id FROM artists WHERE source = 'musicbrainz' AND generation = ?))""",
-                [generation, generation, generation])
+        [generation, generation, generation],
+    )
     con.execute("DELETE FROM artists WHERE artist_id IN (SELECT artist_id FROM _mb_art)")
     con.execute("INSERT INTO artists SELECT * FROM _mb_art WHERE name IS NOT NULL")
     con.execute("DROP TABLE _mb_art")
@@ -165,23 +215,43 @@ def after_merge(con: duckdb.DuckDBPyConnection, generation: int) -> None:
 def describe(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
     """Per-entity document counts and unknown fields, for the summary."""
     con.execute(STAGING)
-    rows = con.execute("SELECT kind, read, rejected, kept FROM _mb_summary ORDER BY kind").fetchall()
-    report.extra["documents"] = {k: {"read": r, "kept": kept, "rejected": rej} for k, r, rej, kept in rows}
+    rows = con.execute(
+        "SELECT kind, read, rejected, kept FROM _mb_summary ORDER BY kind"
+    ).fetchall()
+    report.extra["documents"] = {
+        k: {"read": r, "kept": kept, "rejected": rej} for k, r, rej, kept in rows
+    }
     for kind, read, rejected, kept in rows:
-        report.notes.append(f"  {kind} documents: read {read:,} = kept {kept:,} + rejected {rejected:,}")
+        report.notes.append(
+            f"  {kind} documents: read {read:,} = kept {kept:,} + rejected {rejected:,}"
+        )
     unknown = con.execute("""SELECT path, sum(n), min(first_line) FROM _mb_unknown GROUP BY path
                              ORDER BY sum(n) DESC, path""").fetchall()
     report.extra["unknown_fields"] = {p: int(n) for p, n, _ in unknown}
     if unknown:
-        report.notes.append("  unknown fields (kept in the source records): " +
-                            ", ".join(f"{p} ×{int(n):,}" for p, n, _ in unknown[:10]))
+        report.notes.append(
+            "  unknown fields (kept in the source records): "
+            + ", ".join(f"{p} ×{int(n):,}" for p, n, _ in unknown[:10])
+        )
 
 
-def ingest_musicbrainz(archive: Archive, paths: list[Path], kind: str | None = None) -> IngestReport:
+def ingest_musicbrainz(
+    archive: Archive, paths: list[Path], kind: str | None = None
+) -> IngestReport:
     streams = mbdump.resolve(paths, kind)
     chunk = archive.settings.musicbrainz_chunk_documents
     if not 1 <= chunk < _STAGED_SEQ:
-        raise LongplayError(f"setting musicbrainz_chunk_documents must be 1..{_STAGED_SEQ - 1:,}, not {chunk}")
+        raise LongplayError(
+            f"setting musicbrainz_chunk_documents must be 1..{_STAGED_SEQ - 1:,}, not {chunk}"
+        )
     job = {"inputs": [s.identity for s in streams], "chunk_documents": chunk}
-    return ingest.run(archive, SOURCE, units(streams, chunk), job, after_merge=after_merge,
-                      describe=describe, total=sum(s.size for s in streams) or 1, unit_word="bytes")
+    return ingest.run(
+        archive,
+        SOURCE,
+        units(streams, chunk),
+        job,
+        after_merge=after_merge,
+        describe=describe,
+        total=sum(s.size for s in streams) or 1,
+        unit_word="bytes",
+    )

@@ -35,26 +35,37 @@ def jsonl_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) 
 
     def load(con: duckdb.DuckDBPyConnection) -> None:
         try:
-            con.execute(f"""
+            con.execute(
+                f"""
                 CREATE OR REPLACE TEMP TABLE _in AS
-                SELECT * FROM read_json(?, format='newline_delimited', columns={_COLUMNS_SQL})""", [str(path)])
+                SELECT * FROM read_json(?, format='newline_delimited', columns={_COLUMNS_SQL})""",
+                [str(path)],
+            )
             return
         except (duckdb.InvalidInputException, duckdb.ConversionException):
             pass
         clean = _clean_copy(path, work_dir or path.parent)
         try:
-            con.execute(f"""
+            con.execute(
+                f"""
                 CREATE OR REPLACE TEMP TABLE _in AS
                 SELECT * EXCLUDE (_line), 'line ' || _line AS _pos
                 FROM read_json(?, format='newline_delimited',
                                columns={_COLUMNS_SQL[:-1]}, '_line': 'BIGINT', '_problems': 'VARCHAR[]'}})
-                """, [str(clean)])
+                """,
+                [str(clean)],
+            )
         finally:
             clean.unlink(missing_ok=True)
 
-    return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load,
-                size=max(1, path.stat().st_size // 200), position_word="line",
-                exact_positions=lambda: not _has_blank_lines(path))
+    return Unit(
+        name=f"{name_prefix}{path.name}",
+        input=str(path),
+        load=load,
+        size=max(1, path.stat().st_size // 200),
+        position_word="line",
+        exact_positions=lambda: not _has_blank_lines(path),
+    )
 
 
 def _has_blank_lines(path: Path) -> bool:
@@ -77,7 +88,9 @@ def _check(value: Any, sql_type: str) -> bool:
         return isinstance(value, str)
     if sql_type in ("BIGINT", "INTEGER"):
         bits = 63 if sql_type == "BIGINT" else 31
-        return isinstance(value, int) and not isinstance(value, bool) and -(2**bits) <= value < 2**bits
+        return (
+            isinstance(value, int) and not isinstance(value, bool) and -(2**bits) <= value < 2**bits
+        )
     if sql_type == "BOOLEAN":
         return isinstance(value, bool)
     if sql_type == "VARCHAR[]":
@@ -85,12 +98,18 @@ def _check(value: Any, sql_type: str) -> bool:
     if sql_type.startswith("STRUCT"):
         return isinstance(value, list) and all(
             isinstance(a, dict) and all(isinstance(a.get(f), str | None) for f in _ARTIST_FIELDS)
-            for a in value)
+            for a in value
+        )
     return True
 
 
-_TYPE_WORDS = {"VARCHAR": "a string", "BIGINT": "a 64-bit integer", "INTEGER": "a 32-bit integer",
-               "BOOLEAN": "true or false", "VARCHAR[]": "a list of strings"}
+_TYPE_WORDS = {
+    "VARCHAR": "a string",
+    "BIGINT": "a 64-bit integer",
+    "INTEGER": "a 32-bit integer",
+    "BOOLEAN": "true or false",
+    "VARCHAR[]": "a list of strings",
+}
 
 
 def clean_record(obj: Any) -> tuple[dict[str, Any], list[str]]:
@@ -105,7 +124,9 @@ def clean_record(obj: Any) -> tuple[dict[str, Any], list[str]]:
             out[name] = value
         else:
             want = _TYPE_WORDS.get(sql_type, "a list of {key, name, mbid, join_phrase} objects")
-            problems.append(f"field {name!r} should be {want}, got {orjson.dumps(value)[:60].decode()}")
+            problems.append(
+                f"field {name!r} should be {want}, got {orjson.dumps(value)[:60].decode()}"
+            )
     return out, problems
 
 
@@ -133,32 +154,52 @@ def parquet_unit(path: Path, name_prefix: str = "") -> Unit:
 
     def load(con: duckdb.DuckDBPyConnection) -> None:
         try:
-            names = {r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()}
+            names = {
+                r[0]
+                for r in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()
+            }
         except duckdb.Error as exc:
             raise InputError(f"{path}: not a readable Parquet file: {exc}") from None
-        cols = ", ".join(f"CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
-                         for k, v in FLAT_COLUMNS.items())
+        cols = ", ".join(
+            f"CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
+            for k, v in FLAT_COLUMNS.items()
+        )
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM read_parquet(?)", [str(path)])
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM read_parquet(?)",
+                [str(path)],
+            )
             return
         except (duckdb.ConversionException, duckdb.InvalidInputException):
             pass
         # A value that does not fit its field (a number too large, text where a number belongs):
         # read again with TRY_CAST, and make each such row a record with its problems.
         present = [k for k in FLAT_COLUMNS if k in names]
-        cols = ", ".join(f"TRY_CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
-                         for k, v in FLAT_COLUMNS.items())
+        cols = ", ".join(
+            f"TRY_CAST({k} AS {v}) AS {k}" if k in names else f"NULL::{v} AS {k}"
+            for k, v in FLAT_COLUMNS.items()
+        )
         checks = ", ".join(
             f"CASE WHEN {k} IS NOT NULL AND TRY_CAST({k} AS {FLAT_COLUMNS[k]}) IS NULL THEN "
             f"'field ''{k}'' should be {_TYPE_WORDS.get(FLAT_COLUMNS[k], 'a list of artist objects')}, got ' || "
-            f"left({k}::VARCHAR, 60) END" for k in present)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE _in AS
+            f"left({k}::VARCHAR, 60) END"
+            for k in present
+        )
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _in AS
                         SELECT {cols}, nullif(list_filter([{checks}], lambda x: x IS NOT NULL), []) AS _problems
-                        FROM read_parquet(?)""", [str(path)])
+                        FROM read_parquet(?)""",
+            [str(path)],
+        )
 
     rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]  # type: ignore[index]
-    return Unit(name=f"{name_prefix}{path.name}", input=str(path), load=load, size=max(1, rows),
-                position_word="row")
+    return Unit(
+        name=f"{name_prefix}{path.name}",
+        input=str(path),
+        load=load,
+        size=max(1, rows),
+        position_word="row",
+    )
 
 
 def flat_unit(path: Path, name_prefix: str = "", work_dir: Path | None = None) -> Unit:

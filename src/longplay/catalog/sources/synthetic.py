@@ -33,17 +33,198 @@ from longplay.catalog.schema import FLAT_COLUMNS
 DUPLICATE_SHARE = 1 - 186 / 256  # tracks that re-release a recording
 TRACKS_PER_ARTIST = 40
 
-_WORDS = ["love", "night", "heart", "fire", "dream", "light", "rain", "summer", "blue", "river", "golden", "city", "shadow", "wild", "ocean", "star", "silver", "home", "moon", "road", "dance", "echo", "storm", "sweet", "broken", "paper", "glass", "velvet", "electric", "midnight", "morning", "winter", "honey", "stone", "thunder", "ghost", "garden", "mirror", "island", "desert", "neon", "crystal", "highway", "whisper", "wonder", "secret", "forever", "falling", "rising", "burning", "lonely", "hollow", "northern", "southern", "distant", "hidden", "quiet", "loud", "tender", "bitter", "crimson", "emerald", "violet", "amber", "copper", "iron", "magnetic", "cosmic", "little", "big", "young", "old", "last", "first", "lost", "found", "free"]
-_FIRST = ["Ana", "Ben", "Cleo", "Dario", "Ema", "Felix", "Gia", "Hugo", "Ines", "Jonas", "Kai", "Lena", "Milo", "Nora", "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wim", "Xena", "Yara", "Zeno", "Alba", "Bruno", "Carla", "Dmitri", "Elif", "Farah"]
-_LAST = ["Alder", "Brook", "Castell", "Dunmore", "Ellery", "Fontaine", "Garza", "Holm", "Ivers", "Jansen", "Kova", "Lind", "Moreau", "Novak", "Okafor", "Petit", "Quint", "Rossi", "Sato", "Tanaka", "Ueda", "Varga", "Weiss", "Xu", "Yilmaz", "Zorn"]
+_WORDS = [
+    "love",
+    "night",
+    "heart",
+    "fire",
+    "dream",
+    "light",
+    "rain",
+    "summer",
+    "blue",
+    "river",
+    "golden",
+    "city",
+    "shadow",
+    "wild",
+    "ocean",
+    "star",
+    "silver",
+    "home",
+    "moon",
+    "road",
+    "dance",
+    "echo",
+    "storm",
+    "sweet",
+    "broken",
+    "paper",
+    "glass",
+    "velvet",
+    "electric",
+    "midnight",
+    "morning",
+    "winter",
+    "honey",
+    "stone",
+    "thunder",
+    "ghost",
+    "garden",
+    "mirror",
+    "island",
+    "desert",
+    "neon",
+    "crystal",
+    "highway",
+    "whisper",
+    "wonder",
+    "secret",
+    "forever",
+    "falling",
+    "rising",
+    "burning",
+    "lonely",
+    "hollow",
+    "northern",
+    "southern",
+    "distant",
+    "hidden",
+    "quiet",
+    "loud",
+    "tender",
+    "bitter",
+    "crimson",
+    "emerald",
+    "violet",
+    "amber",
+    "copper",
+    "iron",
+    "magnetic",
+    "cosmic",
+    "little",
+    "big",
+    "young",
+    "old",
+    "last",
+    "first",
+    "lost",
+    "found",
+    "free",
+]
+_FIRST = [
+    "Ana",
+    "Ben",
+    "Cleo",
+    "Dario",
+    "Ema",
+    "Felix",
+    "Gia",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kai",
+    "Lena",
+    "Milo",
+    "Nora",
+    "Omar",
+    "Pia",
+    "Quinn",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wim",
+    "Xena",
+    "Yara",
+    "Zeno",
+    "Alba",
+    "Bruno",
+    "Carla",
+    "Dmitri",
+    "Elif",
+    "Farah",
+]
+_LAST = [
+    "Alder",
+    "Brook",
+    "Castell",
+    "Dunmore",
+    "Ellery",
+    "Fontaine",
+    "Garza",
+    "Holm",
+    "Ivers",
+    "Jansen",
+    "Kova",
+    "Lind",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petit",
+    "Quint",
+    "Rossi",
+    "Sato",
+    "Tanaka",
+    "Ueda",
+    "Varga",
+    "Weiss",
+    "Xu",
+    "Yilmaz",
+    "Zorn",
+]
 _BANDS = ("The {} {}s", "{} {}", "{} of the {}", "{} & the {}s")
-_GENRES = ("rock", "pop", "electronic", "hip hop", "jazz", "classical", "folk", "metal", "punk", "soul",
-           "r&b", "country", "reggae", "ambient", "house", "techno", "blues", "latin", "indie", "funk")
-_COUNTRIES = ["US", "GB", "DE", "FR", "SE", "NL", "JP", "KR", "BR", "CA", "AU", "IT", "ES", "NO", "FI", "DK", "PL", "MX", "AR", "IE"]
+_GENRES = (
+    "rock",
+    "pop",
+    "electronic",
+    "hip hop",
+    "jazz",
+    "classical",
+    "folk",
+    "metal",
+    "punk",
+    "soul",
+    "r&b",
+    "country",
+    "reggae",
+    "ambient",
+    "house",
+    "techno",
+    "blues",
+    "latin",
+    "indie",
+    "funk",
+)
+_COUNTRIES = [
+    "US",
+    "GB",
+    "DE",
+    "FR",
+    "SE",
+    "NL",
+    "JP",
+    "KR",
+    "BR",
+    "CA",
+    "AU",
+    "IT",
+    "ES",
+    "NO",
+    "FI",
+    "DK",
+    "PL",
+    "MX",
+    "AR",
+    "IE",
+]
 _LABELS = tuple(f"{w.title()} {s}" for w in _WORDS[:40] for s in ("Records", "Music", "Sound"))
 # Album size distribution over 1..30: singles, EPs, then albums peaking around 10–12 tracks.
-_SIZE_P = np.array([22, 8, 5, 4, 5, 5, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1,
-                    1, 1, 1, 1, 1], dtype=float)
+_SIZE_P = np.array(
+    [22, 8, 5, 4, 5, 5, 4, 5, 6, 7, 8, 8, 7, 6, 5, 4, 3, 3, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+    dtype=float,
+)
 _SIZE_P /= _SIZE_P.sum()
 
 
@@ -66,9 +247,14 @@ def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
     raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
     raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
     raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
-    hexed = pa.array(np.frombuffer(raw.tobytes().hex().encode(), dtype="S32").astype(object), pa.binary())
+    hexed = pa.array(
+        np.frombuffer(raw.tobytes().hex().encode(), dtype="S32").astype(object), pa.binary()
+    )
     hexed = pc.cast(hexed, pa.string())
-    s = [pc.utf8_slice_codeunits(hexed, a, b) for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))]
+    s = [
+        pc.utf8_slice_codeunits(hexed, a, b)
+        for a, b in ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
+    ]
     return _join(s[0], "-", s[1], "-", s[2], "-", s[3], "-", s[4])
 
 
@@ -81,7 +267,11 @@ def _artist_names(ids: np.ndarray) -> pa.Array:
             names.append(f"{_FIRST[h % len(_FIRST)]} {_LAST[(h >> 8) % len(_LAST)]}")
         else:
             fmt = _BANDS[(h >> 4) % len(_BANDS)]
-            names.append(fmt.format(_WORDS[(h >> 8) % len(_WORDS)].title(), _WORDS[(h >> 16) % len(_WORDS)].title()))
+            names.append(
+                fmt.format(
+                    _WORDS[(h >> 8) % len(_WORDS)].title(), _WORDS[(h >> 16) % len(_WORDS)].title()
+                )
+            )
         if a >= len(_FIRST) * len(_LAST):
             names[-1] += f" {a // (len(_FIRST) * len(_LAST)) + 1}" if h % 5 == 0 else ""
     return pa.array(names, pa.string())
@@ -111,11 +301,19 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     month = rng.integers(1, 13, n_albums)
     day = rng.integers(1, 29, n_albums)
     precision = rng.random(n_albums)
-    dates = [f"{y}" if p < 0.1 else f"{y}-{m:02d}" if p < 0.15 else f"{y}-{m:02d}-{d:02d}"
-             for y, m, d, p in zip(year.tolist(), month.tolist(), day.tolist(), precision.tolist(), strict=True)]
+    dates = [
+        f"{y}" if p < 0.1 else f"{y}-{m:02d}" if p < 0.15 else f"{y}-{m:02d}-{d:02d}"
+        for y, m, d, p in zip(
+            year.tolist(), month.tolist(), day.tolist(), precision.tolist(), strict=True
+        )
+    ]
     bodies = [f"8{a:010d}" for a in album_no.tolist()]
     upcs = [b + str(gtin_check_digit(b)) for b in bodies]
-    album_type = np.where(compilation, "compilation", np.where(sizes <= 3, "single", np.where(sizes <= 6, "ep", "album")))
+    album_type = np.where(
+        compilation,
+        "compilation",
+        np.where(sizes <= 3, "single", np.where(sizes <= 6, "ep", "album")),
+    )
     album_genre = rng.integers(0, len(_GENRES), n_albums)
     a_w1, a_w2 = rng.integers(0, len(_WORDS), n_albums), rng.integers(0, len(_WORDS), n_albums)
     album_titles = _join(_W_TITLE.take(pa.array(a_w1)), " ", _W_TITLE.take(pa.array(a_w2)))
@@ -135,10 +333,17 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     dup = rng.random(n) < DUPLICATE_SHARE
     dup[0] = False
     originals = np.flatnonzero(~dup)
-    rec[dup] = originals[np.floor(rng.random(int(dup.sum())) * np.searchsorted(originals, np.flatnonzero(dup))).astype(np.int64)]
+    rec[dup] = originals[
+        np.floor(
+            rng.random(int(dup.sum())) * np.searchsorted(originals, np.flatnonzero(dup))
+        ).astype(np.int64)
+    ]
     rec_global = start + rec
-    t_artist = np.where(np.repeat(compilation, sizes), np.floor(n_artists * rng.random(n) ** 3).astype(np.int64),
-                        album_artist[t_album])
+    t_artist = np.where(
+        np.repeat(compilation, sizes),
+        np.floor(n_artists * rng.random(n) ** 3).astype(np.int64),
+        album_artist[t_album],
+    )
     t_artist = t_artist[rec]  # a re-release keeps its recording's artist
     feat = (rng.random(n) < 0.1)[rec]
     feat_artist = np.floor(n_artists * rng.random(n) ** 3).astype(np.int64)[rec]
@@ -146,16 +351,22 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     w1, w2 = rng.integers(0, len(_WORDS), n)[rec], rng.integers(0, len(_WORDS), n)[rec]
     titles = _join(_W_TITLE.take(pa.array(w1)), " ", _W.take(pa.array(w2)))
     block = rec_global // 100_000
-    isrc = _join(_strings(_COUNTRIES).take(pa.array(block % len(_COUNTRIES))),
-                 _B36.take(pa.array((block // len(_COUNTRIES)) % 36**3)),
-                 _D2.take(pa.array(year[t_album][rec] % 100)),
-                 _D5.take(pa.array(rec_global % 100_000)))
+    isrc = _join(
+        _strings(_COUNTRIES).take(pa.array(block % len(_COUNTRIES))),
+        _B36.take(pa.array((block // len(_COUNTRIES)) % 36**3)),
+        _D2.take(pa.array(year[t_album][rec] % 100)),
+        _D5.take(pa.array(rec_global % 100_000)),
+    )
     has_mbid = (rng.random(n) < 0.7)[rec]
-    mbid = pc.if_else(pa.array(has_mbid), _uuids(rng, n).take(pa.array(rec)), pa.nulls(n, pa.string()))
-    duration = np.clip(rng.lognormal(math.log(205_000), 0.35, n), 30_000, 1_200_000).astype(np.int64)[rec]
+    mbid = pc.if_else(
+        pa.array(has_mbid), _uuids(rng, n).take(pa.array(rec)), pa.nulls(n, pa.string())
+    )
+    duration = np.clip(rng.lognormal(math.log(205_000), 0.35, n), 30_000, 1_200_000).astype(
+        np.int64
+    )[rec]
     duration = duration + np.where(dup, rng.integers(-400, 400, n), 0)
     q = rng.random(n) + 1e-12
-    listens = np.floor(0.5 * (q ** -1.2 - 1)).astype(np.int64)
+    listens = np.floor(0.5 * (q**-1.2 - 1)).astype(np.int64)
     users = listens // rng.integers(2, 40, n)
     pops = [popularity.popularity_from_listens(x) for x in listens.tolist()] if n < 50_000 else None
     explicit = (rng.random(n) < 0.08)[rec]
@@ -172,36 +383,45 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     album_artists = _artist_list(
         np.arange(n + 1, dtype=np.int32),
         np.where(np.repeat(compilation, sizes), -1, album_artist[t_album]),
-        np.full(n, "", dtype=object))
+        np.full(n, "", dtype=object),
+    )
 
     ta = pa.array(t_album)
-    table = pa.table({
-        "track_key": _join("tr", pc.cast(pa.array(track_index), pa.string())),
-        "title": titles,
-        "isrc": isrc,
-        "mbid": mbid,
-        "duration_ms": pa.array(duration),
-        "disc_number": pa.array(disc, pa.int32()),
-        "track_number": pa.array(track_no, pa.int32()),
-        "explicit": pa.array(explicit),
-        "popularity": pa.array(pops, pa.int32()) if pops is not None else pa.nulls(n, pa.int32()),
-        "listen_count": pa.array(listens),
-        "user_count": pa.array(users),
-        "genres": pa.nulls(n, pa.list_(pa.string())),  # genres live on albums here
-        "license": pa.nulls(n, pa.string()),
-        "artists": artists,
-        "album_key": _join("al", pc.cast(pa.array(album_no), pa.string())).take(ta),
-        "album_title": album_titles.take(ta),
-        "album_type": pa.array(album_type).take(ta),
-        "release_date": pa.array(dates, pa.string()).take(ta),
-        "label": _strings(_LABELS).take(pa.array((album_artist * 7 + year) % len(_LABELS))).take(ta),
-        "upc": pa.array(upcs, pa.string()).take(ta),
-        "total_tracks": pa.array(sizes, pa.int32()).take(ta),
-        "album_mbid": _uuids(rng, n_albums).take(ta),
-        "album_genres": pa.ListArray.from_arrays(pa.array(np.arange(n_albums + 1, dtype=np.int32)),
-                                                 _strings(_GENRES).take(pa.array(album_genre))).take(ta),
-        "album_artists": album_artists,
-    })
+    table = pa.table(
+        {
+            "track_key": _join("tr", pc.cast(pa.array(track_index), pa.string())),
+            "title": titles,
+            "isrc": isrc,
+            "mbid": mbid,
+            "duration_ms": pa.array(duration),
+            "disc_number": pa.array(disc, pa.int32()),
+            "track_number": pa.array(track_no, pa.int32()),
+            "explicit": pa.array(explicit),
+            "popularity": pa.array(pops, pa.int32())
+            if pops is not None
+            else pa.nulls(n, pa.int32()),
+            "listen_count": pa.array(listens),
+            "user_count": pa.array(users),
+            "genres": pa.nulls(n, pa.list_(pa.string())),  # genres live on albums here
+            "license": pa.nulls(n, pa.string()),
+            "artists": artists,
+            "album_key": _join("al", pc.cast(pa.array(album_no), pa.string())).take(ta),
+            "album_title": album_titles.take(ta),
+            "album_type": pa.array(album_type).take(ta),
+            "release_date": pa.array(dates, pa.string()).take(ta),
+            "label": _strings(_LABELS)
+            .take(pa.array((album_artist * 7 + year) % len(_LABELS)))
+            .take(ta),
+            "upc": pa.array(upcs, pa.string()).take(ta),
+            "total_tracks": pa.array(sizes, pa.int32()).take(ta),
+            "album_mbid": _uuids(rng, n_albums).take(ta),
+            "album_genres": pa.ListArray.from_arrays(
+                pa.array(np.arange(n_albums + 1, dtype=np.int32)),
+                _strings(_GENRES).take(pa.array(album_genre)),
+            ).take(ta),
+            "album_artists": album_artists,
+        }
+    )
     return table
 
 
@@ -212,11 +432,15 @@ def _artist_list(offsets: np.ndarray, ids: np.ndarray, joins: np.ndarray) -> pa.
     uniq, inverse = np.unique(safe, return_inverse=True)
     names = _artist_names(uniq).take(pa.array(inverse))
     names = pc.if_else(pa.array(various), "Various Artists", names)
-    keys = pc.if_else(pa.array(various), "various", _join("ar", pc.cast(pa.array(safe), pa.string())))
+    keys = pc.if_else(
+        pa.array(various), "various", _join("ar", pc.cast(pa.array(safe), pa.string()))
+    )
     mb = _uuid_for_ids(uniq).take(pa.array(inverse))
     mb = pc.if_else(pa.array(various), pa.scalar(None, pa.string()), mb)
-    struct = pa.StructArray.from_arrays([keys, names, mb, pa.array(joins.tolist(), pa.string())],
-                                        names=["key", "name", "mbid", "join_phrase"])
+    struct = pa.StructArray.from_arrays(
+        [keys, names, mb, pa.array(joins.tolist(), pa.string())],
+        names=["key", "name", "mbid", "join_phrase"],
+    )
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
 
 
@@ -232,8 +456,12 @@ def _uuid_for_ids(ids: np.ndarray) -> pa.Array:
 def with_popularity(table: pa.Table) -> pa.Table:
     """Fill the popularity column from listens (vectorized; same rule as the catalog's)."""
     listens = table.column("listen_count").to_numpy()
-    pop = np.minimum(100, np.floor(100 * np.log10(1 + np.maximum(listens, 0)) / popularity.LOG_SPAN + 0.5))
-    return table.set_column(table.schema.get_field_index("popularity"), "popularity", pa.array(pop.astype(np.int32)))
+    pop = np.minimum(
+        100, np.floor(100 * np.log10(1 + np.maximum(listens, 0)) / popularity.LOG_SPAN + 0.5)
+    )
+    return table.set_column(
+        table.schema.get_field_index("popularity"), "popularity", pa.array(pop.astype(np.int32))
+    )
 
 
 def chunks(tracks: int, seed: int, chunk_tracks: int) -> Iterator[tuple[int, pa.Table]]:
@@ -241,8 +469,9 @@ def chunks(tracks: int, seed: int, chunk_tracks: int) -> Iterator[tuple[int, pa.
         yield i, with_popularity(generate_chunk(tracks, seed, i, chunk_tracks))
 
 
-def write(out_dir: Path, tracks: int, seed: int = 1, fmt: str = "parquet",
-          chunk_tracks: int = 1_000_000) -> list[Path]:
+def write(
+    out_dir: Path, tracks: int, seed: int = 1, fmt: str = "parquet", chunk_tracks: int = 1_000_000
+) -> list[Path]:
     """Write the catalog as flat-record files, one per chunk; existing complete chunks are kept."""
     from longplay import progress
 
@@ -281,10 +510,17 @@ def units(tracks: int, seed: int, chunk_tracks: int) -> list:  # list[Unit]
             cols = ", ".join(FLAT_COLUMNS)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM _chunk")
             con.unregister("_chunk")
+
         return load
 
     n = chunk_count(tracks, chunk_tracks)
-    return [Unit(name=f"chunk-{i:05d}", input=f"synthetic(tracks={tracks}, seed={seed}) chunk {i}",
-                 load=loader(i), size=min(tracks, (i + 1) * chunk_tracks) - i * chunk_tracks,
-                 position_word="row")
-            for i in range(n)]
+    return [
+        Unit(
+            name=f"chunk-{i:05d}",
+            input=f"synthetic(tracks={tracks}, seed={seed}) chunk {i}",
+            load=loader(i),
+            size=min(tracks, (i + 1) * chunk_tracks) - i * chunk_tracks,
+            position_word="row",
+        )
+        for i in range(n)
+    ]

@@ -60,12 +60,16 @@ def load_mapping(path: Path) -> dict[str, Any]:
         raise InputError(f"{path}: not valid TOML: {exc}") from None
     unknown_sections = set(data) - {"source", "fields", "options"}
     if unknown_sections:
-        raise InputError(f"{path}: unknown section(s) {sorted(unknown_sections)} (expected source, fields, options)")
+        raise InputError(
+            f"{path}: unknown section(s) {sorted(unknown_sections)} (expected source, fields, options)"
+        )
     fields = data.get("fields", {})
     allowed = set(FLAT_COLUMNS) | set(EXTRA_FIELDS)
     for key, col in fields.items():
         if key not in allowed:
-            raise InputError(f"{path}: unknown catalog field {key!r} in [fields] (known: {', '.join(sorted(allowed))})")
+            raise InputError(
+                f"{path}: unknown catalog field {key!r} in [fields] (known: {', '.join(sorted(allowed))})"
+            )
         if not isinstance(col, str) or not col:
             raise InputError(f"{path}: field {key!r} must name a source column")
     for req in ("track_key", "title"):
@@ -73,7 +77,9 @@ def load_mapping(path: Path) -> dict[str, Any]:
             raise InputError(f"{path}: [fields] must map {req!r}")
     source = data.get("source", {})
     if not isinstance(source.get("name", ""), str) or not source.get("name"):
-        raise InputError(f"{path}: [source] name is required (it is the provenance of every record)")
+        raise InputError(
+            f"{path}: [source] name is required (it is the provenance of every record)"
+        )
     opts = data.get("options", {})
     if opts.get("duration_unit", "ms") not in ("ms", "s"):
         raise InputError(f"{path}: options.duration_unit must be 'ms' or 's'")
@@ -87,8 +93,10 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
     sep = str(opts.get("artist_separator", ";")).replace("'", "''")
     for key, col in fields.items():
         if col not in columns:
-            raise InputError(f"{input_name}: mapped column {col!r} (for {key!r}) is not in the input "
-                             f"(columns: {', '.join(sorted(columns))})")
+            raise InputError(
+                f"{input_name}: mapped column {col!r} (for {key!r}) is not in the input "
+                f"(columns: {', '.join(sorted(columns))})"
+            )
     exprs: list[str] = []
     checks: list[str] = []
     for name, sql_type in FLAT_COLUMNS.items():
@@ -98,8 +106,10 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
             scale = "1000" if opts.get("duration_unit", "ms") == "s" else "1"
             raw = f"TRY_CAST({_q(col)} AS DOUBLE)"
             exprs.append(f"round({raw} * {scale})::BIGINT AS duration_ms")
-            checks.append(f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN "
-                          f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR) || ' is not a number' END")
+            checks.append(
+                f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN "
+                f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR) || ' is not a number' END"
+            )
             continue
         if col is None:
             exprs.append(f"NULL::{sql_type} AS {name}")
@@ -114,10 +124,16 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
             continue
         exprs.append(f"TRY_CAST({_q(col)} AS {sql_type}) AS {name}")
         if sql_type != "VARCHAR":
-            checks.append(f"CASE WHEN {_q(col)} IS NOT NULL AND TRY_CAST({_q(col)} AS {sql_type}) IS NULL THEN "
-                          f"{_lit(f'column {col!r} ({name}): ')} || to_json({_q(col)}::VARCHAR) || "
-                          f"{_lit(f' is not {_TYPE_WORDS.get(sql_type, sql_type.lower())}')} END")
-    problems = f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)" if checks else "NULL::VARCHAR[]"
+            checks.append(
+                f"CASE WHEN {_q(col)} IS NOT NULL AND TRY_CAST({_q(col)} AS {sql_type}) IS NULL THEN "
+                f"{_lit(f'column {col!r} ({name}): ')} || to_json({_q(col)}::VARCHAR) || "
+                f"{_lit(f' is not {_TYPE_WORDS.get(sql_type, sql_type.lower())}')} END"
+            )
+    problems = (
+        f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"
+        if checks
+        else "NULL::VARCHAR[]"
+    )
     return f"SELECT {', '.join(exprs)}, {problems} AS _problems FROM _raw"
 
 
@@ -126,26 +142,48 @@ def unit(path: Path, mapping: dict[str, Any]) -> Unit:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    kind = {".jsonl": "json", ".ndjson": "json", ".json": "json", ".csv": "csv", ".tsv": "csv",
-            ".parquet": "parquet", ".sqlite": "sqlite", ".sqlite3": "sqlite", ".db": "sqlite"}.get(suffix)
+    kind = {
+        ".jsonl": "json",
+        ".ndjson": "json",
+        ".json": "json",
+        ".csv": "csv",
+        ".tsv": "csv",
+        ".parquet": "parquet",
+        ".sqlite": "sqlite",
+        ".sqlite3": "sqlite",
+        ".db": "sqlite",
+    }.get(suffix)
     if kind is None:
-        raise InputError(f"{path}: unknown input format {suffix!r} (use .jsonl, .csv, .parquet or .sqlite)")
+        raise InputError(
+            f"{path}: unknown input format {suffix!r} (use .jsonl, .csv, .parquet or .sqlite)"
+        )
 
     def load(con: duckdb.DuckDBPyConnection) -> None:
         pos_word = "row" if kind in ("parquet", "sqlite") else "line"
         try:
             if kind == "json":
                 raw = "SELECT * FROM read_json(?, format='newline_delimited', ignore_errors=false)"
-                con.execute(f"CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, * FROM ({raw})", [str(path)])
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, * FROM ({raw})",
+                    [str(path)],
+                )
             elif kind == "csv":
-                con.execute("""CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, *
-                               FROM read_csv(?, all_varchar=true, header=true)""", [str(path)])
+                con.execute(
+                    """CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, *
+                               FROM read_csv(?, all_varchar=true, header=true)""",
+                    [str(path)],
+                )
             elif kind == "parquet":
-                con.execute("""CREATE OR REPLACE TEMP TABLE _rawp AS SELECT file_row_number + 1 AS _n, *
-                               FROM read_parquet(?, file_row_number=true)""", [str(path)])
+                con.execute(
+                    """CREATE OR REPLACE TEMP TABLE _rawp AS SELECT file_row_number + 1 AS _n, *
+                               FROM read_parquet(?, file_row_number=true)""",
+                    [str(path)],
+                )
             else:
                 con.register("_sqlite", _read_sqlite(path, mapping))
-                con.execute("CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, * FROM _sqlite")
+                con.execute(
+                    "CREATE OR REPLACE TEMP TABLE _rawp AS SELECT row_number() OVER () AS _n, * FROM _sqlite"
+                )
                 con.unregister("_sqlite")
         except duckdb.Error as exc:
             raise InputError(f"{path}: cannot read as {kind}: {str(exc).splitlines()[0]}") from None
@@ -153,8 +191,8 @@ def unit(path: Path, mapping: dict[str, Any]) -> Unit:
         con.execute("CREATE OR REPLACE TEMP VIEW _raw AS SELECT * FROM _rawp")
         select = _select(mapping, columns, str(path))
         con.execute(f"""CREATE OR REPLACE TEMP TABLE _in AS
-                        SELECT * EXCLUDE (_n), '{pos_word} ' || (_n + {1 if kind == 'csv' else 0}) AS _pos
-                        FROM ({select.replace('FROM _raw', ', _n FROM _raw')})""")
+                        SELECT * EXCLUDE (_n), '{pos_word} ' || (_n + {1 if kind == "csv" else 0}) AS _pos
+                        FROM ({select.replace("FROM _raw", ", _n FROM _raw")})""")
         con.execute("DROP VIEW _raw")
         con.execute("DROP TABLE _rawp")
 
@@ -165,7 +203,9 @@ def _read_sqlite(path: Path, mapping: dict[str, Any]) -> pa.Table:
     src = mapping["source"]
     query = src.get("query") or (f"SELECT * FROM {_q(src['table'])}" if src.get("table") else None)
     if query is None:
-        raise InputError(f"{path}: a SQLite input needs [source] table = \"...\" or query = \"...\" in its mapping")
+        raise InputError(
+            f'{path}: a SQLite input needs [source] table = "..." or query = "..." in its mapping'
+        )
     uri = f"file:{path.resolve()}?mode=ro"
     try:
         con = sqlite3.connect(uri, uri=True)
@@ -179,5 +219,9 @@ def _read_sqlite(path: Path, mapping: dict[str, Any]) -> pa.Table:
         raise InputError(f"{path}: SQLite query failed: {exc}") from None
     # Keep SQLite's dynamic types honest: everything as text, converted by the mapping's casts.
     cols: list[Any] = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
-    return pa.table({n: pa.array([None if v is None else str(v) for v in c], pa.string())
-                     for n, c in zip(names, cols, strict=True)})
+    return pa.table(
+        {
+            n: pa.array([None if v is None else str(v) for v in c], pa.string())
+            for n, c in zip(names, cols, strict=True)
+        }
+    )

@@ -17,7 +17,7 @@ help:
 	@echo "make demo   build the demo archive from the built-in sample (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
-	@echo "make lint   ruff and mypy"
+	@echo "make lint   ruff check, ruff format --check and mypy"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -47,6 +47,7 @@ bench: $(STAMP) system-deps
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
 clean:

@@ -107,6 +107,9 @@ def test_init_takes_the_archive_option_or_variable(tmp_path: Path, cli_env: dict
     assert not (tmp_path / "longplay.toml").exists()
     r = run(cli_env, "--archive", str(tmp_path / "a"), "init", str(tmp_path / "d"))
     assert r.returncode == 1 and "two archives named" in r.stderr
+    # A folder given to init wins over the variable, which may be set for other commands.
+    r = run({**cli_env, "LONGPLAY_ARCHIVE": str(tmp_path / "b")}, "init", str(tmp_path / "e"))
+    assert r.returncode == 0 and (tmp_path / "e" / "longplay.toml").is_file()
 
 
 def test_quiet_and_debug_after_the_command(tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -88,8 +88,12 @@ def cli(ctx: click.Context, archive_dir: Path, quiet: bool, debug: bool) -> None
       longplay --archive /data/lp stats
     """
     progress.set_quiet(quiet)
-    named = ctx.get_parameter_source("archive_dir") is not click.core.ParameterSource.DEFAULT
-    ctx.obj = Context(archive_dir, named, quiet, debug)
+    source = ctx.get_parameter_source("archive_dir")
+    origin = {
+        click.core.ParameterSource.COMMANDLINE: "option",
+        click.core.ParameterSource.ENVIRONMENT: "environment",
+    }.get(source, "default")  # type: ignore[arg-type]
+    ctx.obj = Context(archive_dir, origin, quiet, debug)
 
 
 def main() -> None:

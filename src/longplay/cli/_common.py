@@ -25,9 +25,9 @@ if TYPE_CHECKING:
 class Context:
     """What the root options decided, handed to every command."""
 
-    def __init__(self, archive_dir: Path, archive_named: bool, quiet: bool, debug: bool):
+    def __init__(self, archive_dir: Path, archive_from: str, quiet: bool, debug: bool):
         self.archive_dir = archive_dir
-        self.archive_named = archive_named  # --archive or $LONGPLAY_ARCHIVE, not the default "."
+        self.archive_from = archive_from  # "option" (--archive), "environment" or "default"
         self.quiet = quiet
         self.debug = debug
 

@@ -16,7 +16,8 @@ from longplay.errors import InputError, LongplayError
 def init(obj: Context, directory: Path | None) -> None:
     """Create an archive directory (longplay.toml, catalog/, state.sqlite, rejects/, ...).
 
-    DIRECTORY defaults to --archive (or $LONGPLAY_ARCHIVE).
+    DIRECTORY defaults to --archive (or $LONGPLAY_ARCHIVE); a DIRECTORY given wins over
+    $LONGPLAY_ARCHIVE.
 
     \b
     Example:
@@ -26,13 +27,13 @@ def init(obj: Context, directory: Path | None) -> None:
     from longplay.archive import Archive
 
     if directory is None:
-        if not obj.archive_named:
+        if obj.archive_from == "default":
             raise InputError(
                 "name the archive to create: `longplay init DIR`, `longplay --archive DIR init` "
                 "or $LONGPLAY_ARCHIVE"
             )
         directory = obj.archive_dir
-    elif obj.archive_named and Path(directory).resolve() != Path(obj.archive_dir).resolve():
+    elif obj.archive_from == "option" and Path(directory).resolve() != obj.archive_dir.resolve():
         raise InputError(
             f"two archives named: --archive {obj.archive_dir} and init {directory}; give one"
         )

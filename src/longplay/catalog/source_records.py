@@ -1,7 +1,7 @@
 """`longplay export source-records`: a source's records rebuilt from the catalog, as JSON lines.
 
 MusicBrainz documents are rebuilt from their residuals and the normalized rows
-(``sources/mbrebuild``); a source that stores whole records gets them back as stored.
+(``sources/musicbrainz/rebuild``); a source that stores whole records gets them back as stored.
 The output equals the ingested documents as JSON values (key order may differ).
 """
 
@@ -44,7 +44,7 @@ def export_source_records(
             )
         docs: Iterator[Any]
         if source == "musicbrainz":
-            from longplay.catalog.sources import mbrebuild
+            from longplay.catalog.sources.musicbrainz import rebuild as mbrebuild
 
             docs = mbrebuild.rebuild(con, kind)
         else:

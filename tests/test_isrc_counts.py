@@ -1,4 +1,4 @@
-"""stats and dedup count every ISRC a track carries, and dedup names recordings by stable ID."""
+"""stats and dedup count every ISRC a track carries; dedup names groups by stable ID, checks --top."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from longplay.archive import Archive
 from longplay.catalog import sources
@@ -17,6 +18,7 @@ from longplay.catalog.identifiers import stable_id
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 from longplay.catalog.stats import catalog_stats, format_stats
 from longplay.catalog.store import CatalogStore
+from longplay.errors import InputError
 from longplay.testing.musicbrainz_docs import Shape
 
 FIRST, SECOND, OTHER = "GBAAA9900001", "GBAAA9900002", "GBAAA9900003"
@@ -83,3 +85,9 @@ def test_dedup_counts_every_isrc_and_names_groups_by_stable_id(
     assert released == [(group["recording_id"],)]
     assert json.loads(json.dumps(report))["largest"][0]["recording_id"] == released[0][0]
     assert f" {released[0][0]} " in format_report(report)
+
+
+def test_dedup_refuses_a_negative_top_before_any_work(archive: Archive) -> None:
+    with pytest.raises(InputError, match=r"top \(--top\) must be 0 or more, not -1"):
+        dedup(archive, top=-1)
+    assert CatalogStore(archive).current_name() is None

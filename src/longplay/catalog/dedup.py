@@ -17,11 +17,13 @@ from longplay import progress
 from longplay.archive import Archive
 from longplay.catalog import identity
 from longplay.catalog.store import CatalogStore
-from longplay.errors import LongplayError
+from longplay.errors import InputError, LongplayError
 
 
 def dedup(archive: Archive, top: int = 10) -> dict[str, Any]:
     """Recompute identity (a new generation, resumable as any job) and report on it."""
+    if top < 0:  # checked before any work: a negative LIMIT fails only after identity ran
+        raise InputError(f"top (--top) must be 0 or more, not {top}")
     store = CatalogStore(archive)
     base = store.current_name()
     if base is None:

@@ -18,14 +18,18 @@ import orjson
 from longplay.archive import Archive
 from longplay.catalog import ingest
 from longplay.catalog.ingest import IngestReport
+from longplay.errors import InputError, SettingsError
 
 
 def ingest_synthetic(archive: Archive, tracks: int, seed: int = 1) -> IngestReport:
     from longplay.catalog.sources import synthetic
 
     if tracks < 1:
-        raise ValueError("--tracks must be at least 1")
+        raise InputError(f"tracks (--tracks) must be at least 1, not {tracks}")
     chunk = archive.settings.synthetic_chunk_tracks
+    if chunk < 1:  # would divide by zero when cutting the catalog into chunks
+        raise SettingsError(f"setting synthetic_chunk_tracks must be at least 1, not {chunk}")
+    synthetic.check_arguments(seed, chunk)
     job = {"tracks": tracks, "seed": seed, "chunk_tracks": chunk}
     return ingest.run(archive, "synthetic", synthetic.units(tracks, seed, chunk), job)
 

@@ -120,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).",
         ("tcp+utp-in", "tcp", "tcp+utp"),
     ),
-    # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
+    # Open metadata sources (catalog/sources/musicbrainz/, listenbrainz.py)
     Setting(
         "musicbrainz_chunk_documents",
         int,

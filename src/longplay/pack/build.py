@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from longplay import progress
+from longplay import progress, state
 from longplay.archive import Archive
 from longplay.audio import tags as tagmod
 from longplay.audio.tagging import catalog_tags_many, tag_copy
@@ -34,25 +34,6 @@ from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 from longplay.rejects import RejectsLog, run_log_path
 
-LEDGER = """
-CREATE TABLE IF NOT EXISTS build_files (
-    track_id INTEGER PRIMARY KEY,
-    recording_id INTEGER NOT NULL,
-    action TEXT NOT NULL,                 -- original | opus
-    inputs TEXT NOT NULL,                 -- SHA-256 of everything the output depends on
-    src_path TEXT NOT NULL,
-    src_sha256 TEXT NOT NULL,
-    out_path TEXT NOT NULL,               -- relative to the archive
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    format TEXT NOT NULL,                 -- file extension: flac, ogg, opus, mp3, m4a
-    bitrate INTEGER,
-    duration_ms INTEGER,
-    restore BLOB,                         -- originals: turns the tagged file back into the source
-    cover_sha256 TEXT,
-    built_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-"""
 _EXT = {"flac": "flac", "vorbis": "ogg", "opus": "opus", "mp3": "mp3", "aac": "m4a", "alac": "m4a"}
 
 
@@ -169,13 +150,9 @@ def run_task(task: Task, archive_root: str) -> dict[str, Any]:
 
 @contextmanager
 def ledger(archive: Archive) -> Iterator[sqlite3.Connection]:
-    con = sqlite3.connect(archive.state_path)
-    try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(LEDGER)
+    """The archive's state, where the ``build_files`` table lives (see longplay.state)."""
+    with state.connection(archive) as con:
         yield con
-    finally:
-        con.close()
 
 
 def planned_tasks(archive: Archive) -> tuple[list[Task], int]:
@@ -270,12 +247,12 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
                         reason=f"{t.action}: {exc}",
                     )
                 else:
-                    con.execute(
-                        f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
-                        f"VALUES ({', '.join('?' * len(row))})",
-                        list(row.values()),
-                    )
-                    con.commit()
+                    with state.transaction(con):
+                        con.execute(
+                            f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
+                            f"VALUES ({', '.join('?' * len(row))})",
+                            list(row.values()),
+                        )
                     summary.built += 1
                     summary.bytes += row["size"]
                 bar.advance()
@@ -284,6 +261,6 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
         # Files of tracks no longer planned are not part of this build.
         keep = {t.track_id for t in tasks}
         stale = [r[0] for r in con.execute("SELECT track_id FROM build_files") if r[0] not in keep]
-        con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
-        con.commit()
+        with state.transaction(con):
+            con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
     return summary

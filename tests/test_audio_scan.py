@@ -227,7 +227,11 @@ def test_a_worker_that_dies_does_not_stop_the_scan(clip_dir: Path) -> None:
     paths = [str(p) for p in clip_files(clip_dir)] * 10
     results = scan_mod.examine_all(paths, 2, True)
     got = [next(results)]
-    workers = [c for k in psutil.Process().children(recursive=True) for c in k.children()]
+    workers = [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if "longplay.workers" in " ".join(c.cmdline())
+    ]
     assert workers, "no pool workers found"
     os.kill(workers[0].pid, signal.SIGKILL)
     got += list(results)

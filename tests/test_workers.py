@@ -146,3 +146,28 @@ def test_busy_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     while time.monotonic() < deadline and not all(_gone(c.pid) for c in children):
         time.sleep(0.1)
     assert all(_gone(c.pid) for c in children), "workers outlived their parent"
+
+
+BASE = {"longplay", "longplay.errors", "longplay.settings", "longplay.archive", "longplay.units"}
+BASE |= {"longplay.progress", "longplay.state", "longplay.workers", "longplay.rejects"}
+BASE |= {"longplay.safepaths"}
+
+
+def _imported(*modules: str) -> set[str]:
+    code = f"import sys; import {', '.join(modules)}; print(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_seam_and_the_state_import_only_base_modules() -> None:
+    loaded = {
+        m for m in _imported("longplay.workers", "longplay.state") if m.startswith("longplay")
+    }
+    assert loaded <= BASE
+
+
+def test_task_modules_keep_worker_start_up_light() -> None:
+    # What a build or scan worker imports when it unpickles its first task.
+    for task_module in ("longplay.pack.buildtask", "longplay.audio.examine"):
+        loaded = _imported("longplay.workers", task_module)
+        assert not loaded & {"duckdb", "rich", "pyarrow", "longplay.catalog.store"}, task_module

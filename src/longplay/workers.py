@@ -351,26 +351,29 @@ class ProcessPool(Pool):
         self._stop(proc)
         how = _how(proc.returncode)
         name = getattr(fn, "__qualname__", repr(fn))
+        error = WorkerDied(f"worker process {proc.pid} died while running {name} ({how})")
+        queued: list[Future[Any]] = []
         with self._lock:
             self._deaths_in_a_row += 1
             if self._killing:
-                future.set_exception(WorkerDied(f"worker {proc.pid} stopped: the pool shut down"))
-                return
-            future.set_exception(
-                WorkerDied(f"worker process {proc.pid} died while running {name} ({how})")
-            )
-            if self._deaths_in_a_row >= self._give_up and self._broken is None:
+                error = WorkerDied(f"worker process {proc.pid} stopped: the pool shut down")
+            elif self._deaths_in_a_row >= self._give_up and self._broken is None:
                 self._broken = PoolBroken(
                     f"{self._deaths_in_a_row} worker processes in a row died before finishing "
                     f"a task (the last one running {name}, {how}); run with LONGPLAY_WORKERS=1 "
                     "to see the error in the main process"
                 )
                 self._closed = True
-                self._fail_queued(self._broken)
+                queued = self._drain(stop=True)
+        # Futures are resolved outside the lock: their callbacks may call submit().
+        future.set_exception(error)
+        for f in queued:
+            if f.set_running_or_notify_cancel():
+                f.set_exception(self._broken)
 
-    def _fail_queued(self, error: BaseException | None) -> None:
-        """Fail (or with None, cancel) every queued task; keep the shutdown sentinels queued."""
-        sentinels = 0
+    def _drain(self, stop: bool) -> list[Future[Any]]:
+        """Take every queued task off the queue (under the lock); ``stop``: end the dispatchers."""
+        futures, sentinels = [], 0
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -378,12 +381,11 @@ class ProcessPool(Pool):
                 break
             if item is None:
                 sentinels += 1
-            elif error is None:
-                item[0].cancel()
-            elif item[0].set_running_or_notify_cancel():
-                item[0].set_exception(error)
-        for _ in range(max(sentinels, len(self._threads) if error is not None else 0)):
+            else:
+                futures.append(item[0])
+        for _ in range(max(sentinels, len(self._threads) if stop else 0)):
             self._queue.put(None)
+        return futures
 
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:
         """Close the worker's stdin (an idle worker exits on EOF) and reap it."""
@@ -400,8 +402,9 @@ class ProcessPool(Pool):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._closed = True
-            if cancel_futures:
-                self._fail_queued(None)
+            queued = self._drain(stop=False) if cancel_futures else []
+        for future in queued:
+            future.cancel()
         for _ in self._threads:
             self._queue.put(None)
         if wait:

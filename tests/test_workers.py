@@ -171,3 +171,10 @@ def test_task_modules_keep_worker_start_up_light() -> None:
     for task_module in ("longplay.pack.buildtask", "longplay.audio.examine"):
         loaded = _imported("longplay.workers", task_module)
         assert not loaded & {"duckdb", "rich", "pyarrow", "longplay.catalog.store"}, task_module
+
+
+def test_a_result_that_cannot_travel_back_is_the_task_error() -> None:
+    with workers.pool(1) as pool:
+        with pytest.raises(workers.TaskError, match="cannot send back its result"):
+            pool.submit(open, os.devnull).result(timeout=30)  # a file object does not pickle
+        assert pool.submit(leaf_width, 3).result(timeout=30) == 4 and len(pool.started) == 1

@@ -317,15 +317,18 @@ class ProcessPool(Pool):
                     if self._killing:
                         future.set_exception(WorkerDied("not run: the pool shut down"))
                         continue
-                    proc = self._spawn(slot)
-                proc = self._run(slot, proc, future, fn, request)
+                    try:
+                        proc = self._spawn(slot)
+                    except OSError as exc:  # out of processes or memory: counts as a death
+                        self._died(future, fn, f"a worker process could not start ({exc})")
+                        continue
+                proc = self._run(proc, future, fn, request)
         finally:
             if proc is not None:
                 self._stop(proc)
 
     def _run(
         self,
-        slot: int,
         proc: subprocess.Popen[bytes],
         future: Future[Any],
         fn: Callable[[Any], Any],
@@ -335,10 +338,17 @@ class ProcessPool(Pool):
         assert proc.stdin is not None and proc.stdout is not None
         try:
             _send(proc.stdin, request)
-            status, value = pickle.loads(_receive(proc.stdout))
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self._died(proc, future, fn)
+            reply = _receive(proc.stdout)
+        except (EOFError, OSError):
+            self._stop(proc)
+            name = getattr(fn, "__qualname__", repr(fn))
+            what = f"worker process {proc.pid} died while running {name} ({_how(proc.returncode)})"
+            self._died(future, fn, what)
             return None
+        try:
+            status, value = pickle.loads(reply)
+        except Exception as exc:  # e.g. an exception class that cannot be rebuilt here
+            status, value = "error", TaskError(f"unreadable reply ({type(exc).__name__}: {exc})")
         with self._lock:
             self._deaths_in_a_row = 0
         if status == "ok":
@@ -347,21 +357,19 @@ class ProcessPool(Pool):
             future.set_exception(value)
         return proc
 
-    def _died(self, proc: subprocess.Popen[bytes], future: Future[Any], fn: Any) -> None:
-        self._stop(proc)
-        how = _how(proc.returncode)
-        name = getattr(fn, "__qualname__", repr(fn))
-        error = WorkerDied(f"worker process {proc.pid} died while running {name} ({how})")
+    def _died(self, future: Future[Any], fn: Any, what: str) -> None:
+        """Fail the task whose worker died (``what``); give up after too many in a row."""
+        error = WorkerDied(what)
         queued: list[Future[Any]] = []
         with self._lock:
             self._deaths_in_a_row += 1
             if self._killing:
-                error = WorkerDied(f"worker process {proc.pid} stopped: the pool shut down")
+                error = WorkerDied(f"{what}: the pool was shutting down")
             elif self._deaths_in_a_row >= self._give_up and self._broken is None:
                 self._broken = PoolBroken(
                     f"{self._deaths_in_a_row} worker processes in a row died before finishing "
-                    f"a task (the last one running {name}, {how}); run with LONGPLAY_WORKERS=1 "
-                    "to see the error in the main process"
+                    f"a task (the last: {what}); run with LONGPLAY_WORKERS=1 to see the error "
+                    "in the main process"
                 )
                 self._closed = True
                 queued = self._drain(stop=True)

@@ -11,12 +11,13 @@ PYTEST_WORKERS ?= 2
 # Debian packages the test suite runs for real (see tests/clients.py).
 DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker
 
-.PHONY: help venv system-deps demo test test-fast bench lint readme clean
+.PHONY: help venv system-deps demo test test-fast bench soak lint readme clean
 
 help:
 	@echo "make demo   build the demo archive from the built-in sample (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
+	@echo "make soak   the fuzzers at 10,000 cases per parser (make test runs a few hundred)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make readme rerun the README's commands and put their real output in place"
 
@@ -45,6 +46,9 @@ bench: $(STAMP) system-deps
 	@bash scripts/system-deps.sh ffmpeg mktorrent transmission-cli
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+soak: $(STAMP)
+	LONGPLAY_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_fuzz_parsers.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

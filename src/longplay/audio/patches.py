@@ -269,6 +269,21 @@ def parse(blob: bytes) -> RestoreInfo:
     )
 
 
+def _literals(info: RestoreInfo, base: bytes, total: int) -> bytes:
+    """The literal bytes, decompressed a block at a time: a damaged header that claims a huge
+    size must not make us allocate it up front (one-shot decompress did, a fuzzer found)."""
+    dctx = zstandard.ZstdDecompressor(dict_data=_dictionary(base, list(info.ops)))
+    chunks, got = [], 0
+    try:
+        with dctx.stream_reader(info.literals) as reader:
+            while got <= total and (chunk := reader.read(1 << 20)):
+                chunks.append(chunk)
+                got += len(chunk)
+    except zstandard.ZstdError as exc:
+        raise RestoreError(f"restore data is damaged ({exc})") from None
+    return b"".join(chunks)
+
+
 def apply(tagged: bytes, blob: bytes) -> bytes:
     """The original file's bytes, rebuilt from ``tagged`` and its restore data (checked)."""
     info = parse(blob)
@@ -286,12 +301,7 @@ def apply(tagged: bytes, blob: bytes) -> bytes:
         raise RestoreError("restore data is damaged (ops do not fit the file)")
     literals = b""
     if total_literals:
-        try:
-            literals = zstandard.ZstdDecompressor(
-                dict_data=_dictionary(base, list(info.ops))
-            ).decompress(info.literals, max_output_size=total_literals)
-        except zstandard.ZstdError as exc:
-            raise RestoreError(f"restore data is damaged ({exc})") from None
+        literals = _literals(info, base, total_literals)
     if len(literals) != total_literals:
         raise RestoreError("restore data is damaged (literal bytes missing)")
     out, pos = bytearray(), 0

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,7 @@ from longplay.audio.library import LibraryStore
 from longplay.audio.scan import scan
 from longplay.audio.tags import TagRecord, write_tags
 from longplay.cli import cli
+from procs import assert_all_exit, busy_workers
 
 
 def rows(archive: Archive, table: str = "files") -> dict[str, dict[str, Any]]:
@@ -158,6 +162,38 @@ def test_a_killed_scan_resumes_to_the_same_result(
     }
 
 
+def test_kill_9_during_scan_leaves_no_worker_and_the_rerun_ends_the_same(
+    clip_dir: Path, tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    music = tmp_path / "music"
+    for n in range(16):  # 160 files: long enough to kill mid-way, cheap to make
+        shutil.copytree(clip_dir, music / f"copy{n:02d}")
+    killed, clean = Archive.init(tmp_path / "killed"), Archive.init(tmp_path / "clean")
+
+    def cmd(archive: Archive) -> list[str]:
+        where = ["--archive", str(archive.root)]
+        return [sys.executable, "-m", "longplay.cli", *where, "scan", "--workers", "2", str(music)]
+
+    proc = subprocess.Popen(
+        cmd(killed), env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    workers = busy_workers(proc.pid, 2)
+    assert proc.poll() is None, "the scan finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert_all_exit(workers, within=10)
+    for archive in (killed, clean):
+        run = subprocess.run(cmd(archive), env=cli_env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+    strip = ("scanned_at",)
+    for table in ("files", "rejected_files"):
+        got, want = rows(killed, table), rows(clean, table)
+        assert len(want) == {"files": 160, "rejected_files": 16}[table]  # + catalog.jsonl
+        assert {p: {k: v for k, v in r.items() if k not in strip} for p, r in got.items()} == {
+            p: {k: v for k, v in r.items() if k not in strip} for p, r in want.items()
+        }
+
+
 BEETS = shared_data("audio", "beets")
 
 
@@ -227,7 +263,11 @@ def test_a_worker_that_dies_does_not_stop_the_scan(clip_dir: Path) -> None:
     paths = [str(p) for p in clip_files(clip_dir)] * 10
     results = scan_mod.examine_all(paths, 2, True)
     got = [next(results)]
-    workers = [c for k in psutil.Process().children(recursive=True) for c in k.children()]
+    workers = [
+        c
+        for c in psutil.Process().children(recursive=True)
+        if "longplay.workers" in " ".join(c.cmdline())
+    ]
     assert workers, "no pool workers found"
     os.kill(workers[0].pid, signal.SIGKILL)
     got += list(results)

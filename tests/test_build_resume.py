@@ -1,4 +1,4 @@
-"""`kill -9` during `longplay build`, then build again: same files as an uninterrupted build."""
+"""`kill -9` during `longplay build`: no worker survives it; building again gives the same files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from longplay.audio import samples
 from longplay.audio.scan import scan
 from longplay.catalog.sources import ingest_flat
 from longplay.plan.planner import make_plan
+from procs import assert_all_exit, busy_workers
 
 
 def _planned(root: Path, music: Path) -> Archive:
@@ -60,14 +61,17 @@ def test_kill_9_during_build_then_rerun(tmp_path: Path, cli_env: dict[str, str])
         str(killed.root),
         "build",
         "--workers",
-        "1",
+        "2",
     ]
     proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while _count(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
+    workers = busy_workers(proc.pid, 2)  # both in the middle of a task
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)  # what the OOM killer does
     proc.wait(timeout=30)
+    assert_all_exit(workers, within=10)
     done_before = _count(killed)
     assert 3 <= done_before < 16, "the build finished before it could be killed"
     rerun = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=300)

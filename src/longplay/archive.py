@@ -19,11 +19,11 @@ Layout (see docs/archive.md)::
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from longplay import settings as settings_mod
+from longplay import state
 from longplay.errors import LongplayError
 
 SUBDIRS = ("catalog", "search", "build", "files", "torrents", "release", "rejects", "work")
@@ -106,8 +106,7 @@ class Archive:
             tmp = archive.toml_path.with_suffix(".toml.tmp")
             tmp.write_text(settings_mod.default_toml(), encoding="utf-8")
             os.replace(tmp, archive.toml_path)
-        with sqlite3.connect(archive.state_path) as con:
-            con.execute("PRAGMA journal_mode=WAL")
+        state.ensure(archive)
         archive.settings  # noqa: B018 - validate the toml now, not on first use
         return archive
 

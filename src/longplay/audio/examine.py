@@ -142,3 +142,9 @@ def examine(path: str, decode: bool = True) -> dict[str, Any]:
 def examine_many(paths: list[str], decode: bool = True) -> list[dict[str, Any]]:
     """`examine` over a batch (one process-pool task carries several files)."""
     return [examine(p, decode) for p in paths]
+
+
+def examine_batch(job: tuple[list[str], bool]) -> list[dict[str, Any]]:
+    """`examine_many` as a worker task: one picklable argument, (paths, decode)."""
+    paths, decode = job
+    return examine_many(paths, decode)

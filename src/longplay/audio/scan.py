@@ -5,7 +5,7 @@ Stages (each file's task is `examine.examine`, a pure function of the file)::
     walk roots ──▶ compare with library (size, mtime_ns, inode) ──▶ unchanged: skip
                                        │                        └─▶ same stat, new path: moved
                                        ▼
-                    new / changed ──▶ process pool: examine ──▶ files / rejected_files
+                    new / changed ──▶ worker pool: examine ──▶ files / rejected_files
                                                                (+ rejects log, + value problems)
     paths gone from the walk ──▶ deleted (unless a new file has their SHA-256: moved)
     then ──▶ match.match_library against the current catalog
@@ -16,13 +16,9 @@ it had recorded; deletions are applied only after a complete walk.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,13 +26,16 @@ from typing import Any
 from longplay.archive import Archive
 from longplay.audio import examine as ex
 from longplay.audio.library import Key, LibraryStore
-from longplay.errors import InputError, LongplayError
+from longplay.errors import InputError
 from longplay.progress import progress
 from longplay.rejects import RejectsLog, run_log_path
+from longplay.workers import WorkerDied, count
+from longplay.workers import pool as pool_of
 
 BATCH = 16  # files per pool task: amortizes inter-process overhead
 INLINE_MAX = 4  # this few files are examined in this process (no pool start-up)
 FLUSH_EVERY = 256  # results written to the library per transaction
+CRASHED = "crashed the decoder (its process died)"
 
 
 @dataclass
@@ -120,72 +119,34 @@ def walk(root: str, skipped: list[str]) -> Iterator[Seen]:
             yield Seen((root, rel), entry.path, (st.st_size, st.st_mtime_ns, st.st_ino))
 
 
-def _pool_context() -> Any:
-    # forkserver: workers fork from a clean server that already imported PyAV (fast start, and
-    # no DuckDB threads inherited from this process); spawn elsewhere.
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["longplay.audio.examine"])
-        return ctx
-    return multiprocessing.get_context("spawn")
-
-
 def examine_all(
     paths: Sequence[str], workers: int, decode: bool
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(path, record) for every path, in completion order, using ``workers`` processes.
 
-    A file that kills its worker (a decoder crash) does not stop the scan: the batches that were
-    in flight are re-run one file at a time, and the file that crashes alone is rejected.
+    A file that kills its worker (a decoder crash) does not stop the scan: the batches whose
+    worker died are re-run one file at a time, and the file that crashes alone is rejected.
     """
     if workers <= 1 or len(paths) <= INLINE_MAX:
         for p in paths:
             yield p, ex.examine(p, decode)
         return
-    todo = deque(list(paths[i : i + BATCH]) for i in range(0, len(paths), BATCH))
-    suspects: deque[list[str]] = deque()
-    succeeded, crashed = 0, 0
-    while todo or suspects:
-        alone = not todo
-        queue = suspects if alone else todo
-        limit = 1 if alone else workers * 4
-        with ProcessPoolExecutor(workers if not alone else 1, mp_context=_pool_context()) as pool:
-            inflight: dict[Any, list[str]] = {}
-            broken = False
-            while (queue or inflight) and not broken:
-                while queue and len(inflight) < limit:
-                    batch = queue.popleft()
-                    inflight[pool.submit(ex.examine_many, batch, decode)] = batch
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    batch = inflight.pop(fut)
-                    try:
-                        results = fut.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        if alone:
-                            crashed += 1
-                            if crashed >= 3 and not succeeded:
-                                raise LongplayError(
-                                    "scan worker processes die before finishing any file; "
-                                    "run with LONGPLAY_WORKERS=1 to see why"
-                                ) from None
-                            yield (
-                                batch[0],
-                                {
-                                    "status": ex.REJECTED,
-                                    "problems": [],
-                                    "reason": "crashed the decoder (its process died)",
-                                },
-                            )
-                        else:
-                            suspects.extend([p] for p in batch)
-                        continue
-                    succeeded += len(results)
-                    yield from zip(batch, results, strict=True)
-            if broken:
-                for batch in inflight.values():
-                    suspects.extend([p] for p in batch)
+    batches = ((list(paths[i : i + BATCH]), decode) for i in range(0, len(paths), BATCH))
+    suspects: list[str] = []
+    with pool_of(workers) as pool:
+        for (batch, _), outcome in pool.map_unordered(
+            ex.examine_batch, batches, window=4 * workers
+        ):
+            if isinstance(outcome.error, WorkerDied):
+                suspects.extend(batch)  # one of them may be to blame, or none (a killed worker)
+                continue
+            yield from zip(batch, outcome.result(), strict=True)
+        alone = (([p], decode) for p in suspects)
+        for ([path], _), outcome in pool.map_unordered(ex.examine_batch, alone, window=4 * workers):
+            if isinstance(outcome.error, WorkerDied):
+                yield path, {"status": ex.REJECTED, "problems": [], "reason": CRASHED}
+            else:
+                yield path, outcome.result()[0]
 
 
 def scan(
@@ -199,7 +160,7 @@ def scan(
     """Scan ``dirs`` into the archive's library, then match files to the current catalog."""
     started = time.perf_counter()
     settings = archive.settings
-    workers = workers or settings.workers or os.cpu_count() or 1
+    workers = count(workers, settings.workers)
     decode = settings.scan_decode if decode is None else decode
     summary = ScanSummary(_roots(dirs))
     log = RejectsLog(run_log_path(archive.rejects_dir, "scan"))

@@ -17,15 +17,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import duckdb
+from typing import TYPE_CHECKING, Any
 
 from longplay.archive import Archive
 from longplay.audio import formats, patches
 from longplay.audio.probe import AudioProblem, payload_sha256
 from longplay.audio.tags import TagRecord, write_tags
 from longplay.errors import InputError, LongplayError
+
+if TYPE_CHECKING:  # build workers import this module: keep them off DuckDB
+    import duckdb
 
 _TAGS_SQL = """
 SELECT t.track_id, t.title, t.isrc, t.mbid, t.disc_number, t.track_number,

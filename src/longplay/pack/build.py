@@ -14,82 +14,26 @@ files out into ``files/TORRENT/...``.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import hashlib
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
-from longplay import progress
+from longplay import progress, state
+from longplay import workers as workers_mod
 from longplay.archive import Archive
-from longplay.audio import tags as tagmod
-from longplay.audio.tagging import catalog_tags_many, tag_copy
-from longplay.audio.transcode import transcode_opus
+from longplay.audio.tagging import catalog_tags_many
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
+from longplay.pack import buildtask
+from longplay.pack.buildtask import Task, run_task
 from longplay.rejects import RejectsLog, run_log_path
 
-LEDGER = """
-CREATE TABLE IF NOT EXISTS build_files (
-    track_id INTEGER PRIMARY KEY,
-    recording_id INTEGER NOT NULL,
-    action TEXT NOT NULL,                 -- original | opus
-    inputs TEXT NOT NULL,                 -- SHA-256 of everything the output depends on
-    src_path TEXT NOT NULL,
-    src_sha256 TEXT NOT NULL,
-    out_path TEXT NOT NULL,               -- relative to the archive
-    size INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    format TEXT NOT NULL,                 -- file extension: flac, ogg, opus, mp3, m4a
-    bitrate INTEGER,
-    duration_ms INTEGER,
-    restore BLOB,                         -- originals: turns the tagged file back into the source
-    cover_sha256 TEXT,
-    built_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
-);
-"""
-_EXT = {"flac": "flac", "vorbis": "ogg", "opus": "opus", "mp3": "mp3", "aac": "m4a", "alac": "m4a"}
-
-
-@dataclass(frozen=True)
-class Task:
-    track_id: int
-    recording_id: int
-    action: str
-    src: str
-    src_sha256: str
-    codec: str
-    bitrate: int | None
-    duration_ms: int | None
-    opus_bitrate: int
-    tags: dict[str, Any]
-
-    def inputs_key(self) -> str:
-        """Everything the output depends on; a different key means rebuild."""
-        blob = json.dumps(
-            [
-                self.action,
-                self.src_sha256,
-                self.opus_bitrate if self.action == "opus" else None,
-                self.tags,
-            ],
-            sort_keys=True,
-            default=str,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()
-
-    def out_rel(self) -> str:
-        ext = (
-            "opus"
-            if self.action == "opus"
-            else _EXT.get(self.codec, Path(self.src).suffix.lstrip(".") or "bin")
-        )
-        return f"build/{self.track_id % 256:02x}/{self.track_id}.{ext}"
+__all__ = ["BuildSummary", "Task", "build", "ledger", "planned_tasks", "run_task"]
 
 
 @dataclass
@@ -116,66 +60,11 @@ class BuildSummary:
         return line
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def run_task(task: Task, archive_root: str) -> dict[str, Any]:
-    """Build one file (pure: same task, same bytes). Runs in a worker process."""
-    root = Path(archive_root)
-    out = root / task.out_rel()
-    record = tagmod.TagRecord(**task.tags)
-    restore: bytes | None = None
-    if task.action == "original":
-        restore = tag_copy(task.src, out, record)
-        bitrate, duration = task.bitrate, task.duration_ms
-    elif task.action == "opus":
-        result = transcode_opus(task.src, out, task.opus_bitrate, tags=record)
-        bitrate, duration = task.opus_bitrate, round(result.seconds * 1000)
-    else:
-        raise LongplayError(f"track {task.track_id}: unknown build action {task.action!r}")
-    cover_sha = None
-    cover = tagmod.read_cover(task.src)
-    if cover:
-        cover_sha = hashlib.sha256(cover).hexdigest()
-        ext = ".png" if cover.startswith(b"\x89PNG") else ".jpg"
-        cover_path = root / "build" / "covers" / f"{cover_sha}{ext}"
-        if not cover_path.exists():
-            cover_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cover_path.with_name(f".{cover_path.name}.{os.getpid()}")
-            tmp.write_bytes(cover)
-            os.replace(tmp, cover_path)
-    return {
-        "track_id": task.track_id,
-        "recording_id": task.recording_id,
-        "action": task.action,
-        "inputs": task.inputs_key(),
-        "src_path": task.src,
-        "src_sha256": task.src_sha256,
-        "out_path": task.out_rel(),
-        "size": out.stat().st_size,
-        "sha256": _sha256(out),
-        "format": Path(task.out_rel()).suffix.lstrip("."),
-        "bitrate": bitrate,
-        "duration_ms": duration,
-        "restore": restore,
-        "cover_sha256": cover_sha,
-    }
-
-
 @contextmanager
 def ledger(archive: Archive) -> Iterator[sqlite3.Connection]:
-    con = sqlite3.connect(archive.state_path)
-    try:
-        con.execute("PRAGMA journal_mode=WAL")
-        con.executescript(LEDGER)
+    """The archive's state, where the ``build_files`` table lives (see longplay.state)."""
+    with state.connection(archive) as con:
         yield con
-    finally:
-        con.close()
 
 
 def planned_tasks(archive: Archive) -> tuple[list[Task], int]:
@@ -226,9 +115,30 @@ def _library_sha256(archive: Archive, paths: list[str]) -> dict[str, str]:
         return dict(lib.con.execute("SELECT path, sha256 FROM library_files").fetchall())
 
 
+# A task's temporary output: .NAME.PID.partEXT (tag copy, re-encode) or .NAME.PID (cover).
+_PARTIAL = re.compile(r"^\..+\.(\d+)(\.part(\.\w+)?)?$")
+
+
+def _sweep_partials(build_dir: Path) -> None:
+    """Delete temporary outputs of tasks whose worker died (killed, crashed) before renaming."""
+    if not build_dir.is_dir():
+        return
+    for path in build_dir.rglob(".*"):
+        match = _PARTIAL.match(path.name)
+        if not match or not path.is_file():
+            continue
+        try:
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:  # its writer is gone: nobody will finish it
+            path.unlink(missing_ok=True)
+        except (PermissionError, OverflowError):  # alive under another user, or no pid at all
+            continue
+
+
 def build(archive: Archive, workers: int | None = None) -> BuildSummary:
     tasks, without = planned_tasks(archive)
     summary = BuildSummary(planned=len(tasks), without_file=without)
+    _sweep_partials(archive.build_dir)  # workers die with a killed build, mid-write
     with ledger(archive) as con:
         done = {
             r[0]: (r[1], r[2], r[3])
@@ -249,41 +159,42 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
                 summary.bytes += prev[2]
             else:
                 todo.append(t)
-        workers = workers or archive.settings.workers or os.cpu_count() or 1
         log = RejectsLog(run_log_path(archive.rejects_dir, "build"))
+        root = str(archive.root)
         with (
             progress.progress("build", len(tasks), "files") as bar,
-            cf.ProcessPoolExecutor(max_workers=workers) as pool,
+            workers_mod.pool(workers, archive.settings) as pool,
         ):
             bar.advance(summary.skipped)
-            futures = {pool.submit(run_task, t, str(archive.root)): t for t in todo}
-            for fut in cf.as_completed(futures):
-                t = futures[fut]
-                try:
-                    row = fut.result()
-                except Exception as exc:  # one bad file never stops the build
+            jobs = ((t, root) for t in todo)
+            for (t, _), outcome in pool.map_unordered(buildtask.run, jobs):
+                # A task's error (a worker that died included) fails that file only; the pool
+                # raises PoolBroken itself when workers cannot run anything.
+                if not outcome.ok:
                     summary.failed += 1
                     log.add(
                         source="build",
                         input=t.src,
                         position=f"track {t.track_id}",
-                        reason=f"{t.action}: {exc}",
+                        reason=f"{t.action}: {outcome.error}",
                     )
                 else:
-                    con.execute(
-                        f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
-                        f"VALUES ({', '.join('?' * len(row))})",
-                        list(row.values()),
-                    )
-                    con.commit()
+                    row = outcome.result()
+                    with state.transaction(con):
+                        con.execute(
+                            f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
+                            f"VALUES ({', '.join('?' * len(row))})",
+                            list(row.values()),
+                        )
                     summary.built += 1
                     summary.bytes += row["size"]
                 bar.advance()
         log.close()
+        _sweep_partials(archive.build_dir)
         summary.rejects_path = log.path if log.records else None
         # Files of tracks no longer planned are not part of this build.
         keep = {t.track_id for t in tasks}
         stale = [r[0] for r in con.execute("SELECT track_id FROM build_files") if r[0] not in keep]
-        con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
-        con.commit()
+        with state.transaction(con):
+            con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
     return summary

@@ -8,9 +8,9 @@ SHA-256 leaf hashes of its 16 KiB blocks, which it folds into one merkle root pe
 caller assembles the piece list, the piece layers and the file roots from the task results.
 
 hashlib releases the GIL on buffers of 2 KiB and more, so threads hash in parallel. Worker
-processes (:mod:`.workers`) also run the Python work between hash calls in parallel, which pays
-for hybrids (one call per 16 KiB leaf) once the data outweighs starting the interpreters
-(``PROCESS_MIN_BYTES``); v1 does one call per 256 KiB and stays on threads. Memory is bounded:
+processes (:mod:`longplay.workers`) also run the Python work between hash calls in parallel,
+which pays for hybrids (one call per 16 KiB leaf) once the data outweighs starting the
+interpreters (``PROCESS_MIN_BYTES``); v1 does one call per 256 KiB and stays on threads. Memory is bounded:
 one read buffer per worker, at most ``2 x workers`` tasks in flight, and the digests themselves
 (52 bytes per piece).
 """
@@ -258,10 +258,9 @@ def file_root(layer: bytes, piece_size: int) -> bytes:
 
 
 def default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
+    from longplay.workers import usable_cores
+
+    return usable_cores()
 
 
 def _make_executor(kind: str, workers: int, layout: Layout) -> Executor | None:
@@ -275,9 +274,9 @@ def _make_executor(kind: str, workers: int, layout: Layout) -> Executor | None:
         big = layout.version == "hybrid" and layout.data_size >= PROCESS_MIN_BYTES
         kind = "process" if big else "thread"
     if kind == "process":
-        from longplay.pack.workers import ProcessPool
+        from longplay.workers import pool
 
-        return ProcessPool(workers)
+        return pool(workers)
     return ThreadPoolExecutor(workers, thread_name_prefix="longplay-hash")
 
 

@@ -37,8 +37,13 @@ def init(obj: Context, directory: Path | None) -> None:
         raise InputError(
             f"two archives named: --archive {obj.archive_dir} and init {directory}; give one"
         )
+    from longplay.server.accounts import ADMIN, ensure_admin
+
     archive = Archive.init(directory)
     click.echo(f"initialized archive {archive.root}")
+    password = ensure_admin(archive)
+    if password is not None:  # shown once: only its hash and an encrypted copy are kept
+        click.echo(f"created user {ADMIN!r} with password {password} (shown only this once)")
 
 
 @click.command(cls=Command)

@@ -97,7 +97,7 @@ def test_stars_ratings_playlists_and_queues(archive: Archive) -> None:
         ls.unstar(con, 1, ["tr-1", "tr-1"])
         assert ls.starred(con, 1, "tr-", 10) == []
         ls.set_rating(con, 1, "al-2", 4)
-        assert ls.annotations(con, 1, ["al-2"])["al-2"][1] == 4
+        assert ls.marks_of(con, 1, ["al-2"])["al-2"][1] == 4
         pid = ls.create_playlist(con, 1, "mix", [5, 6, 7])
         ls.update_playlist(con, 1, pid, name="mix2", add=[8], remove_positions=[0])
         got = ls.playlist(con, 1, pid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 from datetime import UTC, datetime
 
 from longplay.errors import InputError
@@ -63,7 +64,7 @@ def set_rating(con: sqlite3.Connection, user_id: int, item_id: str, rating: int)
             )
 
 
-def annotations(
+def marks_of(
     con: sqlite3.Connection, user_id: int, item_ids: list[str]
 ) -> dict[str, tuple[str | None, int | None]]:
     """item id -> (starred date, rating) for the items that have either."""
@@ -150,12 +151,16 @@ def _entries(con: sqlite3.Connection, playlist_id: int) -> tuple[int, ...]:
     return tuple(r[0] for r in rows)
 
 
+def _playlist(con: sqlite3.Connection, r: tuple[Any, ...]) -> Playlist:
+    return Playlist(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], _entries(con, r[0]))
+
+
 def playlists(con: sqlite3.Connection, user_id: int) -> list[Playlist]:
     """The user's playlists and everyone's public ones."""
     rows = con.execute(
         f"{_PLAYLIST} WHERE p.user_id = ? OR p.public ORDER BY p.name, p.playlist_id", (user_id,)
     ).fetchall()
-    return [Playlist(*r[:5], bool(r[5]), *r[6:], _entries(con, r[0])) for r in rows]
+    return [_playlist(con, r) for r in rows]
 
 
 def playlist(con: sqlite3.Connection, user_id: int, playlist_id: int) -> Playlist | None:
@@ -164,7 +169,7 @@ def playlist(con: sqlite3.Connection, user_id: int, playlist_id: int) -> Playlis
         f"{_PLAYLIST} WHERE p.playlist_id = ? AND (p.user_id = ? OR p.public)",
         (playlist_id, user_id),
     ).fetchone()
-    return Playlist(*r[:5], bool(r[5]), *r[6:], _entries(con, r[0])) if r else None
+    return _playlist(con, r) if r else None
 
 
 def _write_entries(con: sqlite3.Connection, playlist_id: int, track_ids: list[int]) -> None:

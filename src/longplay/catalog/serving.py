@@ -42,7 +42,8 @@ TABLES: dict[str, tuple[str, str]] = {
         "CREATE TABLE albums (album_id INTEGER PRIMARY KEY, title TEXT NOT NULL, "
         "sort_key TEXT NOT NULL, artist_id INTEGER, artist TEXT, artist_sort TEXT, year INTEGER, "
         "release_date TEXT, album_type TEXT, label TEXT, mbid TEXT, genre TEXT, "
-        "song_count INTEGER NOT NULL, duration_s INTEGER NOT NULL, listens INTEGER NOT NULL)",
+        "song_count INTEGER NOT NULL, duration_s INTEGER NOT NULL, listens INTEGER NOT NULL, "
+        "ord INTEGER NOT NULL)",
         """WITH aa AS (
                 SELECT x.album_id, string_agg(a.name || coalesce(x.join_phrase, ''), ''
                            ORDER BY x.position) AS artist,
@@ -56,27 +57,33 @@ TABLES: dict[str, tuple[str, str]] = {
                    FROM tracks GROUP BY album_id)
            SELECT al.album_id, al.title, lower(al.title), aa.artist_id, aa.artist, aa.artist_sort,
                   al.release_year, al.release_date, al.album_type, al.label, al.mbid, ag.genre,
-                  coalesce(tr.n, 0), coalesce(tr.d, 0), coalesce(tr.listens, 0)
-           FROM albums al LEFT JOIN aa USING (album_id) LEFT JOIN ag USING (album_id)
+                  coalesce(tr.n, 0), coalesce(tr.d, 0), coalesce(tr.listens, 0),
+                  row_number() OVER () - 1
+           FROM (SELECT DISTINCT ON (album_id) * FROM albums ORDER BY album_id) al LEFT JOIN aa USING (album_id) LEFT JOIN ag USING (album_id)
            LEFT JOIN tr USING (album_id)""",
     ),
     "tracks": (
         "CREATE TABLE tracks (track_id INTEGER PRIMARY KEY, album_id INTEGER, title TEXT NOT NULL, "
         "disc INTEGER, track_no INTEGER, duration_ms INTEGER, isrc TEXT, mbid TEXT, "
         "listens INTEGER NOT NULL, popularity INTEGER, explicit INTEGER, artist_id INTEGER, "
-        "artist TEXT, genre TEXT, year INTEGER, license TEXT)",
+        "artist TEXT, genre TEXT, year INTEGER, license TEXT, sort_key TEXT NOT NULL, "
+        "ord INTEGER NOT NULL)",
         """WITH ta AS (
                 SELECT x.track_id, string_agg(a.name || coalesce(x.join_phrase, ''), ''
                            ORDER BY x.position) AS artist,
                        arg_min(a.artist_id, x.position) AS artist_id
                 FROM track_artists x JOIN artists a USING (artist_id) GROUP BY x.track_id),
             tg AS (SELECT x.track_id, min(g.name) AS genre FROM track_genres x
-                   JOIN genres g USING (genre_id) GROUP BY x.track_id)
+                   JOIN genres g USING (genre_id) GROUP BY x.track_id),
+            ag AS (SELECT x.album_id, min(g.name) AS genre FROM album_genres x
+                   JOIN genres g USING (genre_id) GROUP BY x.album_id)
            SELECT t.track_id, t.album_id, t.title, t.disc_number, t.track_number, t.duration_ms,
                   t.isrc, t.mbid, coalesce(t.listen_count, 0), t.popularity, t.explicit,
-                  ta.artist_id, ta.artist, tg.genre, al.release_year, t.license
-           FROM tracks t LEFT JOIN ta USING (track_id) LEFT JOIN tg USING (track_id)
-           LEFT JOIN albums al USING (album_id)""",
+                  ta.artist_id, ta.artist, coalesce(tg.genre, ag.genre), al.release_year, t.license, lower(t.title),
+                  row_number() OVER () - 1
+           FROM (SELECT DISTINCT ON (track_id) * FROM tracks ORDER BY track_id) t LEFT JOIN ta USING (track_id) LEFT JOIN tg USING (track_id)
+           LEFT JOIN (SELECT DISTINCT ON (album_id) * FROM albums ORDER BY album_id) al
+                USING (album_id) LEFT JOIN ag USING (album_id)""",
     ),
     "track_artists": (
         "CREATE TABLE track_artists (track_id INTEGER NOT NULL, artist_id INTEGER NOT NULL, "
@@ -87,13 +94,6 @@ TABLES: dict[str, tuple[str, str]] = {
         "CREATE TABLE album_artists (album_id INTEGER NOT NULL, artist_id INTEGER NOT NULL, "
         "position INTEGER NOT NULL)",
         "SELECT album_id, artist_id, position FROM album_artists",
-    ),
-    "genres": (
-        "CREATE TABLE genres (name TEXT PRIMARY KEY, song_count INTEGER NOT NULL, "
-        "album_count INTEGER NOT NULL)",
-        """SELECT g.name, (SELECT count(*) FROM track_genres x WHERE x.genre_id = g.genre_id),
-                  (SELECT count(*) FROM album_genres x WHERE x.genre_id = g.genre_id)
-           FROM (SELECT DISTINCT ON (name) * FROM genres ORDER BY name, genre_id) g""",
     ),
     "track_isrcs": (
         "CREATE TABLE track_isrcs (track_id INTEGER NOT NULL, isrc TEXT NOT NULL)",
@@ -111,6 +111,10 @@ INDEXES = (
     "CREATE INDEX albums_year ON albums (year, album_id)",
     "CREATE INDEX albums_newest ON albums (release_date DESC, album_id)",
     "CREATE INDEX albums_genre ON albums (genre, sort_key, album_id)",
+    # Dense ordinals: a uniform random pick is a random integer and one seek.
+    "CREATE UNIQUE INDEX albums_ord ON albums (ord)",
+    "CREATE UNIQUE INDEX tracks_ord ON tracks (ord)",
+    "CREATE INDEX tracks_sort ON tracks (sort_key, track_id)",
     "CREATE INDEX tracks_album ON tracks (album_id, disc, track_no, track_id)",
     "CREATE INDEX tracks_genre ON tracks (genre, track_id)",
     "CREATE INDEX tracks_listens ON tracks (listens DESC, track_id)",
@@ -169,6 +173,15 @@ def ensure_snapshot(archive: Archive) -> tuple[str, Path]:
                 _fill(src, dst, name, query)
         for ddl in INDEXES:
             dst.execute(ddl)
+        # Genres as the API shows them: a track's own genre, else its album's.
+        dst.execute(
+            "CREATE TABLE genres (name TEXT PRIMARY KEY, song_count INTEGER NOT NULL, "
+            "album_count INTEGER NOT NULL)"
+        )
+        dst.execute(
+            "INSERT INTO genres SELECT genre, count(*), count(DISTINCT album_id) FROM tracks "
+            "WHERE genre IS NOT NULL GROUP BY genre"
+        )
         dst.executemany(
             "INSERT INTO meta VALUES (?, ?)",
             [("generation", generation), ("snapshot_version", str(SNAPSHOT_VERSION))],

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
 from datetime import UTC, datetime
+from typing import Any
 
 from longplay.errors import InputError
 from longplay.state import transaction

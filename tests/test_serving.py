@@ -83,7 +83,7 @@ def test_held_restricts_to_held_tracks(archive: Archive, tmp_path: Path) -> None
 
 
 def test_gc_removes_the_snapshot_of_a_removed_generation(archive: Archive) -> None:
-    gen, path = _snapshot(archive)
+    _, path = _snapshot(archive)
     ingest_synthetic(archive, 100, seed=6)
     ingest_synthetic(archive, 100, seed=7)
     CatalogStore(archive).gc(keep=1)

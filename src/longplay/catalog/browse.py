@@ -98,7 +98,9 @@ def _album(r: tuple[Any, ...]) -> Album:
 
 
 def _track(r: tuple[Any, ...]) -> Track:
-    return Track(*r[:10], None if r[10] is None else bool(r[10]), *r[11:])
+    fields = list(r)
+    fields[10] = None if r[10] is None else bool(r[10])
+    return Track(*fields)
 
 
 def page(size: int, offset: int) -> tuple[int, int]:
@@ -230,7 +232,8 @@ class Browse:
     ) -> list[Album]:
         """getAlbumList2 for the types the catalog alone answers (see ALBUM_ORDERS, random)."""
         limit, offset = page(size, offset)
-        conds, args = [], []
+        conds: list[str] = []
+        args: list[Any] = []
         if held:
             conds.append("b.album_id IN (SELECT album_id FROM held.albums)")
         order = ALBUM_ORDERS.get(kind, ALBUM_ORDERS["alphabeticalByName"])
@@ -289,7 +292,8 @@ class Browse:
         to_year: int | None = None,
     ) -> list[Track]:
         limit, _ = page(size, 0)
-        conds, args = [], []
+        conds: list[str] = []
+        args: list[Any] = []
         if genre:
             conds.append("t.genre = ?")
             args.append(genre)

@@ -208,6 +208,14 @@ def _open(path: Path) -> sqlite3.Connection:
     return con
 
 
+def open_connection(where: Archive | str | os.PathLike[str]) -> sqlite3.Connection:
+    """A migrated connection the caller keeps and closes (a server's per-thread connection)."""
+    con = _open(_path(where))
+    # A connection kept by a thread pool may be used by another thread than its creator's
+    # (never by two at once): the caller keeps one per thread.
+    return con
+
+
 @contextmanager
 def connection(where: Archive | str | os.PathLike[str]) -> Iterator[sqlite3.Connection]:
     """An open, migrated connection to the archive's state (created when missing)."""

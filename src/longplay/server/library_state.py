@@ -290,3 +290,15 @@ def queue(con: sqlite3.Connection, user_id: int) -> PlayQueue | None:
         "SELECT track_id FROM play_queue_entries WHERE user_id = ? ORDER BY position", (user_id,)
     )
     return PlayQueue(tuple(r[0] for r in tracks), row[0], row[1], row[2], row[3])
+
+
+def highest_rated(
+    con: sqlite3.Connection, user_id: int, prefix: str, size: int, offset: int
+) -> list[str]:
+    """Item IDs of one kind by the user's rating, best first (getAlbumList ``highest``)."""
+    rows = con.execute(
+        "SELECT item_id FROM ratings WHERE user_id = ? AND item_id >= ? AND item_id < ? "
+        "ORDER BY rating DESC, item_id LIMIT ? OFFSET ?",
+        (user_id, prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1), size, offset),
+    )
+    return [r[0] for r in rows]

@@ -23,7 +23,8 @@ def serve(obj: Context, host: str | None, port: int | None) -> None:
       longplay --archive /data/lp serve
       longplay --archive /data/lp serve --host 0.0.0.0 --port 4533
     """
-    from longplay.server.run import serve as run, url
+    from longplay.server.run import serve as run
+    from longplay.server.run import url
 
     archive = obj.archive()
     s = archive.settings

@@ -25,8 +25,8 @@ def _ids(call: Call) -> list[int]:
 def _queue(call: Call, by_index: bool) -> r.Payload:
     q = ls.queue(call.state, call.user.user_id)
     name = "playQueueByIndex" if by_index else "playQueue"
-    if q is None:
-        return r.Payload(name, None)
+    if q is None:  # no saved queue: an empty one (the schema wants a user and a date)
+        return r.Payload(name, r.PlayQueue(call.user.name, convert.EPOCH, ""))
     tracks = call.view.browse.tracks(list(q.track_ids))
     out = r.PlayQueue(
         username=call.user.name,

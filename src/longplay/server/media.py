@@ -9,6 +9,7 @@ request needs them). ``stream`` is not a play: only ``scrobble`` counts one.
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +50,9 @@ def _transcoder(call: Call) -> Any:
 
 
 async def _stream(call: Call, *, raw_only: bool) -> Response:
-    from longplay.server.streaming import file_response
-
     track = await run_in_threadpool(_held_track, call, call.require("id"))
+    from longplay.server.streaming import file_response  # after the lookup: ids fail first
+
     fmt = None if raw_only else call.get("format")
     max_bitrate = 0 if raw_only else (call.int("maxBitRate", 0) or 0)
     offset = 0 if raw_only else (call.int("timeOffset", 0) or 0)
@@ -103,63 +104,65 @@ def _cover_source(call: Call, wid: str) -> Path | None:
     return None
 
 
-def _cover_bytes(call: Call, wid: str, size: int | None) -> bytes:
-    from longplay.audio.covers import find_cover, resize_cover
-
+def _cover_bytes(call: Call, wid: str, size: int | None) -> tuple[bytes, str]:
+    """The cover of an item at ``size`` px and its MIME type, resized once and kept on disk."""
     src = _cover_source(call, wid)
     if src is None:
         raise not_found("cover art")
+    from longplay.audio.covers import find_cover, resize_cover
+
+    size = min(size, MAX_COVER) if size and size > 0 else None
     cache = call.server.archive.root / "cache" / "covers"
-    key = hashlib.sha256(f"{src}|{size}".encode()).hexdigest()[:32]
-    cached = cache / f"{key}.jpg"
-    if cached.exists():
-        return cached.read_bytes()
+    st = src.stat()
+    key = hashlib.sha256(f"{src}|{st.st_mtime_ns}|{st.st_size}|{size}".encode()).hexdigest()[:32]
+    for ext, mime in (("jpg", "image/jpeg"), ("png", "image/png")):
+        cached = cache / f"{key}.{ext}"
+        if cached.exists():
+            return cached.read_bytes(), mime
     data = find_cover(src)
     if not data:
         raise not_found("cover art")
-    if size:
-        data = resize_cover(data, min(size, MAX_COVER))
+    data, mime = resize_cover(data, size)
     cache.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp")
+    cached = cache / f"{key}.{'png' if mime == 'image/png' else 'jpg'}"
+    tmp = cached.with_name(f"{cached.name}.tmp-{threading.get_ident()}")
     tmp.write_bytes(data)
     tmp.replace(cached)
-    return bytes(data)
+    return data, mime
 
 
 @endpoint("getCoverArt", raw=True)
 async def get_cover_art(call: Call) -> Response:
     wid = call.require("id")
-    size = call.int("size")
-    data = await run_in_threadpool(_cover_bytes, call, wid, size)
-    ctype = "image/png" if data[:8] == b"\x89PNG\r\n\x1a\n" else "image/jpeg"
+    data, mime = await run_in_threadpool(_cover_bytes, call, wid, call.int("size"))
     etag = hashlib.sha256(data).hexdigest()[:32]
     return Response(
         data,
-        media_type=ctype,
+        media_type=mime,
         headers={"ETag": f'"{etag}"', "Cache-Control": "public, max-age=86400"},
     )
 
 
-def _lyrics_of(track: Track) -> Any:
+def _lyrics_of(track: Track) -> list[dict[str, Any]]:
+    """structuredLyrics entries from the file's tags (and a .lrc beside it), synced first."""
     from longplay.audio.covers import lyrics
 
-    return lyrics(Path(track.path or ""))
+    return list(lyrics(Path(track.path or "")))
 
 
 @endpoint("getLyricsBySongId")
 def get_lyrics_by_song_id(call: Call) -> r.Payload:
-    """Lyrics from the file's tags (the ``songLyrics`` extension); unsynced as plain lines."""
+    """Lyrics from the file's tags (the ``songLyrics`` extension)."""
     track = _held_track(call, call.require("id"))
-    text = _lyrics_of(track)
     found = []
-    if text:
+    for entry in _lyrics_of(track):
         found.append(
             r.StructuredLyrics(
-                lang="xxx",
-                synced=False,
-                line=[r.Line(value=line) for line in str(text).splitlines()],
-                displayArtist=track.artist,
-                displayTitle=track.title,
+                lang=str(entry.get("lang") or "und"),
+                synced=bool(entry.get("synced")),
+                line=[r.Line(str(x.get("value", "")), x.get("start")) for x in entry["line"]],
+                displayArtist=entry.get("displayArtist") or track.artist,
+                displayTitle=entry.get("displayTitle") or track.title,
             )
         )
     return r.Payload("lyricsList", {"structuredLyrics": found})
@@ -167,13 +170,13 @@ def get_lyrics_by_song_id(call: Call) -> r.Payload:
 
 @endpoint("getLyrics")
 def get_lyrics(call: Call) -> r.Payload:
-    """Lyrics by artist and title: the first held match by title among the artist's top songs."""
+    """Lyrics by artist and title: the first held song of that title among the artist's."""
     artist, title = call.get("artist"), call.get("title")
-    if not artist or not title:
-        return r.Payload("lyrics", {"value": ""})
-    for track in call.view.browse.top_songs(artist, 50, held=True):
-        if track.title.lower() == title.lower() and track.path:
-            text = _lyrics_of(track)
-            if text:
-                return r.Payload("lyrics", r.Lyrics(str(text), track.artist, track.title))
+    if artist and title:
+        for track in call.view.browse.top_songs(artist, 50, held=True):
+            if track.title.lower() != title.lower() or not track.path:
+                continue
+            for entry in _lyrics_of(track):
+                text = "\n".join(str(x.get("value", "")) for x in entry["line"])
+                return r.Payload("lyrics", r.Lyrics(text, track.artist, track.title))
     return r.Payload("lyrics", {"value": ""})

@@ -81,7 +81,7 @@ _TRACK = (
     "(SELECT path FROM held.tracks h WHERE h.track_id = t.track_id)"
 )
 ALBUM_ORDERS = {
-    "newest": "b.release_date IS NULL, b.release_date DESC, b.album_id",
+    "newest": "b.release_date DESC, b.album_id",  # NULLs sort last when descending
     "alphabeticalByName": "b.sort_key, b.album_id",
     "alphabeticalByArtist": "b.artist_sort, b.sort_key, b.album_id",
     "byYear": "b.year, b.album_id",
@@ -101,6 +101,17 @@ def _track(r: tuple[Any, ...]) -> Track:
     fields = list(r)
     fields[10] = None if r[10] is None else bool(r[10])
     return Track(*fields)
+
+
+def _source(table: str, alias: str, key: str, held: bool) -> str:
+    """The FROM clause of a listing: the whole table, or (held) driven by the held rows.
+
+    CROSS JOIN makes SQLite walk the held rows first: an archive holds a small part of a big
+    catalog, and walking the catalog's order index to find the held ones would read it all.
+    """
+    if not held:
+        return f"{table} {alias}"
+    return f"held.{table} h CROSS JOIN {table} {alias} ON {alias}.{key} = h.{key}"
 
 
 def page(size: int, offset: int) -> tuple[int, int]:
@@ -210,11 +221,11 @@ class Browse:
     # -- listings ---------------------------------------------------------------------------
     def artist_index(self, held: bool) -> list[Artist]:
         """Artists by sort name for getArtists/getIndexes, at most MAX_INDEX of them."""
-        where = "WHERE a.artist_id IN (SELECT artist_id FROM held.artists)" if held else ""
         return [
             _artist(r)
             for r in self._all(
-                f"SELECT {_ARTIST} FROM artists a {where} ORDER BY a.sort_key, a.artist_id LIMIT ?",
+                f"SELECT {_ARTIST} FROM {_source('artists', 'a', 'artist_id', held)} "
+                "ORDER BY a.sort_key, a.artist_id LIMIT ?",
                 (MAX_INDEX,),
             )
         ]
@@ -234,8 +245,6 @@ class Browse:
         limit, offset = page(size, offset)
         conds: list[str] = []
         args: list[Any] = []
-        if held:
-            conds.append("b.album_id IN (SELECT album_id FROM held.albums)")
         order = ALBUM_ORDERS.get(kind, ALBUM_ORDERS["alphabeticalByName"])
         if kind == "random":
             return self._random_albums(limit, held)
@@ -252,7 +261,8 @@ class Browse:
         return [
             _album(r)
             for r in self._all(
-                f"SELECT {_ALBUM} FROM albums b {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                f"SELECT {_ALBUM} FROM {_source('albums', 'b', 'album_id', held)} {where} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?",
                 (*args, limit, offset),
             )
         ]
@@ -322,12 +332,11 @@ class Browse:
 
     def songs_by_genre(self, genre: str, size: int, offset: int, held: bool) -> list[Track]:
         limit, offset = page(size, offset)
-        where = " AND t.track_id IN (SELECT track_id FROM held.tracks)" if held else ""
         return [
             _track(r)
             for r in self._all(
-                f"SELECT {_TRACK} FROM tracks t WHERE t.genre = ?{where} "
-                "ORDER BY t.track_id LIMIT ? OFFSET ?",
+                f"SELECT {_TRACK} FROM {_source('tracks', 't', 'track_id', held)} "
+                "WHERE t.genre = ? ORDER BY t.track_id LIMIT ? OFFSET ?",
                 (genre, limit, offset),
             )
         ]
@@ -362,12 +371,15 @@ class Browse:
         if q:
             conds.append(f"{key} >= ? AND {key} < ?")
             args += [q, q + "\uffff"]
-        if held:
+        source = f"{table} {alias}"
+        if held and q:  # a prefix range is selective: walk it, keep what is held
             conds.append(f"{alias}.{hkey} IN (SELECT {hkey} FROM held.{table})")
+        elif held:
+            source = _source(table, alias, hkey, held)
         where = f"WHERE {' AND '.join(conds)}" if conds else ""
         order = f"{key}, {alias}.{hkey}"
         rows = self._all(
-            f"SELECT {cols} FROM {table} {alias} {where} ORDER BY {order} LIMIT ? OFFSET ?",
+            f"SELECT {cols} FROM {source} {where} ORDER BY {order} LIMIT ? OFFSET ?",
             (*args, limit, offset),
         )
         make = {"artist": _artist, "album": _album, "track": _track}[kind]

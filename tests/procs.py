@@ -28,7 +28,7 @@ def workers_of(pid: int) -> list[psutil.Process]:
 
 
 def busy_workers(
-    pid: int, n: int, cpu_seconds: float = 0.6, timeout: float = 60
+    pid: int, n: int, cpu_seconds: float = 0.5, timeout: float = 60
 ) -> list[psutil.Process]:
     """Wait until job ``pid`` has ``n`` workers past their start-up, busy in tasks."""
     deadline = time.monotonic() + timeout
@@ -36,12 +36,14 @@ def busy_workers(
         try:
             found = workers_of(pid)
             busy = [w for w in found if sum(w.cpu_times()[:2]) >= cpu_seconds]
-        except psutil.NoSuchProcess:
-            break
+        except psutil.NoSuchProcess:  # the job ended, or a worker between two looks
+            if not psutil.pid_exists(pid):
+                break
+            continue
         if len(busy) >= n:
             return found
         time.sleep(0.05)
-    raise AssertionError(f"job {pid} never had {n} busy workers")
+    raise AssertionError(f"job {pid} never had {n} busy workers (did it finish first?)")
 
 
 def assert_all_exit(procs: list[psutil.Process], within: float = 10) -> None:

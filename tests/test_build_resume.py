@@ -65,15 +65,16 @@ def test_kill_9_during_build_then_rerun(tmp_path: Path, cli_env: dict[str, str])
     ]
     proc = subprocess.Popen(cmd, env=cli_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
-    while _count(killed) < 3 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    workers = busy_workers(proc.pid, 2)  # both in the middle of a task
+    while _count(killed) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Workers start on demand, each with a task: two of them past start-up are mid-task.
+    workers = busy_workers(proc.pid, 2, cpu_seconds=0.3)
     assert proc.poll() is None, "the build finished before it could be killed"
     os.kill(proc.pid, signal.SIGKILL)  # what the OOM killer does
     proc.wait(timeout=30)
     assert_all_exit(workers, within=10)
     done_before = _count(killed)
-    assert 3 <= done_before < 16, "the build finished before it could be killed"
+    assert 1 <= done_before < 16, "the build finished before it could be killed"
     rerun = subprocess.run(cmd, env=cli_env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"already built {done_before}" in rerun.stdout

@@ -146,3 +146,35 @@ def test_busy_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
     while time.monotonic() < deadline and not all(_gone(c.pid) for c in children):
         time.sleep(0.1)
     assert all(_gone(c.pid) for c in children), "workers outlived their parent"
+
+
+BASE = {"longplay", "longplay.errors", "longplay.settings", "longplay.archive", "longplay.units"}
+BASE |= {"longplay.progress", "longplay.state", "longplay.workers", "longplay.rejects"}
+BASE |= {"longplay.safepaths"}
+
+
+def _imported(*modules: str) -> set[str]:
+    code = f"import sys; import {', '.join(modules)}; print(' '.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def test_the_seam_and_the_state_import_only_base_modules() -> None:
+    loaded = {
+        m for m in _imported("longplay.workers", "longplay.state") if m.startswith("longplay")
+    }
+    assert loaded <= BASE
+
+
+def test_task_modules_keep_worker_start_up_light() -> None:
+    # What a build or scan worker imports when it unpickles its first task.
+    for task_module in ("longplay.pack.buildtask", "longplay.audio.examine"):
+        loaded = _imported("longplay.workers", task_module)
+        assert not loaded & {"duckdb", "rich", "pyarrow", "longplay.catalog.store"}, task_module
+
+
+def test_a_result_that_cannot_travel_back_is_the_task_error() -> None:
+    with workers.pool(1) as pool:
+        with pytest.raises(workers.TaskError, match="cannot send back its result"):
+            pool.submit(open, os.devnull).result(timeout=30)  # a file object does not pickle
+        assert pool.submit(leaf_width, 3).result(timeout=30) == 4 and len(pool.started) == 1

@@ -317,15 +317,18 @@ class ProcessPool(Pool):
                     if self._killing:
                         future.set_exception(WorkerDied("not run: the pool shut down"))
                         continue
-                    proc = self._spawn(slot)
-                proc = self._run(slot, proc, future, fn, request)
+                    try:
+                        proc = self._spawn(slot)
+                    except OSError as exc:  # out of processes or memory: counts as a death
+                        self._died(future, fn, f"a worker process could not start ({exc})")
+                        continue
+                proc = self._run(proc, future, fn, request)
         finally:
             if proc is not None:
                 self._stop(proc)
 
     def _run(
         self,
-        slot: int,
         proc: subprocess.Popen[bytes],
         future: Future[Any],
         fn: Callable[[Any], Any],
@@ -335,10 +338,17 @@ class ProcessPool(Pool):
         assert proc.stdin is not None and proc.stdout is not None
         try:
             _send(proc.stdin, request)
-            status, value = pickle.loads(_receive(proc.stdout))
-        except (EOFError, OSError, pickle.UnpicklingError):
-            self._died(proc, future, fn)
+            reply = _receive(proc.stdout)
+        except (EOFError, OSError):
+            self._stop(proc)
+            name = getattr(fn, "__qualname__", repr(fn))
+            what = f"worker process {proc.pid} died while running {name} ({_how(proc.returncode)})"
+            self._died(future, fn, what)
             return None
+        try:
+            status, value = pickle.loads(reply)
+        except Exception as exc:  # e.g. an exception class that cannot be rebuilt here
+            status, value = "error", TaskError(f"unreadable reply ({type(exc).__name__}: {exc})")
         with self._lock:
             self._deaths_in_a_row = 0
         if status == "ok":
@@ -347,30 +357,31 @@ class ProcessPool(Pool):
             future.set_exception(value)
         return proc
 
-    def _died(self, proc: subprocess.Popen[bytes], future: Future[Any], fn: Any) -> None:
-        self._stop(proc)
-        how = _how(proc.returncode)
-        name = getattr(fn, "__qualname__", repr(fn))
+    def _died(self, future: Future[Any], fn: Any, what: str) -> None:
+        """Fail the task whose worker died (``what``); give up after too many in a row."""
+        error = WorkerDied(what)
+        queued: list[Future[Any]] = []
         with self._lock:
             self._deaths_in_a_row += 1
             if self._killing:
-                future.set_exception(WorkerDied(f"worker {proc.pid} stopped: the pool shut down"))
-                return
-            future.set_exception(
-                WorkerDied(f"worker process {proc.pid} died while running {name} ({how})")
-            )
-            if self._deaths_in_a_row >= self._give_up and self._broken is None:
+                error = WorkerDied(f"{what}: the pool was shutting down")
+            elif self._deaths_in_a_row >= self._give_up and self._broken is None:
                 self._broken = PoolBroken(
                     f"{self._deaths_in_a_row} worker processes in a row died before finishing "
-                    f"a task (the last one running {name}, {how}); run with LONGPLAY_WORKERS=1 "
-                    "to see the error in the main process"
+                    f"a task (the last: {what}); run with LONGPLAY_WORKERS=1 to see the error "
+                    "in the main process"
                 )
                 self._closed = True
-                self._fail_queued(self._broken)
+                queued = self._drain(stop=True)
+        # Futures are resolved outside the lock: their callbacks may call submit().
+        future.set_exception(error)
+        for f in queued:
+            if f.set_running_or_notify_cancel():
+                f.set_exception(self._broken)
 
-    def _fail_queued(self, error: BaseException | None) -> None:
-        """Fail (or with None, cancel) every queued task; keep the shutdown sentinels queued."""
-        sentinels = 0
+    def _drain(self, stop: bool) -> list[Future[Any]]:
+        """Take every queued task off the queue (under the lock); ``stop``: end the dispatchers."""
+        futures, sentinels = [], 0
         while True:
             try:
                 item = self._queue.get_nowait()
@@ -378,12 +389,11 @@ class ProcessPool(Pool):
                 break
             if item is None:
                 sentinels += 1
-            elif error is None:
-                item[0].cancel()
-            elif item[0].set_running_or_notify_cancel():
-                item[0].set_exception(error)
-        for _ in range(max(sentinels, len(self._threads) if error is not None else 0)):
+            else:
+                futures.append(item[0])
+        for _ in range(max(sentinels, len(self._threads) if stop else 0)):
             self._queue.put(None)
+        return futures
 
     def _stop(self, proc: subprocess.Popen[bytes]) -> None:
         """Close the worker's stdin (an idle worker exits on EOF) and reap it."""
@@ -400,8 +410,9 @@ class ProcessPool(Pool):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:
             self._closed = True
-            if cancel_futures:
-                self._fail_queued(None)
+            queued = self._drain(stop=False) if cancel_futures else []
+        for future in queued:
+            future.cancel()
         for _ in self._threads:
             self._queue.put(None)
         if wait:

@@ -53,7 +53,11 @@ def held_files(archive: Archive) -> Iterator[tuple[int, str]]:
         for row in rows2:
             if row.track_id is None:
                 continue
-            path = archive.resolve_inside(row.path, base)  # never outside files/TORRENT
+            try:
+                path = archive.resolve_inside(row.path, base)  # never outside files/TORRENT
+            except LongplayError:  # a symlink out of the folder: not served
+                log.warning("skipping %s of %s: outside its folder", row.path, manifest.name)
+                continue
             if path.is_file():
                 yield row.track_id, str(path)
 

@@ -124,6 +124,9 @@ class Browse:
         self.snapshot = snapshot
         self.held = held
         self._local = threading.local()
+        # Whole-listing answers, kept for this object's life: the snapshot and the held file
+        # never change under it (a new generation or new holdings make a new Browse).
+        self._memo: dict[tuple[str, bool], Any] = {}
 
     def con(self) -> sqlite3.Connection:
         con: sqlite3.Connection | None = getattr(self._local, "con", None)
@@ -221,6 +224,11 @@ class Browse:
     # -- listings ---------------------------------------------------------------------------
     def artist_index(self, held: bool) -> list[Artist]:
         """Artists by sort name for getArtists/getIndexes, at most MAX_INDEX of them."""
+        if ("artists", held) not in self._memo:
+            self._memo["artists", held] = self._artist_index(held)
+        return list(self._memo["artists", held])
+
+    def _artist_index(self, held: bool) -> list[Artist]:
         return [
             _artist(r)
             for r in self._all(
@@ -326,9 +334,12 @@ class Browse:
         return self.tracks(self._random_rowids("tracks", limit))
 
     def genres(self) -> list[tuple[str, int, int]]:
-        return self._all(
-            "SELECT name, song_count, album_count FROM genres ORDER BY name LIMIT ?", (MAX_INDEX,)
-        )
+        if ("genres", False) not in self._memo:
+            self._memo["genres", False] = self._all(
+                "SELECT name, song_count, album_count FROM genres ORDER BY name LIMIT ?",
+                (MAX_INDEX,),
+            )
+        return list(self._memo["genres", False])
 
     def songs_by_genre(self, genre: str, size: int, offset: int, held: bool) -> list[Track]:
         limit, offset = page(size, offset)

@@ -9,12 +9,12 @@ DEMO_DIR ?= demo-archive
 PYTEST_WORKERS ?= 2
 
 # Debian packages the test suite runs for real (see tests/clients.py).
-DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker
+DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm
 
 .PHONY: help venv system-deps demo test test-fast bench soak lint readme clean
 
 help:
-	@echo "make demo   build the demo archive from the built-in sample (DEMO_DIR=$(DEMO_DIR))"
+	@echo "make demo   build the demo archive from the built-in sample and serve it (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
 	@echo "make soak   the fuzzers at 10,000 cases per parser (make test runs a few hundred)"
@@ -34,9 +34,12 @@ system-deps:
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(BIN)/longplay demo $(DEMO_DIR) --no-serve
+	$(BIN)/longplay demo $(DEMO_DIR)
 
-test: $(STAMP) system-deps
+tests/js/node_modules: tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund
+
+test: $(STAMP) system-deps tests/js/node_modules
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
 
 test-fast: $(STAMP)

@@ -13,7 +13,7 @@ from longplay.archive import Archive
 REPO = Path(__file__).resolve().parent.parent
 
 # Fixture modules shared by several test files.
-pytest_plugins = ["audiofixtures"]
+pytest_plugins = ["audiofixtures", "serverfixtures"]
 
 
 @pytest.fixture

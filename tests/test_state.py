@@ -77,10 +77,12 @@ def test_an_archive_from_before_versioning_is_migrated_and_keeps_its_rows(tmp_pa
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("PRAGMA foreign_keys").fetchone()[0] == 1
         assert con.execute("PRAGMA busy_timeout").fetchone()[0] > 0
-    assert _schema(path) == before  # version 1 is the schema that was already there
+    after = _schema(path)
+    # Version 1 adopts the ledger exactly as it was; later steps only add.
+    assert set(before) <= set(after)
     with state.connection(path) as con:  # a second open is a no-op
         assert state.migrate(con, path) == state.SCHEMA_VERSION
-    assert _schema(path) == before
+    assert _schema(path) == after
 
 
 def test_a_new_archive_gets_the_current_schema(tmp_path: Path) -> None:
@@ -94,6 +96,7 @@ def test_a_new_archive_gets_the_current_schema(tmp_path: Path) -> None:
     con.execute("DELETE FROM build_files")
     con.commit()
     con.close()
+    state.ensure(old)
     # A fresh archive and a migrated old one have the same tables, column for column.
     assert _schema(archive.state_path) == _schema(old)
 
@@ -116,7 +119,7 @@ def test_a_failing_step_leaves_the_previous_version(
     _old_state(path)
 
     def half_done(con: sqlite3.Connection) -> None:
-        con.execute("CREATE TABLE users (id INTEGER PRIMARY KEY)")
+        con.execute("CREATE TABLE half_done (id INTEGER PRIMARY KEY)")
         raise RuntimeError("power cut")
 
     steps = (*state.MIGRATIONS, half_done)
@@ -126,10 +129,10 @@ def test_a_failing_step_leaves_the_previous_version(
         state.ensure(path)
     con = sqlite3.connect(path)
     try:
-        # Step 1 committed on its own; step 2 rolled back with its version bump.
+        # The released steps committed on their own; the last rolled back with its bump.
         assert con.execute("PRAGMA user_version").fetchone()[0] == len(steps) - 1
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
-        assert "users" not in names and "build_files" in names
+        assert "half_done" not in names and "build_files" in names
     finally:
         con.close()
 
@@ -145,3 +148,42 @@ def test_a_write_transaction_rolls_back_on_error(tmp_path: Path) -> None:
         raise ValueError
     with state.connection(path) as con:
         assert con.execute("SELECT count(*) FROM build_files").fetchone()[0] == 0
+
+
+def _version_1_state(path: Path) -> None:
+    """A state file as Longplay left it at schema version 1: the ledger with rows in it."""
+    _old_state(path)
+    con = sqlite3.connect(path)
+    try:
+        con.execute("PRAGMA user_version = 1")
+        con.commit()
+    finally:
+        con.close()
+
+
+def test_version_1_is_upgraded_to_the_server_tables_and_keeps_the_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    _version_1_state(path)
+    with state.connection(path) as con:
+        assert state.version(con) == state.SCHEMA_VERSION >= 2
+        assert con.execute("SELECT count(*) FROM build_files").fetchone()[0] == len(ROWS)
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+        assert {
+            "users",
+            "api_keys",
+            "stars",
+            "ratings",
+            "plays",
+            "playlists",
+            "playlist_entries",
+            "play_queues",
+            "play_queue_entries",
+        } <= names
+        with state.transaction(con):
+            con.execute(
+                "INSERT INTO users (name, password_hash, password_enc) VALUES ('a', 'h', x'00')"
+            )
+            con.execute("INSERT INTO stars (user_id, item_id) VALUES (1, 'tr-5')")
+        with state.transaction(con):  # deleting a user takes their state with them
+            con.execute("DELETE FROM users")
+        assert con.execute("SELECT count(*) FROM stars").fetchone()[0] == 0

@@ -149,6 +149,32 @@ SETTINGS: tuple[Setting, ...] = (
         "Popularity tier boundaries, descending: '50,30,15,1' makes tier 0 popularity ≥ 50, "
         "tier 1 30–49, tier 2 15–29, tier 3 1–14, tier 4 popularity 0. Torrents never mix tiers.",
     ),
+    # -- serve (the OpenSubsonic server) -----------------------------------------------------------
+    Setting("server_host", str, "127.0.0.1", "Address `longplay serve` listens on."),
+    Setting("server_port", int, 4533, "Port `longplay serve` listens on."),
+    Setting(
+        "base_url",
+        str,
+        "",
+        "Path prefix the server is reached under behind a reverse proxy, e.g. '/music' "
+        "(empty: served at the root).",
+    ),
+    Setting("metrics", bool, False, "Serve Prometheus metrics at /metrics."),
+    Setting(
+        "transcode_cache_size",
+        ByteSize,
+        2 * 10**9,
+        "Disk budget of finished transcodes and resized covers kept in ARCHIVE/cache/.",
+    ),
+    Setting("max_transcodes", int, 4, "Transcodes running at once across the server."),
+    Setting("max_transcodes_per_user", int, 2, "Transcodes running at once for one user."),
+    Setting(
+        "auth_attempts_per_minute",
+        int,
+        10,
+        "Failed authentications per user name and per client address in a minute before "
+        "further attempts are refused (0: no limit).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -1,7 +1,8 @@
 """ARCHIVE/state.sqlite: its connections, its one write path and its forward-only schema.
 
-``state.sqlite`` holds what the archive's jobs and (later) its users change at run time: today
-the build ledger, later users, stars, playlists, play queues and API keys. This module is its
+``state.sqlite`` holds what the archive's jobs and its users change at run time: the build
+ledger (version 1) and the server's users, API keys, stars, ratings, plays, playlists and play
+queues (version 2). This module is its
 only owner; nothing else opens the file with sqlite3.
 
 Connections (:func:`connection`) run in WAL mode with a busy timeout and foreign keys on, in
@@ -77,8 +78,85 @@ def _sql(*statements: str) -> Step:
     return step
 
 
+_NOW = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))"
+
+# Version 2: what the server's users change. Items are referred to by their wire IDs (tr-, al-,
+# ar-, pl-) or stable catalog track IDs, both of which survive catalog generations.
+_SERVER_TABLES = (
+    f"""CREATE TABLE users (
+        user_id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,          -- argon2, for web logins
+        password_enc BLOB NOT NULL,           -- Fernet(secret.key): token auth needs the password
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    f"""CREATE TABLE api_keys (
+        key_id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        key_sha256 TEXT NOT NULL UNIQUE,      -- the key itself is shown once and never stored
+        created TEXT NOT NULL DEFAULT {_NOW},
+        revoked TEXT
+    )""",
+    f"""CREATE TABLE stars (
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,                -- wire ID: tr-N, al-N, ar-N
+        created TEXT NOT NULL DEFAULT {_NOW},
+        PRIMARY KEY (user_id, item_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE ratings (
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        item_id TEXT NOT NULL,
+        rating INTEGER NOT NULL CHECK (rating BETWEEN 1 AND 5),
+        PRIMARY KEY (user_id, item_id)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE plays (
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        track_id INTEGER NOT NULL,
+        album_id INTEGER,                     -- so frequent/recent albums need no catalog join
+        count INTEGER NOT NULL DEFAULT 0,
+        last_played TEXT NOT NULL,
+        PRIMARY KEY (user_id, track_id)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX plays_recent ON plays (user_id, last_played)",
+    "CREATE INDEX plays_album ON plays (user_id, album_id)",
+    f"""CREATE TABLE playlists (
+        playlist_id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(user_id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        comment TEXT,
+        public INTEGER NOT NULL DEFAULT 0,
+        created TEXT NOT NULL DEFAULT {_NOW},
+        changed TEXT NOT NULL DEFAULT {_NOW}
+    )""",
+    "CREATE INDEX playlists_user ON playlists (user_id)",
+    """CREATE TABLE playlist_entries (
+        playlist_id INTEGER NOT NULL REFERENCES playlists(playlist_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,            -- 0, 1, ... without gaps
+        track_id INTEGER NOT NULL,
+        PRIMARY KEY (playlist_id, position)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE play_queues (
+        user_id INTEGER PRIMARY KEY REFERENCES users(user_id) ON DELETE CASCADE,
+        current_index INTEGER,
+        position_ms INTEGER NOT NULL DEFAULT 0,
+        changed TEXT NOT NULL,
+        changed_by TEXT NOT NULL
+    )""",
+    """CREATE TABLE play_queue_entries (
+        user_id INTEGER NOT NULL REFERENCES play_queues(user_id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        track_id INTEGER NOT NULL,
+        PRIMARY KEY (user_id, position)
+    ) WITHOUT ROWID""",
+)
+
 # Append only: MIGRATIONS[n - 1] takes a file from version n - 1 to version n.
-MIGRATIONS: tuple[Step, ...] = (_sql(_BUILD_FILES),)
+MIGRATIONS: tuple[Step, ...] = (
+    _sql(_BUILD_FILES),  # 1: the build ledger
+    _sql(*_SERVER_TABLES),  # 2: users, API keys, stars, ratings, plays, playlists, queues
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -127,6 +205,14 @@ def _open(path: Path) -> sqlite3.Connection:
     except BaseException:
         con.close()
         raise
+    return con
+
+
+def open_connection(where: Archive | str | os.PathLike[str]) -> sqlite3.Connection:
+    """A migrated connection the caller keeps and closes (a server's per-thread connection)."""
+    con = _open(_path(where))
+    # A connection kept by a thread pool may be used by another thread than its creator's
+    # (never by two at once): the caller keeps one per thread.
     return con
 
 

@@ -176,6 +176,9 @@ class CatalogStore:
         for g in doomed:
             shutil.rmtree(self.dir / g)
             shutil.rmtree(self.archive.search_dir / g, ignore_errors=True)
+            # The server's serving snapshot and held files of it (catalog/serving.py).
+            for p in (self.archive.root / "serving").glob(f"*{g}*.sqlite"):
+                p.unlink(missing_ok=True)
         return doomed
 
 

@@ -42,8 +42,9 @@ COMMANDS: dict[str, str] = {
     "mirror": "mirror",
     "seed": "mirror",
     "fetch": "mirror",
-    # play (next): "index", "search", "shuffle" -> search.py; "serve" -> serve.py;
-    # "user" -> users.py
+    # play: "index", "search", "shuffle" -> search.py (next)
+    "serve": "serve",
+    "user": "users",
 }
 
 

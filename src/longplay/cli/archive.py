@@ -37,8 +37,13 @@ def init(obj: Context, directory: Path | None) -> None:
         raise InputError(
             f"two archives named: --archive {obj.archive_dir} and init {directory}; give one"
         )
+    from longplay.server.accounts import ADMIN, ensure_admin
+
     archive = Archive.init(directory)
     click.echo(f"initialized archive {archive.root}")
+    password = ensure_admin(archive)
+    if password is not None:  # shown once: only its hash and an encrypted copy are kept
+        click.echo(f"created user {ADMIN!r} with password {password} (shown only this once)")
 
 
 @click.command(cls=Command)
@@ -86,6 +91,7 @@ def gc(obj: Context, keep: int | None) -> None:
     )
 
 
+DEMO_USER, DEMO_PASSWORD = "demo", "demo"  # a local demo: a login anyone can type
 DEMO_SETTINGS = 'torrent_target_size = "400kB"\narchive_name = "longplay-demo"\n'
 
 
@@ -118,13 +124,14 @@ def demo_steps(directory: Path, tracks: int, clips: int) -> list[list[str]]:
     "--clips", type=int, default=24, show_default=True, help="Sample audio clips to archive."
 )
 @click.option(
-    "--no-serve", is_flag=True, help="Build the demo archive only (the server comes later)."
+    "--no-serve", is_flag=True, help="Build the demo archive only; do not start the server."
 )
 def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
     """Build a demo archive from built-in samples, running each command of the archive half.
 
     Generates a synthetic catalog and tagged sample clips, then scans, plans under a budget,
-    builds, packs into torrents and verifies them, printing each command and its output.
+    builds, packs into torrents and verifies them, printing each command and its output; then
+    serves it (OpenSubsonic, user demo / demo) unless --no-serve.
 
     \b
     Example:
@@ -145,5 +152,18 @@ def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
             toml = directory / "longplay.toml"
             toml.write_text(DEMO_SETTINGS + toml.read_text())
     click.echo(f"\ndemo archive ready: {directory}")
-    if not no_serve:
-        click.echo("(serving comes with the play half: the OpenSubsonic server is not built yet)")
+    if no_serve:
+        return
+    from longplay.archive import Archive
+    from longplay.server.accounts import add_user
+    from longplay.server.run import serve, url
+
+    archive = Archive.open(directory)
+    add_user(archive, DEMO_USER, DEMO_PASSWORD)
+    s = archive.settings
+    click.echo(
+        f"\nserving the demo at {url(s.server_host, int(s.server_port), s.base_url)}"
+        f" - log in from any Subsonic app as {DEMO_USER!r}, password {DEMO_PASSWORD!r}"
+        " (Ctrl-C stops)"
+    )
+    serve(archive, s.server_host, int(s.server_port))

@@ -1,0 +1,180 @@
+"""The OpenSubsonic app: :func:`create_app` builds the Starlette application over one archive.
+
+Routes: ``/rest/NAME`` and ``/rest/NAME.view`` by GET or form POST (the ``formPost``
+extension), under the ``base_url`` setting; ``/metrics`` when the ``metrics`` setting is on.
+Each request is authenticated, dispatched to its handler (in a worker thread: SQLite blocks) and
+answered in XML, or JSON with ``f=json``; every failure becomes a Subsonic error envelope.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Mount, Route
+
+from longplay import state
+from longplay.archive import Archive
+from longplay.server import accounts, responses
+from longplay.server.auth import Authenticator
+from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
+from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
+from longplay.server.holdings import Follower
+from longplay.server.observe import Metrics, Observe
+
+log = logging.getLogger("longplay.server")
+
+# Handler modules register their endpoints when imported.
+HANDLER_MODULES = (
+    "system",
+    "browsing",
+    "lists",
+    "searching",
+    "annotation",
+    "playlists",
+    "queue",
+    "users",
+    "scanning",
+    "media",
+)
+
+
+class Server:
+    """What handlers share: the archive, its settings, state connections, catalog, auth."""
+
+    def __init__(self, archive: Archive):
+        self.archive = archive
+        self.settings = archive.settings
+        self.follower = Follower(archive)
+        self.metrics = Metrics()
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        state.ensure(archive)
+        self.auth = Authenticator(
+            self.state, accounts.cipher(archive), int(self.settings.auth_attempts_per_minute)
+        )
+        self.scan: dict[str, Any] = {"scanning": False, "count": 0}
+        self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
+
+    def state(self) -> sqlite3.Connection:
+        """This thread's connection to state.sqlite (WAL: readers never block the writer)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = state.open_connection(self.archive)
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    def close(self) -> None:
+        with self._lock:
+            for con in self._connections:
+                # A connection made in a thread that is gone may refuse: skip it.
+                with contextlib.suppress(sqlite3.ProgrammingError):
+                    con.close()
+            self._connections.clear()
+
+
+def _params(request: Request, form: Any) -> dict[str, list[str]]:
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        params.setdefault(key, []).append(value)
+    if form is not None:
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                params.setdefault(key, []).append(value)
+    return params
+
+
+def render(params: dict[str, list[str]], doc: dict[str, Any], status: int = 200) -> Response:
+    fmt = (params.get("f") or ["xml"])[0]
+    if fmt == "json":
+        return Response(responses.to_json(doc), status, media_type="application/json")
+    return Response(responses.to_xml(doc), status, media_type="application/xml")
+
+
+def _error(params: dict[str, list[str]], err: SubsonicError, status: int = 200) -> Response:
+    return render(params, responses.envelope(None, (err.code, err.message)), status)
+
+
+def _sync_call(server: Server, call: Call, name: str, address: str) -> Any:
+    if name not in PUBLIC:
+        flat = {k: v[0] for k, v in call.params.items() if v}
+        call.user = server.auth.authenticate(flat, address)
+    if name in GONE:
+        raise gone(name, GONE[name])
+    ep = ENDPOINTS.get(name)
+    if ep is None:
+        raise not_implemented(name)
+    if ep.raw:
+        return ep
+    return ep.handler(call)
+
+
+async def dispatch(request: Request) -> Response:
+    server: Server = request.app.state.server
+    name = request.path_params["name"].removesuffix(".view")
+    form = None
+    if request.method == "POST":
+        ctype = request.headers.get("content-type", "")
+        if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+    params = _params(request, form)
+    request.state.endpoint = name if name in SPEC_ENDPOINTS else "unknown"
+    if name not in SPEC_ENDPOINTS:
+        return _error(params, SubsonicError(0, f"unknown endpoint {name[:60]!r}"), 404)
+    call = Call(request, params, server)
+    address = request.client.host if request.client else "?"
+    try:
+        result = await run_in_threadpool(_sync_call, server, call, name, address)
+        if isinstance(result, responses.Payload):
+            return render(params, responses.envelope(result))
+        response: Response = await result.handler(call)
+        return response
+    except Exception as exc:  # every failure is an envelope, never a trace
+        if not isinstance(exc, SubsonicError):
+            log.exception("%s failed", name)
+        return _error(params, from_exception(exc))
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    server: Server = request.app.state.server
+    return PlainTextResponse(server.metrics.render(server), media_type="text/plain; version=0.0.4")
+
+
+def create_app(archive: Archive) -> Starlette:
+    """The ASGI app serving ``archive`` (its catalog view is built on the first request)."""
+    import importlib
+
+    for module in HANDLER_MODULES:
+        importlib.import_module(f"longplay.server.{module}")
+    server = Server(archive)
+    routes: list[Any] = [
+        Route("/rest/{name:str}", dispatch, methods=["GET", "POST", "HEAD"]),
+    ]
+    if archive.settings.metrics:
+        routes.append(Route("/metrics", metrics_endpoint))
+    base = str(archive.settings.base_url).rstrip("/")
+    if base:
+        if not base.startswith("/"):
+            base = "/" + base
+        routes = [Mount(base, routes=routes)]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        server.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.server = server
+    app.add_middleware(Observe, metrics=server.metrics)
+    return app

@@ -1,0 +1,143 @@
+"""Who is calling: Subsonic password, token and API-key authentication, with a failure limit.
+
+Mechanisms (OpenSubsonic): ``u`` + ``p`` (clear or ``enc:`` hex), ``u`` + ``t`` + ``s`` where
+``t = md5(password + salt)``, or ``apiKey`` alone (the ``apiKeyAuthentication`` extension: with
+``u``/``p``/``t``/``s`` beside it the answer is 43, an unknown or revoked key is 44). Failed
+attempts are counted per user name and per client address over a sliding minute; past the
+``auth_attempts_per_minute`` setting further attempts are refused without being checked, so a
+password cannot be guessed at request speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import sqlite3
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+
+from cryptography.fernet import Fernet
+
+from longplay.server import accounts
+from longplay.server.errors import (
+    CONFLICTING_MECHANISMS,
+    INVALID_API_KEY,
+    WRONG_CREDENTIALS,
+    SubsonicError,
+    missing,
+)
+
+CACHE_S = 5.0  # a password changed by `longplay user passwd` is seen within this
+WINDOW_S = 60.0
+
+
+class RateLimiter:
+    """Failures per key over a sliding window; thread-safe."""
+
+    def __init__(self, limit: int, window_s: float = WINDOW_S):
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        q = self._failures.setdefault(key, deque())
+        while q and q[0] <= now - self.window_s:
+            q.popleft()
+        return q
+
+    def blocked(self, *keys: str) -> bool:
+        if self.limit <= 0:
+            return False
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def fail(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for k in keys:
+                self._recent(k, now).append(now)
+            if len(self._failures) > 100_000:  # a flood of names: forget the idle ones
+                for k in [k for k, q in self._failures.items() if not q]:
+                    del self._failures[k]
+
+
+def decode_password(p: str) -> str:
+    if p.startswith("enc:"):
+        try:
+            return bytes.fromhex(p[4:]).decode()
+        except (ValueError, UnicodeDecodeError):
+            raise SubsonicError(WRONG_CREDENTIALS) from None
+    return p
+
+
+class Authenticator:
+    def __init__(self, connect: Callable[[], sqlite3.Connection], key: Fernet, limit: int):
+        self._connect = connect
+        self._key = key
+        self.limiter = RateLimiter(limit)
+        self._cache: dict[str, tuple[float, accounts.User | None, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def _user(self, name: str) -> tuple[accounts.User | None, str | None]:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit and hit[0] > now:
+            return hit[1], hit[2]
+        con = self._connect()
+        user = accounts.find_user(con, name)
+        password = accounts.password_of(con, self._key, name) if user else None
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[name] = (now + CACHE_S, user, password)
+        return user, password
+
+    def forget(self, name: str) -> None:
+        with self._lock:
+            self._cache.pop(name, None)
+
+    def authenticate(self, params: Mapping[str, str], address: str) -> accounts.User:
+        """The calling user, or a SubsonicError with the spec's code."""
+        api_key = params.get("apiKey")
+        u = params.get("u")
+        if api_key is not None:
+            if any(params.get(k) is not None for k in ("u", "p", "t", "s")):
+                raise SubsonicError(CONFLICTING_MECHANISMS)
+            return self._by_key(api_key, address)
+        if not u:
+            raise missing("u")
+        keys = (f"user:{u.lower()}", f"addr:{address}")
+        if self.limiter.blocked(*keys):
+            raise SubsonicError(
+                WRONG_CREDENTIALS, "Too many failed authentications; try again in a minute."
+            )
+        p, t, s = params.get("p"), params.get("t"), params.get("s")
+        if p is None and (t is None or s is None):
+            raise missing("p" if t is None and s is None else ("s" if s is None else "t"))
+        user, password = self._user(u)
+        ok = False
+        if user is not None and password is not None:
+            if p is not None:
+                ok = hmac.compare_digest(decode_password(p).encode(), password.encode())
+            else:
+                want = hashlib.md5((password + (s or "")).encode()).hexdigest()
+                ok = hmac.compare_digest(want, (t or "").lower())
+        if not ok or user is None:
+            self.limiter.fail(*keys)
+            raise SubsonicError(WRONG_CREDENTIALS)
+        return user
+
+    def _by_key(self, api_key: str, address: str) -> accounts.User:
+        keys = (f"addr:{address}",)
+        if self.limiter.blocked(*keys):
+            raise SubsonicError(INVALID_API_KEY, "Too many failed authentications; wait a minute.")
+        user, revoked = accounts.user_for_api_key(self._connect(), api_key)
+        if user is None or revoked:
+            self.limiter.fail(*keys)
+            raise SubsonicError(INVALID_API_KEY, "API key revoked." if revoked else None)
+        return user

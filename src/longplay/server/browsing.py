@@ -1,0 +1,138 @@
+"""Browsing endpoints: artist indexes, directories, artists, albums, songs, genres, artist info."""
+
+from __future__ import annotations
+
+from itertools import groupby
+
+from longplay.catalog.browse import Artist
+from longplay.server import convert
+from longplay.server import responses as r
+from longplay.server.endpoints import Call, endpoint, parse_id
+from longplay.server.errors import not_found
+
+IGNORED_ARTICLES = ""  # sort names already put "The Beatles" under B
+
+
+def _by_letter(artists: list[Artist]) -> list[tuple[str, list[Artist]]]:
+    return [(letter, list(group)) for letter, group in groupby(artists, key=lambda a: a.letter)]
+
+
+@endpoint("getArtists")
+def get_artists(call: Call) -> r.Payload:
+    b = call.view.browse
+    artists = b.artist_index(call.held_only())
+    marks = convert.marks_for(call.state, call.user.user_id, artists=artists)
+    index = [
+        r.IndexID3(letter, [convert.artist(a, marks) for a in group])
+        for letter, group in _by_letter(artists)
+    ]
+    return r.Payload("artists", r.ArtistsID3(IGNORED_ARTICLES, index))
+
+
+@endpoint("getIndexes")
+def get_indexes(call: Call) -> r.Payload:
+    artists = call.view.browse.artist_index(call.held_only())
+    index = [
+        {
+            "name": letter,
+            "artist": [{"id": r.wire_id(r.ARTIST, a.artist_id), "name": a.name} for a in group],
+        }
+        for letter, group in _by_letter(artists)
+    ]
+    return r.Payload(
+        "indexes", {"ignoredArticles": IGNORED_ARTICLES, "lastModified": 0, "index": index}
+    )
+
+
+@endpoint("getMusicDirectory")
+def get_music_directory(call: Call) -> r.Payload:
+    """Artists hold albums, albums hold songs (the folder view mirrors the ID3 one)."""
+    wid = call.require("id")
+    b = call.view.browse
+    if wid.startswith(r.ARTIST):
+        artist = b.artist(parse_id(wid, r.ARTIST))
+        if artist is None:
+            raise not_found("artist")
+        albums = b.albums_of_artist(artist.artist_id, held=False)
+        children = [
+            r.Child(
+                id=r.wire_id(r.ALBUM, a.album_id),
+                isDir=True,
+                title=a.title,
+                parent=wid,
+                album=a.title,
+                artist=a.artist,
+                year=a.year,
+                genre=a.genre,
+                coverArt=r.wire_id(r.ALBUM, a.album_id),
+            )
+            for a in albums
+        ]
+        return r.Payload("directory", r.Directory(wid, artist.name, child=children))
+    album = b.album(parse_id(wid, r.ALBUM))
+    if album is None:
+        raise not_found("album")
+    songs = convert.songs(call.state, call.user.user_id, b.tracks_of_album(album.album_id, False))
+    parent = r.wire_id(r.ARTIST, album.artist_id) if album.artist_id is not None else None
+    return r.Payload("directory", r.Directory(wid, album.title, parent=parent, child=songs))
+
+
+@endpoint("getArtist")
+def get_artist(call: Call) -> r.Payload:
+    b = call.view.browse
+    artist = b.artist(parse_id(call.require("id"), r.ARTIST))
+    if artist is None:
+        raise not_found("artist")
+    albums = b.albums_of_artist(artist.artist_id, held=False)
+    marks = convert.marks_for(call.state, call.user.user_id, albums=albums, artists=[artist])
+    out = convert.artist(artist, marks)
+    out.album = [convert.album(a, marks) for a in albums]
+    out.albumCount = len(albums)
+    return r.Payload("artist", out)
+
+
+@endpoint("getAlbum")
+def get_album(call: Call) -> r.Payload:
+    b = call.view.browse
+    album = b.album(parse_id(call.require("id"), r.ALBUM))
+    if album is None:
+        raise not_found("album")
+    tracks = b.tracks_of_album(album.album_id, held=False)
+    marks = convert.marks_for(call.state, call.user.user_id, tracks=tracks, albums=[album])
+    songs = [convert.song(t, marks) for t in tracks]
+    return r.Payload("album", convert.album(album, marks, songs))
+
+
+@endpoint("getSong")
+def get_song(call: Call) -> r.Payload:
+    track = call.view.browse.track(parse_id(call.require("id"), r.TRACK))
+    if track is None:
+        raise not_found("song")
+    return r.Payload("song", convert.songs(call.state, call.user.user_id, [track])[0])
+
+
+@endpoint("getGenres")
+def get_genres(call: Call) -> r.Payload:
+    genres = [r.Genre(name, songs, albums) for name, songs, albums in call.view.browse.genres()]
+    return r.Payload("genres", {"genre": genres})
+
+
+@endpoint("getArtistInfo2")
+def get_artist_info2(call: Call) -> r.Payload:
+    """What the catalog knows of an artist: its MusicBrainz ID (no biography or images yet)."""
+    artist = call.view.browse.artist(parse_id(call.require("id"), r.ARTIST))
+    if artist is None:
+        raise not_found("artist")
+    info: dict[str, object] = {}
+    if artist.mbid:
+        info["musicBrainzId"] = artist.mbid
+    return r.Payload("artistInfo2", info)
+
+
+@endpoint("getTopSongs")
+def get_top_songs(call: Call) -> r.Payload:
+    """An artist's songs by catalog listens."""
+    tracks = call.view.browse.top_songs(
+        call.require("artist"), call.int("count", 50) or 50, call.held_only()
+    )
+    return r.Payload("topSongs", {"song": convert.songs(call.state, call.user.user_id, tracks)})

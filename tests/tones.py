@@ -27,7 +27,8 @@ def write_tone(
     t = np.arange(round(seconds * rate)) / rate
     wave = 0.5 * np.where(t < change_s, np.sin(2 * np.pi * LOW * t), np.sin(2 * np.pi * HIGH * t))
     pcm = (wave * 32767).astype(np.int16)
-    codec = codec or {".flac": "flac", ".mp3": "libmp3lame", ".opus": "libopus"}[path.suffix]
+    codecs = {".flac": "flac", ".mp3": "libmp3lame", ".opus": "libopus", ".m4a": "aac"}
+    codec = codec or codecs[path.suffix]
     frame = av.AudioFrame.from_ndarray(np.repeat(pcm, 2)[None, :], "s16", "stereo")
     frame.sample_rate = rate
     with av.open(str(path), "w") as out:

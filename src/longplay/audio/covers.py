@@ -30,7 +30,7 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 # For the 300-600 px the clients ask for: a photo (matplotlib's sample grace_hopper.jpg) at 300
 # px took 23 kB at 88, 37 kB at 95 and 20 kB at 85: 88 is the usual web default, and 95 costs
-# 60% more bytes where the clients draw it small.
+# 60% more bytes for pictures the clients draw at that size.
 JPEG_QUALITY = 88
 
 

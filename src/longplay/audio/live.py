@@ -21,7 +21,7 @@ header needs a seek back); their decoded audio starts with the encoder's priming
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,7 +181,7 @@ def transcode_chunks(
     bitrate: int | None = None,
     offset_s: float = 0.0,
     chunk_bytes: int = 64 * 1024,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, None]:
     """Encode the first audio stream of ``src`` to ``fmt``, yielding the bytes as they come.
 
     The first bytes are yielded as soon as the muxer writes them; after that, chunks of about

@@ -1,17 +1,18 @@
 """On-the-fly transcoding for playback (PyAV): encoded bytes yielded while the encoder runs.
 
-The output container writes into an in-memory sink that is drained after every packet, so the
-first bytes (container header and first page or frames) leave long before the track is done.
+The output container writes into an in-memory sink, flushed after every packet and drained as
+soon as it holds anything for the first time, then every ``chunk_bytes``: the first bytes
+(container header and first page or frames) leave long before the track is done.
 Formats are the ones browsers and Subsonic apps play from a plain HTTP stream that cannot be
 seeked back into:
 
-* ``opus``: Ogg Opus, 48 kHz (Opus's only native rate).
+* ``opus``: Ogg Opus at 48 kHz, the rate libopus works at inside.
 * ``mp3``: MPEG-1 Layer III, constant bitrate (libmp3lame).
 * ``aac``: AAC-LC in ADTS. Not fragmented MP4: ADTS has no header to write first and no index
   to patch last, every frame carries its own sync word, so a cut, padded or resumed stream
-  still decodes; Chrome, Firefox and Safari play ``audio/aac`` in ``<audio>``, as do ExoPlayer
-  (DSub, Symfonium, Ultrasonic) and AVPlayer (play:Sub, Amperfy). Fragmented MP4 is what MSE
-  wants, which no Subsonic client uses for audio.
+  still decodes; browsers play ``audio/aac`` in ``<audio>``, and so do Android's Media3
+  (ExoPlayer) and Apple's AVPlayer, the players under most Subsonic apps. Fragmented MP4 is
+  for Media Source Extensions players, which would need an init segment before any audio.
 
 A stream cannot rewrite its start, so MP3 and ADTS carry no encoder-delay field (the Xing/LAME
 header needs a seek back); their decoded audio starts with the encoder's priming samples
@@ -45,7 +46,7 @@ class Format:
 
 
 FORMATS: dict[str, Format] = {
-    # 96 kbit/s Opus is transparent for most listeners on stereo music; 510k is libopus's cap.
+    # 96 kbit/s: the low end of what Xiph suggests for stereo music; 510k is libopus's cap.
     # Constrained VBR keeps a stream within ~1% of its bitrate: plain VBR sent 123k for 96k
     # asked on a pure tone (112k on a generated clip), more than estimate_length can promise.
     "opus": Format(

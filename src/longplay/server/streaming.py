@@ -1,0 +1,434 @@
+"""HTTP responses for audio: files with Range and ETag, and live transcodes that fill a cache.
+
+`file_response` serves a file on disk (``download``, ``stream`` of an original, a cached
+transcode): one byte range per request, conditional requests by ETag, read in chunks from an
+open descriptor, so a file replaced or evicted meanwhile is still served whole.
+
+`TranscodeService` runs each transcode (`audio.live`) in a thread of its own, which writes the
+encoded bytes into a part file of the transcode cache as fast as it can; the response tails
+that file. So the encoder is never paced by the network: a slow client holds an open file, not
+a CPU slot, and the finished transcode is cached even when its first client went away after the
+encode ended. The first bytes go out as soon as the encoder's first page is on disk.
+
+Limits: at most ``max_concurrent`` encodes on the server and ``max_per_user`` per user. A
+request over a limit waits up to ``busy_wait_s`` (2 s) for a slot, then raises `Busy`. The wait
+covers a client seeking: it drops the old stream and asks for the new offset at once, and the
+old encoder needs a moment to notice. Waiting longer would leave a request hanging with nothing
+sent while the client times out, so the handler answers Busy with an error the client can show.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import os
+import re
+import threading
+import time
+import weakref
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from longplay.audio import live
+from longplay.errors import InputError, LongplayError
+from longplay.server.transcode_cache import TranscodeCache, cache_key
+
+CHUNK = 64 * 1024  # bytes read from disk per send
+TAIL_CHUNK = 256 * 1024  # at most this much of a growing transcode per send
+# The encoder thread checks for a cancel between chunks: 16 KiB is ~0.7 s of 192k MP3, encoded
+# in ~30 ms, so a client that went away stops its encoder that soon (64 KiB took ~4x longer).
+ENCODE_CHUNK = 16 * 1024
+_RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+THREAD_PREFIX = "longplay-transcode"
+
+
+class Busy(LongplayError):
+    """Too many transcodes run on the server, or for this user; try again shortly."""
+
+
+class _Unsatisfiable(Exception):
+    pass
+
+
+def _etag(st: os.stat_result) -> str:
+    # Size, mtime and inode: a file replaced in place (new inode) or rewritten changes it.
+    return f'"{st.st_size:x}-{st.st_mtime_ns:x}-{st.st_ino:x}"'
+
+
+def _none_match(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison: W/"x" matches "x"."""
+    if header.strip() == "*":
+        return True
+    return etag in (tag.strip().removeprefix("W/") for tag in header.split(","))
+
+
+def _if_range_holds(header: str | None, etag: str, mtime: float) -> bool:
+    """Whether a Range may be honoured: If-Range absent, or naming this very version."""
+    if header is None:
+        return True
+    header = header.strip()
+    if header.startswith(('"', "W/")):
+        return header == etag  # strong comparison: a weak tag never matches
+    try:
+        date = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    return date.timestamp() == int(mtime)  # Last-Modified has whole seconds
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | None:
+    """The (first, last) byte, inclusive, of a one-range ``bytes=`` header for a ``size``-byte
+    body; None when the header is to be ignored and the whole body sent.
+
+    Another unit is ignored, as RFC 9110 asks; so are several ranges (a client asking for more
+    than one gets the whole file once, which the RFC allows and every player accepts). A
+    malformed or unsatisfiable range raises `_Unsatisfiable` (416).
+    """
+    unit, _, spec = header.partition("=")
+    if unit.strip().lower() != "bytes":
+        return None
+    if "," in spec:
+        return None
+    m = _RANGE.match(spec)
+    if m is None or m.group(1) == m.group(2) == "":
+        raise _Unsatisfiable
+    first, last = m.group(1), m.group(2)
+    if first == "":  # suffix: the last N bytes
+        n = int(last)
+        if n == 0 or size == 0:
+            raise _Unsatisfiable
+        return max(size - n, 0), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if start >= size or end < start:
+        raise _Unsatisfiable
+    return start, min(end, size - 1)
+
+
+class _Fd:
+    """An open descriptor closed exactly once: by the response, or when it is dropped unsent."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd: int | None = fd
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class _FileStream(StreamingResponse):
+    """``length`` bytes of an open file from ``start``; HEAD sends the headers alone."""
+
+    def __init__(self, fd: int, start: int, length: int, status: int, headers: dict[str, str]):
+        self._fd = _Fd(fd)
+        weakref.finalize(self, self._fd.close)
+        headers["Content-Length"] = str(length)
+        super().__init__(self._chunks(start, length), status, headers)
+
+    async def _chunks(self, pos: int, remaining: int) -> AsyncIterator[bytes]:
+        while remaining > 0 and self._fd.fd is not None:
+            data = await anyio.to_thread.run_sync(os.pread, self._fd.fd, min(CHUNK, remaining), pos)
+            if not data:
+                return  # cut short since the stat: the server reports the short body
+            pos += len(data)
+            remaining -= len(data)
+            yield data
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            if scope.get("method") == "HEAD":
+                await send({"type": "http.response.start", "status": self.status_code,
+                            "headers": self.raw_headers})  # fmt: skip
+                await send({"type": "http.response.body", "body": b""})
+            else:
+                await super().__call__(scope, receive, send)
+        finally:
+            self._fd.close()
+
+
+def file_response(request: Request, path: Path, media_type: str) -> Response:
+    """``path`` as a response to ``request``: 200, 206 for a Range, 304, 416; HEAD too.
+
+    A file that cannot be opened is an `InputError` naming it.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        st = os.fstat(fd)
+        etag = _etag(st)
+        headers = {
+            "Accept-Ranges": "bytes",
+            "ETag": etag,
+            "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
+            "Content-Type": media_type,
+        }
+        none_match = request.headers.get("if-none-match")
+        if none_match is not None and _none_match(none_match, etag):
+            del headers["Content-Type"]
+            return Response(status_code=304, headers=headers)
+        size, start, status = st.st_size, 0, 200
+        length = size
+        wanted = request.headers.get("range")
+        if wanted and _if_range_holds(request.headers.get("if-range"), etag, st.st_mtime):
+            try:
+                span = parse_range(wanted, size)
+            except _Unsatisfiable:
+                headers["Content-Range"] = f"bytes */{size}"
+                return Response(status_code=416, headers=headers)
+            if span is not None:
+                start, status, length = span[0], 206, span[1] - span[0] + 1
+                headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+        response = _FileStream(fd, start, length, status, headers)
+        fd = -1  # the response owns it now
+        return response
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+class _Job:
+    """One transcode written into a part file by its own thread, and what the readers see."""
+
+    def __init__(self, part: Path) -> None:
+        self.part = part
+        self.loop = asyncio.get_running_loop()
+        self.changed = asyncio.Event()  # set (from the thread) when written or done change
+        self.cancelled = threading.Event()
+        self.written = 0
+        self.done = False
+        self.error: BaseException | None = None
+
+    def notify(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the server is stopping
+            self.loop.call_soon_threadsafe(self.changed.set)
+
+    async def wait(self, ready: Any) -> None:
+        """Until ``ready()`` is true (checked after each change the thread reports)."""
+        while not ready():
+            self.changed.clear()
+            if ready():  # a change between the check and the clear is not lost
+                return
+            await self.changed.wait()
+
+
+class _TranscodeStream(StreamingResponse):
+    """The tail of a growing transcode; a client that goes away stops the encoder."""
+
+    def __init__(self, content: AsyncIterator[bytes], headers: dict[str, str], job: _Job):
+        self._job = job
+        super().__init__(content, 200, headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            # Also when the client disconnected while a send was pending, which leaves the
+            # content iterator suspended rather than closed.
+            self._job.cancelled.set()
+
+
+class TranscodeService:
+    """Transcodes for the ``stream`` endpoint: live from a thread, then from the cache."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        cache_bytes: int,
+        max_concurrent: int,
+        max_per_user: int,
+        *,
+        busy_wait_s: float = 2.0,
+    ) -> None:
+        self.cache = TranscodeCache(cache_dir, cache_bytes)
+        # A StreamingResponse makes an anyio task group, and anyio imports its asyncio backend
+        # on the first one a process makes: that added 130 ms to the first stream's first byte
+        # (300 ms on the loaded machine). Running anyio once here, in a thread of its own as
+        # the caller may be inside an event loop, moves the cost to server start.
+        warm = threading.Thread(target=anyio.run, args=(anyio.sleep, 0), name="anyio-warm-up")
+        warm.start()
+        warm.join()
+        self.max_concurrent = max_concurrent
+        self.max_per_user = max_per_user
+        self.busy_wait_s = busy_wait_s
+        self._lock = threading.Lock()
+        self._running = 0
+        self._per_user: dict[str, int] = {}
+
+    @property
+    def running(self) -> int:
+        """Encodes running now."""
+        return self._running
+
+    def _try_acquire(self, user: str) -> bool:
+        with self._lock:
+            if self._running >= self.max_concurrent:
+                return False
+            if self._per_user.get(user, 0) >= self.max_per_user:
+                return False
+            self._running += 1
+            self._per_user[user] = self._per_user.get(user, 0) + 1
+            return True
+
+    def _release(self, user: str) -> None:
+        with self._lock:
+            self._running -= 1
+            left = self._per_user.pop(user) - 1
+            if left:
+                self._per_user[user] = left
+
+    async def _acquire(self, user: str) -> None:
+        deadline = time.monotonic() + self.busy_wait_s
+        while not self._try_acquire(user):
+            if time.monotonic() >= deadline:
+                raise Busy(
+                    f"too many transcodes running (at most {self.max_concurrent}, "
+                    f"{self.max_per_user} per user); try again shortly"
+                )
+            await anyio.sleep(0.05)
+
+    async def response(
+        self,
+        request: Request,
+        src: Path,
+        *,
+        fmt: str,
+        bitrate: int | None,
+        offset_s: float,
+        user: str,
+        duration_s: float | None,
+        estimate_length: bool,
+    ) -> Response:
+        """The transcode of ``src`` to ``fmt``: from the cache as a file (with Range) when
+        finished before, else streamed while it is encoded.
+
+        ``estimate_length`` with a known ``duration_s`` sends `live.estimate_length` as the
+        Content-Length and pads the stream with zero bytes to it (or cuts it there), as Subsonic
+        servers do for clients that need a length up front; MP3, ADTS and Ogg decoders skip
+        the zeros while looking for the next frame. Raises `InputError` for an unreadable
+        source or a bad format, `Busy` when over a limit.
+        """
+        bitrate = live.clamp_bitrate(fmt, bitrate)
+        offset_s = max(offset_s, 0.0)
+        media_type = live.content_type(fmt)
+        try:
+            key = cache_key(src, fmt, bitrate, offset_s)
+        except OSError as exc:
+            raise InputError(f"{src}: cannot be read ({exc.strerror})") from None
+        cached = self.cache.lookup(key, fmt)
+        if cached is not None:
+            try:
+                return file_response(request, cached, media_type)
+            except InputError:
+                pass  # evicted since the lookup: transcode it again
+        headers = {"Content-Type": media_type, "Accept-Ranges": "none"}
+        length = None
+        if estimate_length and duration_s is not None:
+            length = live.estimate_length(max(duration_s - offset_s, 0.0), fmt, bitrate)
+            headers["Content-Length"] = str(length)
+        if request.method == "HEAD":
+            head = Response(status_code=200, headers=headers)
+            if length is None:
+                del head.headers["content-length"]
+            return head
+        await self._acquire(user)
+        try:
+            job = _Job(self.cache.partial_path(key))
+            wfd = os.open(job.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            rfd = os.open(job.part, os.O_RDONLY)
+        except BaseException:
+            self._release(user)
+            raise
+        args = (job, wfd, key, src, fmt, bitrate, offset_s, user)
+        threading.Thread(target=self._encode, args=args, name=f"{THREAD_PREFIX}-{user}").start()
+        try:
+            # The first bytes, or the failure: a source that cannot be decoded is an InputError
+            # the handler answers, not a 200 that ends at once.
+            await job.wait(lambda: job.written or job.done)
+        except BaseException:
+            job.cancelled.set()
+            os.close(rfd)
+            raise
+        if job.error is not None and not job.written:
+            os.close(rfd)
+            raise job.error
+        return _TranscodeStream(self._tail(job, rfd, length), headers, job)
+
+    def _encode(
+        self,
+        job: _Job,
+        wfd: int,
+        key: str,
+        src: Path,
+        fmt: str,
+        bitrate: int,
+        offset_s: float,
+        user: str,
+    ) -> None:
+        """The encoder thread: transcode into the part file, then move it into the cache."""
+        kept = False
+        try:
+            chunks = live.transcode_chunks(
+                src, fmt, bitrate=bitrate, offset_s=offset_s, chunk_bytes=ENCODE_CHUNK
+            )
+            try:
+                for chunk in chunks:
+                    if job.cancelled.is_set():
+                        break
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(wfd, view) :]
+                    job.written += len(chunk)
+                    job.notify()
+            finally:
+                chunks.close()  # stops the encoder where it is, closing both containers
+                os.close(wfd)
+            if not job.cancelled.is_set():
+                self.cache.add(key, fmt, job.part)
+                kept = True
+        except BaseException as exc:
+            job.error = exc
+        finally:
+            if not kept:
+                job.part.unlink(missing_ok=True)  # a reader holding it open reads on
+            self._release(user)
+            job.done = True
+            job.notify()
+
+    async def _tail(self, job: _Job, rfd: int, length: int | None) -> AsyncIterator[bytes]:
+        """The part file as it grows; then zero padding up to ``length``, if one was sent."""
+        fd = _Fd(rfd)
+        pos = 0
+        sent = 0
+        try:
+            while True:
+                await job.wait(lambda at=pos: at < job.written or job.done)
+                if pos < job.written:
+                    n = min(job.written - pos, TAIL_CHUNK)
+                    data = await anyio.to_thread.run_sync(os.pread, rfd, n, pos)
+                    pos += len(data)
+                    if length is not None:
+                        data = data[: max(length - sent, 0)]
+                    sent += len(data)
+                    if data:
+                        yield data
+                    continue
+                if job.error is not None:
+                    raise job.error  # the server drops the connection: a cut-off stream
+                break
+            while length is not None and sent < length:
+                pad = min(length - sent, CHUNK)
+                sent += pad
+                yield bytes(pad)
+        finally:
+            job.cancelled.set()
+            fd.close()

@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from longplay.catalog.browse import Track
 from longplay.server import responses as r
+from longplay.server.convert import content_type
 from longplay.server.endpoints import Call, endpoint, parse_id
 from longplay.server.errors import NOT_FOUND, SubsonicError, not_found
 
@@ -58,7 +59,7 @@ async def _stream(call: Call, *, raw_only: bool) -> Response:
     offset = 0 if raw_only else (call.int("timeOffset", 0) or 0)
     suffix = Path(track.path or "").suffix.lstrip(".").lower()
     if fmt == "raw" or (fmt in (None, "", suffix) and not max_bitrate and not offset):
-        return file_response(call.request, Path(track.path or ""))
+        return file_response(call.request, Path(track.path or ""), content_type(suffix))
     target = fmt if fmt not in RAW else "opus"
     response = _transcoder(call).response(
         call.request,

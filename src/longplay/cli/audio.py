@@ -200,3 +200,47 @@ def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     paths = generate(out, count, seed=seed, seconds=seconds, formats=wanted)
     click.echo(f"wrote {len(paths)} clips and {out / 'catalog.jsonl'}")
+
+
+@audio.command("analyze")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, per file.")
+def audio_analyze(files: tuple[Path, ...], as_json: bool) -> None:
+    """Print the audio analysis of single files, without an archive.
+
+    Loudness (EBU R128, ReplayGain 2) and the Chromaprint fingerprint; tempo, key and
+    descriptors too with the optional extra `longplay[analysis]` (Essentia). A file that
+    cannot be analyzed prints its reason and the command exits 1 at the end.
+
+    \b
+    Example:
+      longplay audio analyze song.flac
+      longplay audio analyze --json a.flac b.mp3
+    """
+    import orjson
+
+    from longplay.audio import fingerprint
+    from longplay.audio.analysis import AnalysisProblem, analyze_file
+
+    fingerprint.check()
+    failed = 0
+    for path in files:
+        try:
+            features = analyze_file(str(path))
+        except AnalysisProblem as exc:
+            failed += 1
+            click.echo(f"{path}: not analyzed: {exc}", err=True)
+            continue
+        values = features.values()
+        if as_json:
+            values["fingerprint_compressed"] = features.fingerprint_compressed
+            click.echo(orjson.dumps({"file": str(path), **values}).decode())
+            continue
+        click.echo(f"{path}")
+        for k, v in values.items():
+            click.echo(f"  {k:<26} {v}")
+        click.echo(f"  {'fingerprint':<26} {len(features.fingerprint)} items")
+    if failed:
+        raise SystemExit(1)

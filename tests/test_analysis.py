@@ -121,7 +121,7 @@ def test_silence_is_refused(tmp_path: Path) -> None:
 
 
 def test_audio_analyze_command(cli_env: dict[str, str], signals: dict[str, Path]) -> None:
-    env = {**cli_env, "LONGPLAY_ESSENTIA": "off"}
+    env = {**cli_env, "LONGPLAY_ANALYSIS_ESSENTIA": "false"}
     run = subprocess.run(
         [sys.executable, "-m", "longplay.cli", "audio", "analyze", "--json",
          str(signals["click120"]), str(BEETS / "partial.flac")],

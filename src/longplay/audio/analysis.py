@@ -6,7 +6,7 @@ mono buffer for Essentia; the audio-payload hash is taken from the same packets.
 :class:`Features`, is keyed by that hash: re-tagging or moving a file does not change it.
 
 :func:`analyze_file` is pure and raises :class:`AnalysisProblem` with the reject reason;
-:func:`analyze_batch` is the worker task (imports: PyAV, numpy, ctypes; no DuckDB or Rich).
+:func:`analyze_one` is the worker task (imports: PyAV, numpy, ctypes; no DuckDB or Rich).
 """
 
 from __future__ import annotations
@@ -21,7 +21,13 @@ import av
 import numpy as np
 
 from longplay.audio import descriptors, fingerprint, loudness
-from longplay.audio.probe import AudioProblem, _audio_stream, _error_text, _ffmpeg_log
+from longplay.audio.probe import (
+    AudioProblem,
+    _audio_stream,
+    _error_text,
+    _ffmpeg_log,
+    payload_sha256,
+)
 
 ANALYSIS_VERSION = 1  # bump when a stored value would come out differently
 MIN_SECONDS = 3.0  # below this Chromaprint returns (almost) nothing and R128's gates misbehave
@@ -190,16 +196,26 @@ def analyze_file(path: str, *, essentia: bool | None = None) -> Features:
     )
 
 
-def analyze_batch(paths: list[str]) -> list[Features | str]:
-    """The worker task: each path's :class:`Features`, or the reason it has none."""
-    out: list[Features | str] = []
-    for path in paths:
-        try:
-            out.append(analyze_file(path))
-        except AnalysisProblem as exc:
-            out.append(str(exc))
-        except fingerprint.ChromaprintMissing:
-            raise
-        except Exception as exc:  # a decoder surprise rejects this file, not the batch
-            out.append(f"could not be analyzed ({type(exc).__name__}: {exc})")
-    return out
+def analyze_one(job: tuple[str, bool]) -> Features | str:
+    """The worker task, (path, with Essentia): the :class:`Features`, or why there are none."""
+    path, with_essentia = job
+    try:
+        return analyze_file(path, essentia=with_essentia and descriptors.available())
+    except AnalysisProblem as exc:
+        return str(exc)
+    except fingerprint.ChromaprintMissing:
+        raise
+    except Exception as exc:  # a decoder surprise rejects this file, not the run
+        return f"could not be analyzed ({type(exc).__name__}: {exc})"
+
+
+def payload_one(path: str) -> str | tuple[str]:
+    """The worker task of the first pass: the payload hash (demux only), or (reject reason,)."""
+    try:
+        return payload_sha256(path)
+    except AudioProblem as exc:
+        return (str(exc),)
+    except OSError as exc:
+        return (f"cannot be read ({exc.strerror or exc})",)
+    except Exception as exc:
+        return (f"cannot be read ({type(exc).__name__}: {exc})",)

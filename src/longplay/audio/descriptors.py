@@ -1,7 +1,7 @@
 """Tempo, key and classic descriptors with Essentia: the optional extra ``longplay[analysis]``.
 
 Essentia is AGPL-3.0 and Longplay Apache-2.0, so it is opt-in (docs/analysis.md). Without it,
-or with ``LONGPLAY_ESSENTIA=off``, :func:`describe` returns nothing and those fields stay
+or with the setting ``analysis_essentia = false``, :func:`describe` returns nothing and those fields stay
 absent: never guessed. Each descriptor keeps Essentia's name and unit; nothing here is a 0-1
 "mood" score that would need a trained model.
 """
@@ -32,7 +32,8 @@ FIELDS = (
 
 @cache
 def _essentia() -> Any:
-    if os.environ.get("LONGPLAY_ESSENTIA", "").lower() in ("0", "off", "no", "false"):
+    # The setting's environment form reaches worker processes too (they inherit it).
+    if os.environ.get("LONGPLAY_ANALYSIS_ESSENTIA", "").lower() in ("0", "off", "no", "false"):
         return None
     try:
         import essentia

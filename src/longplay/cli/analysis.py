@@ -1,0 +1,40 @@
+"""Analysis commands: analyze the archive's audio; identify files by their fingerprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from longplay.cli._common import Command, Context, pass_ctx
+
+
+@click.command(cls=Command)
+@click.argument("dirs", nargs=-1, type=click.Path(path_type=Path, exists=True, file_okay=False))
+@click.option(
+    "--workers", type=int, default=None, help="Worker processes (default: setting workers)."
+)
+@pass_ctx
+def analyze(obj: Context, dirs: tuple[Path, ...], workers: int | None) -> None:
+    """Fingerprint and measure every held file once per audio payload (resumable).
+
+    Held files: the scanned library, the built files and fetched torrents under files/; with
+    DIRS, the audio files under those folders instead. Results go to ARCHIVE/analysis/, keyed
+    by the audio-payload hash, so re-tagged, copied or moved files are not analyzed again.
+    Files that cannot be analyzed go to the rejects log with the reason.
+
+    \b
+    Example:
+      longplay analyze --workers 2
+      longplay analyze ~/Music/new
+    """
+    from longplay.audio.analyze import analyze as run
+
+    s = run(obj.archive(), list(dirs), workers=workers)
+    click.echo(
+        f"{s.held} files: {s.unchanged} unchanged, {s.same_audio} same audio as an analyzed "
+        f"file, {s.analyzed} analyzed, {s.rejected} rejected; {s.seconds:.1f} s "
+        f"({s.realtime:.0f}x realtime)"
+    )
+    if s.rejects_log:
+        click.echo(f"rejects: {s.rejects_log}")

@@ -95,9 +95,7 @@ def _stat(path: str) -> Stat | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _run(
-    fn: Callable[[str], R], paths: list[str], workers: int
-) -> Iterator[tuple[str, R | Exception]]:
+def _run(fn: Callable[[A], R], paths: list[A], workers: int) -> Iterator[tuple[A, R | Exception]]:
     """(path, result) in completion order; a worker death is that file's result, as an error."""
     if workers <= 1 or len(paths) <= INLINE_MAX:
         for p in paths:
@@ -170,19 +168,21 @@ def analyze(
                 by_payload.setdefault(payload, []).append(path)
         firsts = {paths[0]: payload for payload, paths in sorted(by_payload.items())}
         essentia = archive.settings.analysis_essentia
-        jobs = [(path, essentia) for path in firsts]
+        jobs: list[tuple[str, bool]] = [(first, essentia) for first in firsts]
         with progress("analyzing", len(firsts), "files") as bar:
-            for (path, _), got in _run(analysis.analyze_one, jobs, workers):
+            for job, result in _run(analysis.analyze_one, jobs, workers):
                 bar.advance()
-                group = by_payload[firsts[path]]
-                if isinstance(got, analysis.Features):
+                group = by_payload[firsts[job[0]]]
+                if isinstance(result, analysis.Features):
                     summary.analyzed += 1
                     summary.same_audio += len(group) - 1
-                    summary.audio_seconds += got.duration_s
+                    summary.audio_seconds += result.duration_s
                     # The payload read while decoding wins: the file may have changed since.
-                    store.record(got, [(p, stats[p], got.payload_sha256, None) for p in group])
+                    store.record(
+                        result, [(p, stats[p], result.payload_sha256, None) for p in group]
+                    )
                 else:
-                    reason = CRASHED if isinstance(got, Exception) else got
+                    reason = CRASHED if isinstance(result, Exception) else result
                     for p in group:
                         reject(p, reason)
         summary.rejects_log = log.path if log.records else None

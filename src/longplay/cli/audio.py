@@ -17,9 +17,20 @@ from longplay.errors import InputError
     "--workers", type=int, default=None, help="Worker processes (default: setting workers)."
 )
 @click.option("--no-decode", is_flag=True, help="Demux only: faster, no corrupt-frame check.")
+@click.option(
+    "--identify",
+    "by_fingerprint",
+    is_flag=True,
+    help="Then match files no tag matched by their fingerprints (needs `longplay analyze`).",
+)
 @pass_ctx
 def scan(
-    obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None, no_decode: bool
+    obj: Context,
+    dirs: tuple[Path, ...],
+    report: bool,
+    workers: int | None,
+    no_decode: bool,
+    by_fingerprint: bool,
 ) -> None:
     """Scan folders of audio files into the library and match them to catalog tracks.
 
@@ -30,6 +41,7 @@ def scan(
     \b
     Example:
       longplay scan ~/Music /mnt/more-music
+      longplay scan --identify ~/Music/untagged
       longplay scan --report
     """
     from longplay.audio import match as match_mod
@@ -61,6 +73,10 @@ def scan(
             click.echo(m.note)
         if s.rejects_log:
             click.echo(f"rejects: {s.rejects_log}")
+        if by_fingerprint:
+            from longplay.audio.identify import identify_unmatched
+
+            click.echo(f"identified by fingerprint: {identify_unmatched(archive)}")
     if report:
         r = match_mod.report(archive)
         c = r.counts

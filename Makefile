@@ -10,6 +10,8 @@ PYTEST_WORKERS ?= 2
 
 # Debian packages the test suite runs for real (see tests/clients.py).
 DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm
+# Debian libraries Longplay itself loads (Chromaprint through ctypes): `make venv` installs them.
+DEB_LIBRARIES := libchromaprint1
 
 .PHONY: help venv system-deps demo test test-fast bench soak lint readme clean
 
@@ -24,13 +26,14 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,analysis]'
+	@bash scripts/system-deps.sh $(DEB_LIBRARIES)
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 system-deps:
-	@bash scripts/system-deps.sh $(DEB_PACKAGES)
+	@bash scripts/system-deps.sh $(DEB_PACKAGES) $(DEB_LIBRARIES)
 
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages named on the command line when their commands are missing.
+# Install the Debian packages named on the command line when their commands (or, for lib*
+# packages, their installed status) are missing.
 # Needs root and apt-get (as on the project's machines); elsewhere it says what to install and
 # lets the tests that need them skip with that reason.
 set -euo pipefail
@@ -7,6 +8,10 @@ declare -A cmd=( [qbittorrent-nox]=qbittorrent-nox [transmission-cli]=transmissi
                  [aria2]=aria2c [opentracker]=opentracker [mktorrent]=mktorrent [ffmpeg]=ffmpeg )
 missing=()
 for pkg in "$@"; do
+  if [[ $pkg == lib* ]]; then
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+    continue
+  fi
   c=${cmd[$pkg]:-$pkg}
   command -v "$c" >/dev/null 2>&1 || [ -x "/usr/bin/$c" ] || missing+=("$pkg")
 done

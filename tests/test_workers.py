@@ -168,7 +168,11 @@ def test_the_seam_and_the_state_import_only_base_modules() -> None:
 
 def test_task_modules_keep_worker_start_up_light() -> None:
     # What a build or scan worker imports when it unpickles its first task.
-    for task_module in ("longplay.pack.buildtask", "longplay.audio.examine"):
+    for task_module in (
+        "longplay.pack.buildtask",
+        "longplay.audio.examine",
+        "longplay.audio.analysis",
+    ):
         loaded = _imported("longplay.workers", task_module)
         assert not loaded & {"duckdb", "rich", "pyarrow", "longplay.catalog.store"}, task_module
 

@@ -107,6 +107,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Decode every frame while scanning: exact durations, corrupt frames found (false: demux only, faster).",
     ),
     Setting(
+        "analysis_essentia",
+        bool,
+        True,
+        "Tempo, key and descriptors with Essentia when the longplay[analysis] extra is installed.",
+    ),
+    Setting(
         "match_duration_tolerance_ms",
         int,
         2000,

@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     # audio: local files
     "scan": "audio",
     "audio": "audio",
+    "analyze": "analysis",
+    "identify": "analysis",
     # plan and pack
     "coverage": "plan",
     "plan": "plan",

@@ -17,9 +17,20 @@ from longplay.errors import InputError
     "--workers", type=int, default=None, help="Worker processes (default: setting workers)."
 )
 @click.option("--no-decode", is_flag=True, help="Demux only: faster, no corrupt-frame check.")
+@click.option(
+    "--identify",
+    "by_fingerprint",
+    is_flag=True,
+    help="Then match files no tag matched by their fingerprints (needs `longplay analyze`).",
+)
 @pass_ctx
 def scan(
-    obj: Context, dirs: tuple[Path, ...], report: bool, workers: int | None, no_decode: bool
+    obj: Context,
+    dirs: tuple[Path, ...],
+    report: bool,
+    workers: int | None,
+    no_decode: bool,
+    by_fingerprint: bool,
 ) -> None:
     """Scan folders of audio files into the library and match them to catalog tracks.
 
@@ -30,6 +41,7 @@ def scan(
     \b
     Example:
       longplay scan ~/Music /mnt/more-music
+      longplay scan --identify ~/Music/untagged
       longplay scan --report
     """
     from longplay.audio import match as match_mod
@@ -61,6 +73,10 @@ def scan(
             click.echo(m.note)
         if s.rejects_log:
             click.echo(f"rejects: {s.rejects_log}")
+        if by_fingerprint:
+            from longplay.audio.identify import identify_unmatched
+
+            click.echo(f"identified by fingerprint: {identify_unmatched(archive)}")
     if report:
         r = match_mod.report(archive)
         c = r.counts
@@ -200,3 +216,47 @@ def audio_samples(out: Path, count: int, seconds: float, formats: str, seed: int
     wanted = [f.strip() for f in formats.split(",") if f.strip()]
     paths = generate(out, count, seed=seed, seconds=seconds, formats=wanted)
     click.echo(f"wrote {len(paths)} clips and {out / 'catalog.jsonl'}")
+
+
+@audio.command("analyze")
+@click.argument(
+    "files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, per file.")
+def audio_analyze(files: tuple[Path, ...], as_json: bool) -> None:
+    """Print the audio analysis of single files, without an archive.
+
+    Loudness (EBU R128, ReplayGain 2) and the Chromaprint fingerprint; tempo, key and
+    descriptors too with the optional extra `longplay[analysis]` (Essentia). A file that
+    cannot be analyzed prints its reason and the command exits 1 at the end.
+
+    \b
+    Example:
+      longplay audio analyze song.flac
+      longplay audio analyze --json a.flac b.mp3
+    """
+    import orjson
+
+    from longplay.audio import fingerprint
+    from longplay.audio.analysis import AnalysisProblem, analyze_file
+
+    fingerprint.check()
+    failed = 0
+    for path in files:
+        try:
+            features = analyze_file(str(path))
+        except AnalysisProblem as exc:
+            failed += 1
+            click.echo(f"{path}: not analyzed: {exc}", err=True)
+            continue
+        values = features.values()
+        if as_json:
+            values["fingerprint_compressed"] = features.fingerprint_compressed
+            click.echo(orjson.dumps({"file": str(path), **values}).decode())
+            continue
+        click.echo(f"{path}")
+        for k, v in values.items():
+            click.echo(f"  {k:<26} {v}")
+        click.echo(f"  {'fingerprint':<26} {len(features.fingerprint)} items")
+    if failed:
+        raise SystemExit(1)

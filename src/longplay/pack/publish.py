@@ -284,6 +284,14 @@ def _metadata_torrent(
         for src in cover_dir.glob(f"{sha}.*"):
             _link(src, root / "covers" / src.name)
             wanted.add(f"covers/{src.name}")
+    from longplay.pack.analysisexport import write_analysis
+
+    analyzed = [
+        (f"{t}/{r['path']}", r["track_id"], r["out_path"])
+        for t in sorted(by_torrent)
+        for r in by_torrent[t]
+    ]
+    wanted.update(write_analysis(archive, root, analyzed))
     (root / "README.txt").write_text(_METADATA_README, encoding="utf-8")
     wanted.add("README.txt")
     _sync_dir(root, wanted)
@@ -301,6 +309,9 @@ manifests/NAME.manifest.*    per audio torrent: path, track_id, ISRC, MBID, size
 restore/restore.parquet      per tagged original: the data that turns it back into the source
                              file bit for bit (`longplay audio restore`)
 covers/SHA256.jpg|png        album cover images, one file per distinct image
+analysis/features.*          per analyzed file (`longplay analyze`): torrent path, audio-payload
+                             hash, track ID, loudness and ReplayGain, tempo, key (JSONL.zst, Parquet)
+analysis/fingerprints.*      the same files' Chromaprint fingerprints, raw and compressed
 """
 
 

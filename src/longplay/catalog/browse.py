@@ -379,6 +379,16 @@ class Browse:
         }[kind]
         conds: list[str] = []
         args: list[Any] = []
+        if not q and not held and kind != "artist":
+            # Everything, as a client syncing the catalog asks for it page after page: a range
+            # of the dense ordinal is one index seek at any offset, where OFFSET would walk
+            # every row before it (the order is the snapshot's, stable for its lifetime).
+            rows = self._all(
+                f"SELECT {cols} FROM {table} {alias} WHERE {alias}.ord >= ? AND {alias}.ord < ? "
+                f"ORDER BY {alias}.ord",
+                (offset, offset + limit),
+            )
+            return [{"album": _album, "track": _track}[kind](r) for r in rows]  # type: ignore[return-value]
         if q:
             conds.append(f"{key} >= ? AND {key} < ?")
             args += [q, q + "\uffff"]

@@ -16,6 +16,7 @@ place, so readers only ever see a finished index.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -242,10 +243,8 @@ def _run_shards(partial: Path, shards: list, commit_rows: int, bar: progress.Tra
     for p in procs:
         p.start()
     while any(p.is_alive() for p in procs) or not q.empty():
-        try:
+        with contextlib.suppress(queue.Empty):
             bar.advance(q.get(timeout=0.2))
-        except queue.Empty:
-            pass
     for p in procs:
         p.join()
         if p.exitcode != 0:

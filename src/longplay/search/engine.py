@@ -1,0 +1,243 @@
+"""`longplay search`: the library call the CLI, the server and the web player make.
+
+Ranking: Tantivy's BM25 over the boosted fields, multiplied by ``log2(2 + popularity)``
+(``weight_by_field``; measured: a score of 1.0 becomes 6.52 at popularity 90 and 5.70 at 50), so
+among equally good text matches the popular track comes first, and the long tail still ranks by
+its text. Ties keep the index's document order, fixed for a generation, so a query gives the same
+page every time. An empty query lists one kind in ID order, paged by key (``after`` = the last
+``ord`` seen): each page is a range of the dense ``ord`` field, never an OFFSET scan.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tantivy
+from tantivy import Query
+
+from longplay.archive import Archive
+from longplay.catalog.store import CatalogStore
+from longplay.errors import InputError, LongplayError
+from longplay.search import fields, layout
+from longplay.search.holdings import Holdings, NoHoldings
+from longplay.search.query import Builder, parse
+
+MAX_LIMIT = 500
+
+
+@dataclass
+class Hit:
+    kind: str
+    id: int
+    ord: int
+    title: str
+    artists: str = ""
+    album: str = ""
+    year: int | None = None
+    duration_ms: int | None = None
+    popularity: int = 0
+    isrcs: list[str] = field(default_factory=list)
+    score: float = 0.0
+    held: bool = False
+    torrent: str | None = None
+    path: str | None = None
+
+
+@dataclass
+class Page:
+    query: str
+    total: int
+    hits: list[Hit]
+    next_after: int | None = None  # for an empty query: pass as ``after`` for the next page
+    typo_pass: bool = False  # True when only the typo-tolerant pass matched
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class SearchIndex:
+    """One generation's index, opened once and shared by threads (searchers are thread-safe)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.index = fields.open_index(str(path / "index"))
+        self.schema = self.index.schema
+        self.searcher = self.index.searcher()
+        self.builder = Builder(self.schema)
+
+    def _filters(self, kind: str | None, held_only: bool) -> list[Query]:
+        out = []
+        if kind is not None:
+            if kind not in fields.KINDS:
+                raise InputError(f"kind must be one of {', '.join(fields.KINDS)}, not {kind!r}")
+            out.append(Query.term_query(self.schema, "kind", fields.KINDS.index(kind)))
+        if held_only:
+            out.append(Query.term_query(self.schema, "held", 1))
+        return out
+
+    def search(
+        self,
+        text: str,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        after: int | None = None,
+        kind: str | None = None,
+        held_only: bool = False,
+        holdings: Holdings | None = None,
+    ) -> Page:
+        if not 0 < limit <= MAX_LIMIT:
+            raise InputError(f"limit must be between 1 and {MAX_LIMIT}, not {limit}")
+        if offset < 0:
+            raise InputError(f"offset must not be negative, not {offset}")
+        parsed = parse(text)
+        holdings = holdings or NoHoldings()
+        if parsed.empty:
+            return self._list(text, kind or "track", limit, offset, after, held_only, holdings)
+        filters = self._filters(kind, held_only)
+        typo = False
+        q = self.builder.build(parsed, fuzzy=False, filters=filters)
+        res = self.searcher.search(
+            q, limit, count=True, offset=offset, weight_by_field="popularity"
+        )
+        if res.count == 0:
+            typo = True
+            q = self.builder.build(parsed, fuzzy=True, filters=filters)
+            res = self.searcher.search(
+                q, limit, count=True, offset=offset, weight_by_field="popularity"
+            )
+        hits = [self._hit(addr, score, holdings) for score, addr in res.hits]
+        return Page(text, res.count or 0, hits, typo_pass=typo)
+
+    def _list(
+        self,
+        text: str,
+        kind: str,
+        limit: int,
+        offset: int,
+        after: int | None,
+        held_only: bool,
+        holdings: Holdings,
+    ) -> Page:
+        """Everything of one kind in ``ord`` (ID) order: a key range per page."""
+        start = (after + 1) if after is not None else offset
+        filters = self._filters(kind, held_only)
+        total = self.searcher.search(_all(filters), 1, count=True).count or 0
+        if held_only:  # sparse: the next ``limit`` held documents after the key
+            rng = self.builder.range("ord", start, 2**63)
+        else:  # dense per kind: the page is exactly this range
+            rng = self.builder.range("ord", start, start + limit - 1)
+        res = self.searcher.search(
+            _all([*filters, rng]), limit, order_by_field="ord", order=tantivy.Order.Asc
+        )
+        hits = [self._hit(addr, 0.0, holdings) for _, addr in res.hits]
+        nxt = hits[-1].ord if len(hits) == limit else None
+        return Page(text, total, hits, next_after=nxt)
+
+    def _hit(self, addr: tantivy.DocAddress, score: float, holdings: Holdings) -> Hit:
+        d = self.searcher.doc(addr)
+
+        def first(name: str, default: Any = None) -> Any:
+            v = d.get_first(name)
+            return default if v is None else v
+
+        kind = fields.KINDS[first("kind", 0)]
+        hid = first("id", 0)
+        hit = Hit(
+            kind=kind,
+            id=hid,
+            ord=first("ord", 0),
+            title=first("title", ""),
+            artists=first("artists", ""),
+            album=first("album", ""),
+            year=first("year") or None,
+            duration_ms=first("duration"),
+            popularity=first("popularity", 0),
+            isrcs=list(d.get_all("isrc")),
+            score=round(float(score), 4),
+        )
+        if kind == "track":
+            hit.held = holdings.is_held(hid) or bool(first("held", 0))
+            if not hit.held:
+                place = holdings.where(hid)
+                if place is not None:
+                    hit.torrent, hit.path = place
+        else:
+            hit.held = bool(first("held", 0))
+        return hit
+
+
+def _all(queries: list[Query]) -> Query:
+    if not queries:
+        return Query.all_query()
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(tantivy.Occur.Must, q) for q in queries])
+
+
+_open: dict[Path, SearchIndex] = {}
+_lock = threading.Lock()
+
+
+def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIndex:
+    """The current generation's index; built first when missing (``ingest`` leaves it to us)."""
+    gen = CatalogStore(archive).current_name()
+    if gen is None:
+        raise LongplayError(f"the archive {archive.root} has no catalog yet; nothing to search")
+    path = layout.index_dir(archive, gen)
+    with _lock:
+        if path not in _open:
+            if not layout.is_complete(path):
+                from longplay.search.build import build_index
+
+                build_index(archive, holdings=holdings)
+            _open[path] = SearchIndex(path)
+        return _open[path]
+
+
+def search(
+    archive: Archive,
+    text: str,
+    *,
+    limit: int = 20,
+    offset: int = 0,
+    after: int | None = None,
+    kind: str | None = None,
+    held_only: bool = False,
+    holdings: Holdings | None = None,
+) -> Page:
+    """Search the current generation (see the module docstring and docs/search.md)."""
+    index = open_current(archive, holdings)
+    return index.search(
+        text,
+        limit=limit,
+        offset=offset,
+        after=after,
+        kind=kind,
+        held_only=held_only,
+        holdings=holdings,
+    )
+
+
+def format_page(page: Page) -> str:
+    """Text for a terminal: one line per hit, then where missing tracks can be fetched."""
+    if not page.hits:
+        return f"no results for {page.query!r}"
+    lines = []
+    for h in page.hits:
+        year = f" ({h.year})" if h.year else ""
+        mark = "●" if h.held else "○"
+        who = f" — {h.artists}" if h.artists and h.kind != "artist" else ""
+        on = f" — {h.album}" if h.album else ""
+        lines.append(
+            f"{mark} {h.kind:<6} {h.title}{who}{on}{year}  [id {h.id}, pop {h.popularity}]"
+        )
+        if h.torrent:
+            lines.append(f"         in torrent {h.torrent}: {h.path}")
+    more = f"; next page: --after {page.next_after}" if page.next_after is not None else ""
+    typo = " (near spellings)" if page.typo_pass else ""
+    lines.append(f"{len(page.hits)} of {page.total:,} results{typo}{more}")
+    return "\n".join(lines)

@@ -146,7 +146,7 @@ def _stage_shuffle(con: duckdb.DuckDBPyConnection, out: Path) -> None:
 
 def _units(docs: Path) -> list[tuple[str, int, int]]:
     """(file, row group, rows) of every document file, in kind order."""
-    out = []
+    out: list[tuple[str, int, int]] = []
     for kind in fields.KINDS:
         path = docs / f"{kind}.parquet"
         meta = pq.ParquetFile(path).metadata
@@ -168,7 +168,8 @@ def _shard(
     index = fields.open_index(directory) if exists else fields.create_index(directory)
     done = index.searcher().num_docs
     writer = index.writer(heap_size=heap, num_threads=1)
-    skip, pending, files = done, 0, {}
+    skip, pending = done, 0
+    files: dict[str, pq.ParquetFile] = {}
     if report is not None:
         report.put(done)
     for path, group, rows in units:
@@ -283,7 +284,7 @@ def _combine(partial: Path, workers: int) -> dict[str, int]:
 
     schema = fields.schema()
     counts = {
-        kind: searcher.search(Query.term_query(schema, "kind", i), 1, count=True).count
+        kind: searcher.search(Query.term_query(schema, "kind", i), 1, count=True).count  # type: ignore[attr-defined]
         for i, kind in enumerate(fields.KINDS)
     }
     layout.write_counts(partial, counts)

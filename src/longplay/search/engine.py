@@ -103,14 +103,14 @@ class SearchIndex:
         res = self.searcher.search(
             q, limit, count=True, offset=offset, weight_by_field="popularity"
         )
-        if res.count == 0:
+        if res.count == 0:  # type: ignore[attr-defined]
             typo = True
             q = self.builder.build(parsed, fuzzy=True, filters=filters)
             res = self.searcher.search(
                 q, limit, count=True, offset=offset, weight_by_field="popularity"
             )
         hits = [self._hit(addr, score, holdings) for score, addr in res.hits]
-        return Page(text, res.count or 0, hits, typo_pass=typo)
+        return Page(text, res.count or 0, hits, typo_pass=typo)  # type: ignore[attr-defined]
 
     def _list(
         self,
@@ -125,7 +125,7 @@ class SearchIndex:
         """Everything of one kind in ``ord`` (ID) order: a key range per page."""
         start = (after + 1) if after is not None else offset
         filters = self._filters(kind, held_only)
-        total = self.searcher.search(_all(filters), 1, count=True).count or 0
+        total = self.searcher.search(_all(filters), 1, count=True).count or 0  # type: ignore[attr-defined]
         if held_only:  # sparse: the next ``limit`` held documents after the key
             rng = self.builder.range("ord", start, 2**63)
         else:  # dense per kind: the page is exactly this range

@@ -132,7 +132,7 @@ class Builder:
             return None
         if len(terms) == 1:
             return Query.term_query(self.schema, name, terms[0])
-        return Query.phrase_query(self.schema, name, terms)
+        return Query.phrase_query(self.schema, name, list[str | tuple[int, str]](terms))
 
     def _exact(self, name: str, value: str) -> Query:
         if name == "id":

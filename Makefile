@@ -11,13 +11,14 @@ PYTEST_WORKERS ?= 2
 # Debian packages the test suite runs for real (see tests/clients.py).
 DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker
 
-.PHONY: help venv system-deps demo test test-fast bench lint clean
+.PHONY: help venv system-deps demo test test-fast bench lint readme clean
 
 help:
 	@echo "make demo   build the demo archive from the built-in sample (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
+	@echo "make readme rerun the README's commands and put their real output in place"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +50,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+readme: $(STAMP)
+	$(BIN)/python scripts/readme.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

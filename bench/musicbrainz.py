@@ -32,10 +32,10 @@ import orjson
 
 from longplay import progress
 from longplay.archive import Archive
-from longplay.catalog.sources.mbdocs import Batch
-from longplay.catalog.sources.mbshape import Shape
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+from longplay.catalog.sources.musicbrainz.documents import Batch
 from longplay.catalog.store import CatalogStore
+from longplay.testing.musicbrainz_docs import Shape
 
 
 def generate(path: Path, releases: int, seed: int = 1) -> int:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 
 from longplay.cli import cli
@@ -40,8 +41,10 @@ def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _all_commands(group=cli, prefix=()):  # type: ignore[no-untyped-def]
-    for name, cmd in group.commands.items():
-        if hasattr(cmd, "commands"):
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if isinstance(cmd, click.Group):
             yield from _all_commands(cmd, (*prefix, name))
         else:
             yield (*prefix, name), cmd

@@ -10,9 +10,9 @@ import orjson
 from longplay.archive import Archive
 from longplay.catalog import sources
 from longplay.catalog.dedup import dedup, format_report
-from longplay.catalog.sources.mbshape import Shape
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 from longplay.catalog.store import CatalogStore
+from longplay.testing.musicbrainz_docs import Shape
 
 M1 = "11111111-1111-4111-8111-111111111111"
 M2 = "22222222-2222-4222-8222-222222222222"

@@ -13,10 +13,10 @@ from longplay.archive import Archive
 from longplay.catalog import popularity
 from longplay.catalog.sources import listenbrainz
 from longplay.catalog.sources.listenbrainz import ingest_listenbrainz
-from longplay.catalog.sources.mbshape import Shape
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
+from longplay.testing.musicbrainz_docs import Shape
 
 
 @pytest.fixture

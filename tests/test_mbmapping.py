@@ -1,7 +1,8 @@
 """MusicBrainz mapping contract under fuzzed documents, and the hot path's shortcuts.
 
 Whatever a document holds, it is either rejected with a reason or kept and rebuilt exactly
-(mbdocs pops, mbrebuild fills back in); the fast checks in mbdocs equal the rules they stand for.
+(musicbrainz/documents.py pops, rebuild.py fills back in); the fast checks in documents.py equal
+the rules they stand for.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from audiofixtures import shared_data
 from longplay.archive import Archive
 from longplay.catalog.identifiers import isrc_problem, normalize_isrc
 from longplay.catalog.source_records import export_source_records
-from longplay.catalog.sources.mbschema import ISRC
-from longplay.catalog.sources.mbshape import Shape
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+from longplay.catalog.sources.musicbrainz.schema import ISRC
 from longplay.catalog.store import CatalogStore
+from longplay.testing.musicbrainz_docs import Shape
 
 # Values a mutation puts in place of a key's value: wrong types, nulls, edge strings and numbers,
 # codes the tables would change, credits with bad parts.
@@ -173,7 +174,7 @@ def test_out_of_range_integers_stay_in_the_residual(
 
 
 def test_mapping_isrc_pattern_is_the_identifiers_rule() -> None:
-    """mbschema.ISRC (one regex call per ISRC, the hot path) accepts exactly the ISRCs that
+    """schema.ISRC (one regex call per ISRC, the hot path) accepts exactly the ISRCs that
     normalize to themselves and pass identifiers.isrc_problem: those the tables store as is."""
     values = [
         "USABC1234567",

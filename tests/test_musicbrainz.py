@@ -18,10 +18,10 @@ from longplay.archive import Archive
 from longplay.catalog import ingest
 from longplay.catalog.identifiers import stable_id
 from longplay.catalog.source_records import export_source_records
-from longplay.catalog.sources import musicbrainz
-from longplay.catalog.sources.mbshape import Shape
+from longplay.catalog.sources.musicbrainz import ingest as mb_ingest
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 from longplay.catalog.store import CatalogStore
+from longplay.testing.musicbrainz_docs import Shape
 
 
 def lines(docs: list[Any]) -> bytes:
@@ -308,7 +308,7 @@ def test_killed_ingest_resumes_to_the_same_catalog(archive: Archive, tmp_path: P
     shape = Shape(seed=11, artists=10, recordings=40)
     docs = list(shape.releases(40))
     src = write_archive(tmp_path / "release.tar.xz", "release", lines(docs))
-    real_units = musicbrainz.units
+    real_units = mb_ingest.units
 
     def dying(streams, chunk):  # type: ignore[no-untyped-def]
         for i, unit in enumerate(real_units(streams, chunk)):
@@ -316,12 +316,12 @@ def test_killed_ingest_resumes_to_the_same_catalog(archive: Archive, tmp_path: P
                 raise KeyboardInterrupt  # the process is killed while reading unit 3
             yield unit
 
-    musicbrainz.units = dying  # type: ignore[assignment]
+    mb_ingest.units = dying  # type: ignore[assignment]
     try:
         with pytest.raises(KeyboardInterrupt):
             ingest_musicbrainz(archive, [src])
     finally:
-        musicbrainz.units = real_units  # type: ignore[assignment]
+        mb_ingest.units = real_units  # type: ignore[assignment]
     assert CatalogStore(archive).current_name() is None
     report = ingest_musicbrainz(archive, [src])
     assert 0 < report.units_skipped < report.units == 6  # finished units are not done again
@@ -389,7 +389,7 @@ def test_lzma_module_reads_what_tarfile_writes(tmp_path: Path) -> None:
 
 
 def test_folder_layouts_and_entity_detection(archive: Archive, tmp_path: Path) -> None:
-    from longplay.catalog.sources import mbdump
+    from longplay.catalog.sources.musicbrainz import dump
     from longplay.errors import InputError
 
     shape = Shape(seed=17, artists=6, recordings=12)
@@ -399,7 +399,7 @@ def test_folder_layouts_and_entity_detection(archive: Archive, tmp_path: Path) -
     (extracted / "artist").write_bytes(lines(list(shape.artist_docs())))
     odd = tmp_path / "some-export.jsonl"  # no entity in the name: recognized by its first document
     odd.write_bytes(lines(list(shape.recording_docs())))
-    streams = mbdump.resolve([tmp_path / "extracted", odd])
+    streams = dump.resolve([tmp_path / "extracted", odd])
     assert [s.kind for s in streams] == ["artist", "release", "recording"]
     report = ingest_musicbrainz(archive, [tmp_path / "extracted", odd])
     assert {k: v["kept"] for k, v in report.extra["documents"].items()} == {
@@ -410,10 +410,10 @@ def test_folder_layouts_and_entity_detection(archive: Archive, tmp_path: Path) -
     junk = tmp_path / "junk.jsonl"
     junk.write_text('{"hello": 1}\n')
     with pytest.raises(InputError, match="cannot tell which MusicBrainz entity"):
-        mbdump.resolve([junk])
-    assert [s.kind for s in mbdump.resolve([junk], "artist")] == ["artist"]
+        dump.resolve([junk])
+    assert [s.kind for s in dump.resolve([junk], "artist")] == ["artist"]
     with pytest.raises(InputError, match="no MusicBrainz dump here"):
-        mbdump.resolve([tmp_path])  # JSON files, but no dump layout
+        dump.resolve([tmp_path])  # JSON files, but no dump layout
 
 
 @pytest.mark.slow

@@ -41,14 +41,6 @@ def test_bad_env_names_the_variable() -> None:
         settings.load(None, environ={"LONGPLAY_OPUS_BITRATE": "fast"})
 
 
-def test_sizes_parse() -> None:
-    assert settings.parse_size("300TB") == 300 * 10**12
-    assert settings.parse_size("2 TiB") == 2 * 2**40
-    assert settings.parse_size("75k") == 75_000
-    with pytest.raises(ValueError, match="not a size"):
-        settings.parse_size("lots")
-
-
 def test_every_setting_documented_in_default_toml_and_docs() -> None:
     text = settings.default_toml()
     for s in settings.SETTINGS:

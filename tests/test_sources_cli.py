@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 
-from longplay.catalog.sources.mbshape import Shape
+from longplay.testing.musicbrainz_docs import Shape
 from test_musicbrainz import lines, write_archive
 
 

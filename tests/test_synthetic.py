@@ -1,13 +1,17 @@
 """The synthetic source: deterministic, realistic shape, streamed in chunks."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pyarrow.compute as pc
+import pytest
 
 from longplay.archive import Archive
 from longplay.catalog import identifiers
 from longplay.catalog.sources import ingest_synthetic, synthetic
+from longplay.errors import InputError, SettingsError
 
 
 def test_deterministic_and_chunk_independent() -> None:
@@ -86,3 +90,33 @@ def test_ingest_synthetic_counts(archive: Archive) -> None:
         )
         feat = con.execute("SELECT count(*) FROM track_artists WHERE position = 2").fetchone()[0]
         assert feat > 0
+
+
+def test_bad_arguments_are_input_errors_naming_the_argument(
+    archive: Archive, tmp_path: Path
+) -> None:
+    # Not ValueError (or ZeroDivisionError): the CLI shows a LongplayError as one clear line.
+    with pytest.raises(InputError, match=r"tracks \(--tracks\) must be at least 1, not 0"):
+        ingest_synthetic(archive, 0)
+    with pytest.raises(InputError, match=r"seed \(--seed\) must be 0 or more, not -1"):
+        ingest_synthetic(archive, 10, seed=-1)
+    with pytest.raises(InputError, match=r"chunk_tracks \(--chunk-tracks\) must be at least 1"):
+        synthetic.write(tmp_path / "out", 10, chunk_tracks=0)
+    with pytest.raises(InputError, match="format must be parquet or jsonl, not 'csv'"):
+        synthetic.write(tmp_path / "out", 10, fmt="csv")
+    archive.toml_path.write_text("synthetic_chunk_tracks = 0\n")
+    with pytest.raises(SettingsError, match="synthetic_chunk_tracks must be at least 1, not 0"):
+        ingest_synthetic(Archive.open(archive.root), 10)
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_cli_shows_a_bad_count_as_one_clear_line(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    cmd = [sys.executable, "-m", "longplay.cli", "--archive", str(tmp_path / "a")]
+    subprocess.run([*cmd[:3], "init", str(tmp_path / "a")], env=cli_env, check=True)
+    r = subprocess.run(
+        [*cmd, "ingest", "synthetic", "--tracks", "0"], env=cli_env, capture_output=True, text=True
+    )
+    assert r.returncode == 1 and "internal error" not in r.stderr, r.stderr
+    assert "tracks (--tracks) must be at least 1, not 0" in r.stderr

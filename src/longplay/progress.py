@@ -6,18 +6,9 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from longplay.units import format_rate
 
 _quiet = False
 
@@ -39,17 +30,17 @@ class Tracker(Protocol):
 
 
 class _Task:
-    def __init__(self, progress: Progress | None, task_id: int | None):
+    def __init__(self, progress: Any, task_id: int | None):
         self._progress = progress
         self._id = task_id
 
     def advance(self, amount: float = 1) -> None:
         if self._progress is not None and self._id is not None:
-            self._progress.advance(self._id, amount)  # type: ignore[arg-type]
+            self._progress.advance(self._id, amount)
 
     def update_total(self, total: float | None) -> None:
         if self._progress is not None and self._id is not None:
-            self._progress.update(self._id, total=total)  # type: ignore[arg-type]
+            self._progress.update(self._id, total=total)
 
 
 @contextmanager
@@ -58,11 +49,30 @@ def progress(description: str, total: float | None, unit: str = "items") -> Iter
     if not enabled():
         yield _Task(None, None)
         return
+    # Rich is imported here, not at the top: `longplay --help` must not pay for it.
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        ProgressColumn,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        def render(self, task: Any) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"? {unit}/s" if speed is None else format_rate(speed, unit))
+
     bar = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn() if unit == "items" else TaskProgressColumn(),
-        _RateColumn(unit),
+        Rate(),
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
@@ -72,23 +82,6 @@ def progress(description: str, total: float | None, unit: str = "items") -> Iter
     with bar:
         task_id = bar.add_task(description, total=total)
         yield _Task(bar, task_id)
-
-
-class _RateColumn(TextColumn):
-    def __init__(self, unit: str):
-        super().__init__("")
-        self.unit = unit
-
-    def render(self, task):
-        from rich.text import Text
-
-        speed = task.finished_speed or task.speed
-        if speed is None:
-            return Text(f"? {self.unit}/s")
-        for scale, prefix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-            if speed >= scale:
-                return Text(f"{speed / scale:.1f}{prefix} {self.unit}/s")
-        return Text(f"{speed:.0f} {self.unit}/s")
 
 
 def note(text: str) -> None:

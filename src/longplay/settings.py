@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from longplay.errors import SettingsError
+from longplay.errors import InputError, SettingsError
+from longplay.units import parse_size
 
 ENV_PREFIX = "LONGPLAY_"
 # LONGPLAY_* variables that are not settings: the archive path and process switches.
@@ -28,42 +29,6 @@ class Setting:
     default: Any
     help: str
     choices: tuple[str, ...] = ()
-
-
-def _size(text: str) -> int:
-    """Parse a byte size such as ``300TB``, ``2 TiB``, ``512MB`` or ``1048576``."""
-    units = {
-        "": 1,
-        "B": 1,
-        "K": 10**3,
-        "KB": 10**3,
-        "M": 10**6,
-        "MB": 10**6,
-        "G": 10**9,
-        "GB": 10**9,
-        "T": 10**12,
-        "TB": 10**12,
-        "P": 10**15,
-        "PB": 10**15,
-        "KIB": 2**10,
-        "MIB": 2**20,
-        "GIB": 2**30,
-        "TIB": 2**40,
-        "PIB": 2**50,
-    }
-    s = str(text).strip().upper().replace(" ", "").replace("_", "")
-    num = s.rstrip("KMGTPIB")
-    unit = s[len(num) :]
-    try:
-        value = float(num)
-    except ValueError:
-        value = -1.0
-    if not num or unit not in units or not value >= 0:
-        raise ValueError(f"not a size: {text!r} (try 300TB, 2TiB, 512MB)")
-    return int(value * units[unit])
-
-
-parse_size = _size
 
 
 class ByteSize(int):
@@ -155,7 +120,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Peer connections of seed/fetch: tcp+utp-in connects out over TCP and also accepts uTP; tcp is TCP only (uTP-first peers take seconds to fall back); tcp+utp uses uTP both ways (libtorrent's uTP moved ~4x less than TCP on loopback).",
         ("tcp+utp-in", "tcp", "tcp+utp"),
     ),
-    # Open metadata sources (catalog/sources/musicbrainz.py, listenbrainz.py)
+    # Open metadata sources (catalog/sources/musicbrainz/, listenbrainz.py)
     Setting(
         "musicbrainz_chunk_documents",
         int,
@@ -211,7 +176,7 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
         elif setting.type is ByteSize:
             if isinstance(value, bool):
                 raise ValueError(f"expected a size, got {value!r}")
-            out = int(value) if isinstance(value, int) else _size(value)
+            out = int(value) if isinstance(value, int) else parse_size(value)
         elif setting.type is int:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"expected an integer, got {value!r}")
@@ -222,7 +187,7 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             out = value
         else:  # pragma: no cover - declared types are the ones above
             out = setting.type(value)
-    except ValueError as exc:
+    except (ValueError, InputError) as exc:
         raise SettingsError(f"{where}: {exc}") from None
     if setting.choices and out not in setting.choices:
         raise SettingsError(f"{where}: {out!r} is not one of {', '.join(setting.choices)}")

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from longplay.archive import Archive
 from longplay.audio import formats, patches
 from longplay.audio.probe import AudioProblem, payload_sha256
 from longplay.audio.tags import TagRecord, write_tags
@@ -165,3 +167,31 @@ def restore(
     finally:
         tmp.unlink(missing_ok=True)
     return patches.parse(restore_data).original_sha256
+
+
+@dataclass(frozen=True)
+class TaggedCopy:
+    title: str | None
+    restore_path: Path
+    restore_size: int
+
+
+def tag_track(
+    archive: Archive,
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str],
+    track_id: int,
+    restore_path: str | os.PathLike[str] | None = None,
+) -> TaggedCopy:
+    """`longplay audio tag`: tag a copy of ``src`` with a catalog track and save its restore data
+    (default: ``DST.lprestore``)."""
+    from longplay.catalog.store import CatalogStore
+
+    with CatalogStore(archive).read() as con:
+        tags = catalog_tags(con, track_id)
+    blob = tag_copy(src, dst, tags)
+    target = (
+        Path(restore_path) if restore_path else Path(dst).with_name(Path(dst).name + ".lprestore")
+    )
+    target.write_bytes(blob)
+    return TaggedCopy(tags.title, target, len(blob))

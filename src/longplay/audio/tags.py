@@ -98,7 +98,6 @@ _MP4_FREE = {
     "mb_album_artist_ids": "MusicBrainz Album Artist Id",
 }
 _FREEFORM = "----:com.apple.iTunes:"
-_MULTI = {"artists", "album_artists", "genres", "mb_artist_ids", "mb_album_artist_ids"}
 
 
 def _open(path: str) -> Any:

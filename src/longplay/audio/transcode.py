@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import av
+from mutagen import MutagenError
 
 from longplay.audio.tags import TagRecord, read_cover, read_tags, write_tags
 from longplay.errors import InputError, LongplayError
@@ -32,9 +33,9 @@ class Transcoded:
 def _source_tags(src: str) -> tuple[TagRecord | None, bytes | None]:
     try:
         return read_tags(src).record, read_cover(src)
-    except LongplayError:
-        return None, None  # a format whose tags Longplay does not read: the Opus file gets none
-    except Exception:
+    except (LongplayError, MutagenError):
+        # A format whose tags Longplay does not read, or tags mutagen cannot parse: the audio
+        # may still decode, and the Opus file then carries no tags.
         return None, None
 
 

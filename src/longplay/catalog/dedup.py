@@ -2,7 +2,9 @@
 
 A group is a recording (``tracks.recording_id``): tracks linked by shared ISRCs or recording
 MBIDs, across albums and sources. The report says how many tracks share an ISRC, how many
-groups there are and how big the largest are, and which track is canonical in each.
+groups there are and how big the largest are, and which track is canonical in each. ISRCs are
+every ISRC a track carries (``identity.TRACK_ISRCS``), the keys identity links by. A group is
+named by its ``recording_id``, the stable ID a release stores in ``tracks.recording_id``.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from longplay import progress
 from longplay.archive import Archive
 from longplay.catalog import identity
 from longplay.catalog.store import CatalogStore
-from longplay.errors import LongplayError
+from longplay.errors import InputError, LongplayError
 
 
 def dedup(archive: Archive, top: int = 10) -> dict[str, Any]:
     """Recompute identity (a new generation, resumable as any job) and report on it."""
+    if top < 0:  # checked before any work: a negative LIMIT fails only after identity ran
+        raise InputError(f"top (--top) must be 0 or more, not {top}")
     store = CatalogStore(archive)
     base = store.current_name()
     if base is None:
@@ -43,13 +47,15 @@ def dedup(archive: Archive, top: int = 10) -> dict[str, Any]:
 def group_report(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, Any]:
     """Counts of ISRC sharing and identity groups, and the ``top`` largest groups."""
     one = lambda sql: con.execute(sql).fetchall()[0][0]  # noqa: E731
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE _isrcs AS
+                     SELECT DISTINCT track_id, isrc FROM ({identity.TRACK_ISRCS})""")
     out: dict[str, Any] = {
         "tracks": one("SELECT count(*) FROM tracks"),
-        "tracks_with_isrc": one("SELECT count(isrc) FROM tracks"),
-        "unique_isrcs": one("SELECT count(DISTINCT isrc) FROM tracks"),
-        "tracks_sharing_an_isrc": one("""SELECT coalesce(sum(n), 0) FROM (SELECT count(*) AS n FROM tracks
-                                         WHERE isrc IS NOT NULL GROUP BY isrc HAVING count(*) > 1)"""),
-        "isrcs_shared": one("""SELECT count(*) FROM (SELECT isrc FROM tracks WHERE isrc IS NOT NULL
+        "tracks_with_isrc": one("SELECT count(DISTINCT track_id) FROM _isrcs"),
+        "unique_isrcs": one("SELECT count(DISTINCT isrc) FROM _isrcs"),
+        "tracks_sharing_an_isrc": one("""SELECT count(DISTINCT track_id) FROM _isrcs WHERE isrc IN (
+                                         SELECT isrc FROM _isrcs GROUP BY isrc HAVING count(*) > 1)"""),
+        "isrcs_shared": one("""SELECT count(*) FROM (SELECT isrc FROM _isrcs
                                GROUP BY isrc HAVING count(*) > 1)"""),
         "groups": one("SELECT count(DISTINCT recording_id) FROM tracks"),
         "groups_with_several_tracks": one("""SELECT count(*) FROM (SELECT recording_id FROM tracks
@@ -76,15 +82,21 @@ def group_report(con: duckdb.DuckDBPyConnection, top: int = 10) -> dict[str, Any
         }
         for rid, n, isrcs, mbids, srcs, tid, title, src, key in con.execute(
             """
-            SELECT g.recording_id, g.n, g.isrcs, g.mbids, g.sources, c.track_id, c.title, c.source, c.source_key
-            FROM (SELECT recording_id, count(*) AS n, count(DISTINCT isrc) AS isrcs,
-                         count(DISTINCT mbid) AS mbids, list(DISTINCT source ORDER BY source) AS sources
-                  FROM tracks GROUP BY recording_id) g
-            JOIN tracks c ON c.recording_id = g.recording_id AND c.is_canonical
-            ORDER BY g.n DESC, g.recording_id LIMIT ?""",
+            WITH g AS (SELECT recording_id, count(*) AS n, count(DISTINCT mbid) AS mbids,
+                              list(DISTINCT source ORDER BY source) AS sources
+                       FROM tracks GROUP BY recording_id ORDER BY n DESC, recording_id LIMIT ?),
+                 x AS (SELECT t.recording_id, count(DISTINCT i.isrc) AS isrcs
+                       FROM _isrcs i JOIN tracks t USING (track_id)
+                       WHERE t.recording_id IN (SELECT recording_id FROM g) GROUP BY t.recording_id)
+            SELECT g.recording_id, g.n, coalesce(x.isrcs, 0), g.mbids, g.sources,
+                   c.track_id, c.title, c.source, c.source_key
+            FROM g JOIN tracks c ON c.recording_id = g.recording_id AND c.is_canonical
+            LEFT JOIN x ON x.recording_id = g.recording_id
+            ORDER BY g.n DESC, g.recording_id""",
             [top],
         ).fetchall()
     ]
+    con.execute("DROP TABLE _isrcs")
     return out
 
 

@@ -16,6 +16,13 @@ import duckdb
 
 MAX_ROUNDS = 64
 
+# Every ISRC a track carries, as rows (track_id, isrc): ``tracks.isrc`` and the ISRCs beyond it
+# in ``track_isrcs`` (of tracks still in the catalog). Identity links by these, and ``stats`` and
+# ``dedup`` count them, so a recording with two ISRCs counts as two everywhere.
+TRACK_ISRCS = """
+    SELECT track_id, isrc FROM tracks WHERE isrc IS NOT NULL
+    UNION ALL SELECT track_id, isrc FROM track_isrcs WHERE track_id IN (SELECT track_id FROM tracks)"""
+
 
 def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id") -> str:
     """SQL for a track's recording when it shares no key with another track and has no extra
@@ -32,11 +39,9 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
     those edges alone; every other track's recording is its smallest key (or itself), and it
     is its recording's canonical track. Most of a catalog takes that one-pass path.
     """
-    con.execute("""
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _keys AS
-        SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL
-        UNION ALL SELECT track_id, stable_id('isrc:' || isrc) FROM track_isrcs
-                  WHERE track_id IN (SELECT track_id FROM tracks)
+        SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
         UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _edges AS

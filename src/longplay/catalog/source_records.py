@@ -1,20 +1,20 @@
 """`longplay export source-records`: a source's records rebuilt from the catalog, as JSON lines.
 
-MusicBrainz documents are rebuilt from their residuals and the normalized rows
-(``sources/mbrebuild``); a source that stores whole records gets them back as stored.
-The output equals the ingested documents as JSON values (key order may differ).
+Each source's records come back through its rebuild hook (``sources.rebuild_hook``): a source
+that keeps only a residual rebuilds it from the normalized rows; a source that stores whole
+records gets them back as stored. The output equals the ingested records as JSON values (key
+order may differ).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from longplay import progress
+from longplay.catalog.sources import rebuild_hook
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 
@@ -42,19 +42,7 @@ def export_source_records(
                 + (f" of kind {kind!r}" if kind else "")
                 + f" (sources with records: {', '.join(known) or 'none'})"
             )
-        docs: Iterator[Any]
-        if source == "musicbrainz":
-            from longplay.catalog.sources import mbrebuild
-
-            docs = mbrebuild.rebuild(con, kind)
-        else:
-            docs = (
-                orjson.loads(r[0])
-                for r in con.execute(
-                    "SELECT record FROM source_records WHERE source = ? AND (? IS NULL OR kind = ?) ORDER BY kind, source_key",
-                    [source, kind, kind],
-                ).fetchall()
-            )
+        docs = rebuild_hook(source)(con, kind)
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
         n = 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from longplay.catalog.identity import TRACK_ISRCS
 from longplay.catalog.store import CatalogStore
 
 
@@ -16,8 +17,10 @@ def catalog_stats(store: CatalogStore) -> dict[str, Any]:
         out: dict[str, Any] = {
             "generation": store.current_name(),
             "tracks": one("SELECT count(*) FROM tracks"),
-            "unique_isrcs": one("SELECT count(DISTINCT isrc) FROM tracks"),
-            "tracks_with_isrc": one("SELECT count(isrc) FROM tracks"),
+            # Over every ISRC a track carries, not tracks.isrc alone: a recording's second
+            # ISRC (track_isrcs) is as much an ISRC of the catalog as its first.
+            "unique_isrcs": one(f"SELECT count(DISTINCT isrc) FROM ({TRACK_ISRCS})"),
+            "tracks_with_isrc": one(f"SELECT count(DISTINCT track_id) FROM ({TRACK_ISRCS})"),
             "recordings": one("SELECT count(DISTINCT recording_id) FROM tracks"),
             "artists": one("SELECT count(*) FROM artists"),
             "albums": one("SELECT count(*) FROM albums"),

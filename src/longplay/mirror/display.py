@@ -12,22 +12,9 @@ from rich.table import Table
 
 from longplay import progress
 from longplay.mirror.session import SessionStatus
+from longplay.units import format_bytes, format_rate
 
 LOG_EVERY = 10.0  # seconds between status lines when stderr is not a terminal
-
-
-def rate(n: float) -> str:
-    for scale, unit in ((1e9, "GB/s"), (1e6, "MB/s"), (1e3, "kB/s")):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n:.0f} B/s"
-
-
-def size(n: float) -> str:
-    for scale, unit in ((1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{n:.0f} B"
 
 
 def summary(mode: str, status: SessionStatus) -> str:
@@ -36,9 +23,9 @@ def summary(mode: str, status: SessionStatus) -> str:
     wanted = sum(t.wanted for t in ts)
     complete = sum(1 for t in ts if t.complete)
     return (
-        f"{mode}: {complete}/{len(ts)} torrents complete, {size(done)} of {size(wanted)}, "
-        f"down {rate(sum(t.download_rate for t in ts))}, up {rate(sum(t.upload_rate for t in ts))}, "
-        f"uploaded {size(sum(t.uploaded for t in ts))}, {sum(t.peers for t in ts)} peer(s), "
+        f"{mode}: {complete}/{len(ts)} torrents complete, {format_bytes(done)} of {format_bytes(wanted)}, "
+        f"down {format_rate(sum(t.download_rate for t in ts))}, up {format_rate(sum(t.upload_rate for t in ts))}, "
+        f"uploaded {format_bytes(sum(t.uploaded for t in ts))}, {sum(t.peers for t in ts)} peer(s), "
         f"port {status.listen_port}"
     )
 
@@ -85,8 +72,8 @@ class LiveDisplay:
                 t.name,
                 t.state,
                 f"{100 * t.progress:.1f}%",
-                rate(t.download_rate),
-                rate(t.upload_rate),
+                format_rate(t.download_rate),
+                format_rate(t.upload_rate),
                 str(t.peers),
                 t.error[:60],
             )

@@ -237,15 +237,6 @@ def read_torrent(path: Path) -> CheckedTorrent:
     )
 
 
-def target_path(root: Path, torrent: CheckedTorrent, rel: tuple[str, ...]) -> Path:
-    """Where file ``rel`` of ``torrent`` lives under ``root`` (the files/ directory)."""
-    out = root.joinpath(torrent.name, *rel)
-    resolved_root = root.resolve()
-    if resolved_root not in out.resolve().parents:
-        raise InputError(f"{torrent.name}/{'/'.join(rel)} resolves outside {root}")
-    return out
-
-
 def check_no_symlinks(files_dir: Path, torrent: CheckedTorrent) -> None:
     """Refuse when a directory or file below files/NAME/ is a symlink: writing through it would
     put data outside the target. files/NAME itself may be a link (an operator's choice of disk)."""

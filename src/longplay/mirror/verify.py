@@ -31,6 +31,7 @@ from longplay.errors import InputError
 from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, layout, read_torrent
 from longplay.pack.listing import ManifestRow, read_manifest
+from longplay.units import format_bytes
 
 BLOCK = 16 * 1024
 CHUNK = 1 << 20  # read size; a multiple of BLOCK
@@ -80,6 +81,22 @@ class VerifyReport:
 
     def count(self, status: str) -> int:
         return sum(1 for p in self.problems if p.status == status)
+
+    def text(self) -> str:
+        """What `longplay mirror verify` prints: each problem, then one summary line."""
+        lines = [f"problem: {line}" for line in self.torrent_problems]
+        lines += [f"{p.status}: {p.torrent}/{p.path}: {p.detail}" for p in self.problems]
+        head = (
+            f"{len(self.torrents)} torrent(s), {self.files_checked} file(s), "
+            f"{format_bytes(self.bytes_checked)}: "
+        )
+        if self.ok:
+            return "\n".join([*lines, head + "all well"])
+        tail = (
+            f"{self.count('missing')} missing, {self.count('partial')} partial, "
+            f"{self.count('corrupt')} corrupt, {len(self.torrent_problems)} other problem(s)"
+        )
+        return "\n".join([*lines, head + tail])
 
 
 def merkle_root(leaves: list[bytes]) -> bytes:

@@ -22,8 +22,9 @@ import pyarrow as pa
 from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.plan import candidates, report
-from longplay.plan.report import human_bytes, share
+from longplay.plan.report import share
 from longplay.plan.weights import recordings_sql
+from longplay.units import format_bytes
 
 TARGETS_BP = (5000, 9000, 9900, 9960, 9990, 10000)  # share targets, basis points (99.6% = 9960)
 CURVE_POINTS = 400
@@ -74,21 +75,21 @@ class CoverageReport:
         for t in self.top:
             lines.append(
                 f"top {t['files']:>13,} files cover {share(t['listens'], L):8.3f}% of listens"
-                f"  ({human_bytes(t['bytes_original'])} as originals, {human_bytes(t['bytes_mix'])} as mix)"
+                f"  ({format_bytes(t['bytes_original'])} as originals, {format_bytes(t['bytes_mix'])} as mix)"
             )
         if self.needed:
             lines.append("")
         for n in self.needed:
             lines.append(
                 f"{n['target']:>6.2f}% of listens need {n['files']:>13,} files"
-                f"  ({human_bytes(n['bytes_original'])} as originals, {human_bytes(n['bytes_mix'])} as mix)"
+                f"  ({format_bytes(n['bytes_original'])} as originals, {format_bytes(n['bytes_mix'])} as mix)"
             )
         if self.plan:
             p = self.plan
             lines += [
                 "",
-                f"current plan ({self.generation}, budget {human_bytes(p['budget'])}): "
-                f"{p['files']:,} files, {human_bytes(p['bytes'])}, cover {p['share']:.3f}% of listens",
+                f"current plan ({self.generation}, budget {format_bytes(p['budget'])}): "
+                f"{p['files']:,} files, {format_bytes(p['bytes'])}, cover {p['share']:.3f}% of listens",
             ]
         if self.stale_plan:
             lines += [

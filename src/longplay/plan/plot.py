@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from longplay.units import format_bytes
+
 if TYPE_CHECKING:
     from longplay.plan.coverage import CoverageReport
 
@@ -19,10 +21,7 @@ def _count_label(x: float, _pos: int = 0) -> str:
 
 
 def _bytes_label(x: float, _pos: int = 0) -> str:
-    for scale, unit in ((1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")):
-        if x >= scale:
-            return f"{x / scale:.3g} {unit}"
-    return f"{x:g} B"
+    return format_bytes(x, ".3g")
 
 
 def draw_coverage(rep: CoverageReport, out: Path) -> Path:

@@ -9,14 +9,7 @@ from typing import Any
 import duckdb
 
 from longplay.plan.budget import tier_label
-
-
-def human_bytes(n: float) -> str:
-    """Decimal units, as budgets are written (300TB = 300·10¹² bytes)."""
-    for unit, scale in (("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return f"{int(n)} B"
+from longplay.units import format_bytes
 
 
 def share(part: float, whole: float) -> float:
@@ -101,16 +94,16 @@ class PlanReport:
         L = t["listens"]
         lines = [
             f"plan {self.generation}{' (already current)' if self.reused else ''}: budget "
-            f"{human_bytes(o['budget'])}, policy {o['policy']}: originals for popularity > "
+            f"{format_bytes(o['budget'])}, policy {o['policy']}: originals for popularity > "
             f"{o['original_popularity']}, Opus {o['opus_bitrate'] / 1000:g} kbit/s for the rest",
             f"sizes: {'scanned files where matched, else ' if o['files_scanned'] else ''}virtual: "
             f"duration × {o['original_bitrate'] / 1000:g} kbit/s for originals, "
             f"{o['opus_bitrate'] / 1000:g} kbit/s for Opus, plus Ogg overhead",
             (
-                f"everything plannable fits as Opus ({human_bytes(self.meta['base'])}), so nothing is "
+                f"everything plannable fits as Opus ({format_bytes(self.meta['base'])}), so nothing is "
                 "skipped for the budget; the least-listened originals are demoted to Opus as needed"
                 if self.meta["phase"] == "demote"
-                else f"even everything as Opus ({human_bytes(self.meta['base'])}) exceeds the budget: "
+                else f"even everything as Opus ({format_bytes(self.meta['base'])}) exceeds the budget: "
                 "all are Opus and the least-listened recordings are skipped"
             ),
             "",
@@ -127,16 +120,16 @@ class PlanReport:
             by_ar.items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
         ):
             lines.append(
-                f"{action:<9} {reason:<15} {d['recordings']:>13,} {human_bytes(d['bytes']):>11} "
+                f"{action:<9} {reason:<15} {d['recordings']:>13,} {format_bytes(d['bytes']):>11} "
                 f"{d['listens']:>16,} {share(d['listens'], L):>7.2f}%"
             )
         lines.append(
-            f"{'kept':<9} {'':<15} {t['files']:>13,} {human_bytes(t['bytes']):>11} "
+            f"{'kept':<9} {'':<15} {t['files']:>13,} {format_bytes(t['bytes']):>11} "
             f"{t['listens_covered']:>16,} {t['share_covered']:>7.2f}%"
         )
         used = share(t["bytes"], o["budget"]) if o["budget"] else 0.0
         lines.append(
-            f"budget used {used:.2f}% of {human_bytes(o['budget'])}; "
+            f"budget used {used:.2f}% of {format_bytes(o['budget'])}; "
             f"{t['tracks_covered']:,} catalog tracks covered by {t['files']:,} files "
             f"(of {t['recordings']:,} recordings)"
         )
@@ -152,7 +145,7 @@ class PlanReport:
             byts = self._sum("bytes", tier=tier)
             cov = self._sum("listens", tier=tier) - self._sum("listens", tier=tier, action="skip")
             lines.append(
-                f"{tier:<4} {tier_label(tier, tiers):<17} {files:>13,} {human_bytes(byts):>11} "
+                f"{tier:<4} {tier_label(tier, tiers):<17} {files:>13,} {format_bytes(byts):>11} "
                 f"{share(cov, L):>7.2f}% {self._sum('recordings', tier=tier, action='original'):>11,} "
                 f"{self._sum('recordings', tier=tier, action='opus'):>11,} "
                 f"{self._sum('recordings', tier=tier, action='skip'):>11,}"
@@ -162,7 +155,7 @@ class PlanReport:
             lines.append("")
             lines.append(
                 f"wanted but missing: {m['files']:,} recordings without a scanned file "
-                f"({human_bytes(m['bytes'])} estimated, {share(m['listens'], L):.2f}% of listens)"
+                f"({format_bytes(m['bytes'])} estimated, {share(m['listens'], L):.2f}% of listens)"
             )
         if self.exclusions:
             hit = sum(int(e["recordings"]) for e in self.exclusions)

@@ -33,6 +33,7 @@ from longplay.catalog import popularity
 from longplay.catalog.identifiers import gtin_check_digit
 from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.catalog.sources import vocabulary
+from longplay.errors import InputError
 
 DUPLICATE_SHARE = 1 - 186 / 256  # tracks that re-release a recording
 TRACKS_PER_ARTIST = 40
@@ -201,6 +202,14 @@ def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
 def _artist_names(ids: np.ndarray) -> pa.Array:
     """Deterministic names from the Zipf vocabulary, a pure function of the artist number."""
     return vocabulary.names(ids)
+
+
+def check_arguments(seed: int, chunk_tracks: int) -> None:
+    """Refuse a seed or chunk size no catalog is generated from, naming the argument."""
+    if seed < 0:  # numpy's generator takes non-negative seeds only
+        raise InputError(f"seed (--seed) must be 0 or more, not {seed}")
+    if chunk_tracks < 1:
+        raise InputError(f"chunk_tracks (--chunk-tracks) must be at least 1, not {chunk_tracks}")
 
 
 def chunk_count(tracks: int, chunk_tracks: int) -> int:
@@ -405,7 +414,8 @@ def write(
     from longplay import progress
 
     if fmt not in ("parquet", "jsonl"):
-        raise ValueError(f"format must be parquet or jsonl, not {fmt!r}")
+        raise InputError(f"format must be parquet or jsonl, not {fmt!r}")
+    check_arguments(seed, chunk_tracks)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     con = duckdb.connect()

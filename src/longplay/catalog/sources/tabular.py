@@ -38,7 +38,6 @@ from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.errors import InputError
 
 _TYPE_WORDS = {"BIGINT": "an integer", "INTEGER": "an integer", "BOOLEAN": "true or false"}
-_SIMPLE = {k: v for k, v in FLAT_COLUMNS.items() if not v.endswith("[]")}
 _NAME_LISTS = ("artists", "album_artists", "genres", "album_genres")
 EXTRA_FIELDS = ("duration",)
 

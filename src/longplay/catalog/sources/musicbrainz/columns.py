@@ -1,7 +1,7 @@
-"""The columns one chunk of MusicBrainz documents is mapped into (``mbdocs.Batch`` fills them).
+"""The columns one chunk of MusicBrainz documents is mapped into (``documents.Batch`` fills them).
 
 Flat track rows, album values and artist-credit structs as plain lists (turned into Arrow by
-``mbmap.flat_table``), kept documents with their residual JSON, rejects, unknown-field
+``chunks.flat_table``), kept documents with their residual JSON, rejects, unknown-field
 counts and sort names. A document that turns out bad half-way is rolled back to a mark.
 """
 

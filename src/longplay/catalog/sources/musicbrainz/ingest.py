@@ -2,8 +2,8 @@
 
 Pipeline::
 
-    mbdump streams ──chunks of lines──▶ mbmap.map_chunk (orjson, mbdocs) ──Arrow──▶ _in (flat rows)
-                                                 └─ residuals, extra ISRCs, sort names ──▶ _mb_* staging
+    dump streams ──chunks of lines──▶ chunks.map_chunk (orjson, documents) ──Arrow──▶ _in (flat rows)
+                                                └─ residuals, extra ISRCs, sort names ──▶ _mb_* staging
     finalize: after_merge (source_records, artist rows) ──▶ identity
 
 One unit is a chunk of ``musicbrainz_chunk_documents`` lines of one entity stream; a unit's rows
@@ -23,8 +23,8 @@ from longplay.archive import Archive
 from longplay.catalog import ingest
 from longplay.catalog.ingest import IngestReport, Unit
 from longplay.catalog.schema import FLAT_COLUMNS
-from longplay.catalog.sources import mbdump
-from longplay.catalog.sources.mbmap import Mapped, map_chunk
+from longplay.catalog.sources.musicbrainz import dump
+from longplay.catalog.sources.musicbrainz.chunks import Mapped, map_chunk
 from longplay.errors import LongplayError
 
 SOURCE = "musicbrainz"
@@ -42,12 +42,12 @@ CREATE TABLE IF NOT EXISTS _mb_summary (kind VARCHAR, read BIGINT, rejected BIGI
 """
 
 
-def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
+def _unit(stream: dump.Stream, chunk: dump.Chunk) -> Unit:
     last = chunk.first_line + len(chunk.lines) - 1
     name = f"{stream.identity} lines {chunk.first_line}-{last}"
     state: dict[str, Any] = {}
 
-    def prepare() -> None:  # parse and map (mbmap), ahead of the DuckDB work of the unit before
+    def prepare() -> None:  # parse and map (chunks.py), ahead of the DuckDB work of the unit before
         lines, chunk.lines = chunk.lines, []  # not needed after mapping: free them early
         state["mapped"] = map_chunk(stream.kind, chunk.first_line, lines, chunk.truncated)
 
@@ -157,10 +157,10 @@ def _unit(stream: mbdump.Stream, chunk: mbdump.Chunk) -> Unit:
     return unit
 
 
-def units(streams: list[mbdump.Stream], chunk_documents: int) -> Iterator[Unit]:
+def units(streams: list[dump.Stream], chunk_documents: int) -> Iterator[Unit]:
     """Units in input order; each stream is read once, as it goes (archives are not extracted)."""
     for stream in streams:
-        for chunk in mbdump.chunks(stream, chunk_documents):
+        for chunk in dump.chunks(stream, chunk_documents):
             yield _unit(stream, chunk)
 
 
@@ -238,7 +238,7 @@ def describe(con: duckdb.DuckDBPyConnection, report: IngestReport) -> None:
 def ingest_musicbrainz(
     archive: Archive, paths: list[Path], kind: str | None = None
 ) -> IngestReport:
-    streams = mbdump.resolve(paths, kind)
+    streams = dump.resolve(paths, kind)
     chunk = archive.settings.musicbrainz_chunk_documents
     if not 1 <= chunk < _STAGED_SEQ:
         raise LongplayError(

@@ -4,7 +4,7 @@ A release document becomes one flat row per track (media ``tracks``, ``pregap``,
 with its album inline, or one album-only row when it lists no tracks. Values that the catalog
 tables hold exactly, and that only this document writes, are *popped* from the document; what
 is left is the residual, stored in ``source_records`` and merged back with the rows on export
-(``mbrebuild``). The rule for every popped key: it is popped only when the stored column will
+(``rebuild``). The rule for every popped key: it is popped only when the stored column will
 equal it, and a column is non-NULL only when its key was present, so "key absent from the
 residual and column non-NULL" means "fill it in". Wrong types of mapped keys and missing
 identifying keys reject the whole document; keys MusicBrainz does not document are kept in the
@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from longplay.catalog.identifiers import normalize_isrc, normalize_upc, upc_problem
-from longplay.catalog.sources.mbcolumns import Columns
-from longplay.catalog.sources.mbschema import (
+from longplay.catalog.sources.musicbrainz.columns import Columns
+from longplay.catalog.sources.musicbrainz.schema import (
     DATE,
     INT32,
     INT64,

@@ -1,9 +1,9 @@
 """Rebuild MusicBrainz documents from the catalog: residual + the rows it was cut from.
 
-The inverse of ``mbdocs``: for each ``source_records`` row of MusicBrainz, the residual gets
+The inverse of ``documents``: for each ``source_records`` row of MusicBrainz, the residual gets
 back its ID (the record's key) and, for releases, every popped value from the album, tracks,
 artist links and extra ISRCs of that release. A key is filled only where the residual lacks it
-and the column is non-NULL (the rule ``mbdocs`` pops by), so the result equals the input
+and the column is non-NULL (the rule ``documents`` pops by), so the result equals the input
 document as a JSON value.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import orjson
 
-from longplay.catalog.sources.mbschema import UUID
+from longplay.catalog.sources.musicbrainz.schema import UUID
 
 BATCH = 5_000
 
@@ -47,7 +47,7 @@ ORDER BY s.kind, s.source_key
 
 
 def _credits(ac: Any, links: list[dict[str, Any]] | None, artists: dict[str, Any]) -> None:
-    """Undo mbdocs' credit compaction: IDs and join phrases from link rows, repeated artists."""
+    """Undo documents.py's credit compaction: IDs and join phrases from link rows, repeated artists."""
     if type(ac) is not list:
         return
     by_pos = {link["position"]: link for link in links or ()}
@@ -72,7 +72,7 @@ def _credits(ac: Any, links: list[dict[str, Any]] | None, artists: dict[str, Any
 
 
 def _sibling(obj: dict[str, Any], key: str, value: Any) -> None:
-    """Undo mbdocs._same: an absent key equals its sibling; ``false`` marks one that was absent."""
+    """Undo documents._same: an absent key equals its sibling; ``false`` marks one that was absent."""
     if key not in obj:
         if value is not None:
             obj[key] = value
@@ -126,7 +126,7 @@ def rebuild_release(
         doc["date"] = date
     if "barcode" not in doc and upc is not None:
         doc["barcode"] = upc
-    artists: dict[str, Any] = {}  # the walk visits credits in the order mbdocs compacted them
+    artists: dict[str, Any] = {}  # the walk visits credits in the order documents.py compacted them
     _credits(doc.get("artist-credit"), credits, artists)
     rg = doc.get("release-group")
     if type(rg) is dict:

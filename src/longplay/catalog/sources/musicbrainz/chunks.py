@@ -1,6 +1,6 @@
 """A chunk of MusicBrainz dump lines mapped to Arrow tables: a pure function of the chunk.
 
-``map_chunk`` parses and maps one chunk (``mbdocs.Batch``) and returns everything the ingest
+``map_chunk`` parses and maps one chunk (``documents.Batch``) and returns everything the ingest
 unit writes, as Arrow tables and small values (picklable, so it can move to a worker). The
 ingest runs it in a thread one unit ahead, overlapping the DuckDB work of the unit before.
 
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from longplay.catalog.sources.mbdocs import Batch
+from longplay.catalog.sources.musicbrainz.documents import Batch
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Deterministic generators of input data that the tests and the benchmarks share."""

@@ -42,8 +42,10 @@ COMMANDS: dict[str, str] = {
     "mirror": "mirror",
     "seed": "mirror",
     "fetch": "mirror",
-    # play (next): "index", "search", "shuffle" -> search.py; "serve" -> serve.py;
-    # "user" -> users.py
+    # play: search and shuffle ("serve" -> serve.py and "user" -> users.py come next)
+    "index": "search",
+    "search": "search",
+    "shuffle": "search",
 }
 
 

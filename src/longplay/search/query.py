@@ -69,13 +69,14 @@ def parse(text: str) -> Parsed:
         if not value:
             raise InputError(f"{name}: needs a value")
         if key == "year":
-            out.year = _year_range(value)
+            out.year = year_range(value)
         else:
             out.fielded.append((key, value, quoted is not None))
     return out
 
 
-def _year_range(value: str) -> tuple[int, int]:
+def year_range(value: str) -> tuple[int, int]:
+    """``2001``, ``2001..2005``, ``..1980`` or ``1990..`` as (first, last) year."""
     lo, sep, hi = value.partition("..")
     try:
         a = int(lo) if lo else 0

@@ -8,6 +8,11 @@ prefixes, field queries, ISRC lookups and an empty query paged by key. Prints p5
 the typo set's recall (the right track in the top 10), and the time of a shuffle draw.
 
     .venv/bin/python bench/search.py --sizes 1000000 --dir /tmp/lp-bench-search
+    .venv/bin/python bench/search.py --quick                      # 100k tracks, for development
+    .venv/bin/python bench/search.py --sizes 1000000 --profile common   # cProfile of one class
+
+Each line is printed as soon as it is measured; before the build, the feed floors
+(bench/_search_floors.py) run on the build's own documents.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("LONGPLAY_NO_PROGRESS", "1")
+
+from _search_floors import floors  # (bench/ is the script's directory)
 
 
 def _typo(word: str, rng: random.Random) -> str:
@@ -118,21 +125,29 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000
 
 
-def run(n: int, scratch: Path, queries: int) -> None:
-    from longplay.archive import Archive
-    from longplay.catalog.sources import ingest_synthetic
-    from longplay.catalog.store import CatalogStore
-    from longplay.search import engine, shuffle
-    from longplay.search.build import build_index
+def _lp_query(index, cls: str, q: str, m: str):  # type: ignore[no-untyped-def]
+    after = int(m) - 1 if cls == "empty" and int(m) else None
+    return index.search(q, limit=20, kind="track", after=after)
 
-    root = scratch / f"archive-{n}"
-    if not (root / "catalog" / "CURRENT").exists():
-        shutil.rmtree(root, ignore_errors=True)
-        ingest_synthetic(Archive.init(root), n, seed=1)
-    archive = Archive.open(root)
+
+def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ignore[no-untyped-def]
+    from longplay.search import build
+
     shutil.rmtree(archive.search_dir, ignore_errors=True)
     archive.search_dir.mkdir()
-    report = build_index(archive)
+    print(f"load average at the build: {os.getloadavg()[0]:.1f}", flush=True)
+    if floor_docs:  # the build's stage 1 alone, then the feed floors on its documents
+        stage = scratch / "floors"
+        shutil.rmtree(stage, ignore_errors=True)
+        t = time.perf_counter()
+        build._stage_docs(archive, stage, build.NoHoldings())
+        print(
+            f"  stage 1 (DuckDB -> JSON docs, shuffle columns): {n / (time.perf_counter() - t):,.0f} tracks/s",
+            flush=True,
+        )
+        floors(stage / "docs" / "track.parquet", floor_docs, scratch)
+        shutil.rmtree(stage, ignore_errors=True)
+    report = build.build_index(archive)
     size = sum(f.stat().st_size for f in archive.search_dir.rglob("*") if f.is_file())
     print(
         f"{n:>11,} tracks  index build {report.seconds:7.1f} s  {n / report.seconds:>9,.0f} tracks/s "
@@ -141,8 +156,43 @@ def run(n: int, scratch: Path, queries: int) -> None:
         f"{size / n * 256e6 / 1e9:,.0f} GB",
         flush=True,
     )
+
+
+def run(n: int, scratch: Path, queries: int, floor_docs: int, profile: str | None) -> None:
+    from longplay.archive import Archive
+    from longplay.catalog.sources import ingest_synthetic
+    from longplay.catalog.store import CatalogStore
+    from longplay.search import engine, layout, shuffle
+    from longplay.search.build import build_index
+
+    root = scratch / f"archive-{n}"
+    if not (root / "catalog" / "CURRENT").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        t = time.perf_counter()
+        ingest_synthetic(Archive.init(root), n, seed=1)
+        print(f"{n:>11,} tracks  catalog generated in {time.perf_counter() - t:.0f} s", flush=True)
+    archive = Archive.open(root)
+    gen = CatalogStore(archive).current_name()
+    if profile is None or not layout.is_complete(layout.index_dir(archive, gen or "")):
+        _build(archive, n, scratch, floor_docs)
+    else:
+        build_index(archive)
     with CatalogStore(archive).read() as con:
         mix = _mix(con, queries, random.Random(7))
+        index = engine.open_current(archive)
+        if profile is not None:
+            _profile(index, profile, mix[profile])
+            return
+        print(f"{'engine':>8} {'class':>8} {'n':>4} {'p50 ms':>8} {'p99 ms':>8}", flush=True)
+        lp_hits: dict[str, list[list[int]]] = {}
+        for cls, items in mix.items():
+            times, lp_hits[cls] = [], []
+            for q, m, _ in items:
+                t = time.perf_counter()
+                page = _lp_query(index, cls, q, m)
+                times.append(time.perf_counter() - t)
+                lp_hits[cls].append([h.id for h in page.hits])
+            _line("longplay", cls, times)
         fts_db = scratch / f"fts-{n}.sqlite"
         fts_s = _fts_build(con, fts_db)
         print(
@@ -151,43 +201,35 @@ def run(n: int, scratch: Path, queries: int) -> None:
             flush=True,
         )
         s = sqlite3.connect(fts_db)
-        index = engine.open_current(archive)
-        print(
-            f"{'class':>8} {'n':>4} {'lp p50':>8} {'lp p99':>8} {'fts p50':>8} {'fts p99':>8} "
-            f"{'ilike p50':>9} {'ilike p99':>9}  (ms)"
-        )
-        recall = {"lp": 0, "fts": 0}
+        fts_hits: list[list[int]] = []
         for cls, items in mix.items():
-            lp, fts, ilike = [], [], []
-            for q, m, want in items:
-                after = int(m) - 1 if cls == "empty" and int(m) else None
-                t = time.perf_counter()
-                page = index.search(q, limit=20, kind="track", after=after)
-                lp.append(time.perf_counter() - t)
+            times = []
+            for _q, m, _ in items:
                 t = time.perf_counter()
                 got = _fts_query(s, cls, m)
-                fts.append(time.perf_counter() - t)
+                times.append(time.perf_counter() - t)
                 if cls == "typo":
-                    recall["lp"] += want in [h.id for h in page.hits[:10]]
-                    recall["fts"] += want in got[:10]
-            for q, _m, _ in items[:5]:  # the naive scan: a few queries are enough to see it
+                    fts_hits.append(got)
+            _line("fts5", cls, times)
+        s.close()
+        for cls, items in mix.items():  # the naive scan: a few queries are enough to see it
+            times = []
+            for q, _m, _ in items[:5]:
                 word = q.split()[0].split(":")[-1] if q else ""
                 t = time.perf_counter()
                 con.execute(
                     "SELECT track_id, title FROM tracks WHERE title ILIKE ? OR isrc = ? LIMIT 20",
                     [f"%{word}%", word.upper()],
                 ).fetchall()
-                ilike.append(time.perf_counter() - t)
-            print(
-                f"{cls:>8} {len(items):>4} {_pct(lp, 0.5):>8.2f} {_pct(lp, 0.99):>8.2f} "
-                f"{_pct(fts, 0.5):>8.2f} {_pct(fts, 0.99):>8.2f} {_pct(ilike, 0.5):>9.1f} "
-                f"{_pct(ilike, 0.99):>9.1f}",
-                flush=True,
-            )
-        typos = len(mix["typo"])
+                times.append(time.perf_counter() - t)
+            _line("ilike", cls, times)
+        want = [w for _, _, w in mix["typo"]]
+        lp = sum(w in h[:10] for w, h in zip(want, lp_hits["typo"], strict=True))
+        fts = sum(w in h[:10] for w, h in zip(want, fts_hits, strict=True))
         print(
-            f"typo recall (right track in top 10): longplay {recall['lp'] / typos:.1%}, "
-            f"FTS5 {recall['fts'] / typos:.1%} of {typos}"
+            f"typo recall (right track in top 10): longplay {lp / len(want):.1%}, "
+            f"FTS5 {fts / len(want):.1%} of {len(want)}",
+            flush=True,
         )
         for label, f in (
             ("all", None),
@@ -198,24 +240,54 @@ def run(n: int, scratch: Path, queries: int) -> None:
             t = time.perf_counter()
             page = shuffle.draw(index, n=1000, seed=1, position=1, filters=f)
             per = (time.perf_counter() - t) / 1000
-            print(f"shuffle draw ({label}, {page.matching:,} tracks): {per * 1000:.3f} ms/draw")
-        s.close()
+            print(
+                f"shuffle draw ({label}, {page.matching:,} tracks): {per * 1000:.3f} ms/draw",
+                flush=True,
+            )
+
+
+def _line(engine: str, cls: str, times: list[float]) -> None:
+    print(
+        f"{engine:>8} {cls:>8} {len(times):>4} {_pct(times, 0.5):>8.2f} {_pct(times, 0.99):>8.2f}",
+        flush=True,
+    )
+
+
+def _profile(index, cls: str, items: list[tuple[str, str, int]]) -> None:  # type: ignore[no-untyped-def]
+    """cProfile over one class's Longplay queries: where the time of the slow class goes."""
+    import cProfile
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.enable()
+    for q, m, _ in items:
+        _lp_query(index, cls, q, m)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(15)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="1000000,10000000")
+    ap.add_argument("--quick", action="store_true", help="100k tracks, 50 queries a class")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--floors", type=int, default=50_000, help="documents for the feed floors")
+    ap.add_argument(
+        "--profile", choices=["common", "rare", "typo", "prefix", "field", "isrc", "empty"]
+    )
     ap.add_argument("--dir", default="/tmp/lp-bench-search")
     args = ap.parse_args()
+    if args.quick:
+        args.sizes, args.queries = "100000", 50
     scratch = Path(args.dir)
     scratch.mkdir(parents=True, exist_ok=True)
     print(
         "vocabulary: 120,000 generated words, Zipf rank^-1 (offset 2.7); titles 1-6 words; "
-        "10% diacritics, 3% CJK (catalog/sources/vocabulary.py)"
+        "10% diacritics, 3% CJK (catalog/sources/vocabulary.py)",
+        flush=True,
     )
     for n in (int(x) for x in args.sizes.split(",")):
-        run(n, scratch, args.queries)
+        run(n, scratch, args.queries, args.floors, args.profile)
 
 
 if __name__ == "__main__":

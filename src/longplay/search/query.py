@@ -1,14 +1,18 @@
 """The query language: free text, ``field:value``, quoted phrases, ``year:A..B``; parsed to Tantivy.
 
 Every word must match (AND); a word matches a term in any text field, weighted by ``BOOSTS``.
-The last free word also matches as a prefix (search as you type). Typo tolerance is a second
-pass, run only when the exact pass finds nothing: one edit for words of 4–7 letters, two from 8
-(Damerau, a transposition is one edit). Exact first keeps the common case cheap and ranks exact
-spellings above near ones. Bad input raises ``InputError`` naming the problem.
+The last free word also matches as a prefix (search as you type), expanded to the
+``PREFIX_TERMS`` most frequent completions among title terms, searched in title, artists and album (an unbounded prefix over
+all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4). Typo tolerance
+runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
+words of 4+ letters, then, still nothing, two edits in words of 8+; both in title, artists and
+album only (one edit over five fields measured 30 ms at 1M, two edits 38 ms). Exact first keeps
+the common case cheap and ranks exact spellings above near ones. Bad input raises ``InputError``.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -32,6 +36,8 @@ FIELD_ALIASES = {
     "id": "id",
     "year": "year",
 }
+PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
+NEAR_FIELDS = ("title", "artists", "album")  # where free words get prefix and typo expansion
 _TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 
 
@@ -88,18 +94,36 @@ def year_range(value: str) -> tuple[int, int]:
     return a, b
 
 
-def _distance(term: str) -> int:
-    return 2 if len(term) >= 8 else 1 if len(term) >= 4 else 0
+def _distance(term: str, edits: int) -> int:
+    """Edits allowed in ``term`` on a typo pass allowing at most ``edits``."""
+    return min(edits, 2 if len(term) >= 8 else 1 if len(term) >= 4 else 0)
 
 
 class Builder:
     """Turns a parsed query into Tantivy queries (exact pass, typo pass)."""
 
-    def __init__(self, schema: tantivy.Schema):
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher | None = None):
         self.schema = schema
+        self.searcher = searcher  # for prefix expansion; without it, prefixes are not expanded
         self.analyzer = fields.analyzer()
 
-    def _word(self, word: str, names: tuple[str, ...], prefix: bool, fuzzy: bool) -> Query | None:
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
+    def _completions(self, term: str) -> tuple[str, ...]:
+        """The most frequent titles' terms starting with ``term`` (search as you type).
+
+        Read from ``title`` alone and used in every near field: each walk of a term dictionary
+        measured ~3 ms for a 3-letter prefix at 1M tracks."""
+        assert self.searcher is not None
+        found = self.searcher.terms_with_prefix("title", term, limit=PREFIX_TERMS)
+        return tuple(t for t, _ in found if t != term)
+
+    def _prefix(self, name: str, term: str) -> Query | None:
+        if self.searcher is None:
+            return None
+        terms = self._completions(term)
+        return Query.term_set_query(self.schema, name, list(terms)) if terms else None
+
+    def _word(self, word: str, names: tuple[str, ...], prefix: bool, edits: int) -> Query | None:
         if fields.has_cjk(word):
             terms = fields.cjk_terms(word)
             return _all([Query.term_query(self.schema, "cjk", t) for t in terms])
@@ -113,11 +137,11 @@ class Builder:
             for name in names:
                 boost = fields.BOOSTS.get(name, 1.0)
                 alts.append(Query.boost_query(Query.term_query(self.schema, name, t), boost))
-                if last and len(t) >= 2:
-                    q = Query.fuzzy_term_query(self.schema, name, t, distance=0, prefix=True)
+                near = len(names) == 1 or name in NEAR_FIELDS
+                if last and len(t) >= 2 and near and (q := self._prefix(name, t)) is not None:
                     alts.append(Query.boost_query(q, boost * 0.5))
-                d = _distance(t)
-                if fuzzy and d:
+                d = _distance(t, edits)
+                if d and near:
                     q = Query.fuzzy_term_query(self.schema, name, t, distance=d, prefix=last)
                     alts.append(Query.boost_query(q, boost * 0.3))
             clauses.append(Query.boolean_query([(Occur.Should, a) for a in alts]))
@@ -147,10 +171,11 @@ class Builder:
             value = value.lower()
         return Query.term_query(self.schema, name, value)
 
-    def build(self, p: Parsed, *, fuzzy: bool, filters: list[Query]) -> Query:
+    def build(self, p: Parsed, *, edits: int, filters: list[Query]) -> Query:
+        """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes."""
         must: list[Query] = list(filters)
         for i, w in enumerate(p.words):
-            q = self._word(w, fields.TEXT_FIELDS, i == len(p.words) - 1, fuzzy)
+            q = self._word(w, fields.TEXT_FIELDS, i == len(p.words) - 1, edits)
             if q is not None:
                 must.append(q)
         for phrase in p.phrases:
@@ -164,7 +189,7 @@ class Builder:
                 must.append(q if q is not None else Query.empty_query())
             else:
                 for w in value.split():
-                    q = self._word(w, (name,), False, fuzzy)
+                    q = self._word(w, (name,), False, edits)
                     must.append(q if q is not None else Query.empty_query())
         if p.year is not None:
             lo, hi = p.year

@@ -158,11 +158,13 @@ def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ig
     )
 
 
-def run(n: int, scratch: Path, queries: int, floor_docs: int, profile: str | None) -> None:
+def run(
+    n: int, scratch: Path, queries: int, floor_docs: int, profile: str | None, peers: bool
+) -> None:
     from longplay.archive import Archive
     from longplay.catalog.sources import ingest_synthetic
     from longplay.catalog.store import CatalogStore
-    from longplay.search import engine, layout, shuffle
+    from longplay.search import engine, layout
     from longplay.search.build import build_index
 
     root = scratch / f"archive-{n}"
@@ -193,57 +195,75 @@ def run(n: int, scratch: Path, queries: int, floor_docs: int, profile: str | Non
                 times.append(time.perf_counter() - t)
                 lp_hits[cls].append([h.id for h in page.hits])
             _line("longplay", cls, times)
-        fts_db = scratch / f"fts-{n}.sqlite"
-        fts_s = _fts_build(con, fts_db)
-        print(
-            f"{'':>11}  FTS5 build {fts_s:7.1f} s  {n / fts_s:>9,.0f} tracks/s  "
-            f"{fts_db.stat().st_size / n:6.0f} bytes/track",
-            flush=True,
-        )
-        s = sqlite3.connect(fts_db)
-        fts_hits: list[list[int]] = []
-        for cls, items in mix.items():
-            times = []
-            for _q, m, _ in items:
-                t = time.perf_counter()
-                got = _fts_query(s, cls, m)
-                times.append(time.perf_counter() - t)
-                if cls == "typo":
-                    fts_hits.append(got)
-            _line("fts5", cls, times)
-        s.close()
-        for cls, items in mix.items():  # the naive scan: a few queries are enough to see it
-            times = []
-            for q, _m, _ in items[:5]:
-                word = q.split()[0].split(":")[-1] if q else ""
-                t = time.perf_counter()
-                con.execute(
-                    "SELECT track_id, title FROM tracks WHERE title ILIKE ? OR isrc = ? LIMIT 20",
-                    [f"%{word}%", word.upper()],
-                ).fetchall()
-                times.append(time.perf_counter() - t)
-            _line("ilike", cls, times)
         want = [w for _, _, w in mix["typo"]]
         lp = sum(w in h[:10] for w, h in zip(want, lp_hits["typo"], strict=True))
-        fts = sum(w in h[:10] for w, h in zip(want, fts_hits, strict=True))
         print(
-            f"typo recall (right track in top 10): longplay {lp / len(want):.1%}, "
-            f"FTS5 {fts / len(want):.1%} of {len(want)}",
+            f"typo recall (right track in top 10): longplay {lp / len(want):.1%} of {len(want)}",
             flush=True,
         )
-        for label, f in (
-            ("all", None),
-            ("genre rock", shuffle.Filters(genre="rock")),
-            ("pop >= 60", shuffle.Filters(min_popularity=60)),
-        ):
-            shuffle.draw(index, n=1, seed=1, filters=f)  # (the filter's mask, once a session)
+        if peers:
+            _peers(con, n, scratch, mix, lp_hits)
+        _shuffle(index)
+
+
+def _peers(con, n: int, scratch: Path, mix: dict, lp_hits: dict) -> None:  # type: ignore[no-untyped-def]
+    """FTS5 (built here, timed) and a DuckDB ILIKE scan on the same queries; typo recall."""
+    fts_db = scratch / f"fts-{n}.sqlite"
+    fts_s = _fts_build(con, fts_db)
+    print(
+        f"{'':>11}  FTS5 build {fts_s:7.1f} s  {n / fts_s:>9,.0f} tracks/s  "
+        f"{fts_db.stat().st_size / n:6.0f} bytes/track",
+        flush=True,
+    )
+    s = sqlite3.connect(fts_db)
+    fts_hits: list[list[int]] = []
+    for cls, items in mix.items():
+        times = []
+        for _q, m, _ in items:
             t = time.perf_counter()
-            page = shuffle.draw(index, n=1000, seed=1, position=1, filters=f)
-            per = (time.perf_counter() - t) / 1000
-            print(
-                f"shuffle draw ({label}, {page.matching:,} tracks): {per * 1000:.3f} ms/draw",
-                flush=True,
-            )
+            got = _fts_query(s, cls, m)
+            times.append(time.perf_counter() - t)
+            if cls == "typo":
+                fts_hits.append(got)
+        _line("fts5", cls, times)
+    s.close()
+    for cls, items in mix.items():  # the naive scan: a few queries are enough to see it
+        times = []
+        for q, _m, _ in items[:5]:
+            word = q.split()[0].split(":")[-1] if q else ""
+            t = time.perf_counter()
+            con.execute(
+                "SELECT track_id, title FROM tracks WHERE title ILIKE ? OR isrc = ? LIMIT 20",
+                [f"%{word}%", word.upper()],
+            ).fetchall()
+            times.append(time.perf_counter() - t)
+        _line("ilike", cls, times)
+    want = [w for _, _, w in mix["typo"]]
+    lp = sum(w in h[:10] for w, h in zip(want, lp_hits["typo"], strict=True))
+    fts = sum(w in h[:10] for w, h in zip(want, fts_hits, strict=True))
+    print(
+        f"typo recall (right track in top 10): longplay {lp / len(want):.1%}, "
+        f"FTS5 {fts / len(want):.1%} of {len(want)}",
+        flush=True,
+    )
+
+
+def _shuffle(index) -> None:  # type: ignore[no-untyped-def]
+    from longplay.search import shuffle
+
+    for label, f in (
+        ("all", None),
+        ("genre rock", shuffle.Filters(genre="rock")),
+        ("pop >= 60", shuffle.Filters(min_popularity=60)),
+    ):
+        shuffle.draw(index, n=1, seed=1, filters=f)  # (the filter's mask, once a session)
+        t = time.perf_counter()
+        page = shuffle.draw(index, n=1000, seed=1, position=1, filters=f)
+        per = (time.perf_counter() - t) / 1000
+        print(
+            f"shuffle draw ({label}, {page.matching:,} tracks): {per * 1000:.3f} ms/draw",
+            flush=True,
+        )
 
 
 def _line(engine: str, cls: str, times: list[float]) -> None:
@@ -276,6 +296,7 @@ def main() -> None:
         "--profile", choices=["common", "rare", "typo", "prefix", "field", "isrc", "empty"]
     )
     ap.add_argument("--dir", default="/tmp/lp-bench-search")
+    ap.add_argument("--no-peers", action="store_true", help="Longplay only: no FTS5 or ILIKE")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.queries = "100000", 50
@@ -287,7 +308,7 @@ def main() -> None:
         flush=True,
     )
     for n in (int(x) for x in args.sizes.split(",")):
-        run(n, scratch, args.queries, args.floors, args.profile)
+        run(n, scratch, args.queries, args.floors, args.profile, not args.no_peers)
 
 
 if __name__ == "__main__":

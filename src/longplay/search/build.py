@@ -75,7 +75,7 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(artists, ', '), album: album,
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
-            mbid: mbid, album_id: album_id, popularity: popularity, year: year,
+            mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held}}"""
         src, key, held = views.TRACK_ROWS, "track_id", "track_id IN (SELECT id FROM _held)"
     elif kind == "album":

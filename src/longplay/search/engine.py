@@ -114,7 +114,7 @@ class SearchIndex:
             if hits:
                 break
         ranked = self._by_popularity(hits)[offset:want]
-        page = [self._hit(addr, score, holdings) for score, addr in ranked]
+        page = self.hits(ranked, holdings)
         return Page(text, len(hits), page, typo_pass=edits > 0, total_exact=not full)
 
     def _pass(
@@ -173,41 +173,45 @@ class SearchIndex:
         res = self.searcher.search(
             _all([*filters, rng]), limit, order_by_field="ord", order=tantivy.Order.Asc
         )
-        hits = [self._hit(addr, 0.0, holdings) for _, addr in res.hits]
+        hits = self.hits([(0.0, addr) for _, addr in res.hits], holdings)
         nxt = hits[-1].ord if len(hits) == limit else None
         return Page(text, total, hits, next_after=nxt)
 
-    def _hit(self, addr: tantivy.DocAddress, score: float, holdings: Holdings) -> Hit:
-        d = self.searcher.doc(addr)
-
-        def first(name: str, default: Any = None) -> Any:
-            v = d.get_first(name)
-            return default if v is None else v
-
-        kind = fields.KINDS[first("kind", 0)]
-        hid = first("id", 0)
-        hit = Hit(
-            kind=kind,
-            id=hid,
-            ord=first("ord", 0),
-            title=first("title", ""),
-            artists=first("artists", ""),
-            album=first("album", ""),
-            year=first("year") or None,
-            duration_ms=first("duration"),
-            popularity=first("popularity", 0),
-            isrcs=list(d.get_all("isrc")),
-            score=round(float(score), 4),
-        )
-        if kind == "track":
-            hit.held = holdings.is_held(hid) or bool(first("held", 0))
-            if not hit.held:
-                place = holdings.where(hid)
+    def hits(self, ranked: list[tuple[float, tantivy.DocAddress]], holdings: Holdings) -> list[Hit]:
+        """The page's hits: numbers from the fast fields (read for the page at once), text from
+        the stored document (only title, artists, album and ISRCs are stored)."""
+        addrs = [a for _, a in ranked]
+        cols = {
+            n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)] for n in _NUMBERS
+        }
+        out = []
+        for i, (score, addr) in enumerate(ranked):
+            d = self.searcher.doc(addr)
+            kind = fields.KINDS[cols["kind"][i]]
+            hit = Hit(
+                kind=kind,
+                id=cols["id"][i],
+                ord=cols["ord"][i],
+                title=d.get_first("title") or "",
+                artists=d.get_first("artists") or "",
+                album=d.get_first("album") or "",
+                year=cols["year"][i] or None,
+                duration_ms=cols["duration"][i] or None,
+                popularity=cols["popularity"][i],
+                isrcs=list(d.get_all("isrc")),
+                score=round(float(score), 4),
+                held=bool(cols["held"][i]),
+            )
+            if kind == "track":
+                hit.held = hit.held or holdings.is_held(hit.id)
+                place = None if hit.held else holdings.where(hit.id)
                 if place is not None:
                     hit.torrent, hit.path = place
-        else:
-            hit.held = bool(first("held", 0))
-        return hit
+            out.append(hit)
+        return out
+
+
+_NUMBERS = ("kind", "id", "ord", "year", "duration", "popularity", "held")
 
 
 def _all(queries: list[Query]) -> Query:

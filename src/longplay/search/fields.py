@@ -25,20 +25,24 @@ _CJK_RE = re.compile(
 )
 
 
+# Stored: only the text a hit shows. Numbers are read from the fast fields for the page's hits;
+# storing nothing else measured 11.6k against 9.5k docs/s fed by one process (bench floors).
+STORED = ("title", "artists", "album", "isrc")
+
+
 def schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
-    sb.add_unsigned_field("kind", indexed=True, fast=True, stored=True)
-    sb.add_integer_field("id", indexed=True, fast=True, stored=True)
+    sb.add_unsigned_field("kind", indexed=True, fast=True)
+    sb.add_integer_field("id", indexed=True, fast=True)
     # Dense per kind, in ID order: the key of paging without a query and of the shuffle.
-    sb.add_unsigned_field("ord", indexed=True, fast=True, stored=True)
+    sb.add_unsigned_field("ord", indexed=True, fast=True)
     for name in TEXT_FIELDS:
-        sb.add_text_field(name, stored=name != "album_artists", tokenizer_name=ANALYZER)
+        sb.add_text_field(name, stored=name in STORED, tokenizer_name=ANALYZER)
     sb.add_text_field("cjk", tokenizer_name=ANALYZER)
     for name in EXACT_FIELDS:
-        sb.add_text_field(name, stored=True, tokenizer_name="raw", index_option="basic")
-    sb.add_integer_field("album_id", stored=True)
+        sb.add_text_field(name, stored=name in STORED, tokenizer_name="raw", index_option="basic")
     for name in ("popularity", "year", "duration", "held"):
-        sb.add_unsigned_field(name, indexed=True, fast=True, stored=True)
+        sb.add_unsigned_field(name, indexed=True, fast=True)
     return sb.build()
 
 

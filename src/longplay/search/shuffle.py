@@ -204,8 +204,7 @@ def _spread(ords: list[int], artists: list[int]) -> list[int]:
 
 def _track(index: SearchIndex, track_id: int, holdings: Holdings) -> Hit:
     res = index.searcher.search(Query.term_query(index.schema, "id", track_id), 4)
-    for _, addr in res.hits:
-        hit = index._hit(addr, 0.0, holdings)
+    for hit in index.hits([(0.0, addr) for _, addr in res.hits], holdings):
         if hit.kind == "track":
             return hit
     return Hit(kind="track", id=track_id, ord=-1, title="")

@@ -169,19 +169,24 @@ def draw(
     if matching == 0:
         return page
     ords: list[int] = []
+    perms: dict[int, Permutation] = {}  # cycle -> its permutation (keys derived once a page)
+
+    def perm(size: int, k: int) -> int:
+        cycle, at = divmod(k, size)  # a new permutation each time the set is exhausted
+        p = perms.get(cycle) or perms.setdefault(cycle, Permutation(size, seed + cycle))
+        return p(at)
+
     if listed is None or listed.dtype != np.bool_:
         size = len(c.track_id) if listed is None else len(listed)
         for k in range(position, position + n):
-            cycle, at = divmod(k, size)  # a new permutation each time the set is exhausted
-            o = Permutation(size, seed + cycle)(at)
+            o = perm(size, k)
             ords.append(o if listed is None else int(listed[o]))
         page.position = position + n
     else:  # walk the whole permutation, skipping tracks the filter drops
         size = len(c.track_id)
         k = position
         while len(ords) < n:
-            cycle, at = divmod(k, size)
-            o = Permutation(size, seed + cycle)(at)
+            o = perm(size, k)
             k += 1
             if listed[o]:
                 ords.append(o)

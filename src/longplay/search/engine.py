@@ -178,8 +178,8 @@ class SearchIndex:
         return Page(text, total, hits, next_after=nxt)
 
     def hits(self, ranked: list[tuple[float, tantivy.DocAddress]], holdings: Holdings) -> list[Hit]:
-        """The page's hits: numbers from the fast fields (read for the page at once), text from
-        the stored document (only title, artists, album and ISRCs are stored)."""
+        """The page's hits: small numbers from the fast fields (read for the page at once), ID
+        and text from the stored document (title, artists, album and ISRCs)."""
         addrs = [a for _, a in ranked]
         cols = {
             n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)] for n in _NUMBERS
@@ -190,7 +190,7 @@ class SearchIndex:
             kind = fields.KINDS[cols["kind"][i]]
             hit = Hit(
                 kind=kind,
-                id=cols["id"][i],
+                id=int(d.get_first("id") or 0),
                 ord=cols["ord"][i],
                 title=d.get_first("title") or "",
                 artists=d.get_first("artists") or "",
@@ -211,7 +211,7 @@ class SearchIndex:
         return out
 
 
-_NUMBERS = ("kind", "id", "ord", "year", "duration", "popularity", "held")
+_NUMBERS = ("kind", "ord", "year", "duration", "popularity", "held")
 
 
 def _all(queries: list[Query]) -> Query:

@@ -25,15 +25,17 @@ _CJK_RE = re.compile(
 )
 
 
-# Stored: only the text a hit shows. Numbers are read from the fast fields for the page's hits;
-# storing nothing else measured 11.6k against 9.5k docs/s fed by one process (bench floors).
+# Stored: the text a hit shows and its ID. Small numbers are read from the fast fields for the
+# page's hits (0.1 ms a call at 1M tracks); storing nothing else measured 11.6k against 9.5k
+# docs/s fed by one process (bench floors). ``id`` is stored, not fast: reading its 64-bit fast
+# column measured 2.4 ms a call, reading it with the stored text costs nothing more.
 STORED = ("title", "artists", "album", "isrc")
 
 
 def schema() -> tantivy.Schema:
     sb = tantivy.SchemaBuilder()
     sb.add_unsigned_field("kind", indexed=True, fast=True)
-    sb.add_integer_field("id", indexed=True, fast=True)
+    sb.add_integer_field("id", indexed=True, stored=True)
     # Dense per kind, in ID order: the key of paging without a query and of the shuffle.
     sb.add_unsigned_field("ord", indexed=True, fast=True)
     for name in TEXT_FIELDS:

@@ -193,7 +193,7 @@ def draw(
         page.position = k
     if spread:
         ords = _spread(ords, [int(c.artist[o]) for o in ords])
-    page.tracks = [_track(index, int(c.track_id[o]), holdings) for o in ords]
+    page.tracks = _tracks(index, [int(c.track_id[o]) for o in ords], holdings)
     return page
 
 
@@ -207,12 +207,13 @@ def _spread(ords: list[int], artists: list[int]) -> list[int]:
     return [o for o, _ in out]
 
 
-def _track(index: SearchIndex, track_id: int, holdings: Holdings) -> Hit:
-    res = index.searcher.search(Query.term_query(index.schema, "id", track_id), 4)
-    for hit in index.hits([(0.0, addr) for _, addr in res.hits], holdings):
-        if hit.kind == "track":
-            return hit
-    return Hit(kind="track", id=track_id, ord=-1, title="")
+def _tracks(index: SearchIndex, ids: list[int], holdings: Holdings) -> list[Hit]:
+    """The page's tracks by ID, in one lookup (a lookup and fast-field reads per track measured
+    1.9 ms a draw at 1M tracks)."""
+    q = Query.term_set_query(index.schema, "id", ids)
+    res = index.searcher.search(q, 2 * len(ids) + 4, count=False)  # (an album may share an ID)
+    found = {h.id: h for h in index.hits(res.hits, holdings) if h.kind == "track"}
+    return [found.get(i) or Hit(kind="track", id=i, ord=-1, title="") for i in ids]
 
 
 def shuffle(

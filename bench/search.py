@@ -10,6 +10,7 @@ the typo set's recall (the right track in the top 10), and the time of a shuffle
     .venv/bin/python bench/search.py --sizes 1000000 --dir /tmp/lp-bench-search
     .venv/bin/python bench/search.py --quick                      # 100k tracks, for development
     .venv/bin/python bench/search.py --sizes 1000000 --profile common   # cProfile of one class
+    .venv/bin/python bench/search.py --sizes 10000000 --no-peers --reuse  # queries, no rebuild
 
 Each line is printed as soon as it is measured; before the build, the feed floors
 (bench/_search_floors.py) run on the build's own documents.
@@ -159,7 +160,13 @@ def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ig
 
 
 def run(
-    n: int, scratch: Path, queries: int, floor_docs: int, profile: str | None, peers: bool
+    n: int,
+    scratch: Path,
+    queries: int,
+    floor_docs: int,
+    profile: str | None,
+    peers: bool,
+    reuse: bool = False,
 ) -> None:
     from longplay.archive import Archive
     from longplay.catalog.sources import ingest_synthetic
@@ -175,7 +182,7 @@ def run(
         print(f"{n:>11,} tracks  catalog generated in {time.perf_counter() - t:.0f} s", flush=True)
     archive = Archive.open(root)
     gen = CatalogStore(archive).current_name()
-    if profile is None or not layout.is_complete(layout.index_dir(archive, gen or "")):
+    if not (reuse or profile) or not layout.is_complete(layout.index_dir(archive, gen or "")):
         _build(archive, n, scratch, floor_docs)
     else:
         build_index(archive)
@@ -299,6 +306,7 @@ def main() -> None:
     )
     ap.add_argument("--dir", default="/tmp/lp-bench-search")
     ap.add_argument("--no-peers", action="store_true", help="Longplay only: no FTS5 or ILIKE")
+    ap.add_argument("--reuse", action="store_true", help="Query an index already built")
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.queries = "100000", 50
@@ -310,7 +318,7 @@ def main() -> None:
         flush=True,
     )
     for n in (int(x) for x in args.sizes.split(",")):
-        run(n, scratch, args.queries, args.floors, args.profile, not args.no_peers)
+        run(n, scratch, args.queries, args.floors, args.profile, not args.no_peers, args.reuse)
 
 
 if __name__ == "__main__":

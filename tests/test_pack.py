@@ -115,3 +115,25 @@ def test_repack_is_stable_and_keeps_dirs_exact(packed) -> None:  # type: ignore[
     pack(archive)
     assert not stray.exists()
     assert {p.name: p.read_bytes() for p in archive.torrents_dir.glob("*.torrent")} == before
+
+
+def test_archive_holdings_from_the_library_and_the_manifests(packed) -> None:  # type: ignore[no-untyped-def]
+    from longplay.pack.holdings import ArchiveHoldings
+
+    archive, _ = packed
+    holdings = ArchiveHoldings(archive)
+    held = set(holdings.held_ids())
+    assert len(held) == CLIPS and all(holdings.is_held(t) for t in held)
+    listing = read_listing(archive.torrents_dir / "torrents.json")
+    places = {}
+    for t in listing.torrents:
+        if not t.is_metadata:
+            places.update(
+                {
+                    r.track_id: (t.name, r.path)
+                    for r in read_manifest(archive.torrents_dir / t.manifest)
+                }
+            )
+    assert set(places) == held
+    assert all(holdings.where(tid) == place for tid, place in places.items())
+    assert holdings.where(-1) is None and not holdings.is_held(-1)

@@ -167,7 +167,10 @@ class CatalogStore:
         return final.name
 
     def gc(self, keep: int | None = None) -> list[str]:
-        """Remove all but the newest ``keep`` finished generations (never the current one)."""
+        """Remove all but the newest ``keep`` finished generations (never the current one).
+
+        Data derived from a generation elsewhere (the search index) is its owner's to remove:
+        ``longplay.search.layout.prune`` after this call."""
         keep = self.archive.settings.keep_generations if keep is None else keep
         keep = max(1, keep)
         current = self.current_name()
@@ -175,7 +178,6 @@ class CatalogStore:
         doomed = [g for g in gens[:-keep] if g != current]
         for g in doomed:
             shutil.rmtree(self.dir / g)
-            shutil.rmtree(self.archive.search_dir / g, ignore_errors=True)
             # The server's serving snapshot and held files of it (catalog/serving.py).
             for p in (self.archive.root / "serving").glob(f"*{g}*.sqlite"):
                 p.unlink(missing_ok=True)

@@ -44,7 +44,10 @@ COMMANDS: dict[str, str] = {
     "mirror": "mirror",
     "seed": "mirror",
     "fetch": "mirror",
-    # play: "index", "search", "shuffle" -> search.py (next)
+    # play: search and shuffle, the server and its users
+    "index": "search",
+    "search": "search",
+    "shuffle": "search",
     "serve": "serve",
     "user": "users",
 }

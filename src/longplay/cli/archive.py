@@ -77,18 +77,24 @@ def settings(obj: Context, markdown: bool) -> None:
 )
 @pass_ctx
 def gc(obj: Context, keep: int | None) -> None:
-    """Prune old catalog generations, keeping the current one.
+    """Prune old catalog generations, keeping the current one, and their search indexes.
 
     \b
     Example:
       longplay gc --keep 1
     """
     from longplay.catalog.store import CatalogStore
+    from longplay.search import layout
 
-    removed = CatalogStore(obj.archive()).gc(keep)
+    archive = obj.archive()
+    removed = CatalogStore(archive).gc(keep)
     click.echo(
         f"removed {len(removed)} generation(s)" + (f": {', '.join(removed)}" if removed else "")
     )
+    # After the catalog's gc: prune removes the indexes of every generation now gone.
+    indexes = layout.prune(archive)
+    if indexes:
+        click.echo(f"removed {len(indexes)} search index(es): {', '.join(indexes)}")
 
 
 DEMO_USER, DEMO_PASSWORD = "demo", "demo"  # a local demo: a login anyone can type

@@ -12,7 +12,10 @@ resumed ingest regenerates exactly what it lost. Shape (documented in docs/sourc
 - every track has a valid ISRC; 27.3% of tracks are another release of a recording in the same
   chunk (same ISRC, recording MBID, title and artists), so unique ISRCs ≈ 0.727 × tracks, as in
   the 256M-track / 186M-ISRC reference catalog; 70% of recordings carry a MusicBrainz ID;
-- valid UPC-A barcodes, labels, genres, full and partial release dates, explicit flags.
+- valid UPC-A barcodes, labels, genres, full and partial release dates, explicit flags;
+- titles of 1–6 words, album titles of 1–4 and artist names of 1–3, drawn from a Zipf
+  vocabulary of 120k generated words (``vocabulary.py``): 10% with diacritics, 3% in CJK
+  scripts. Text has its own random stream, so the other columns do not depend on it.
 """
 
 from __future__ import annotations
@@ -29,11 +32,13 @@ import pyarrow.compute as pc
 from longplay.catalog import popularity
 from longplay.catalog.identifiers import gtin_check_digit
 from longplay.catalog.schema import FLAT_COLUMNS
+from longplay.catalog.sources import vocabulary
 from longplay.errors import InputError
 
 DUPLICATE_SHARE = 1 - 186 / 256  # tracks that re-release a recording
 TRACKS_PER_ARTIST = 40
 
+# Label words (titles and names come from vocabulary.py).
 _WORDS = [
     "love",
     "night",
@@ -113,69 +118,6 @@ _WORDS = [
     "found",
     "free",
 ]
-_FIRST = [
-    "Ana",
-    "Ben",
-    "Cleo",
-    "Dario",
-    "Ema",
-    "Felix",
-    "Gia",
-    "Hugo",
-    "Ines",
-    "Jonas",
-    "Kai",
-    "Lena",
-    "Milo",
-    "Nora",
-    "Omar",
-    "Pia",
-    "Quinn",
-    "Rosa",
-    "Sami",
-    "Tara",
-    "Umar",
-    "Vera",
-    "Wim",
-    "Xena",
-    "Yara",
-    "Zeno",
-    "Alba",
-    "Bruno",
-    "Carla",
-    "Dmitri",
-    "Elif",
-    "Farah",
-]
-_LAST = [
-    "Alder",
-    "Brook",
-    "Castell",
-    "Dunmore",
-    "Ellery",
-    "Fontaine",
-    "Garza",
-    "Holm",
-    "Ivers",
-    "Jansen",
-    "Kova",
-    "Lind",
-    "Moreau",
-    "Novak",
-    "Okafor",
-    "Petit",
-    "Quint",
-    "Rossi",
-    "Sato",
-    "Tanaka",
-    "Ueda",
-    "Varga",
-    "Weiss",
-    "Xu",
-    "Yilmaz",
-    "Zorn",
-]
-_BANDS = ("The {} {}s", "{} {}", "{} of the {}", "{} & the {}s")
 _GENRES = (
     "rock",
     "pop",
@@ -233,8 +175,6 @@ def _strings(pool: list[str] | tuple[str, ...]) -> pa.Array:
     return pa.array(list(pool), pa.string())
 
 
-_W = _strings(_WORDS)
-_W_TITLE = _strings([w.title() for w in _WORDS])
 _B36 = _strings([np.base_repr(i, 36).rjust(3, "0") for i in range(36**3)])
 _D2 = _strings([f"{i:02d}" for i in range(100)])
 _D5 = _strings([f"{i:05d}" for i in range(100_000)])
@@ -260,22 +200,8 @@ def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
 
 
 def _artist_names(ids: np.ndarray) -> pa.Array:
-    """Deterministic names: solo artists and bands, varied by the artist number."""
-    names = []
-    for a in ids.tolist():
-        h = (a * 2654435761) & 0xFFFFFFFF
-        if h % 3:
-            names.append(f"{_FIRST[h % len(_FIRST)]} {_LAST[(h >> 8) % len(_LAST)]}")
-        else:
-            fmt = _BANDS[(h >> 4) % len(_BANDS)]
-            names.append(
-                fmt.format(
-                    _WORDS[(h >> 8) % len(_WORDS)].title(), _WORDS[(h >> 16) % len(_WORDS)].title()
-                )
-            )
-        if a >= len(_FIRST) * len(_LAST):
-            names[-1] += f" {a // (len(_FIRST) * len(_LAST)) + 1}" if h % 5 == 0 else ""
-    return pa.array(names, pa.string())
+    """Deterministic names from the Zipf vocabulary, a pure function of the artist number."""
+    return vocabulary.names(ids)
 
 
 def check_arguments(seed: int, chunk_tracks: int) -> None:
@@ -324,8 +250,11 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
         np.where(sizes <= 3, "single", np.where(sizes <= 6, "ep", "album")),
     )
     album_genre = rng.integers(0, len(_GENRES), n_albums)
-    a_w1, a_w2 = rng.integers(0, len(_WORDS), n_albums), rng.integers(0, len(_WORDS), n_albums)
-    album_titles = _join(_W_TITLE.take(pa.array(a_w1)), " ", _W_TITLE.take(pa.array(a_w2)))
+    # Text comes from its own random stream, so every other column is what it was before the
+    # Zipf vocabulary (the two draws that used to pick title words are still made, unused).
+    words_rng = np.random.default_rng([seed, index, 0x574F])
+    rng.integers(0, 77, n_albums), rng.integers(0, 77, n_albums)
+    album_titles = vocabulary.phrases(words_rng, n_albums, 1, 4)
 
     # Tracks: the album of each track, its position, disc.
     t_album = np.repeat(np.arange(n_albums), sizes)
@@ -357,8 +286,8 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     feat = (rng.random(n) < 0.1)[rec]
     feat_artist = np.floor(n_artists * rng.random(n) ** 3).astype(np.int64)[rec]
 
-    w1, w2 = rng.integers(0, len(_WORDS), n)[rec], rng.integers(0, len(_WORDS), n)[rec]
-    titles = _join(_W_TITLE.take(pa.array(w1)), " ", _W.take(pa.array(w2)))
+    rng.integers(0, 77, n), rng.integers(0, 77, n)  # the old title draws (see above)
+    titles = vocabulary.phrases(words_rng, n, 1, 6).take(pa.array(rec))
     block = rec_global // 100_000
     isrc = _join(
         _strings(_COUNTRIES).take(pa.array(block % len(_COUNTRIES))),

@@ -1,0 +1,1 @@
+"""Search and true shuffle over the whole catalog: a Tantivy index per catalog generation."""

@@ -1,0 +1,291 @@
+"""`longplay index`: build the search index of a catalog generation, in parallel and resumably.
+
+    catalog ──DuckDB──▶ docs/{track,album,artist}.parquet ──shard k──▶ shard-k/ (Tantivy)
+            ──DuckDB──▶ shuffle columns (.npy)                  └──combine──▶ gen-NNNNNN/
+
+Stage 1 writes every document as a JSON string in SQL (DuckDB, all cores; each file written to a
+temporary name and renamed, so it exists whole or not at all). Stage 2 feeds the row groups to
+``workers`` processes, each with its own Tantivy writer and directory: feeding documents from one
+Python thread measured 42k docs/s here, so parallel feeders are what reaches the goal. Each shard
+commits at row-group boundaries and learns on restart how far it got from its own committed
+document count, so a ``kill -9`` at any moment loses at most the uncommitted row groups. Stage 3
+moves the shards' segment files into one directory under one ``meta.json`` (segments are
+self-contained; a Tantivy index is the list of them) and renames the partial directory into
+place, so readers only ever see a finished index.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import multiprocessing as mp
+import os
+import queue
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+from longplay import progress
+from longplay.archive import Archive
+from longplay.catalog import views
+from longplay.catalog.store import CatalogStore
+from longplay.search import fields, layout
+from longplay.search.holdings import Holdings, NoHoldings
+
+HEAP_BYTES = 400_000_000  # per shard writer; 1 GB was not faster at 1M tracks (measured 2 runs)
+ROW_GROUP = 50_000
+COMMIT_ROWS = 1_000_000
+
+
+@dataclass
+class IndexReport:
+    generation: str
+    path: Path
+    documents: dict[str, int]
+    seconds: float
+    built: bool  # False when the index already existed
+
+    def summary(self) -> str:
+        if not self.built:
+            return f"search index of {self.generation} is up to date ({self.path})"
+        n = sum(self.documents.values())
+        parts = ", ".join(f"{v:,} {k}s" for k, v in self.documents.items())
+        return f"indexed {self.generation}: {parts} in {self.seconds:.1f} s ({n / max(self.seconds, 1e-9):,.0f} docs/s)"
+
+
+def _spaced(expr: str) -> str:
+    """CJK characters of ``expr`` set apart by spaces (NULL when it has none)."""
+    cls = f"[{fields.CJK_CLASS}]"
+    return (
+        f"CASE WHEN regexp_matches({expr}, '{cls}') "
+        f"THEN regexp_replace({expr}, '({cls})', ' \\1 ', 'g') END"
+    )
+
+
+def _doc_sql(kind: str) -> str:
+    """SELECT ord, json for one kind; JSON nulls dropped (Tantivy rejects them)."""
+    if kind == "track":
+        text = "concat_ws(' ', title, array_to_string(artists, ' '), album, array_to_string(album_artists, ' '))"
+        body = f"""{{kind: 0, id: track_id, ord: ord, title: title,
+            artists: array_to_string(artists, ', '), album: album,
+            album_artists: array_to_string(album_artists, ', '),
+            genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
+            mbid: mbid, popularity: popularity, year: year,
+            duration: duration_ms, held: held}}"""
+        src, key, held = views.TRACK_ROWS, "track_id", "track_id IN (SELECT id FROM _held)"
+    elif kind == "album":
+        text = "concat_ws(' ', title, array_to_string(album_artists, ' '))"
+        body = f"""{{kind: 1, id: album_id, ord: ord, title: title,
+            artists: array_to_string(album_artists, ', '),
+            album_artists: array_to_string(album_artists, ', '),
+            genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
+            popularity: popularity, year: year, duration: duration_ms, held: held}}"""
+        src, key = views.ALBUM_ROWS, "album_id"
+        held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
+    else:
+        body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
+            cjk: {_spaced("name")}, mbid: mbid, popularity: popularity, held: held}}"""
+        src, key = views.ARTIST_ROWS, "artist_id"
+        held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"
+    return f"""
+        SELECT ord, regexp_replace(to_json({body})::VARCHAR, ',"[a-z_]+":null', '', 'g') AS json
+        FROM (SELECT *, (row_number() OVER (ORDER BY {key}) - 1)::UBIGINT AS ord,
+                     ({held})::UTINYINT AS held FROM ({src}))
+        ORDER BY ord"""
+
+
+GENRE_CODES = "SELECT genre_id, name, row_number() OVER (ORDER BY genre_id) AS code FROM genres"
+SHUFFLE_SQL = f"""
+    SELECT r.track_id, (hash(r.artist_id) % 4294967296)::UINTEGER AS artist,
+           coalesce(g.code, 0)::USMALLINT AS genre, r.popularity::UTINYINT AS popularity,
+           coalesce(r.year, 0)::USMALLINT AS year,
+           (r.track_id IN (SELECT id FROM _held))::UTINYINT AS held
+    FROM ({views.TRACK_ROWS}) r LEFT JOIN ({GENRE_CODES}) g USING (genre_id)
+    ORDER BY r.track_id"""
+
+
+def _stage_docs(archive: Archive, partial: Path, holdings: Holdings) -> None:
+    docs = partial / "docs"
+    docs.mkdir(parents=True, exist_ok=True)
+    todo = [k for k in fields.KINDS if not (docs / f"{k}.parquet").exists()]
+    if not todo and (partial / "shuffle" / "done").exists():
+        return
+    import pyarrow as pa
+
+    with CatalogStore(archive).read() as con:
+        held = pa.table({"id": pa.array(sorted(holdings.held_ids()), pa.int64())})
+        con.register("_held", held)
+        for kind in todo:
+            tmp = docs / f"{kind}.parquet.tmp"
+            con.execute(
+                f"COPY ({_doc_sql(kind)}) TO '{tmp}' (FORMAT parquet, ROW_GROUP_SIZE {ROW_GROUP})"
+            )
+            os.replace(tmp, docs / f"{kind}.parquet")
+        if not (partial / "shuffle" / "done").exists():
+            _stage_shuffle(con, partial / "shuffle")
+
+
+def _stage_shuffle(con: duckdb.DuckDBPyConnection, out: Path) -> None:
+    """Per-track columns in ``ord`` order, memory-mapped by the shuffle (18 bytes a track)."""
+    out.mkdir(parents=True, exist_ok=True)
+    t = con.sql(SHUFFLE_SQL).to_arrow_table()
+    cols = {name: t.column(name).to_numpy() for name in t.column_names}
+    for name, arr in cols.items():
+        np.save(out / f"{name}.npy", arr)
+    (out / "genres.json").write_text(
+        json.dumps(dict(con.execute(f"SELECT name, code FROM ({GENRE_CODES})").fetchall())),
+        encoding="utf-8",
+    )
+    (out / "done").write_text("")
+
+
+def _units(docs: Path) -> list[tuple[str, int, int]]:
+    """(file, row group, rows) of every document file, in kind order."""
+    out: list[tuple[str, int, int]] = []
+    for kind in fields.KINDS:
+        path = docs / f"{kind}.parquet"
+        meta = pq.ParquetFile(path).metadata
+        out.extend((str(path), i, meta.row_group(i).num_rows) for i in range(meta.num_row_groups))
+    return out
+
+
+def _shard(
+    directory: str,
+    units: list[tuple[str, int, int]],
+    heap: int,
+    commit_rows: int,
+    report: mp.Queue | None,
+) -> None:
+    """Feed ``units`` into the Tantivy index in ``directory``, resuming after its last commit."""
+    parent = os.getppid()
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    exists = (Path(directory) / "meta.json").exists()
+    index = fields.open_index(directory) if exists else fields.create_index(directory)
+    done = index.searcher().num_docs
+    writer = index.writer(heap_size=heap, num_threads=1)
+    skip, pending = done, 0
+    files: dict[str, pq.ParquetFile] = {}
+    if report is not None:
+        report.put(done)
+    for path, group, rows in units:
+        if skip >= rows:
+            skip -= rows
+            continue
+        if skip:  # a commit always ends at a row-group boundary
+            raise RuntimeError(f"{directory}: committed count {done} splits a row group")
+        pf = files.get(path) or files.setdefault(path, pq.ParquetFile(path))
+        for doc in pf.read_row_group(group, columns=["json"]).column(0).to_pylist():
+            writer.add_json(doc)
+        pending += rows
+        if pending >= commit_rows:
+            writer.commit()
+            pending = 0
+            if report is not None and os.getppid() != parent:
+                return  # the parent died (kill -9): stop, a rerun resumes from the commit
+        if report is not None:
+            report.put(rows)
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def build_index(
+    archive: Archive,
+    *,
+    holdings: Holdings | None = None,
+    workers: int | None = None,
+    commit_rows: int = COMMIT_ROWS,
+) -> IndexReport:
+    """Build the current generation's index (a no-op when it exists); resumable after a kill."""
+    store = CatalogStore(archive)
+    gen = store.current_name()
+    if gen is None:
+        from longplay.errors import LongplayError
+
+        raise LongplayError(f"the archive {archive.root} has no catalog yet; nothing to index")
+    final = layout.index_dir(archive, gen)
+    if layout.is_complete(final):
+        return IndexReport(gen, final, layout.read_counts(final), 0.0, built=False)
+    t0 = time.perf_counter()
+    partial = final.with_name(final.name + layout.PARTIAL)
+    _stage_docs(archive, partial, holdings or NoHoldings())
+    units = _units(partial / "docs")
+    workers = max(1, workers or archive.settings.workers or os.cpu_count() or 1)
+    total = sum(u[2] for u in units)
+    shards = [units[k::workers] for k in range(workers)]
+    # A marker per stage: the shards may be gone (moved into index/) once it is written.
+    if not (partial / "shards-done").exists():
+        with progress.progress(f"index {gen}", total, "docs") as bar:
+            if workers == 1:
+                _shard(str(partial / "shard-0"), shards[0], HEAP_BYTES, commit_rows, None)
+                bar.advance(total)
+            else:
+                _run_shards(partial, shards, commit_rows, bar)
+        (partial / "shards-done").write_text(str(workers))
+    counts = _combine(partial, int((partial / "shards-done").read_text()))
+    os.replace(partial, final)
+    return IndexReport(gen, final, counts, time.perf_counter() - t0, built=True)
+
+
+def _run_shards(partial: Path, shards: list, commit_rows: int, bar: progress.Tracker) -> None:
+    ctx = mp.get_context("spawn")
+    q: mp.Queue = ctx.Queue()
+    procs = [
+        ctx.Process(
+            target=_shard,
+            args=(str(partial / f"shard-{k}"), units, HEAP_BYTES, commit_rows, q),
+        )
+        for k, units in enumerate(shards)
+    ]
+    for p in procs:
+        p.start()
+    while any(p.is_alive() for p in procs) or not q.empty():
+        with contextlib.suppress(queue.Empty):
+            bar.advance(q.get(timeout=0.2))
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(f"an index shard failed (exit code {p.exitcode}); rerun to resume")
+
+
+def _combine(partial: Path, workers: int) -> dict[str, int]:
+    """One index from the shards: their segment files in one directory, one meta.json."""
+    out = partial / "index"
+    out.mkdir(exist_ok=True)
+    meta: dict | None = None
+    segments = []
+    for k in range(workers):
+        shard = partial / f"shard-{k}"
+        if not (shard / "meta.json").exists():
+            continue
+        m = json.loads((shard / "meta.json").read_text(encoding="utf-8"))
+        meta = meta or m
+        segments.extend(m["segments"])
+        live = {s["segment_id"].replace("-", "") for s in m["segments"]}
+        for f in shard.iterdir():
+            if f.name.split(".", 1)[0] in live:
+                os.replace(f, out / f.name)
+    if meta is not None:
+        meta["segments"] = segments
+        tmp = out / "meta.json.tmp"
+        tmp.write_text(json.dumps(meta), encoding="utf-8")
+        os.replace(tmp, out / "meta.json")
+    elif not (out / "meta.json").exists():  # (else: combined by a run killed after it)
+        fields.create_index(str(out))
+    for k in range(workers):
+        shutil.rmtree(partial / f"shard-{k}", ignore_errors=True)
+    shutil.rmtree(partial / "docs", ignore_errors=True)
+    searcher = fields.open_index(str(out)).searcher()
+    from tantivy import Query
+
+    schema = fields.schema()
+    counts = {
+        kind: searcher.search(Query.term_query(schema, "kind", i), 1, count=True).count  # type: ignore[attr-defined]
+        for i, kind in enumerate(fields.KINDS)
+    }
+    layout.write_counts(partial, counts)
+    return counts

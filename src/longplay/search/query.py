@@ -1,0 +1,210 @@
+"""The query language: free text, ``field:value``, quoted phrases, ``year:A..B``; parsed to Tantivy.
+
+Every word must match (AND); a word matches a term in any text field, weighted by ``BOOSTS``.
+The last free word also matches as a prefix (search as you type), expanded to the
+``PREFIX_TERMS`` most frequent completions among title terms, searched in title, artists and album (an unbounded prefix over
+all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4). Typo tolerance
+runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
+words of 4+ letters, then, still nothing, two edits in words of 8+; both in title, artists and
+album only (one edit over five fields measured 30 ms at 1M, two edits 38 ms). Exact first keeps
+the common case cheap and ranks exact spellings above near ones. Bad input raises ``InputError``.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import tantivy
+from tantivy import Occur, Query
+
+from longplay.errors import InputError
+from longplay.search import fields
+
+MAX_LENGTH = 1000
+FIELD_ALIASES = {
+    "title": "title",
+    "artist": "artists",
+    "album": "album",
+    "albumartist": "album_artists",
+    "genre": "genres",
+    "isrc": "isrc",
+    "upc": "upc",
+    "mbid": "mbid",
+    "id": "id",
+    "year": "year",
+}
+PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
+NEAR_FIELDS = ("title", "artists", "album")  # where free words get prefix and typo expansion
+_TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
+
+
+@dataclass
+class Parsed:
+    words: list[str] = field(default_factory=list)  # free words, in order
+    phrases: list[str] = field(default_factory=list)  # free quoted phrases
+    fielded: list[tuple[str, str, bool]] = field(default_factory=list)  # field, text, quoted
+    year: tuple[int, int] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.words or self.phrases or self.fielded or self.year)
+
+
+def parse(text: str) -> Parsed:
+    if len(text) > MAX_LENGTH:
+        raise InputError(f"query is {len(text):,} characters long; at most {MAX_LENGTH:,}")
+    for ch in text:
+        if unicodedata.category(ch) == "Cc" and ch not in "\t\n\r":
+            raise InputError(f"query contains the control character U+{ord(ch):04X}")
+    if text.count('"') % 2:
+        raise InputError('query has an unbalanced quote (")')
+    out = Parsed()
+    for m in _TOKEN.finditer(text):
+        name, quoted, bare = m.group(1), m.group(2), m.group(3)
+        value = quoted if quoted is not None else bare
+        if name is None:
+            (out.phrases if quoted is not None else out.words).append(value)
+            continue
+        key = FIELD_ALIASES.get(name.lower())
+        if key is None:
+            known = ", ".join(f"{k}:" for k in FIELD_ALIASES)
+            raise InputError(f"unknown field {name}: in the query (known: {known})")
+        if not value:
+            raise InputError(f"{name}: needs a value")
+        if key == "year":
+            out.year = year_range(value)
+        else:
+            out.fielded.append((key, value, quoted is not None))
+    return out
+
+
+def year_range(value: str) -> tuple[int, int]:
+    """``2001``, ``2001..2005``, ``..1980`` or ``1990..`` as (first, last) year."""
+    lo, sep, hi = value.partition("..")
+    try:
+        a = int(lo) if lo else 0
+        b = int(hi) if sep and hi else (int(lo) if not sep else 9999)
+    except ValueError:
+        raise InputError(f"year:{value} is not a year or a range like year:2001..2005") from None
+    if a > b:
+        raise InputError(f"year:{value} is an empty range ({a} is after {b})")
+    return a, b
+
+
+def _distance(term: str, edits: int) -> int:
+    """Edits allowed in ``term`` on a typo pass allowing at most ``edits``."""
+    return min(edits, 2 if len(term) >= 8 else 1 if len(term) >= 4 else 0)
+
+
+class Builder:
+    """Turns a parsed query into Tantivy queries (exact pass, typo pass)."""
+
+    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher | None = None):
+        self.schema = schema
+        self.searcher = searcher  # for prefix expansion; without it, prefixes are not expanded
+        self.analyzer = fields.analyzer()
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
+    def _completions(self, term: str) -> tuple[str, ...]:
+        """The most frequent titles' terms starting with ``term`` (search as you type).
+
+        Read from ``title`` alone and used in every near field: each walk of a term dictionary
+        measured ~3 ms for a 3-letter prefix at 1M tracks."""
+        assert self.searcher is not None
+        found = self.searcher.terms_with_prefix("title", term, limit=PREFIX_TERMS)
+        return tuple(t for t, _ in found if t != term)
+
+    def _prefix(self, name: str, term: str) -> Query | None:
+        if self.searcher is None:
+            return None
+        terms = self._completions(term)
+        return Query.term_set_query(self.schema, name, list(terms)) if terms else None
+
+    def _word(self, word: str, names: tuple[str, ...], prefix: bool, edits: int) -> Query | None:
+        if fields.has_cjk(word):
+            terms = fields.cjk_terms(word)
+            return _all([Query.term_query(self.schema, "cjk", t) for t in terms])
+        terms = self.analyzer.analyze(word)
+        if not terms:
+            return None
+        clauses = []
+        for i, t in enumerate(terms):
+            last = prefix and i == len(terms) - 1
+            alts = []
+            for name in names:
+                boost = fields.BOOSTS.get(name, 1.0)
+                alts.append(Query.boost_query(Query.term_query(self.schema, name, t), boost))
+                near = len(names) == 1 or name in NEAR_FIELDS
+                if last and len(t) >= 2 and near and (q := self._prefix(name, t)) is not None:
+                    alts.append(Query.boost_query(q, boost * 0.5))
+                d = _distance(t, edits)
+                if d and near:
+                    q = Query.fuzzy_term_query(self.schema, name, t, distance=d, prefix=last)
+                    alts.append(Query.boost_query(q, boost * 0.3))
+            clauses.append(Query.boolean_query([(Occur.Should, a) for a in alts]))
+        return _all(clauses)
+
+    def _phrase(self, text: str, name: str) -> Query | None:
+        if fields.has_cjk(text):
+            terms = fields.cjk_terms(text)
+            name = "cjk"
+        else:
+            terms = self.analyzer.analyze(text)
+        if not terms:
+            return None
+        if len(terms) == 1:
+            return Query.term_query(self.schema, name, terms[0])
+        return Query.phrase_query(self.schema, name, list[str | tuple[int, str]](terms))
+
+    def _exact(self, name: str, value: str) -> Query:
+        if name == "id":
+            try:
+                return Query.term_query(self.schema, "id", int(value))
+            except ValueError:
+                raise InputError(f"id:{value} is not a Longplay ID (an integer)") from None
+        if name == "isrc":
+            value = value.replace("-", "").upper()
+        elif name == "mbid":
+            value = value.lower()
+        return Query.term_query(self.schema, name, value)
+
+    def build(self, p: Parsed, *, edits: int, filters: list[Query]) -> Query:
+        """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes."""
+        must: list[Query] = list(filters)
+        for i, w in enumerate(p.words):
+            q = self._word(w, fields.TEXT_FIELDS, i == len(p.words) - 1, edits)
+            if q is not None:
+                must.append(q)
+        for phrase in p.phrases:
+            alts = [self._phrase(phrase, n) for n in ("title", "artists", "album")]
+            must.append(Query.boolean_query([(Occur.Should, a) for a in alts if a is not None]))
+        for name, value, quoted in p.fielded:
+            if name in fields.EXACT_FIELDS or name == "id":
+                must.append(self._exact(name, value))
+            elif quoted:
+                q = self._phrase(value, name)
+                must.append(q if q is not None else Query.empty_query())
+            else:
+                for w in value.split():
+                    q = self._word(w, (name,), False, edits)
+                    must.append(q if q is not None else Query.empty_query())
+        if p.year is not None:
+            lo, hi = p.year
+            must.append(self.range("year", lo, hi))
+        if not must:
+            return Query.all_query()
+        return _all(must)
+
+    def range(self, name: str, lo: int, hi: int) -> Query:
+        return Query.range_query(
+            self.schema, name, tantivy.FieldType.Unsigned, lo, hi, use_inverted_index=True
+        )
+
+
+def _all(queries: list[Query]) -> Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Query.boolean_query([(Occur.Must, q) for q in queries])

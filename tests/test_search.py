@@ -1,0 +1,223 @@
+"""Search and shuffle on a real DuckDB catalog and a real Tantivy index."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from longplay.archive import Archive
+from longplay.catalog.sources import ingest_flat, ingest_synthetic
+from longplay.catalog.store import CatalogStore
+from longplay.errors import InputError
+from longplay.search import engine, layout, shuffle
+from longplay.search.build import build_index
+from longplay.search.holdings import StaticHoldings
+
+SONGS = [
+    ("q1", "Bohemian Rhapsody", "Queen", "A Night at the Opera", 95, "GBUM71029604"),
+    ("q2", "Bohemian Rhapsody", "Tribute Band", "Covers", 10, "USXXX0000001"),
+    ("q3", "Bohemian Rhapsody (Live)", "Queen", "Live Killers", 60, "GBUM71029605"),
+    ("b1", "Jóga", "Björk", "Homogenic", 70, "GBAAA9700001"),
+    ("b2", "Halo", "Beyoncé", "I Am... Sasha Fierce", 80, "USSM10804554"),
+    ("c1", "光の港", "山下達郎", "海の歌", 40, "JPAB00000001"),
+]
+
+
+def _record(key: str, title: str, artist: str, album: str, pop: int, isrc: str) -> dict:
+    return {
+        "track_key": key,
+        "title": title,
+        "isrc": isrc,
+        "popularity": pop,
+        "duration_ms": 200_000,
+        "genres": ["rock"],
+        "artists": [{"key": artist, "name": artist, "mbid": None, "join_phrase": ""}],
+        "album_key": album,
+        "album_title": album,
+        "release_date": "1975-10-31",
+        "album_artists": [{"key": artist, "name": artist, "mbid": None, "join_phrase": ""}],
+    }
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+    a = Archive.init(tmp_path_factory.mktemp("search") / "a")
+    ingest_synthetic(a, 3000, seed=5)
+    flat = a.root.parent / "songs.jsonl"
+    flat.write_text("\n".join(json.dumps(_record(*s)) for s in SONGS) + "\n")
+    ingest_flat(a, [flat], "hand")
+    build_index(a, workers=1)
+    return a
+
+
+def _titles(page: engine.Page) -> list[str]:
+    return [h.title for h in page.hits]
+
+
+def test_folding_cjk_prefix_and_typos(archive: Archive) -> None:
+    assert "Jóga" in _titles(engine.search(archive, "Bjork"))
+    assert "Halo" in _titles(engine.search(archive, "beyonce halo"))
+    assert "光の港" in _titles(engine.search(archive, "港"))
+    assert _titles(engine.search(archive, "bohemian rhaps"))[0] == "Bohemian Rhapsody"
+    typo = engine.search(archive, "quen bohemain")
+    assert typo.typo_pass and typo.hits[0].title == "Bohemian Rhapsody"
+    assert typo.hits[0].artists == "Queen"
+
+
+def test_ranking_by_popularity_and_stability(archive: Archive) -> None:
+    page = engine.search(archive, "bohemian rhapsody", kind="track")
+    assert [(h.artists, h.popularity) for h in page.hits[:2]] == [("Queen", 95), ("Queen", 60)]
+    assert page.hits[-1].artists == "Tribute Band"
+    again = engine.search(archive, "bohemian rhapsody", kind="track")
+    assert [h.id for h in again.hits] == [h.id for h in page.hits]
+    kinds = {h.kind for h in engine.search(archive, "queen", limit=50).hits}
+    assert kinds == {"track", "album", "artist"}
+
+
+def test_field_syntax(archive: Archive) -> None:
+    assert _titles(engine.search(archive, "isrc:GBUM71029604")) == ["Bohemian Rhapsody"]
+    assert _titles(engine.search(archive, "isrc:gb-um7-10-29604")) == ["Bohemian Rhapsody"]
+    page = engine.search(archive, 'artist:queen title:"bohemian rhapsody" kind', kind="track")
+    assert page.total == 0  # "kind" is a free word no Queen track has
+    page = engine.search(archive, 'artist:queen title:"bohemian rhapsody"', kind="track")
+    assert {h.album for h in page.hits} == {"A Night at the Opera", "Live Killers"}
+    page = engine.search(archive, "year:1975..1975 genre:rock", kind="track", limit=50)
+    assert {h.title for h in page.hits} >= {"Halo", "Jóga"}
+    assert all(h.year == 1975 for h in page.hits)
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ('"unbalanced', "unbalanced quote"),
+        ("colour:red", "unknown field colour:"),
+        ("year:2005..2001", "empty range"),
+        ("x" * 10_240, "10,240 characters"),
+        ("abc\x07", "control character U+0007"),
+        ("year:soon", "not a year"),
+    ],
+)
+def test_bad_queries(archive: Archive, query: str, words: str) -> None:
+    with pytest.raises(InputError, match=re.escape(words)) as info:
+        engine.search(archive, query)
+    assert "\n" not in str(info.value)
+
+
+def test_empty_query_pages_by_key(archive: Archive) -> None:
+    seen: list[int] = []
+    after = None
+    while True:
+        page = engine.search(archive, "", kind="track", limit=500, after=after)
+        seen.extend(h.id for h in page.hits)
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert len(seen) == len(set(seen)) == page.total == 3006
+    assert seen == sorted(seen)
+
+
+def test_holdings_on_hits(archive: Archive) -> None:
+    queen = engine.search(archive, "isrc:GBUM71029604").hits[0]
+    tribute = engine.search(archive, "isrc:USXXX0000001").hits[0]
+    h = StaticHoldings([queen.id], {tribute.id: ("longplay-t1", "Tribute Band/Covers/01.opus")})
+    hits = {x.id: x for x in engine.search(archive, "bohemian rhapsody", holdings=h).hits}
+    assert hits[queen.id].held and hits[queen.id].torrent is None
+    assert not hits[tribute.id].held
+    assert (hits[tribute.id].torrent, hits[tribute.id].path) == (
+        "longplay-t1",
+        "Tribute Band/Covers/01.opus",
+    )
+
+
+def test_permutation_is_a_bijection() -> None:
+    for n in (1, 2, 7, 1000, 4097):
+        p = shuffle.Permutation(n, seed=11)
+        assert sorted(p(i) for i in range(n)) == list(range(n))
+
+
+def test_shuffle_uniform_no_repeats_filters_spread(archive: Archive) -> None:
+    index = engine.open_current(archive)
+    # No repeats until every track has been drawn, then a fresh cycle.
+    first = shuffle.draw(index, n=3006, seed=4)
+    ids = [t.id for t in first.tracks]
+    assert len(set(ids)) == 3006 and first.position == 3006
+    # Uniform: the first draw over many seeds, chi-square over a 40-track filtered set.
+    f = shuffle.Filters(min_popularity=40)
+    matching = shuffle.draw(index, n=1, seed=0, filters=f).matching
+    assert 5 < matching < 200
+    counts = Counter(
+        shuffle.draw(index, n=1, seed=s, filters=f).tracks[0].id for s in range(60 * matching)
+    )
+    assert len(counts) == matching
+    chi2 = sum((c - 60) ** 2 / 60 for c in counts.values())
+    dof = matching - 1
+    assert chi2 < dof + 4 * (2 * dof) ** 0.5  # about p > 0.001
+    # Filters hold for every draw; the session continues where it stopped.
+    page = shuffle.draw(index, n=matching, seed=9, filters=f)
+    assert all(t.popularity >= 40 for t in page.tracks)
+    assert len({t.id for t in page.tracks}) == matching
+    a = shuffle.draw(index, n=5, seed=9, filters=f)
+    b = shuffle.draw(index, n=5, seed=9, position=a.position, filters=f)
+    ten = shuffle.draw(index, n=10, seed=9, filters=f)
+    assert [t.id for t in a.tracks + b.tracks] == [t.id for t in ten.tracks]
+    # Spread: same tracks, no two neighbours by one artist where avoidable.
+    plain = shuffle.draw(index, n=200, seed=2)
+    spread = shuffle.draw(index, n=200, seed=2, spread=True)
+    assert sorted(t.id for t in plain.tracks) == sorted(t.id for t in spread.tracks)
+    same = sum(
+        x.artists == y.artists for x, y in zip(spread.tracks, spread.tracks[1:], strict=False)
+    )
+    assert same <= sum(
+        x.artists == y.artists for x, y in zip(plain.tracks, plain.tracks[1:], strict=False)
+    )
+    with pytest.raises(InputError, match="no genre"):
+        shuffle.draw(index, n=1, filters=shuffle.Filters(genre="polka-trance"))
+
+
+def test_resume_after_kill_and_prune(tmp_path: Path) -> None:
+    os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+    a = Archive.init(tmp_path / "a")
+    ingest_synthetic(a, 30_000, seed=2)
+    code = (
+        "import os; os.environ['LONGPLAY_NO_PROGRESS'] = '1'\n"
+        "from pathlib import Path\n"
+        "from longplay.archive import Archive\n"
+        "from longplay.search import build\n"
+        "build.ROW_GROUP = 2000\n"
+        f"build.build_index(Archive.open(Path({str(a.root)!r})), workers=2, commit_rows=2000)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)
+    partial = a.search_dir / "gen-000001.partial"
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(partial.glob("shard-*/meta.json")):
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert partial.exists()
+    report = build_index(a, workers=2)
+    assert report.documents["track"] == 30_000
+    fresh = Archive.init(tmp_path / "b")
+    ingest_synthetic(fresh, 30_000, seed=2)
+    build_index(fresh, workers=1)
+    for q in ("", "shiviris", "fetan dugr", "year:2001..2002", "clakodrt"):
+        x, y = engine.search(a, q, limit=20), engine.search(fresh, q, limit=20)
+        assert x.total == y.total
+        assert sorted(h.id for h in x.hits) == sorted(h.id for h in y.hits) or q
+    # gc of the catalog, then prune: the old generation's index goes, the current one stays.
+    ingest_synthetic(a, 1000, seed=3)
+    build_index(a, workers=1)
+    store = CatalogStore(a)
+    assert store.gc(keep=1) == ["gen-000001"]
+    assert layout.prune(a) == ["gen-000001"]
+    assert layout.is_complete(a.search_dir / "gen-000002")

@@ -15,49 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from longplay.catalog.identifiers import gtin_check_digit
+from longplay.catalog.sources.vocabulary import COMMON_WORDS
 
-_WORDS = (
-    "love",
-    "night",
-    "heart",
-    "fire",
-    "dream",
-    "light",
-    "rain",
-    "summer",
-    "blue",
-    "river",
-    "golden",
-    "city",
-    "shadow",
-    "wild",
-    "ocean",
-    "star",
-    "silver",
-    "home",
-    "moon",
-    "road",
-    "dance",
-    "echo",
-    "storm",
-    "sweet",
-    "broken",
-    "paper",
-    "glass",
-    "velvet",
-    "electric",
-    "midnight",
-    "morning",
-    "winter",
-    "honey",
-    "stone",
-    "thunder",
-    "ghost",
-    "garden",
-    "mirror",
-    "island",
-    "desert",
-)
 _GENRES = (
     "rock",
     "pop",
@@ -100,7 +59,7 @@ def _mbid(rng: random.Random) -> str:
 
 
 def _title(rng: random.Random, words: int = 2) -> str:
-    return " ".join(rng.choice(_WORDS).title() for _ in range(words))
+    return " ".join(rng.choice(COMMON_WORDS).title() for _ in range(words))
 
 
 class Shape:

@@ -17,6 +17,52 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+# Forty plain English words for names that need not look like the long tail (labels, and the
+# MusicBrainz-shaped test documents of longplay.testing).
+COMMON_WORDS = tuple(
+    [
+        "love",
+        "night",
+        "heart",
+        "fire",
+        "dream",
+        "light",
+        "rain",
+        "summer",
+        "blue",
+        "river",
+        "golden",
+        "city",
+        "shadow",
+        "wild",
+        "ocean",
+        "star",
+        "silver",
+        "home",
+        "moon",
+        "road",
+        "dance",
+        "echo",
+        "storm",
+        "sweet",
+        "broken",
+        "paper",
+        "glass",
+        "velvet",
+        "electric",
+        "midnight",
+        "morning",
+        "winter",
+        "honey",
+        "stone",
+        "thunder",
+        "ghost",
+        "garden",
+        "mirror",
+        "island",
+        "desert",
+    ]
+)
 VOCABULARY_SIZE = 120_000
 ZIPF_OFFSET = 2.7
 DIACRITIC_SHARE = 0.10

@@ -242,6 +242,18 @@ def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIn
         return _open[path]
 
 
+def open_built(archive: Archive, generation: str) -> SearchIndex | None:
+    """``generation``'s index when it has been built, else None: never builds (a server must
+    not stall a request on an index build; ``longplay index`` or first CLI use builds it)."""
+    path = layout.index_dir(archive, generation)
+    with _lock:
+        if path not in _open:
+            if not layout.is_complete(path):
+                return None
+            _open[path] = SearchIndex(path)
+        return _open[path]
+
+
 def search(
     archive: Archive,
     text: str,

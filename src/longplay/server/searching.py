@@ -1,7 +1,10 @@
 """Search endpoints: search2 and search3 (an empty query, or a literal ``""``, lists everything).
 
-Until the search index serves the server, matching is by name prefix on the serving snapshot's
-sort keys: one index range per kind, paged by key, bounded at any catalog size.
+Free text goes through the current generation's search index (longplay.search: folded case and
+diacritics, prefix on the last word, typo tolerance, popularity in the ranking) when it has been
+built (`longplay index`). Without one, or for text the query language refuses (a quote still
+open while someone types), matching falls back to name prefixes on the serving snapshot's sort
+keys. Listing everything pages the snapshot by key.
 """
 
 from __future__ import annotations
@@ -13,10 +16,42 @@ from longplay.server import convert
 from longplay.server import responses as r
 from longplay.server.endpoints import Call, endpoint
 
+KINDS = (("artist", "artist"), ("album", "album"), ("track", "song"))
+
+
+def _indexed(call: Call, query: str) -> tuple[list[Any], ...] | None:
+    """Each kind's page through the search index; None without an index or for refused text."""
+    from longplay.errors import InputError
+    from longplay.search.engine import MAX_LIMIT, open_built
+
+    index = open_built(call.server.archive, call.view.generation)
+    if index is None:
+        return None
+    b, held = call.view.browse, call.held_only()
+    lookup = {"artist": b.artist, "album": b.album, "track": b.track}
+    out: list[list[Any]] = []
+    for kind, prefix in KINDS:
+        count = min(call.int(f"{prefix}Count", 20) or 0, MAX_LIMIT)
+        if count <= 0:
+            out.append([])
+            continue
+        offset = max(0, call.int(f"{prefix}Offset", 0) or 0)
+        try:
+            page = index.search(query, limit=count, offset=offset, kind=kind, held_only=held)
+        except InputError:
+            return None
+        found = (lookup[kind](h.id) for h in page.hits)
+        out.append([item for item in found if item is not None])
+    return tuple(out)
+
 
 def _search(call: Call) -> tuple[list[Artist], list[Album], list[Track]]:
     query = call.get("query", "") or ""
     b, held = call.view.browse, call.held_only()
+    if query.strip().strip('"'):
+        indexed = _indexed(call, query)
+        if indexed is not None:
+            return indexed  # type: ignore[return-value]
 
     def kind(name: str, prefix: str) -> list[Any]:
         count = call.int(f"{prefix}Count", 20)

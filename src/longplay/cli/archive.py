@@ -102,7 +102,7 @@ DEMO_SETTINGS = 'torrent_target_size = "400kB"\narchive_name = "longplay-demo"\n
 
 
 def demo_steps(directory: Path, tracks: int, clips: int) -> list[list[str]]:
-    """The commands `longplay demo` runs, in order: the archive half, end to end."""
+    """The commands `longplay demo` runs, in order: the archive half end to end, then search."""
     a = ["--archive", str(directory)]
     music = str(directory / "music")
     return [
@@ -112,12 +112,16 @@ def demo_steps(directory: Path, tracks: int, clips: int) -> list[list[str]]:
         ["audio", "samples", music, "--count", str(clips), "--seconds", "4"],
         [*a, "ingest", "flat", f"{music}/catalog.jsonl", "--source", "samples"],
         [*a, "scan", music],
+        [*a, "analyze"],
         [*a, "coverage", "--png", str(directory / "coverage.png")],
         [*a, "plan", "--budget", "1.3MB", "--available-only"],
         [*a, "build"],
         [*a, "pack"],
         [*a, "mirror", "verify"],
         [*a, "export", "parquet", str(directory / "release" / "parquet")],
+        [*a, "index"],
+        [*a, "search", "summer", "--limit", "5"],
+        [*a, "shuffle", "--n", "5", "--seed", "1"],
     ]
 
 

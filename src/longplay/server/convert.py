@@ -156,3 +156,23 @@ def albums(con: sqlite3.Connection, user_id: int, items: list[Album]) -> list[r.
 def artists(con: sqlite3.Connection, user_id: int, items: list[Artist]) -> list[r.ArtistID3]:
     marks = marks_for(con, user_id, artists=items)
     return [artist(a, marks) for a in items]
+
+
+def album_dirs(con: sqlite3.Connection, user_id: int, items: list[Album]) -> list[r.Child]:
+    """Albums as folder-style directories (getAlbumList, search2), with the user's marks."""
+    return [
+        r.Child(
+            id=a.id,
+            isDir=True,
+            title=a.name,
+            album=a.name,
+            artist=a.artist,
+            parent=a.artistId,
+            year=a.year,
+            genre=a.genre,
+            coverArt=a.coverArt,
+            starred=a.starred,
+            userRating=a.userRating,
+        )
+        for a in albums(con, user_id, items)
+    ]

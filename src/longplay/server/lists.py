@@ -55,22 +55,7 @@ def get_album_list2(call: Call) -> r.Payload:
 @endpoint("getAlbumList")
 def get_album_list(call: Call) -> r.Payload:
     """The folder flavour: albums as directories."""
-    dirs = [
-        r.Child(
-            id=a.id,
-            isDir=True,
-            title=a.name,
-            album=a.name,
-            artist=a.artist,
-            parent=a.artistId,
-            year=a.year,
-            genre=a.genre,
-            coverArt=a.coverArt,
-            starred=a.starred,
-            userRating=a.userRating,
-        )
-        for a in convert.albums(call.state, call.user.user_id, _albums(call))
-    ]
+    dirs = convert.album_dirs(call.state, call.user.user_id, _albums(call))
     return r.Payload("albumList", {"album": dirs})
 
 

@@ -80,19 +80,7 @@ def search3(call: Call) -> r.Payload:
 def search2(call: Call) -> r.Payload:
     artists, albums, tracks = _search(call)
     con, uid = call.state, call.user.user_id
-    dirs = [
-        r.Child(
-            id=a.id,
-            isDir=True,
-            title=a.name,
-            album=a.name,
-            artist=a.artist,
-            parent=a.artistId,
-            year=a.year,
-            coverArt=a.coverArt,
-        )
-        for a in convert.albums(con, uid, albums)
-    ]
+    dirs = convert.album_dirs(con, uid, albums)
     return r.Payload(
         "searchResult2",
         {

@@ -38,7 +38,7 @@ from longplay.errors import InputError
 DUPLICATE_SHARE = 1 - 186 / 256  # tracks that re-release a recording
 TRACKS_PER_ARTIST = 40
 
-# Label words (titles and names come from vocabulary.py).
+# Genres (titles, names and label words come from vocabulary.py).
 _GENRES = (
     "rock",
     "pop",

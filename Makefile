@@ -9,7 +9,7 @@ DEMO_DIR ?= demo-archive
 PYTEST_WORKERS ?= 2
 
 # Debian packages the test suite runs for real (see tests/clients.py).
-DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm
+DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm chromium
 
 .PHONY: help venv system-deps demo test test-fast bench soak lint readme clean
 

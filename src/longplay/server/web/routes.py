@@ -134,7 +134,7 @@ async def login(request: Request) -> Response:
         error = "Too many failed logins; wait a minute and try again."
         return page(request, "login.html", session, 429, error=error, username=name)
     ok = bool(name) and await run_in_threadpool(
-        accounts.verify_web_password, server.state(), name, password
+        lambda: accounts.verify_web_password(server.state(), name, password)
     )
     if not ok:
         limiter.fail(*keys)

@@ -135,6 +135,12 @@ def test_a_wrong_password_is_refused(tab: Page) -> None:
 
 def test_search_open_an_album_play_seek_next(tab: Page) -> None:
     p = logged_in(tab)
+    # A state-changing call without the CSRF header is refused, even from our own page.
+    refused = p.evaluate(
+        "async () => (await (await fetch('/rest/star?f=json&id=tr-1'))"
+        ".json())['subsonic-response'].error.code"
+    )
+    assert refused == 40
     p.press("body", "/")
     assert p.evaluate("document.activeElement.id") == "search"
     p.keyboard.type("Harb", delay=30)

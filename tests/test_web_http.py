@@ -1,0 +1,201 @@
+"""The web pages over plain HTTP: headers, cookies, CSRF, the login limit, the archive's pages.
+
+What a browser test cannot see cheaply: every header and cookie flag, each way a state-changing
+request can come without its token or from another origin, and that no page shows a trace or
+a path of the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from longplay.archive import Archive
+from longplay.server import accounts
+from longplay.server.web.headers import CSP
+from longplay.server.web.session import COOKIE, CSRF_HEADER
+from serverfixtures import OTHER, OTHER_PASSWORD, PASSWORD, USER, Live, start
+
+CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    found = CSRF_RE.search(html)
+    assert found, "no CSRF token in the page"
+    return found.group(1)
+
+
+def login(base: str, user: str = USER, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+    """A client logged in like a browser, and the session's CSRF token."""
+    client = httpx.Client(base_url=base, timeout=30)
+    token = csrf_of(client.get("/login").text)
+    res = client.post("/login", data={"username": user, "password": password, "csrf": token})
+    assert res.status_code == 303, res.text
+    return client, csrf_of(client.get("/").text)
+
+
+@pytest.fixture
+def browser_like(live: Live) -> Iterator[tuple[httpx.Client, str]]:
+    client, token = login(live.base)
+    yield client, token
+    client.close()
+
+
+def test_pages_carry_the_security_headers(live: Live) -> None:
+    res = live.client.get(f"{live.base}/login")
+    h = res.headers
+    assert h["content-security-policy"] == CSP
+    assert "unsafe-inline" not in CSP and "unsafe-eval" not in CSP
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["x-frame-options"] == "DENY"
+    assert h["referrer-policy"] == "same-origin"
+    assert h["cache-control"] == "no-store"
+    # Every script is a file of ours: no inline script or style anywhere in a page.
+    assert "<script>" not in res.text and "style=" not in res.text
+    assert "content-security-policy" in live.client.get(f"{live.base}/static/app.js").headers
+
+
+def test_the_session_cookie_is_httponly_and_samesite_strict(live: Live) -> None:
+    res = live.client.get(f"{live.base}/login")
+    cookie = res.headers["set-cookie"]
+    assert cookie.startswith(f"{COOKIE}=")
+    flags = cookie.lower()
+    assert "httponly" in flags and "samesite=strict" in flags and "path=/" in flags
+    assert "secure" not in flags  # plain http on loopback; https requests get Secure
+
+
+def test_a_login_without_its_csrf_token_is_refused(live: Live) -> None:
+    with httpx.Client(base_url=live.base) as c:
+        c.get("/login")
+        res = c.post("/login", data={"username": USER, "password": PASSWORD})
+        assert res.status_code == 403 and COOKIE in c.cookies
+        assert c.get("/").headers["location"].endswith("/login")  # not logged in
+        res = c.post("/login", data={"username": USER, "password": PASSWORD, "csrf": "forged"})
+        assert res.status_code == 403
+
+
+def test_a_wrong_password_is_refused_and_logins_are_counted(live: Live) -> None:
+    with httpx.Client(base_url=live.base) as c:
+        token = csrf_of(c.get("/login").text)
+        res = c.post("/login", data={"username": USER, "password": "nope", "csrf": token})
+        assert res.status_code == 401 and "Wrong user name or password" in res.text
+        assert c.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_api_takes_the_session_only_with_its_csrf_header(
+    live: Live, browser_like: tuple[httpx.Client, str]
+) -> None:
+    client, token = browser_like
+    params = {"f": "json", "v": "1.16.1", "c": "web"}
+    ok = client.get("/rest/ping", params=params, headers={CSRF_HEADER: token}).json()
+    assert ok["subsonic-response"]["status"] == "ok"
+    for headers in (
+        {},  # the cookie alone is what a cross-site request would carry
+        {CSRF_HEADER: "forged"},
+        {CSRF_HEADER: token, "origin": "http://evil.example"},
+        {CSRF_HEADER: token, "sec-fetch-site": "cross-site"},
+    ):
+        body = client.get("/rest/star", params={**params, "id": "tr-1"}, headers=headers).json()
+        assert body["subsonic-response"]["error"]["code"] == 40, headers
+    # Media URLs may carry the token as a parameter (an <audio> cannot send headers) ...
+    res = client.get("/rest/getCoverArt", params={**params, "id": "al-1", "csrf": token}).json()
+    assert res["subsonic-response"]["error"]["code"] == 70  # authenticated, then not found
+    # ... no other endpoint may.
+    res = client.get("/rest/star", params={**params, "id": "tr-1", "csrf": token}).json()
+    assert res["subsonic-response"]["error"]["code"] == 40
+
+
+def test_a_forged_or_foreign_cookie_is_nobody(live: Live) -> None:
+    with httpx.Client(base_url=live.base) as c:
+        c.cookies.set(COOKIE, "eyJ1c2VyIjoiYW5uIn0.forged")
+        assert c.get("/", follow_redirects=False).headers["location"].endswith("/login")
+
+
+def test_logout_needs_the_token_and_ends_the_session(live: Live) -> None:
+    client, token = login(live.base)
+    with contextlib.closing(client):
+        assert client.post("/logout", data={}).status_code == 403
+        res = client.post("/logout", data={"csrf": token}, follow_redirects=False)
+        assert res.status_code == 303 and COOKIE not in client.cookies
+        assert client.get("/", follow_redirects=False).headers["location"].endswith("/login")
+
+
+def test_no_page_shows_a_trace_or_a_server_path(
+    live: Live, browser_like: tuple[httpx.Client, str]
+) -> None:
+    client, token = browser_like
+    root = str(live.archive.root)
+    for path in ("/nope", "/static/../state.sqlite", "/admin/nope", "/coverage.png", "/torrents"):
+        res = client.get(path) if "admin" not in path else client.post(path, data={"csrf": token})
+        assert "Traceback" not in res.text and root not in res.text, path
+    res = client.post("/admin/add-user", data={"csrf": token, "name": USER})
+    assert res.status_code == 400 and "already exists" in res.text and root not in res.text
+
+
+def test_admin_page_manages_users_and_keys(
+    live: Live, browser_like: tuple[httpx.Client, str]
+) -> None:
+    client, token = browser_like
+    page = client.get("/admin")
+    assert page.status_code == 200 and OTHER in page.text
+    res = client.post("/admin/add-user", data={"csrf": token, "name": "carol", "password": "pw1"})
+    assert "carol" in res.text and "created" in res.text
+    res = client.post("/admin/add-key", data={"csrf": token, "name": "carol", "label": "phone"})
+    key = re.search(r"lp_[A-Za-z0-9_-]+", res.text)
+    assert key, res.text
+    assert live.get("ping", auth={"apiKey": key.group(0)})["subsonic-response"]["status"] == "ok"
+    res = client.post("/admin/revoke-key", data={"csrf": token, "name": "carol", "key_id": "1"})
+    assert res.status_code in (200, 400)  # key 1 may be another user's; the form says which
+    assert client.post("/admin/add-user", data={"name": "mallory"}).status_code == 403
+    res = client.post("/admin/delete-user", data={"csrf": token, "name": "carol"})
+    assert "deleted" in res.text
+    res = client.post("/admin/scan", data={"csrf": token})
+    assert "Scan started" in res.text or "Nothing to scan" in res.text
+
+
+def test_admin_page_is_for_admins_only(live: Live) -> None:
+    client, token = login(live.base, OTHER, OTHER_PASSWORD)
+    with contextlib.closing(client):
+        assert client.get("/admin").status_code == 403
+        res = client.post("/admin/add-user", data={"csrf": token, "name": "eve"})
+        assert res.status_code == 403
+        assert "Admin</a>" not in client.get("/").text
+
+
+def test_coverage_and_torrents_pages(live: Live, browser_like: tuple[httpx.Client, str]) -> None:
+    client, _ = browser_like
+    page = client.get("/coverage")
+    assert page.status_code == 200 and "coverage of gen-" in page.text
+    png = client.get("/coverage.png")
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    page = client.get("/torrents")
+    assert page.status_code == 200 and "longplay pack" in page.text
+
+
+def test_login_attempts_are_limited(tmp_path: Path) -> None:
+    from netutil import free_port, wait_for
+
+    archive = Archive.init(tmp_path / "a")
+    archive.toml_path.write_text("auth_attempts_per_minute = 3\n")
+    archive = Archive.open(archive.root)
+    accounts.add_user(archive, "dan", "right")
+    port = free_port()
+    server, thread = start(archive, port)
+    wait_for("the server", lambda: server.started, 30, every=0.05)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+        token = csrf_of(c.get("/login").text)
+        codes = [
+            c.post("/login", data={"username": "dan", "password": "x", "csrf": token}).status_code
+            for _ in range(4)
+        ]
+        assert codes == [401, 401, 401, 429]
+        # Even the right password waits out the minute.
+        res = c.post("/login", data={"username": "dan", "password": "right", "csrf": token})
+        assert res.status_code == 429
+    server.should_exit = True
+    thread.join(15)

@@ -199,3 +199,25 @@ def test_login_attempts_are_limited(tmp_path: Path) -> None:
         assert res.status_code == 429
     server.should_exit = True
     thread.join(15)
+
+
+def test_not_held_songs_name_the_torrent_that_carries_them(
+    live: Live, browser_like: tuple[httpx.Client, str]
+) -> None:
+    from longplay.pack.listing import ManifestRow, manifest_jsonl
+
+    client, token = browser_like
+    songs = live.ok("search3", query="", songCount=100, musicFolderId=2)["searchResult3"]["song"]
+    missing = [s["id"] for s in songs if not s["held"]][:3]
+    rows = [
+        ManifestRow(f"A/B/{i}.opus", int(wid[3:]), None, None, 1, "0" * 64, None, "opus", 0, 0, 5)
+        for i, wid in enumerate(missing[:2])
+    ]
+    live.archive.torrents_dir.mkdir(exist_ok=True)
+    (live.archive.torrents_dir / "longplay-t3-0007.manifest.jsonl").write_bytes(
+        manifest_jsonl(rows)
+    )
+    params = [("id", i) for i in [*missing, "tr-x", "../etc"]]
+    res = client.get("/carriers", params=params, headers={CSRF_HEADER: token})
+    assert res.json() == {missing[0]: "longplay-t3-0007", missing[1]: "longplay-t3-0007"}
+    assert client.get("/carriers", params=params).status_code == 403  # no token

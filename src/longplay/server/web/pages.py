@@ -87,6 +87,13 @@ async def coverage_png(request: Request) -> Response:
 
 
 # -- torrents -----------------------------------------------------------------------------------
+def _held(archive: Any, base: Path, relative: str) -> bool:
+    try:  # as the server's holdings do: a path out of the torrent's folder is not held
+        return bool(archive.resolve_inside(relative, base).is_file())
+    except LongplayError:
+        return False
+
+
 def _torrents(server: Any) -> dict[str, Any]:
     from longplay.pack.listing import read_listing, read_manifest
 
@@ -98,12 +105,11 @@ def _torrents(server: Any) -> dict[str, Any]:
     rows = []
     for t in listing.torrents:
         held = None
-        if t.manifest:
-            manifest = archive.torrents_dir / t.manifest
+        manifest = archive.torrents_dir / f"{t.name}.manifest.jsonl"
+        if manifest.exists():
             try:
-                entries = read_manifest(manifest)
                 base = archive.files_dir / t.name
-                held = sum(1 for e in entries if (base / e.path).is_file())
+                held = sum(1 for e in read_manifest(manifest) if _held(archive, base, e.path))
             except (LongplayError, OSError):
                 held = None
         rows.append(

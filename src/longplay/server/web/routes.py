@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from longplay.server import accounts
-from longplay.server.web.session import CSRF_FIELD, Session
+from longplay.server.web.session import CSRF_FIELD, CSRF_HEADER, Session, same_origin
 
 if TYPE_CHECKING:
     from longplay.server.app import Server
@@ -167,6 +167,25 @@ async def player(request: Request) -> Response:
     return page(request, "player.html", session, user=user)
 
 
+async def carriers(request: Request) -> Response:
+    """``{"tr-1": "longplay-t2-0003"}``: the torrents carrying the songs asked for (JSON)."""
+    from longplay.server.web.carriers import Carriers
+
+    server = server_of(request)
+    who = await current_user(request)
+    token = request.headers.get(CSRF_HEADER)
+    if who is None or not server.sessions.csrf_ok(who[0], token) or not same_origin(request):
+        return JSONResponse({"error": "not logged in"}, 403)
+    ids: dict[int, str] = {}
+    for wid in request.query_params.getlist("id")[:500]:
+        digits = wid.removeprefix("tr-")
+        if digits.isdigit() and len(digits) <= 20:
+            ids[int(digits)] = wid
+    index = server.services.setdefault("carriers", Carriers(server.archive))
+    found = await run_in_threadpool(index.lookup, list(ids))
+    return JSONResponse({ids[t]: name for t, name in found.items()})
+
+
 def web_routes(server: Server) -> list[Any]:
     from longplay.server.web import pages
 
@@ -175,6 +194,7 @@ def web_routes(server: Server) -> list[Any]:
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
+        Route("/carriers", carriers),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

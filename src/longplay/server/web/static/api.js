@@ -71,3 +71,14 @@ export function formatTime(seconds) {
   const ss = String(s % 60).padStart(2, "0");
   return h ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
+
+// The torrents carrying songs the archive does not hold: {"tr-1": "longplay-t2-0003"}.
+export async function carriers(ids) {
+  const q = new URLSearchParams();
+  ids.forEach((id) => q.append("id", id));
+  const res = await fetch(`${BASE}/carriers?${q}`, {
+    credentials: "same-origin",
+    headers: { "X-CSRF-Token": CSRF },
+  });
+  return res.ok ? res.json() : {};
+}

@@ -1,6 +1,6 @@
 // The player page: routes the main pane by the URL's hash, search as you type, the lists,
 // the queue panel and the keyboard shortcuts. Playback itself lives in player.js.
-import { api } from "./api.js";
+import { api, carriers } from "./api.js";
 import { clear, h } from "./dom.js";
 import { Player } from "./player.js";
 import { Queue } from "./queue.js";
@@ -41,7 +41,22 @@ const ctx = {
     queue.add(songs);
     ctx.say(`Added ${songs.length} to the queue`);
   },
-  notHeldReason: (s) => (s.torrent ? `Not held: in torrent ${s.torrent}` : "Not held by this archive"),
+  notHeldReason: () => "Not held by this archive",
+  // Not-held songs: say which torrent carries each, once the index answers.
+  markCarriers: async (songs, root) => {
+    const ids = songs.filter((s) => s.held === false).map((s) => s.id);
+    if (!ids.length) return;
+    const found = await carriers(ids).catch(() => ({}));
+    for (const [id, torrent] of Object.entries(found)) {
+      const row = root.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+      const badge = row?.querySelector(".badge");
+      if (!badge) continue;
+      const why = `Not held: the torrent ${torrent} carries it`;
+      badge.textContent = `In ${torrent}`;
+      badge.title = why;
+      row.querySelector(".play-song").title = why;
+    }
+  },
   loadPlaylists: async () => {
     const body = await api("getPlaylists");
     ctx.playlists = body.playlists?.playlist ?? [];

@@ -129,12 +129,14 @@ export function songTable(ctx, songs, { showAlbum = true } = {}) {
       ),
     );
   });
-  return h(
+  const table = h(
     "table",
     { class: "songs" },
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "#"), h("th", { scope: "col" }, "Title"), h("th", { scope: "col" }, "Time"), h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
     h("tbody", {}, rows),
   );
+  ctx.markCarriers(songs, table);
+  return table;
 }
 
 export function albumGrid(albums) {

@@ -177,8 +177,9 @@ def test_shuffle_star_playlist_and_the_queue_survives_a_reload(tab: Page) -> Non
     assert int(p.inner_text("#queue-count")) == 10  # every held song, once each
     # Star a song and add it to a new playlist from the album page.
     p.goto(f"{live.base}/#/search/Quiet")
-    p.wait_for_selector("section.results table.songs tbody tr")
-    row = p.locator("section.results table.songs tbody tr").first
+    p.click("section.results .grid a:has-text('Quiet')")
+    p.wait_for_selector("#album-title:has-text('Quiet')")
+    row = p.locator("section.album table.songs tbody tr").first
     song_id = row.get_attribute("data-id")
     row.locator("button.star").click()
     p.wait_for_selector(f"tr[data-id='{song_id}'] button.star[aria-pressed=true]")

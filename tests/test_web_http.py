@@ -69,6 +69,13 @@ def test_the_session_cookie_is_httponly_and_samesite_strict(live: Live) -> None:
     assert "secure" not in flags  # plain http on loopback; https requests get Secure
 
 
+def test_over_https_the_cookie_is_secure_and_hsts_is_sent(live: Live) -> None:
+    # uvicorn trusts X-Forwarded-Proto from 127.0.0.1: what a TLS proxy in front of it sends.
+    res = live.client.get(f"{live.base}/login", headers={"x-forwarded-proto": "https"})
+    assert "secure" in res.headers["set-cookie"].lower()
+    assert res.headers["strict-transport-security"].startswith("max-age=")
+
+
 def test_a_login_without_its_csrf_token_is_refused(live: Live) -> None:
     with httpx.Client(base_url=live.base) as c:
         c.get("/login")

@@ -7,7 +7,8 @@ import { Queue } from "./queue.js";
 import { albumGrid, albumView, artistList, artistView, songTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
-const SEARCH_DEBOUNCE_MS = 40;
+const SEARCH_DEBOUNCE_MS = 0; // every key searches at once; a stale request is aborted
+const COVERS_AFTER_MS = 300; // a view still shown this long gets its covers (not while typing)
 
 const view = $("view");
 const queue = new Queue();
@@ -73,6 +74,13 @@ async function show(build) {
     const node = await build();
     if (seq !== renderSeq) return; // a newer view was asked for meanwhile
     clear(view).append(node);
+    setTimeout(() => {
+      if (seq !== renderSeq) return;
+      for (const img of view.querySelectorAll("img[data-src]")) {
+        img.src = img.dataset.src;
+        img.removeAttribute("data-src");
+      }
+    }, COVERS_AFTER_MS);
   } catch (err) {
     if (err.name === "AbortError" || seq !== renderSeq) return;
     clear(view).append(h("p", { class: "error", role: "alert" }, err.message));
@@ -182,7 +190,7 @@ async function searchView(q) {
   searchAbort = new AbortController();
   const body = await api(
     "search3",
-    { query: q, artistCount: 8, albumCount: 12, songCount: 40, musicFolderId: ctx.folder() },
+    { query: q, artistCount: 8, albumCount: 12, songCount: 25, musicFolderId: ctx.folder() },
     { signal: searchAbort.signal },
   );
   const r = body.searchResult3 ?? {};
@@ -194,7 +202,7 @@ async function searchView(q) {
     empty ? h("p", {}, "Nothing found.") : null,
     r.artist?.length ? [h("h2", {}, "Artists"), artistList(r.artist)] : null,
     r.album?.length ? [h("h2", {}, "Albums"), albumGrid(r.album)] : null,
-    r.song?.length ? [h("h2", {}, "Songs"), songTable(ctx, r.song)] : null,
+    r.song?.length ? [h("h2", {}, "Songs"), songTable(ctx, r.song, { compact: true })] : null,
   );
 }
 

@@ -6,12 +6,16 @@ import { h } from "./dom.js";
 const PLACEHOLDER =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E%3Crect width='10' height='10' fill='%23888'/%3E%3C/svg%3E";
 
+// The image is requested only when the view is shown for a moment (app.js sets data-src into
+// src): typing a query must not queue dozens of cover requests ahead of the next search.
 export function cover(id, size, alt) {
   return h("img", {
     class: "cover",
-    src: id ? coverUrl(id, size) : PLACEHOLDER,
+    src: PLACEHOLDER,
+    "data-src": id ? coverUrl(id, size) : null,
     alt: alt ?? "",
     loading: "lazy",
+    fetchpriority: "low",
     width: size,
     height: size,
     onerror: (e) => {
@@ -77,7 +81,9 @@ function playlistSelect(ctx, song) {
   return sel;
 }
 
-export function songTable(ctx, songs, { showAlbum = true } = {}) {
+// `compact` (search results, typed against): no rating or playlist menus, which cost about
+// 2 ms a row to build; the album page has them.
+export function songTable(ctx, songs, { showAlbum = true, compact = false } = {}) {
   const rows = songs.map((s, i) => {
     const held = s.held !== false;
     const why = held ? null : ctx.notHeldReason(s);
@@ -114,7 +120,7 @@ export function songTable(ctx, songs, { showAlbum = true } = {}) {
         "td",
         { class: "acts" },
         starButton(ctx, s, s.title),
-        ratingSelect(s, s.title),
+        compact ? null : ratingSelect(s, s.title),
         h(
           "button",
           { type: "button", "aria-label": `Play ${s.title} next`, title: "Play next", disabled: !held, onclick: () => ctx.playNext([s]) },
@@ -125,7 +131,7 @@ export function songTable(ctx, songs, { showAlbum = true } = {}) {
           { type: "button", "aria-label": `Add ${s.title} to the queue`, title: "Add to queue", disabled: !held, onclick: () => ctx.addToQueue([s]) },
           "+",
         ),
-        playlistSelect(ctx, s),
+        compact ? null : playlistSelect(ctx, s),
       ),
     );
   });

@@ -62,8 +62,10 @@ ARM_AUDIO = """() => {
   const a = document.getElementById('audio');
   a.pause();
   window.__t0 = performance.now();
-  window.__done = new Promise((resolve) =>
-    a.addEventListener('playing', () => resolve(performance.now() - window.__t0), { once: true }));
+  window.__done = new Promise((resolve) => {
+    a.addEventListener('playing', () => resolve(performance.now() - window.__t0), { once: true });
+    setTimeout(() => resolve(null), 10000);  // never playing: reported, not waited for
+  });
 }"""
 
 
@@ -89,8 +91,8 @@ def build(root: Path, tracks: int) -> Path:
 
 def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
     cmd = [sys.executable, "-m", "longplay", "--archive", str(archive), "serve"]
-    log = open(archive.parent / "serve.log", "ab")  # the access log: every request's time
-    proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=log)
+    with open(archive.parent / "serve.log", "ab") as log:  # the access log: each request's time
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     t = time.perf_counter()
     params = {"u": USER, "p": PASSWORD, "f": "json", "v": "1.16.1", "c": "bench"}
@@ -148,18 +150,25 @@ def measure(base: str, profile: Path) -> None:
                 f"max {max(times):.0f} ms (goal p99 < 100 ms)"
             )
         first: list[float] = []
-        page.evaluate(ARM, "a")
-        page.fill("#search", "a")
-        page.evaluate("() => window.__done")
-        buttons = page.locator("section.results[data-query='a'] button.play-song:not([disabled])")
-        for i in range(min(5, buttons.count())):
+        params = {"u": USER, "p": PASSWORD, "f": "json", "v": "1.16.1", "c": "bench"}
+        held = httpx.get(f"{base}/rest/search3", params={**params, "query": "", "songCount": 5})
+        for i, song in enumerate(held.json()["subsonic-response"]["searchResult3"]["song"]):
+            page.evaluate(ARM, song["title"])
+            page.fill("#search", song["title"])
+            page.evaluate("() => window.__done")
             page.evaluate(ARM_AUDIO)
-            buttons.nth(i).click()
-            first.append(page.evaluate("() => window.__done"))
-        if first:
+            page.locator("section.results button.play-song:not([disabled])").first.click()
+            took = page.evaluate("() => window.__done")
+            if took is None:
+                print(f"track {i}: no audio after 10 s: {page.inner_text('#status')}")
+            else:
+                first.append(took)
+        if first:  # the first stream of a server also loads its media modules: shown apart
+            warm = first[1:] or first
             print(
-                f"first audio ({len(first)} held tracks): median {statistics.median(first):.0f} ms,"
-                f" max {max(first):.0f} ms (goal < 300 ms)"
+                f"first audio: {first[0]:.0f} ms for the server's first stream; then "
+                f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms over "
+                f"{len(warm)} held tracks (goal < 300 ms)"
             )
         ctx.close()
 

@@ -217,6 +217,9 @@ def _screenshot_dir(tmp_path: Path) -> Path:
 def test_screenshots_at_desktop_and_phone_width(tab: Page, tmp_path: Path) -> None:
     p = logged_in(tab)
     folder = _screenshot_dir(tmp_path)
+    p.goto(f"{tab.live.base}/#/search/Harbor")
+    p.click("section.results .grid a:has-text('Harbor')")
+    p.click("section.album button:has-text('Add to queue')")  # a song in the player bar
     for name, size in (("desktop", DESKTOP), ("phone", PHONE)):
         p.set_viewport_size(size)
         p.goto(f"{tab.live.base}/#/search/Harbor")

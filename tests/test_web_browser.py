@@ -194,6 +194,10 @@ def test_shuffle_star_playlist_and_the_queue_survives_a_reload(tab: Page) -> Non
     p.click("[data-view=queue]")
     p.click("#queue-list li:nth-child(2) button[aria-label^='Remove']")
     assert int(p.inner_text("#queue-count")) == 9
+    order = p.locator("#queue-list li > button").all_text_contents()
+    p.click("#queue-list li:nth-child(2) button[aria-label^='Move'][aria-label$='down']")
+    moved = p.locator("#queue-list li > button").all_text_contents()
+    assert moved == [order[0], order[2], order[1], *order[3:]]
     p.evaluate("document.getElementById('audio').pause()")
     titles = p.locator("#queue-list li > button").all_text_contents()
     current = p.inner_text("#np-title")

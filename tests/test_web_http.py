@@ -228,3 +228,24 @@ def test_not_held_songs_name_the_torrent_that_carries_them(
     res = client.get("/carriers", params=params, headers={CSRF_HEADER: token})
     assert res.json() == {missing[0]: "longplay-t3-0007", missing[1]: "longplay-t3-0007"}
     assert client.get("/carriers", params=params).status_code == 403  # no token
+
+
+def test_sessions_are_signed_and_expire(tmp_path: Path) -> None:
+    import dataclasses
+    import time
+
+    from longplay.server.web.session import LIFETIME_S, Sessions
+
+    archive = Archive.init(tmp_path / "a")
+    sessions = Sessions(archive)
+    assert (archive.root / "web.key").stat().st_mode & 0o777 == 0o600
+    s = sessions.new("ann")
+    value = sessions.encode(s)
+    assert sessions.decode(value) == s
+    body, sig = value.rsplit(".", 1)
+    assert sessions.decode(body[:-2] + "xx." + sig) is None  # edited: the signature fails
+    old = dataclasses.replace(s, issued=int(time.time()) - LIFETIME_S - 1)
+    assert sessions.decode(sessions.encode(old)) is None
+    assert sessions.csrf_ok(s, sessions.csrf(s))
+    assert not sessions.csrf_ok(sessions.new("ann"), sessions.csrf(s))  # per session
+    assert Sessions(archive).decode(value) == s  # the key persists across restarts

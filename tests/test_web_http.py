@@ -249,3 +249,62 @@ def test_sessions_are_signed_and_expire(tmp_path: Path) -> None:
     assert sessions.csrf_ok(s, sessions.csrf(s))
     assert not sessions.csrf_ok(sessions.new("ann"), sessions.csrf(s))  # per session
     assert Sessions(archive).decode(value) == s  # the key persists across restarts
+
+
+def test_torrents_page_shows_tier_size_files_held_and_the_last_verify(tmp_path: Path) -> None:
+    from longplay.mirror.verify import FileProblem, VerifyReport, record
+    from longplay.pack.listing import Listing, ManifestRow, TorrentEntry, manifest_jsonl
+    from netutil import free_port, wait_for
+
+    archive = Archive.init(tmp_path / "a")
+    accounts.add_user(archive, "dan", "pw")
+    names = ["longplay-t0-0001", "longplay-t1-0001"]
+    entries = [
+        TorrentEntry(
+            n,
+            f"{n}.torrent",
+            f"{i:040x}",
+            None,
+            "magnet:?",
+            2_500_000,
+            2,
+            i,
+            0,
+            9,
+            10,
+            0.25,
+            "2026-12-01",
+            False,
+            f"{n}.manifest.jsonl",
+        )
+        for i, n in enumerate(names)
+    ]
+    archive.torrents_dir.mkdir(exist_ok=True)
+    (archive.torrents_dir / "torrents.json").write_bytes(
+        Listing("longplay", "2026-12-01T00:00:00Z", tuple(entries)).to_json()
+    )
+    rows = [
+        ManifestRow(f"A/{j}.opus", j, None, None, 1, "0" * 64, None, None, None, None, None)
+        for j in range(2)
+    ]
+    for n in names:
+        (archive.torrents_dir / f"{n}.manifest.jsonl").write_bytes(manifest_jsonl(rows))
+    (archive.files_dir / names[0] / "A").mkdir(parents=True)
+    (archive.files_dir / names[0] / "A" / "0.opus").write_bytes(b"x")
+    report = VerifyReport(
+        torrents=names, problems=[FileProblem(names[1], "A/1.opus", "missing", "")]
+    )
+    record(archive.root, report, "2026-12-05 04:00 UTC")
+    port = free_port()
+    server, thread = start(archive, port)
+    wait_for("the server", lambda: server.started, 30, every=0.05)
+    try:
+        client, _ = login(f"http://127.0.0.1:{port}", "dan", "pw")
+        with contextlib.closing(client):
+            page = client.get("/torrents").text
+        first, second = (page.split(f"<td>{n}</td>", 1)[1].split("</tr>", 1)[0] for n in names)
+        assert "2.50 MB" in first and "1 / 2" in first and "all well" in first
+        assert "0 / 2" in second and "1 problem(s)" in second
+    finally:
+        server.should_exit = True
+        thread.join(15)

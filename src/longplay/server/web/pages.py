@@ -87,6 +87,13 @@ async def coverage_png(request: Request) -> Response:
 
 
 # -- torrents -----------------------------------------------------------------------------------
+def _verdict(verified: tuple[str, dict[str, int]] | None, name: str) -> str:
+    if verified is None or name not in verified[1]:
+        return "not verified here"
+    when, problems = verified[0], verified[1][name]
+    return f"{when}: " + ("all well" if problems == 0 else f"{problems} problem(s)")
+
+
 def _held(archive: Any, base: Path, relative: str) -> bool:
     try:  # as the server's holdings do: a path out of the torrent's folder is not held
         return bool(archive.resolve_inside(relative, base).is_file())
@@ -101,7 +108,10 @@ def _torrents(server: Any) -> dict[str, Any]:
     path = archive.torrents_dir / "torrents.json"
     if not path.exists():
         return {"rows": [], "missing": str(path.relative_to(archive.root))}
+    from longplay.mirror.verify import last_verify
+
     listing = read_listing(path)
+    verified = last_verify(archive.root)
     rows = []
     for t in listing.torrents:
         held = None
@@ -120,6 +130,7 @@ def _torrents(server: Any) -> dict[str, Any]:
                 "files": t.file_count,
                 "held": held,
                 "share": t.listens_share,
+                "verify": _verdict(verified, t.name),
             }
         )
     return {"rows": rows, "generated": listing.generated_at, "missing": None}

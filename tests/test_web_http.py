@@ -39,6 +39,26 @@ def login(base: str, user: str = USER, password: str = PASSWORD) -> tuple[httpx.
     return client, csrf_of(client.get("/").text)
 
 
+@contextlib.contextmanager
+def small_server(root: Path, toml: str = "") -> Iterator[tuple[Archive, str]]:
+    """A server over an archive with no catalog (enough for logins and the archive's pages),
+    user dan with password pw; its archive and base URL."""
+    from netutil import free_port, wait_for
+
+    archive = Archive.init(root / "a")
+    archive.toml_path.write_text(toml)
+    archive = Archive.open(archive.root)
+    accounts.add_user(archive, "dan", "pw", admin=True)
+    port = free_port()
+    server, thread = start(archive, port)
+    wait_for("the server", lambda: server.started, 30, every=0.05)
+    try:
+        yield archive, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
 @pytest.fixture
 def browser_like(live: Live) -> Iterator[tuple[httpx.Client, str]]:
     client, token = login(live.base)
@@ -185,16 +205,10 @@ def test_coverage_and_torrents_pages(live: Live, browser_like: tuple[httpx.Clien
 
 
 def test_login_attempts_are_limited(tmp_path: Path) -> None:
-    from netutil import free_port, wait_for
-
-    archive = Archive.init(tmp_path / "a")
-    archive.toml_path.write_text("auth_attempts_per_minute = 3\n")
-    archive = Archive.open(archive.root)
-    accounts.add_user(archive, "dan", "right")
-    port = free_port()
-    server, thread = start(archive, port)
-    wait_for("the server", lambda: server.started, 30, every=0.05)
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as c:
+    with (
+        small_server(tmp_path, "auth_attempts_per_minute = 3\n") as (_, base),
+        httpx.Client(base_url=base, timeout=30) as c,
+    ):
         token = csrf_of(c.get("/login").text)
         codes = [
             c.post("/login", data={"username": "dan", "password": "x", "csrf": token}).status_code
@@ -202,10 +216,23 @@ def test_login_attempts_are_limited(tmp_path: Path) -> None:
         ]
         assert codes == [401, 401, 401, 429]
         # Even the right password waits out the minute.
-        res = c.post("/login", data={"username": "dan", "password": "right", "csrf": token})
+        res = c.post("/login", data={"username": "dan", "password": "pw", "csrf": token})
         assert res.status_code == 429
-    server.should_exit = True
-    thread.join(15)
+
+
+def test_everything_lives_under_base_url(tmp_path: Path) -> None:
+    with small_server(tmp_path, 'base_url = "/music"\n') as (_, base):
+        client, token = login(base + "/music", "dan", "pw")
+        with contextlib.closing(client):
+            page = client.get("/")  # the client's base URL ends in /music
+            assert page.status_code == 200
+            assert 'src="/music/static/app.js"' in page.text
+            assert 'name="base-url" content="/music"' in page.text
+            assert client.get("/static/app.js").status_code == 200
+            assert next(iter(client.cookies.jar)).path == "/music/"
+            res = client.get("/rest/ping", params={"f": "json"}, headers={CSRF_HEADER: token})
+            assert res.json()["subsonic-response"]["status"] == "ok"
+            assert client.get(base + "/login").status_code == 404  # nothing outside the prefix
 
 
 def test_not_held_songs_name_the_torrent_that_carries_them(
@@ -252,12 +279,15 @@ def test_sessions_are_signed_and_expire(tmp_path: Path) -> None:
 
 
 def test_torrents_page_shows_tier_size_files_held_and_the_last_verify(tmp_path: Path) -> None:
+
+    with small_server(tmp_path) as (archive, base):
+        _torrents_page(archive, base)
+
+
+def _torrents_page(archive: Archive, base: str) -> None:
     from longplay.mirror.verify import FileProblem, VerifyReport, record
     from longplay.pack.listing import Listing, ManifestRow, TorrentEntry, manifest_jsonl
-    from netutil import free_port, wait_for
 
-    archive = Archive.init(tmp_path / "a")
-    accounts.add_user(archive, "dan", "pw")
     names = ["longplay-t0-0001", "longplay-t1-0001"]
     entries = [
         TorrentEntry(
@@ -295,16 +325,9 @@ def test_torrents_page_shows_tier_size_files_held_and_the_last_verify(tmp_path: 
         torrents=names, problems=[FileProblem(names[1], "A/1.opus", "missing", "")]
     )
     record(archive.root, report, "2026-12-05 04:00 UTC")
-    port = free_port()
-    server, thread = start(archive, port)
-    wait_for("the server", lambda: server.started, 30, every=0.05)
-    try:
-        client, _ = login(f"http://127.0.0.1:{port}", "dan", "pw")
-        with contextlib.closing(client):
-            page = client.get("/torrents").text
-        first, second = (page.split(f"<td>{n}</td>", 1)[1].split("</tr>", 1)[0] for n in names)
-        assert "2.50 MB" in first and "1 / 2" in first and "all well" in first
-        assert "0 / 2" in second and "1 problem(s)" in second
-    finally:
-        server.should_exit = True
-        thread.join(15)
+    client, _ = login(base, "dan", "pw")
+    with contextlib.closing(client):
+        page = client.get("/torrents").text
+    first, second = (page.split(f"<td>{n}</td>", 1)[1].split("</tr>", 1)[0] for n in names)
+    assert "2.50 MB" in first and "1 / 2" in first and "all well" in first
+    assert "0 / 2" in second and "1 problem(s)" in second

@@ -279,7 +279,6 @@ def test_sessions_are_signed_and_expire(tmp_path: Path) -> None:
 
 
 def test_torrents_page_shows_tier_size_files_held_and_the_last_verify(tmp_path: Path) -> None:
-
     with small_server(tmp_path) as (archive, base):
         _torrents_page(archive, base)
 

@@ -154,6 +154,9 @@ def test_search_open_an_album_play_seek_next(tab: Page) -> None:
     tab.until("document.getElementById('audio').currentTime > 0.3")
     first = p.inner_text("#np-title")
     assert p.get_attribute("#play", "aria-label") == "Pause"
+    # Media keys and the lock screen see the song.
+    assert p.evaluate("() => navigator.mediaSession.metadata.title") == first
+    assert p.evaluate("() => navigator.mediaSession.playbackState") == "playing"
     # Seek to the middle through the seek bar.
     p.fill("#seek", "500")
     duration = tab.audio("a.duration")

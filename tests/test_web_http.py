@@ -152,6 +152,19 @@ def test_logout_needs_the_token_and_ends_the_session(live: Live) -> None:
         assert client.get("/", follow_redirects=False).headers["location"].endswith("/login")
 
 
+def test_a_new_password_ends_every_browser_session(tmp_path: Path) -> None:
+    with small_server(tmp_path) as (archive, base):
+        client, token = login(base, "dan", "pw")
+        with contextlib.closing(client):
+            params = {"f": "json"}
+            ok = client.get("/rest/ping", params=params, headers={CSRF_HEADER: token}).json()
+            assert ok["subsonic-response"]["status"] == "ok"
+            accounts.set_password(archive, "dan", "new pw")
+            gone = client.get("/rest/ping", params=params, headers={CSRF_HEADER: token}).json()
+            assert gone["subsonic-response"]["error"]["code"] == 40
+            assert client.get("/").headers["location"].endswith("/login")
+
+
 def test_no_page_shows_a_trace_or_a_server_path(
     live: Live, browser_like: tuple[httpx.Client, str]
 ) -> None:

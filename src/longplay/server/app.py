@@ -130,7 +130,10 @@ def web_credential(server: Server, request: Request, name: str) -> WebCredential
     if token is None and name in MEDIA_ENDPOINTS:
         token = request.query_params.get(CSRF_FIELD)
     return WebCredential(
-        session.user, server.sessions.csrf_ok(session, token), same_origin(request)
+        session.user,
+        server.sessions.csrf_ok(session, token),
+        same_origin(request),
+        session.stamp,
     )
 
 

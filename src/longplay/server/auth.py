@@ -87,6 +87,7 @@ class WebCredential:
     user: str | None
     csrf_ok: bool
     same_origin: bool
+    stamp: str = ""  # the session's password stamp (accounts.password_stamp)
 
 
 class Authenticator:
@@ -165,7 +166,10 @@ class Authenticator:
         # All three or nothing: a cookie alone is what a cross-site request would carry.
         if web.user is None or not web.csrf_ok or not web.same_origin:
             raise SubsonicError(WRONG_CREDENTIALS, "Not logged in, or the CSRF token is missing.")
+        # A new password (or a deleted user) since login ends the session: one indexed lookup.
+        if accounts.password_stamp(self._connect(), web.user) != web.stamp:
+            raise SubsonicError(WRONG_CREDENTIALS, "Logged out: the password changed.")
         user, _ = self._user(web.user)
-        if user is None:  # deleted since the session was issued
+        if user is None:
             raise SubsonicError(WRONG_CREDENTIALS)
         return user

@@ -75,7 +75,14 @@ async def current_user(request: Request) -> tuple[Session, accounts.User] | None
     if session is None or session.user is None:
         return None
     name = session.user
-    user = await run_in_threadpool(lambda: accounts.find_user(server.state(), name))
+
+    def lookup() -> accounts.User | None:
+        con = server.state()
+        if accounts.password_stamp(con, name) != session.stamp:  # a new password since login
+            return None
+        return accounts.find_user(con, name)
+
+    user = await run_in_threadpool(lookup)
     return (session, user) if user is not None else None
 
 
@@ -133,16 +140,21 @@ async def login(request: Request) -> Response:
     if limiter.blocked(*keys):
         error = "Too many failed logins; wait a minute and try again."
         return page(request, "login.html", session, 429, error=error, username=name)
-    ok = bool(name) and await run_in_threadpool(
-        lambda: accounts.verify_web_password(server.state(), name, password)
-    )
-    if not ok:
+
+    def check() -> str | None:
+        con = server.state()
+        if not accounts.verify_web_password(con, name, password):
+            return None
+        return accounts.password_stamp(con, name)
+
+    stamp = await run_in_threadpool(check) if name else None
+    if stamp is None:
         limiter.fail(*keys)
         error = "Wrong user name or password."
         return page(request, "login.html", session, 401, error=error, username=name)
     done = RedirectResponse(base(request) + "/", 303)
     # A fresh nonce: a session planted before login is not the one that is logged in.
-    server.sessions.set_cookie(request, done, server.sessions.new(name))
+    server.sessions.set_cookie(request, done, server.sessions.new(name, stamp))
     return done
 
 

@@ -5,7 +5,8 @@ https), signed with HMAC-SHA256 under a key kept in ``ARCHIVE/web.key`` (0600, c
 use, separate from ``secret.key`` so rotating one does not touch the other). Nothing is stored
 server-side: the session carries a random nonce, and its CSRF token is HMAC(key, nonce), so the
 server can check a token without remembering it. Logging in mints a new nonce, so a session
-fixed before login is worthless after it. A visitor who is not logged in gets an anonymous
+fixed before login is worthless after it; the session also carries a stamp of the user's
+password hash (``accounts.password_stamp``), so a new password ends every browser session. A visitor who is not logged in gets an anonymous
 session (user ``None``) so that the login form itself carries a CSRF token.
 """
 
@@ -38,6 +39,7 @@ class Session:
     user: str | None
     nonce: str
     issued: int
+    stamp: str = ""  # accounts.password_stamp at login ("" for an anonymous session)
 
 
 def _load_key(path: Path) -> bytes:
@@ -72,7 +74,8 @@ class Sessions:
         return _b64(hmac.new(self._key, payload.encode(), hashlib.sha256).digest())
 
     def encode(self, session: Session) -> str:
-        body = _b64(json.dumps([session.user, session.nonce, session.issued]).encode())
+        fields = [session.user, session.nonce, session.issued, session.stamp]
+        body = _b64(json.dumps(fields).encode())
         return f"{body}.{self._sign(body)}"
 
     def decode(self, value: str | None) -> Session | None:
@@ -83,19 +86,19 @@ class Sessions:
         if not hmac.compare_digest(sig, self._sign(body)):
             return None
         try:
-            user, nonce, issued = json.loads(_unb64(body))
+            user, nonce, issued, stamp = json.loads(_unb64(body))
         except (ValueError, TypeError):
             return None
-        if not isinstance(nonce, str) or not isinstance(issued, int):
+        if not isinstance(nonce, str) or not isinstance(issued, int) or not isinstance(stamp, str):
             return None
         if user is not None and not isinstance(user, str):
             return None
         if issued + LIFETIME_S < time.time():
             return None
-        return Session(user, nonce, issued)
+        return Session(user, nonce, issued, stamp)
 
-    def new(self, user: str | None) -> Session:
-        return Session(user, secrets.token_urlsafe(18), int(time.time()))
+    def new(self, user: str | None, stamp: str = "") -> Session:
+        return Session(user, secrets.token_urlsafe(18), int(time.time()), stamp)
 
     def csrf(self, session: Session) -> str:
         return self._sign("csrf:" + session.nonce)

@@ -163,6 +163,11 @@ def test_cli_exit_codes_and_names(tmp_path: Path) -> None:
     assert bad.exit_code == 1
     assert f"missing: lp-t1-0001/{rel}: file is absent" in bad.output
     assert "1 missing, 0 partial, 0 corrupt" in bad.output
+    # The verdict per torrent is kept for the web's torrents page.
+    from longplay.mirror.verify import last_verify
+
+    found = last_verify(tmp_path)
+    assert found is not None and found[1] == {"lp-t0-0001": 0, "lp-t1-0001": 1}
 
 
 def test_v2_only_torrent_verified_by_merkle_roots(tmp_path: Path) -> None:

@@ -173,7 +173,8 @@ def demo(directory: Path, tracks: int, clips: int, no_serve: bool) -> None:
     s = archive.settings
     click.echo(
         f"\nserving the demo at {url(s.server_host, int(s.server_port), s.base_url)}"
-        f" - log in from any Subsonic app as {DEMO_USER!r}, password {DEMO_PASSWORD!r}"
+        f" - open it in a browser, or log in from any Subsonic app, as {DEMO_USER!r},"
+        f" password {DEMO_PASSWORD!r}"
         " (Ctrl-C stops)"
     )
     serve(archive, s.server_host, int(s.server_port))

@@ -79,15 +79,20 @@ def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
     """Check held data against v1 piece hashes, v2 merkle roots and manifest SHA-256.
 
     Checks the torrents DIR/mirror.json chose (all of torrents.json without one). Exit code 0
-    when every file is whole, 1 when any is missing, partial or corrupt (each is named).
+    when every file is whole, 1 when any is missing, partial or corrupt (each is named). The
+    verdict per torrent is kept in DIR/verify.json for the web's torrents page.
 
     \b
     Example:
       longplay mirror verify /data/mirror
     """
-    from longplay.mirror.verify import verify_mirror
+    from datetime import UTC, datetime
 
-    report = verify_mirror(directory or obj.archive_dir, workers)
+    from longplay.mirror.verify import record, verify_mirror
+
+    where = directory or obj.archive_dir
+    report = verify_mirror(where, workers)
+    record(where, report, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     click.echo(report.text())
     if not report.ok:
         sys.exit(1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -361,6 +362,35 @@ def verify_torrents(
                     FileProblem(t.name, "/".join(f.rel) or t.name, f.status, "; ".join(f.problems))
                 )
     return report
+
+
+LAST_VERIFY = "verify.json"
+
+
+def record(directory: Path, report: VerifyReport, when: str) -> None:
+    """Keep the verdict per torrent in DIR/verify.json, so the web's torrents page can show the
+    last verify without hashing anything itself (written whole, then renamed)."""
+    per: dict[str, dict[str, Any]] = {name: {"problems": 0} for name in report.torrents}
+    for p in report.problems:
+        per.setdefault(p.torrent, {"problems": 0})["problems"] += 1
+    for line in report.torrent_problems:
+        name = line.split(":", 1)[0]
+        per.setdefault(name, {"problems": 0})["problems"] += 1
+    doc = {"checked": when, "torrents": per}
+    tmp = Path(directory) / (LAST_VERIFY + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    os.replace(tmp, Path(directory) / LAST_VERIFY)
+
+
+def last_verify(directory: Path) -> tuple[str, dict[str, int]] | None:
+    """(when, problems per torrent) of the last recorded verify, or None."""
+    try:
+        doc = json.loads((Path(directory) / LAST_VERIFY).read_text())
+        return str(doc["checked"]), {
+            str(k): int(v["problems"]) for k, v in dict(doc["torrents"]).items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def verify_mirror(directory: Path, workers: int = 0) -> VerifyReport:

@@ -153,6 +153,13 @@ def verify_web_password(con: sqlite3.Connection, name: str, password: str) -> bo
         return False
 
 
+def password_stamp(con: sqlite3.Connection, name: str) -> str | None:
+    """A short digest of the user's password hash, which changes with every new password: web
+    sessions carry it, so a new password ends every browser session. None: no such user."""
+    row = con.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    return hashlib.sha256(str(row[0]).encode()).hexdigest()[:16] if row else None
+
+
 def ensure_admin(archive: Archive) -> str | None:
     """Create the ``admin`` user when the archive has no user; its password, else None."""
     with state.connection(archive) as con:

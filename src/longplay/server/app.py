@@ -1,7 +1,8 @@
 """The OpenSubsonic app: :func:`create_app` builds the Starlette application over one archive.
 
 Routes: ``/rest/NAME`` and ``/rest/NAME.view`` by GET or form POST (the ``formPost``
-extension), under the ``base_url`` setting; ``/metrics`` when the ``metrics`` setting is on.
+extension), under the ``base_url`` setting; ``/metrics`` when the ``metrics`` setting is on;
+the web player's pages and assets (``server/web/``) at ``/``.
 Each request is authenticated, dispatched to its handler (in a worker thread: SQLite blocks) and
 answered in XML, or JSON with ``f=json``; every failure becomes a Subsonic error envelope.
 """
@@ -24,13 +25,18 @@ from starlette.routing import Mount, Route
 from longplay import state
 from longplay.archive import Archive
 from longplay.server import accounts, responses
-from longplay.server.auth import Authenticator
+from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
 from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
 from longplay.server.holdings import Follower
 from longplay.server.observe import Metrics, Observe
+from longplay.server.web.session import CSRF_FIELD, CSRF_HEADER, Sessions, same_origin
 
 log = logging.getLogger("longplay.server")
+
+# An <audio> or <img> element cannot send a header, so these read-only endpoints also take the
+# session's CSRF token as a parameter; every other call must send it as a header.
+MEDIA_ENDPOINTS = frozenset({"stream", "getCoverArt", "download"})
 
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
@@ -62,6 +68,7 @@ class Server:
         self.auth = Authenticator(
             self.state, accounts.cipher(archive), int(self.settings.auth_attempts_per_minute)
         )
+        self.sessions = Sessions(archive, base_path(archive) + "/")
         self.scan: dict[str, Any] = {"scanning": False, "count": 0}
         self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
 
@@ -106,10 +113,35 @@ def _error(params: dict[str, list[str]], err: SubsonicError, status: int = 200) 
     return render(params, responses.envelope(None, (err.code, err.message)), status)
 
 
+def base_path(archive: Archive) -> str:
+    """The ``base_url`` setting as a path prefix: ``""`` or ``/music``."""
+    base = str(archive.settings.base_url).strip().rstrip("/")
+    if base and not base.startswith("/"):
+        base = "/" + base
+    return base
+
+
+def web_credential(server: Server, request: Request, name: str) -> WebCredential | None:
+    """The browser session a call carries, if any (see auth.WebCredential)."""
+    session = server.sessions.of(request)
+    if session is None:
+        return None
+    token = request.headers.get(CSRF_HEADER)
+    if token is None and name in MEDIA_ENDPOINTS:
+        token = request.query_params.get(CSRF_FIELD)
+    return WebCredential(
+        session.user,
+        server.sessions.csrf_ok(session, token),
+        same_origin(request),
+        session.stamp,
+    )
+
+
 def _sync_call(server: Server, call: Call, name: str, address: str) -> Any:
     if name not in PUBLIC:
         flat = {k: v[0] for k, v in call.params.items() if v}
-        call.user = server.auth.authenticate(flat, address)
+        web = web_credential(server, call.request, name)
+        call.user = server.auth.authenticate(flat, address, web)
     if name in GONE:
         raise gone(name, GONE[name])
     ep = ENDPOINTS.get(name)
@@ -155,6 +187,9 @@ def create_app(archive: Archive) -> Starlette:
     """The ASGI app serving ``archive`` (its catalog view is built on the first request)."""
     import importlib
 
+    from longplay.server.web.headers import SecurityHeaders
+    from longplay.server.web.routes import web_routes
+
     for module in HANDLER_MODULES:
         importlib.import_module(f"longplay.server.{module}")
     server = Server(archive)
@@ -163,10 +198,9 @@ def create_app(archive: Archive) -> Starlette:
     ]
     if archive.settings.metrics:
         routes.append(Route("/metrics", metrics_endpoint))
-    base = str(archive.settings.base_url).rstrip("/")
+    routes += web_routes(server)
+    base = base_path(archive)
     if base:
-        if not base.startswith("/"):
-            base = "/" + base
         routes = [Mount(base, routes=routes)]
 
     @contextlib.asynccontextmanager
@@ -176,5 +210,6 @@ def create_app(archive: Archive) -> Starlette:
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.server = server
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(Observe, metrics=server.metrics)
     return app

@@ -6,6 +6,11 @@ Mechanisms (OpenSubsonic): ``u`` + ``p`` (clear or ``enc:`` hex), ``u`` + ``t`` 
 attempts are counted per user name and per client address over a sliding minute; past the
 ``auth_attempts_per_minute`` setting further attempts are refused without being checked, so a
 password cannot be guessed at request speed.
+
+One more kind, for the web player only: a logged-in browser session (:class:`WebCredential`),
+accepted when the signed session cookie, the session's CSRF token and a same-origin request all
+hold, and no other credential is given. So the player's JavaScript never holds a password,
+token or key, and another site cannot make a logged-in browser call the API.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from cryptography.fernet import Fernet
 
@@ -74,6 +80,16 @@ def decode_password(p: str) -> str:
     return p
 
 
+@dataclass(frozen=True)
+class WebCredential:
+    """What a browser brought: the user of a valid session cookie, and the other two checks."""
+
+    user: str | None
+    csrf_ok: bool
+    same_origin: bool
+    stamp: str = ""  # the session's password stamp (accounts.password_stamp)
+
+
 class Authenticator:
     def __init__(self, connect: Callable[[], sqlite3.Connection], key: Fernet, limit: int):
         self._connect = connect
@@ -101,10 +117,14 @@ class Authenticator:
         with self._lock:
             self._cache.pop(name, None)
 
-    def authenticate(self, params: Mapping[str, str], address: str) -> accounts.User:
+    def authenticate(
+        self, params: Mapping[str, str], address: str, web: WebCredential | None = None
+    ) -> accounts.User:
         """The calling user, or a SubsonicError with the spec's code."""
         api_key = params.get("apiKey")
         u = params.get("u")
+        if web is not None and api_key is None and not u:
+            return self._by_session(web)
         if api_key is not None:
             if any(params.get(k) is not None for k in ("u", "p", "t", "s")):
                 raise SubsonicError(CONFLICTING_MECHANISMS)
@@ -140,4 +160,16 @@ class Authenticator:
         if user is None or revoked:
             self.limiter.fail(*keys)
             raise SubsonicError(INVALID_API_KEY, "API key revoked." if revoked else None)
+        return user
+
+    def _by_session(self, web: WebCredential) -> accounts.User:
+        # All three or nothing: a cookie alone is what a cross-site request would carry.
+        if web.user is None or not web.csrf_ok or not web.same_origin:
+            raise SubsonicError(WRONG_CREDENTIALS, "Not logged in, or the CSRF token is missing.")
+        # A new password (or a deleted user) since login ends the session: one indexed lookup.
+        if accounts.password_stamp(self._connect(), web.user) != web.stamp:
+            raise SubsonicError(WRONG_CREDENTIALS, "Logged out: the password changed.")
+        user, _ = self._user(web.user)
+        if user is None:
+            raise SubsonicError(WRONG_CREDENTIALS)
         return user

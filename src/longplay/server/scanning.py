@@ -8,28 +8,31 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from longplay.server import responses as r
 from longplay.server.endpoints import Call, endpoint
 from longplay.server.errors import NOT_AUTHORIZED, SubsonicError
 
+if TYPE_CHECKING:
+    from longplay.server.app import Server
+
 log = logging.getLogger("longplay.server")
 _lock = threading.Lock()
 
 
-def _roots(call: Call) -> list[str]:
+def _roots(server: Server) -> list[str]:
     from longplay.audio.library import LibraryStore
 
-    if not call.server.archive.library_path.exists():
+    if not server.archive.library_path.exists():
         return []
-    with LibraryStore(call.server.archive, read_only=True) as lib:
+    with LibraryStore(server.archive, read_only=True) as lib:
         return [row[0] for row in lib.con.execute("SELECT DISTINCT root FROM files").fetchall()]
 
 
-def _run(call: Call, roots: list[str]) -> None:
+def _run(server: Server, roots: list[str]) -> None:
     from longplay.audio.scan import scan
 
-    server = call.server
     try:
         summary = scan(server.archive, roots)
         server.scan["count"] = int(summary.walked)
@@ -56,10 +59,17 @@ def get_scan_status(call: Call) -> r.Payload:
 def start_scan(call: Call) -> r.Payload:
     if not call.user.is_admin:
         raise SubsonicError(NOT_AUTHORIZED, "only admins may start a scan")
-    with _lock:
-        if not call.server.scan["scanning"]:
-            roots = _roots(call)
-            if roots:
-                call.server.scan["scanning"] = True
-                threading.Thread(target=_run, args=(call, roots), daemon=True).start()
+    begin(call.server)
     return _status(call)
+
+
+def begin(server: Server) -> bool:
+    """Start a scan in the background unless one runs; whether one runs now (the web's admin
+    page calls this too)."""
+    with _lock:
+        if not server.scan["scanning"]:
+            roots = _roots(server)
+            if roots:
+                server.scan["scanning"] = True
+                threading.Thread(target=_run, args=(server, roots), daemon=True).start()
+        return bool(server.scan["scanning"])

@@ -1,0 +1,201 @@
+"""The web player in a real browser: keystroke to rendered search results, and first audio.
+
+Builds an archive (a synthetic catalog of N tracks plus a few real clips, scanned, so they are
+held), serves it with `longplay serve` in its own process, logs in with Debian's chromium
+through Playwright, and then:
+
+- types a fixed list of queries one character at a time; for each keystroke, the time from the
+  key to the results of exactly that prefix being in the page and painted (p50, p99, max);
+- plays a held track: the time from the click to the audio element's ``playing`` event.
+
+Goals (issue 22): keystroke to results p99 < 100 ms; first audio < 300 ms.
+
+    .venv/bin/python bench/web.py                 # 10M tracks (make bench)
+    .venv/bin/python bench/web.py --tracks 200000 # quicker
+    .venv/bin/python bench/web.py --dir DIR       # build into DIR and keep it; reuse it next time
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]
+# Typed as a person would: common words, a name, partial words, a miss.
+QUERIES = ["love", "the night", "blue", "harbor", "summer rain", "zq", "silver", "echo"]
+USER, PASSWORD = "bench", "bench-pw"
+
+ARM = """(q) => {
+  window.__t0 = performance.now();
+  window.__done = new Promise((resolve) => {
+    const view = document.getElementById('view');
+    const ready = () => {
+      const s = view.querySelector('section.results');
+      return s && s.dataset.query === q;
+    };
+    const finish = () => requestAnimationFrame(() => resolve(performance.now() - window.__t0));
+    if (ready()) return finish();
+    const mo = new MutationObserver(() => { if (ready()) { mo.disconnect(); finish(); } });
+    mo.observe(view, { childList: true, subtree: true });
+  });
+}"""
+ARM_AUDIO = """() => {
+  const a = document.getElementById('audio');
+  a.pause();
+  window.__t0 = performance.now();
+  window.__done = new Promise((resolve) => {
+    a.addEventListener('playing', () => resolve(performance.now() - window.__t0), { once: true });
+    setTimeout(() => resolve(null), 10000);  // never playing: reported, not waited for
+  });
+}"""
+
+
+def build(root: Path, tracks: int) -> Path:
+    os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+    from longplay.archive import Archive
+    from longplay.audio import samples
+    from longplay.audio.scan import scan
+    from longplay.catalog.sources import ingest_flat, ingest_synthetic
+    from longplay.server import accounts
+
+    t = time.perf_counter()
+    archive = Archive.init(root / "archive")
+    music = root / "music"
+    samples.generate(music, 10, seed=0, seconds=20.0)
+    ingest_synthetic(archive, tracks, seed=4)
+    ingest_flat(archive, [music / "catalog.jsonl"], "samples")
+    scan(archive, [music], workers=1)
+    accounts.add_user(archive, USER, PASSWORD, admin=True)
+    print(f"archive: {tracks:,} tracks built in {time.perf_counter() - t:.0f} s")
+    return archive.root
+
+
+def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "longplay", "--archive", str(archive), "serve"]
+    with open(archive.parent / "serve.log", "ab") as log:  # the access log: each request's time
+        proc = subprocess.Popen([*cmd, "--port", str(port)], stdout=log, stderr=log)
+    base = f"http://127.0.0.1:{port}"
+    t = time.perf_counter()
+    params = {"u": USER, "p": PASSWORD, "f": "json", "v": "1.16.1", "c": "bench"}
+    while True:  # the first call builds the serving snapshot: minutes at 10M tracks
+        try:
+            body = httpx.get(f"{base}/rest/search3", params={**params, "query": "a"}, timeout=600)
+            if body.json()["subsonic-response"]["status"] == "ok":
+                break
+        except (httpx.HTTPError, ValueError):
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("longplay serve exited")
+        time.sleep(0.5)
+    print(f"server ready (snapshot built) in {time.perf_counter() - t:.0f} s")
+    return proc
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def measure(base: str, profile: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, headless=True, args=ARGS
+        )
+        page = ctx.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{base}/login")
+        page.fill("#username", USER)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_selector("#view section")
+        for folder in ("2", "1"):  # the whole Catalog, then the Library
+            page.check(f"input[name=folder][value='{folder}']")
+            times: list[float] = []
+            for q in QUERIES:
+                page.fill("#search", "")
+                page.focus("#search")
+                for i in range(1, len(q) + 1):
+                    prefix = q[:i]
+                    if prefix.endswith(" "):  # the player trims: the same query as before
+                        page.keyboard.type(" ")
+                        continue
+                    page.evaluate(ARM, prefix.strip())
+                    page.keyboard.type(q[i - 1])
+                    times.append(page.evaluate("() => window.__done"))
+            name = "Catalog" if folder == "2" else "Library"
+            print(
+                f"keystroke to results ({name}, {len(times)} keys): "
+                f"p50 {statistics.median(times):.0f} ms, p99 {pct(times, 99):.0f} ms, "
+                f"max {max(times):.0f} ms (goal p99 < 100 ms)"
+            )
+        first: list[float] = []
+        params = {"u": USER, "p": PASSWORD, "f": "json", "v": "1.16.1", "c": "bench"}
+        held = httpx.get(f"{base}/rest/search3", params={**params, "query": "", "songCount": 5})
+        for i, song in enumerate(held.json()["subsonic-response"]["searchResult3"]["song"]):
+            page.evaluate(ARM, song["title"])
+            page.fill("#search", song["title"])
+            page.evaluate("() => window.__done")
+            page.evaluate(ARM_AUDIO)
+            page.locator("section.results button.play-song:not([disabled])").first.click()
+            took = page.evaluate("() => window.__done")
+            if took is None:
+                print(f"track {i}: no audio after 10 s: {page.inner_text('#status')}")
+            else:
+                first.append(took)
+        if first:  # the first stream of a server also loads its media modules: shown apart
+            warm = first[1:] or first
+            print(
+                f"first audio: {first[0]:.0f} ms for the server's first stream; then "
+                f"median {statistics.median(warm):.0f} ms, max {max(warm):.0f} ms over "
+                f"{len(warm)} held tracks (goal < 300 ms)"
+            )
+        ctx.close()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--tracks", type=int, default=10_000_000)
+    ap.add_argument("--dir", type=Path, help="build the archive here and keep it (reused if there)")
+    ap.add_argument("--port", type=int, default=4593)
+    args = ap.parse_args()
+    if not Path(CHROMIUM).exists():
+        raise SystemExit(f"needs Debian's chromium at {CHROMIUM} (make system-deps)")
+    with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
+        where = args.dir or Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        done = where / "built"
+        archive = where / "archive" if done.exists() else build(where, args.tracks)
+        done.touch()
+        proc = serve(archive, args.port)
+        try:
+            measure(f"http://127.0.0.1:{args.port}", Path(tmp) / "profile")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+if __name__ == "__main__":
+    main()

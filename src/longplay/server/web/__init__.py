@@ -1,0 +1,1 @@
+"""The web player and the archive's own pages, served by `longplay serve` beside the API."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,16 +66,23 @@ def _coverage(server: Any) -> CoverageText:
         return found
 
 
-async def coverage_page(request: Request) -> Response:
+async def _report_page(
+    request: Request, template: str, compute: Callable[[Any], dict[str, Any]]
+) -> Response:
+    """A logged-in page of what ``compute`` finds (off the event loop), or its one-line error."""
     who = await current_user(request)
     if who is None:
         return to_login(request)
     session, user = who
     try:
-        cov = await run_in_threadpool(_coverage, server_of(request))
+        found = await run_in_threadpool(compute, server_of(request))
     except LongplayError as exc:
-        return page(request, "coverage.html", session, user=user, error=str(exc))
-    return page(request, "coverage.html", session, user=user, cov=cov)
+        return page(request, template, session, user=user, error=str(exc))
+    return page(request, template, session, user=user, **found)
+
+
+async def coverage_page(request: Request) -> Response:
+    return await _report_page(request, "coverage.html", lambda server: {"cov": _coverage(server)})
 
 
 async def coverage_png(request: Request) -> Response:
@@ -137,15 +145,7 @@ def _torrents(server: Any) -> dict[str, Any]:
 
 
 async def torrents_page(request: Request) -> Response:
-    who = await current_user(request)
-    if who is None:
-        return to_login(request)
-    session, user = who
-    try:
-        found = await run_in_threadpool(_torrents, server_of(request))
-    except LongplayError as exc:
-        return page(request, "torrents.html", session, user=user, error=str(exc))
-    return page(request, "torrents.html", session, user=user, **found)
+    return await _report_page(request, "torrents.html", _torrents)
 
 
 # -- admin --------------------------------------------------------------------------------------

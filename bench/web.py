@@ -28,18 +28,9 @@ from pathlib import Path
 
 import httpx
 
+from longplay.testing.browser import ARGS, CHROMIUM
+
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-]
 # Typed as a person would: common words, a name, partial words, a miss.
 QUERIES = ["love", "the night", "blue", "harbor", "summer rain", "zq", "silver", "echo"]
 USER, PASSWORD = "bench", "bench-pw"
@@ -120,7 +111,7 @@ def measure(base: str, profile: Path) -> None:
 
     with sync_playwright() as pw:
         ctx = pw.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=ARGS
+            str(profile), executable_path=str(CHROMIUM), headless=True, args=ARGS
         )
         page = ctx.new_page()
         page.set_default_timeout(60_000)
@@ -181,7 +172,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="build the archive here and keep it (reused if there)")
     ap.add_argument("--port", type=int, default=4593)
     args = ap.parse_args()
-    if not Path(CHROMIUM).exists():
+    if not CHROMIUM.exists():
         raise SystemExit(f"needs Debian's chromium at {CHROMIUM} (make system-deps)")
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         where = args.dir or Path(tmp)

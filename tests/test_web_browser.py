@@ -16,20 +16,9 @@ from typing import Any
 
 import pytest
 
+from longplay.testing.browser import ARGS, CHROMIUM
 from serverfixtures import PASSWORD, USER, Live
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    # The restored queue and the keyboard start audio without a click on the page.
-    "--autoplay-policy=no-user-gesture-required",
-]
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 360, "height": 740}
 TIMEOUT_MS = 15_000

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from longplay.archive import Archive
-from longplay.audio import formats, patches
+from longplay.audio import formats, partial, patches
 from longplay.audio.probe import AudioProblem, payload_sha256
 from longplay.audio.tags import TagRecord, write_tags
 from longplay.errors import InputError, LongplayError
@@ -92,11 +92,6 @@ def catalog_tags(con: duckdb.DuckDBPyConnection, track_id: int) -> TagRecord:
     return found[track_id]
 
 
-def _temp_beside(dst: Path) -> Path:
-    # Hidden (a scan skips it) and with the real extension (mutagen looks at it too).
-    return dst.with_name(f".{dst.stem}.{os.getpid()}.part{dst.suffix}")
-
-
 def _supported(src: Path, data: bytes) -> None:
     kind = formats.sniff(
         data[: formats.HEAD_BYTES],
@@ -128,8 +123,7 @@ def tag_copy(
     except AudioProblem as exc:
         raise InputError(f"{src}: {exc}") from None
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(dst)
-    try:
+    with partial.claimed(dst) as tmp:
         tmp.write_bytes(original)
         try:
             write_tags(str(tmp), tags, cover=cover)
@@ -146,8 +140,6 @@ def tag_copy(
             )
         restore_data = patches.make(original, tmp.read_bytes())
         os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return restore_data
 
 
@@ -161,12 +153,9 @@ def restore(
     except patches.RestoreError as exc:
         raise patches.RestoreError(f"{tagged}: {exc}") from None
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _temp_beside(dst)
-    try:
+    with partial.claimed(dst) as tmp:
         tmp.write_bytes(original)
         os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return patches.parse(restore_data).original_sha256
 
 

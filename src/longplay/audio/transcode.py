@@ -16,6 +16,7 @@ from pathlib import Path
 import av
 from mutagen import MutagenError
 
+from longplay.audio import partial
 from longplay.audio.tags import TagRecord, read_cover, read_tags, write_tags
 from longplay.errors import InputError, LongplayError
 
@@ -54,9 +55,8 @@ def transcode_opus(
         tags, source_cover = _source_tags(str(src))
         cover = cover if cover is not None else source_cover
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.part.opus")
     written = 0
-    try:
+    with partial.claimed(dst, ".opus") as tmp:
         try:
             inp = av.open(str(src), metadata_errors="ignore")
         except av.FFmpegError as exc:
@@ -92,6 +92,4 @@ def transcode_opus(
         if tags is not None or cover is not None:
             write_tags(str(tmp), tags or TagRecord(), cover=cover)
         os.replace(tmp, dst)
-    finally:
-        tmp.unlink(missing_ok=True)
     return Transcoded(dst, written / OPUS_RATE, tags)

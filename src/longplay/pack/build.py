@@ -15,8 +15,6 @@ files out into ``files/TORRENT/...``.
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +24,7 @@ from pathlib import Path
 from longplay import progress, state
 from longplay import workers as workers_mod
 from longplay.archive import Archive
+from longplay.audio import partial
 from longplay.audio.tagging import catalog_tags_many
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
@@ -115,30 +114,10 @@ def _library_sha256(archive: Archive, paths: list[str]) -> dict[str, str]:
         return dict(lib.con.execute("SELECT path, sha256 FROM library_files").fetchall())
 
 
-# A task's temporary output: .NAME.PID.partEXT (tag copy, re-encode) or .NAME.PID (cover).
-_PARTIAL = re.compile(r"^\..+\.(\d+)(\.part(\.\w+)?)?$")
-
-
-def _sweep_partials(build_dir: Path) -> None:
-    """Delete temporary outputs of tasks whose worker died (killed, crashed) before renaming."""
-    if not build_dir.is_dir():
-        return
-    for path in build_dir.rglob(".*"):
-        match = _PARTIAL.match(path.name)
-        if not match or not path.is_file():
-            continue
-        try:
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:  # its writer is gone: nobody will finish it
-            path.unlink(missing_ok=True)
-        except (PermissionError, OverflowError):  # alive under another user, or no pid at all
-            continue
-
-
 def build(archive: Archive, workers: int | None = None) -> BuildSummary:
     tasks, without = planned_tasks(archive)
     summary = BuildSummary(planned=len(tasks), without_file=without)
-    _sweep_partials(archive.build_dir)  # workers die with a killed build, mid-write
+    partial.sweep(archive.build_dir)  # workers die with a killed build, mid-write
     with ledger(archive) as con:
         done = {
             r[0]: (r[1], r[2], r[3])
@@ -190,7 +169,7 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
                     summary.bytes += row["size"]
                 bar.advance()
         log.close()
-        _sweep_partials(archive.build_dir)
+        partial.sweep(archive.build_dir)
         summary.rejects_path = log.path if log.records else None
         # Files of tracks no longer planned are not part of this build.
         keep = {t.track_id for t in tasks}

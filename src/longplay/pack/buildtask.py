@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from longplay.audio import partial
 from longplay.audio import tags as tagmod
 from longplay.audio.tagging import tag_copy
 from longplay.audio.transcode import transcode_opus
@@ -87,9 +88,9 @@ def run_task(task: Task, archive_root: str) -> dict[str, Any]:
         cover_path = root / "build" / "covers" / f"{cover_sha}{ext}"
         if not cover_path.exists():
             cover_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cover_path.with_name(f".{cover_path.name}.{os.getpid()}")
-            tmp.write_bytes(cover)
-            os.replace(tmp, cover_path)
+            with partial.claimed(cover_path) as tmp:
+                tmp.write_bytes(cover)
+                os.replace(tmp, cover_path)
     return {
         "track_id": task.track_id,
         "recording_id": task.recording_id,

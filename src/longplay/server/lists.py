@@ -67,6 +67,7 @@ def get_random_songs(call: Call) -> r.Payload:
         genre=call.get("genre"),
         from_year=call.int("fromYear"),
         to_year=call.int("toYear"),
+        min_popularity=call.int("minPopularity"),  # Longplay's own: catalog popularity 0-100
     )
     return r.Payload(
         "randomSongs",

@@ -86,3 +86,16 @@ def test_songs_carry_replaygain_and_bpm_after_analyze(
     assert child.replay_gain is not None
     assert child.replay_gain.track_gain == pytest.approx(rg["trackGain"])
     assert child.bpm == 120
+
+
+def test_a_broken_analysis_database_keeps_the_values_served(live: Live) -> None:
+    """Runs after the test above: a damaged analysis.sqlite must not take songs or the server down."""
+    song = _held_song(live)
+    before = live.ok("getSong", id=song["id"])["song"].get("replayGain")
+    base = live.archive.root / "analysis" / "analysis.sqlite"
+    for extra in ("-wal", "-shm"):
+        base.with_name(base.name + extra).unlink(missing_ok=True)
+    base.write_bytes(b"this is not a database" * 100)
+    time.sleep(4)  # past the quiet time: the follower has tried and failed
+    assert live.ok("getSong", id=song["id"])["song"].get("replayGain") == before
+    assert live.ok("getAlbum", id=song["albumId"])["album"]["song"]

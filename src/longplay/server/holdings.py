@@ -30,6 +30,7 @@ CHECK_EVERY_S = 1.0
 # quiet this long, or at least this often while a long run goes on.
 ANALYSIS_QUIET_S = 2.0
 ANALYSIS_AT_LEAST_EVERY_S = 60.0
+ANALYSIS_RETRY_S = 30.0  # after a failed rebuild (e.g. a scan holds the library's lock)
 
 
 def held_files(archive: Archive) -> Iterator[tuple[int, str]]:
@@ -100,6 +101,7 @@ class Follower:
         self._analysis_built_at = 0.0
         self._analysis_seen: tuple[int, ...] = ()  # the last stamp seen, and since when
         self._analysis_seen_at = 0.0
+        self._analysis_retry_at = 0.0
 
     def _current_file(self) -> Path:
         return self.archive.catalog_dir / "CURRENT"
@@ -109,7 +111,18 @@ class Follower:
         self._stamp = _stamp(self.archive)
         held = serving.serving_dir(self.archive) / f"held-{generation}.sqlite"
         serving.write_held(snapshot, held, held_files(self.archive))
-        return View(generation, Browse(snapshot, held), self._build_analysis(generation, snapshot))
+        return View(
+            generation, Browse(snapshot, held), self._analysis_or_none(generation, snapshot)
+        )
+
+    def _analysis_or_none(self, generation: str, snapshot: Path) -> TrackAnalysis:
+        """A view without analysis values beats no new view (a scan may hold the library)."""
+        try:
+            return self._build_analysis(generation, snapshot)
+        except Exception:
+            log.exception("no analysis values for now (retried in %.0f s)", ANALYSIS_RETRY_S)
+            self._analysis_retry_at = time.monotonic() + ANALYSIS_RETRY_S
+            return TrackAnalysis(None)
 
     def _build_analysis(self, generation: str, snapshot: Path) -> TrackAnalysis:
         stamp = track_analysis.analysis_stamp(self.archive)
@@ -121,7 +134,7 @@ class Follower:
         """Whether the analysis database changed since the view's values were built and has
         settled (or has kept changing for a long while)."""
         stamp = track_analysis.analysis_stamp(self.archive)
-        if stamp == self._analysis_built:
+        if stamp == self._analysis_built or now < self._analysis_retry_at:
             return False
         if stamp != self._analysis_seen:
             self._analysis_seen, self._analysis_seen_at = stamp, now
@@ -186,6 +199,7 @@ class Follower:
             log.info("analysis values of generation %s refreshed", old.generation)
         except Exception:
             log.exception("could not refresh the analysis values; still serving the previous ones")
+            self._analysis_retry_at = time.monotonic() + ANALYSIS_RETRY_S
         finally:
             self._refreshing = False
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from longplay.archive import Archive
 from longplay.catalog import serving
 from longplay.catalog.browse import MAX_PAGE, Browse
@@ -98,3 +100,20 @@ def test_gc_removes_the_snapshot_of_a_removed_generation(archive: Archive) -> No
     ingest_synthetic(archive, 100, seed=7)
     CatalogStore(archive).gc(keep=1)
     assert not path.exists()
+
+
+def test_a_failed_build_leaves_nothing_and_no_reader_behind(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import duckdb
+
+    ingest_synthetic(archive, 300, seed=5)
+    broken = dict(serving.TABLES)
+    broken["track_isrcs"] = (broken["track_isrcs"][0], "SELECT no_such_column FROM tracks")
+    monkeypatch.setattr(serving, "TABLES", broken)
+    with pytest.raises(duckdb.Error):
+        serving.ensure_snapshot(archive)
+    assert not list(serving.serving_dir(archive).iterdir())
+    assert not [t for t in threading.enumerate() if t.name == "lp-snapshot"]

@@ -231,3 +231,72 @@ def test_screenshots_at_desktop_and_phone_width(tab: Page, tmp_path: Path) -> No
     p.goto(f"{tab.live.base}/admin")
     p.screenshot(path=str(folder / "admin-desktop.png"))
     assert len(list(folder.glob("*.png"))) >= 5
+
+
+def _held_popularity(live: Live) -> dict[str, int]:
+    """Wire ID -> catalog popularity of every held song (from the serving snapshot)."""
+    from longplay.catalog import serving
+    from longplay.catalog.browse import Browse
+
+    _, snapshot = serving.ensure_snapshot(live.archive)
+    ids = [s["id"] for s in live.ok("getRandomSongs", size=100)["randomSongs"]["song"]]
+    tracks = Browse(snapshot).tracks([int(i[3:]) for i in ids])
+    return {f"tr-{t.track_id}": t.popularity or 0 for t in tracks}
+
+
+@needs_streaming
+def test_shuffle_keeps_only_songs_above_a_popularity(tab: Page) -> None:
+    live = tab.live
+    popularity = _held_popularity(live)
+    assert len(set(popularity.values())) > 1
+    floor = sorted(popularity.values())[len(popularity) // 2]
+    expected = {i for i, pop in popularity.items() if pop >= floor}
+    assert 0 < len(expected) < len(popularity)
+    p = logged_in(tab)
+    p.click("[data-view=shuffle]")
+    p.fill("#shuffle-pop", str(floor))
+    p.click("#shuffle-go")
+    tab.until(f"document.getElementById('queue-count').textContent === '{len(expected)}'")
+    tab.until("document.getElementById('audio').currentTime > 0.2")
+    p.evaluate("document.getElementById('audio').pause()")
+    queued = live.ok("getPlayQueue")["playQueue"]["entry"]
+    assert {s["id"] for s in queued} == expected
+
+
+@needs_streaming
+def test_loudness_normalization_applies_the_songs_replaygain(
+    tab: Page, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longplay.archive import Archive
+    from longplay.audio.analyze import analyze
+
+    live = tab.live
+    monkeypatch.setenv("LONGPLAY_ANALYSIS_ESSENTIA", "false")
+    analyze(Archive.open(live.archive.root), workers=1)
+    album_id = live.ok("search3", query="Harbor", albumCount=1)["searchResult3"]["album"][0]["id"]
+    deadline = time.monotonic() + 20  # the running server picks the analysis up by itself
+    while "replayGain" not in (songs := live.ok("getAlbum", id=album_id)["album"]["song"])[0]:
+        assert time.monotonic() < deadline, "no replayGain in the album's songs"
+        time.sleep(0.3)
+    p = logged_in(tab)
+    p.select_option("#normalize", "track")
+    p.goto(f"{live.base}/#/album/{album_id}")
+    p.click("section.album button.primary:has-text('Play')")
+    tab.until("document.getElementById('audio').currentTime > 0.3")  # still plays, via Web Audio
+    rg = next(s for s in songs if s["title"] == p.inner_text("#np-title"))["replayGain"]
+
+    def applied() -> tuple[float, float]:
+        return float(tab.audio("a.dataset.gainDb")), float(tab.audio("a.dataset.gain"))
+
+    def expected(db: float, peak: float) -> float:
+        return float(min(10 ** (db / 20), 1 / peak))
+
+    db, gain = applied()
+    assert db == rg["trackGain"] and gain == pytest.approx(expected(db, rg["trackPeak"]), rel=1e-6)
+    p.select_option("#normalize", "album")
+    db, gain = applied()
+    assert db == rg["albumGain"] and gain == pytest.approx(expected(db, rg["albumPeak"]), rel=1e-6)
+    p.select_option("#normalize", "off")
+    assert applied() == (0.0, 1.0)
+    at = tab.audio("a.currentTime")
+    tab.until(f"document.getElementById('audio').currentTime > {at + 0.2}")

@@ -308,10 +308,14 @@ class Browse:
         genre: str | None = None,
         from_year: int | None = None,
         to_year: int | None = None,
+        min_popularity: int | None = None,
     ) -> list[Track]:
         limit, _ = page(size, 0)
         conds: list[str] = []
         args: list[Any] = []
+        if min_popularity is not None:
+            conds.append("t.popularity >= ?")
+            args.append(min_popularity)
         if genre:
             conds.append("t.genre = ?")
             args.append(genre)

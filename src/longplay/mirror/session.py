@@ -24,6 +24,7 @@ import libtorrent as lt
 from longplay import __version__
 from longplay.archive import Archive
 from longplay.errors import InputError, LongplayError
+from longplay.mirror import seedstatus
 from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, check_no_symlinks, read_torrent
 
@@ -42,6 +43,7 @@ class SessionConfig:
     peers: tuple[tuple[str, int], ...] = ()
     names: tuple[str, ...] | None = None  # restrict to these torrents
     peer_transport: str = "tcp+utp-in"  # or "tcp", "tcp+utp" (see the setting)
+    status_every: float = seedstatus.STATUS_EVERY_S  # seed: seconds between DIR/seeding.json
 
     @classmethod
     def from_settings(cls, archive: Archive, mode: str, **overrides: object) -> SessionConfig:
@@ -300,6 +302,9 @@ class MirrorSession:
         if self.session is None:
             self.start()
         start = last_resume = last_peers = time.monotonic()
+        last_written = -float("inf")
+        seeding = self.config.mode == "seed"
+        status = SessionStatus()
         try:
             while True:
                 self._handle_alerts()
@@ -307,6 +312,10 @@ class MirrorSession:
                 if on_status:
                     on_status(status)
                 now = time.monotonic()
+                if seeding and now - last_written >= self.config.status_every:
+                    with contextlib.suppress(OSError):  # a status is not worth a seed session
+                        seedstatus.write_status(self.directory, status, self.config.status_every)
+                    last_written = now
                 if self.config.mode == "fetch" and all(
                     t.complete or t.error for t in status.torrents
                 ):
@@ -319,10 +328,15 @@ class MirrorSession:
                 if now - last_resume > RESUME_EVERY:
                     self.save_resume(wait=5.0)
                     last_resume = now
-                stop.wait(interval)
+                stop.wait(min(interval, self.config.status_every))
             return status
         finally:
             self.close()
+            if seeding:  # said, not left to go stale: the page shows "not seeding" at once
+                with contextlib.suppress(OSError):
+                    seedstatus.write_status(
+                        self.directory, status, self.config.status_every, stopped=True
+                    )
 
     def close(self) -> None:
         if self.session is None:

@@ -72,7 +72,9 @@ def get_music_directory(call: Call) -> r.Payload:
     album = b.album(parse_id(wid, r.ALBUM))
     if album is None:
         raise not_found("album")
-    songs = convert.songs(call.state, call.user.user_id, b.tracks_of_album(album.album_id, False))
+    songs = convert.songs(
+        call.state, call.user.user_id, b.tracks_of_album(album.album_id, False), call.view.analysis
+    )
     parent = r.wire_id(r.ARTIST, album.artist_id) if album.artist_id is not None else None
     return r.Payload("directory", r.Directory(wid, album.title, parent=parent, child=songs))
 
@@ -98,7 +100,9 @@ def get_album(call: Call) -> r.Payload:
     if album is None:
         raise not_found("album")
     tracks = b.tracks_of_album(album.album_id, held=False)
-    marks = convert.marks_for(call.state, call.user.user_id, tracks=tracks, albums=[album])
+    marks = convert.marks_for(
+        call.state, call.user.user_id, tracks=tracks, albums=[album], analysis=call.view.analysis
+    )
     songs = [convert.song(t, marks) for t in tracks]
     return r.Payload("album", convert.album(album, marks, songs))
 
@@ -108,7 +112,9 @@ def get_song(call: Call) -> r.Payload:
     track = call.view.browse.track(parse_id(call.require("id"), r.TRACK))
     if track is None:
         raise not_found("song")
-    return r.Payload("song", convert.songs(call.state, call.user.user_id, [track])[0])
+    return r.Payload(
+        "song", convert.songs(call.state, call.user.user_id, [track], call.view.analysis)[0]
+    )
 
 
 @endpoint("getGenres")
@@ -135,4 +141,7 @@ def get_top_songs(call: Call) -> r.Payload:
     tracks = call.view.browse.top_songs(
         call.require("artist"), call.int("count", 50) or 50, call.held_only()
     )
-    return r.Payload("topSongs", {"song": convert.songs(call.state, call.user.user_id, tracks)})
+    return r.Payload(
+        "topSongs",
+        {"song": convert.songs(call.state, call.user.user_id, tracks, call.view.analysis)},
+    )

@@ -9,6 +9,7 @@ import sqlite3
 from longplay.catalog.browse import Album, Artist, Track
 from longplay.server import library_state as ls
 from longplay.server import responses as r
+from longplay.server.track_analysis import Gains, TrackAnalysis
 
 EPOCH = "1970-01-01T00:00:00Z"  # albums carry no "added" date; a fixed one keeps answers stable
 SUFFIX_TYPES = {
@@ -32,12 +33,20 @@ def _explicit(value: bool | None) -> str | None:
 
 
 class Marks:
-    """Stars, ratings and play counts of one user, fetched in one round per answer."""
+    """Stars, ratings and play counts of one user, and the songs' analysis values, fetched in
+    one round per answer."""
 
-    def __init__(self, con: sqlite3.Connection, user_id: int, item_ids: list[str]):
+    def __init__(
+        self,
+        con: sqlite3.Connection,
+        user_id: int,
+        item_ids: list[str],
+        analysis: TrackAnalysis | None = None,
+    ):
         self.marks = ls.marks_of(con, user_id, item_ids)
         track_ids = [int(i[3:]) for i in item_ids if i.startswith(r.TRACK)]
         self.plays = ls.play_counts(con, user_id, track_ids)
+        self.gains = analysis.of(track_ids) if analysis is not None else {}
 
     def starred(self, item: str) -> str | None:
         return self.marks.get(item, (None, None))[0]
@@ -52,11 +61,23 @@ def marks_for(
     tracks: list[Track] | None = None,
     albums: list[Album] | None = None,
     artists: list[Artist] | None = None,
+    analysis: TrackAnalysis | None = None,
 ) -> Marks:
     ids = [r.wire_id(r.TRACK, t.track_id) for t in tracks or ()]
     ids += [r.wire_id(r.ALBUM, a.album_id) for a in albums or ()]
     ids += [r.wire_id(r.ARTIST, a.artist_id) for a in artists or ()]
-    return Marks(con, user_id, ids)
+    return Marks(con, user_id, ids, analysis)
+
+
+def replay_gain(g: Gains | None) -> r.ReplayGain | None:
+    if g is None:
+        return None
+    return r.ReplayGain(
+        trackGain=g.track_gain,
+        albumGain=g.album_gain,
+        trackPeak=g.track_peak,
+        albumPeak=g.album_peak,
+    )
 
 
 def song(t: Track, marks: Marks | None = None) -> r.Child:
@@ -70,6 +91,7 @@ def song(t: Track, marks: Marks | None = None) -> r.Child:
         except OSError:
             size = None
     album = r.wire_id(r.ALBUM, t.album_id) if t.album_id is not None else None
+    gains = marks.gains.get(t.track_id) if marks else None
     return r.Child(
         id=wid,
         isDir=False,
@@ -97,6 +119,8 @@ def song(t: Track, marks: Marks | None = None) -> r.Child:
         genres=[r.ItemGenre(t.genre)] if t.genre else None,
         displayArtist=t.artist,
         explicitStatus=_explicit(t.explicit),
+        bpm=gains.bpm if gains else None,
+        replayGain=replay_gain(gains),
         starred=marks.starred(wid) if marks else None,
         userRating=marks.rating(wid) if marks else None,
         playCount=marks.plays.get(t.track_id, 0) if marks else None,
@@ -143,8 +167,13 @@ def artist(a: Artist, marks: Marks | None = None) -> r.ArtistID3:
     )
 
 
-def songs(con: sqlite3.Connection, user_id: int, tracks: list[Track]) -> list[r.Child]:
-    marks = marks_for(con, user_id, tracks=tracks)
+def songs(
+    con: sqlite3.Connection,
+    user_id: int,
+    tracks: list[Track],
+    analysis: TrackAnalysis | None = None,
+) -> list[r.Child]:
+    marks = marks_for(con, user_id, tracks=tracks, analysis=analysis)
     return [song(t, marks) for t in tracks]
 
 

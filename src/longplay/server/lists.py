@@ -67,8 +67,12 @@ def get_random_songs(call: Call) -> r.Payload:
         genre=call.get("genre"),
         from_year=call.int("fromYear"),
         to_year=call.int("toYear"),
+        min_popularity=call.int("minPopularity"),  # Longplay's own: catalog popularity 0-100
     )
-    return r.Payload("randomSongs", {"song": convert.songs(call.state, call.user.user_id, tracks)})
+    return r.Payload(
+        "randomSongs",
+        {"song": convert.songs(call.state, call.user.user_id, tracks, call.view.analysis)},
+    )
 
 
 @endpoint("getSongsByGenre")
@@ -79,7 +83,10 @@ def get_songs_by_genre(call: Call) -> r.Payload:
         call.int("offset", 0) or 0,
         call.held_only(),
     )
-    return r.Payload("songsByGenre", {"song": convert.songs(call.state, call.user.user_id, tracks)})
+    return r.Payload(
+        "songsByGenre",
+        {"song": convert.songs(call.state, call.user.user_id, tracks, call.view.analysis)},
+    )
 
 
 def _starred(call: Call) -> dict[str, list[object]]:
@@ -90,7 +97,7 @@ def _starred(call: Call) -> dict[str, list[object]]:
     return {
         "artist": list(convert.artists(con, uid, artists)),
         "album": list(convert.albums(con, uid, albums)),
-        "song": list(convert.songs(con, uid, tracks)),
+        "song": list(convert.songs(con, uid, tracks, call.view.analysis)),
     }
 
 

@@ -32,7 +32,7 @@ def _summary(call: Call, p: ls.Playlist, with_entries: bool) -> r.Playlist:
         comment=p.comment,
     )
     if with_entries:
-        out.entry = convert.songs(call.state, call.user.user_id, tracks)
+        out.entry = convert.songs(call.state, call.user.user_id, tracks, call.view.analysis)
     return out
 
 

@@ -33,7 +33,7 @@ def _queue(call: Call, by_index: bool) -> r.Payload:
         changed=q.changed,
         changedBy=q.changed_by,
         position=q.position_ms,
-        entry=convert.songs(call.state, call.user.user_id, tracks),
+        entry=convert.songs(call.state, call.user.user_id, tracks, call.view.analysis),
     )
     if q.current_index is not None:
         if by_index:

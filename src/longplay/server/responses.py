@@ -43,6 +43,18 @@ class ArtistRef:
 
 
 @dataclass
+class ReplayGain:
+    """OpenSubsonic's replayGain: dB gains and linear peaks; unknown values are omitted."""
+
+    trackGain: float | None = None
+    albumGain: float | None = None
+    trackPeak: float | None = None
+    albumPeak: float | None = None
+    baseGain: float | None = None
+    fallbackGain: float | None = None
+
+
+@dataclass
 class Child:
     id: str
     isDir: bool
@@ -76,6 +88,8 @@ class Child:
     artists: list[ArtistRef] | None = None
     displayArtist: str | None = None
     explicitStatus: str | None = None
+    bpm: int | None = None
+    replayGain: ReplayGain | None = None
     # Longplay: whether the archive holds a file (not streamable yet when false).
     held: bool | None = None
 

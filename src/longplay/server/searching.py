@@ -71,7 +71,7 @@ def search3(call: Call) -> r.Payload:
         {
             "artist": convert.artists(con, uid, artists),
             "album": convert.albums(con, uid, albums),
-            "song": convert.songs(con, uid, tracks),
+            "song": convert.songs(con, uid, tracks, call.view.analysis),
         },
     )
 
@@ -86,6 +86,6 @@ def search2(call: Call) -> r.Payload:
         {
             "artist": [{"id": r.wire_id(r.ARTIST, a.artist_id), "name": a.name} for a in artists],
             "album": dirs,
-            "song": convert.songs(con, uid, tracks),
+            "song": convert.songs(con, uid, tracks, call.view.analysis),
         },
     )

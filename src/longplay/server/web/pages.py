@@ -22,7 +22,7 @@ from starlette.routing import Route
 from longplay.errors import LongplayError
 from longplay.server import accounts, scanning
 from longplay.server.web.routes import current_user, form_of, page, refused, server_of, to_login
-from longplay.units import format_bytes
+from longplay.units import format_bytes, format_rate
 
 log = logging.getLogger("longplay.server")
 _coverage_lock = threading.Lock()
@@ -116,10 +116,12 @@ def _torrents(server: Any) -> dict[str, Any]:
     path = archive.torrents_dir / "torrents.json"
     if not path.exists():
         return {"rows": [], "missing": str(path.relative_to(archive.root))}
+    from longplay.mirror.seedstatus import read_status
     from longplay.mirror.verify import last_verify
 
     listing = read_listing(path)
     verified = last_verify(archive.root)
+    seeding = read_status(archive.root)
     rows = []
     for t in listing.torrents:
         held = None
@@ -139,9 +141,23 @@ def _torrents(server: Any) -> dict[str, Any]:
                 "held": held,
                 "share": t.listens_share,
                 "verify": _verdict(verified, t.name),
+                "seeding": _seeding(seeding, t.name),
             }
         )
-    return {"rows": rows, "generated": listing.generated_at, "missing": None}
+    return {
+        "rows": rows,
+        "generated": listing.generated_at,
+        "missing": None,
+        "seeding": seeding,
+    }
+
+
+def _seeding(seeding: Any, name: str) -> str:
+    """One torrent's cell: its rates and peers while a seeder is live, else a dash."""
+    if seeding is None or not seeding.live or name not in seeding.torrents:
+        return "–"
+    t = seeding.torrents[name]
+    return f"↑ {format_rate(t.upload_rate)} · {t.peers} peer{'s' if t.peers != 1 else ''}"
 
 
 async def torrents_page(request: Request) -> Response:

@@ -20,6 +20,7 @@ const player = new Player(queue, {
   repeat: $("repeat"),
   seek: $("seek"),
   volume: $("volume"),
+  normalize: $("normalize"),
   time: $("time"),
   total: $("total"),
   title: $("np-title"),
@@ -156,6 +157,7 @@ async function shuffleView() {
   const genre = h("select", { id: "shuffle-genre" }, h("option", { value: "" }, "Any genre"), genres.map((g) => h("option", { value: g.value }, g.value)));
   const from = h("input", { id: "shuffle-from", type: "number", min: 1000, max: 3000, inputmode: "numeric" });
   const to = h("input", { id: "shuffle-to", type: "number", min: 1000, max: 3000, inputmode: "numeric" });
+  const pop = h("input", { id: "shuffle-pop", type: "number", min: 0, max: 100, inputmode: "numeric" });
   const folder = h("select", { id: "shuffle-folder" }, h("option", { value: "1" }, "Library (held)"), h("option", { value: "2" }, "Whole catalog"));
   folder.value = ctx.folder();
   const form = h(
@@ -164,7 +166,7 @@ async function shuffleView() {
       e.preventDefault();
       const body = await api("getRandomSongs", {
         size: 100, genre: genre.value || undefined, fromYear: from.value || undefined,
-        toYear: to.value || undefined, musicFolderId: folder.value,
+        toYear: to.value || undefined, minPopularity: pop.value || undefined, musicFolderId: folder.value,
       });
       const songs = (body.randomSongs?.song ?? []).filter((s) => s.held !== false);
       if (!songs.length) return ctx.say("Nothing matches: widen the filters.");
@@ -174,6 +176,7 @@ async function shuffleView() {
     field("shuffle-genre", "Genre", genre),
     field("shuffle-from", "From year", from),
     field("shuffle-to", "To year", to),
+    field("shuffle-pop", "Min popularity (0–100)", pop),
     field("shuffle-folder", "From", folder),
     h("button", { type: "submit", class: "primary", id: "shuffle-go" }, "Shuffle and play"),
   );

@@ -2,6 +2,7 @@
 // a second one preloading the next song, the Media Session (media keys, lock screen) and the
 // play queue saved on the server (savePlayQueue) so a phone app resumes where this stopped.
 import { api, coverUrl, formatTime, streamUrl } from "./api.js";
+import { Normalizer } from "./loudness.js";
 
 const SAVE_EVERY_MS = 5000;
 const REPEATS = ["off", "all", "one"];
@@ -18,6 +19,7 @@ export class Player {
     this.lastSave = 0;
     this.saveTimer = null;
     this.restoring = false;
+    this.normalizer = new Normalizer(this.audio, els.normalize);
     this.bind();
   }
 
@@ -99,6 +101,7 @@ export class Player {
       return;
     }
     this.status("");
+    this.normalizer.apply(song);
     this.audio.src = this.urlFor(song);
     if (position) this.audio.currentTime = position;
     if (autoplay) this.play();
@@ -106,6 +109,7 @@ export class Player {
   }
 
   play() {
+    this.normalizer.resume();
     this.audio.play().catch((err) => {
       // A browser may refuse to start audio before the page got a click: not an error.
       if (err.name !== "NotAllowedError" && err.name !== "AbortError") {

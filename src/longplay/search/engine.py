@@ -27,6 +27,7 @@ from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError, LongplayError
 from longplay.search import fields, layout
+from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
 from longplay.search.query import Builder, Parsed, parse
 
@@ -50,6 +51,8 @@ class Hit:
     held: bool = False
     torrent: str | None = None
     path: str | None = None
+    bpm: int | None = None  # from the analysis of the held file, as of the index build
+    key: str | None = None
 
 
 @dataclass
@@ -75,6 +78,8 @@ class SearchIndex:
         self.searcher = self.index.searcher()
         self.builder = Builder(self.schema, self.searcher)
         self.counts = layout.read_counts(path)
+        # Indexes built before tempo and key were fields have neither (rebuild to get them).
+        self.numbers = tuple(n for n in _NUMBERS if fields.has_field(self.schema, n))
 
     def _kind_code(self, kind: str) -> int:
         if kind not in fields.KINDS:
@@ -182,8 +187,11 @@ class SearchIndex:
         and text from the stored document (title, artists, album and ISRCs)."""
         addrs = [a for _, a in ranked]
         cols = {
-            n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)] for n in _NUMBERS
+            n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)]
+            for n in self.numbers
         }
+        cols.setdefault("bpm", [0] * len(addrs))
+        cols.setdefault("key", [0] * len(addrs))
         out = []
         for i, (score, addr) in enumerate(ranked):
             d = self.searcher.doc(addr)
@@ -201,6 +209,8 @@ class SearchIndex:
                 isrcs=list(d.get_all("isrc")),
                 score=round(float(score), 4),
                 held=bool(cols["held"][i]),
+                bpm=cols["bpm"][i] or None,
+                key=key_name(cols["key"][i]),
             )
             if kind == "track":
                 hit.held = hit.held or holdings.is_held(hit.id)
@@ -211,7 +221,7 @@ class SearchIndex:
         return out
 
 
-_NUMBERS = ("kind", "ord", "year", "duration", "popularity", "held")
+_NUMBERS = ("kind", "ord", "year", "duration", "popularity", "held", "bpm", "key")
 
 
 def _all(queries: list[Query]) -> Query:
@@ -226,7 +236,9 @@ _open: dict[Path, SearchIndex] = {}
 _lock = threading.Lock()
 
 
-def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIndex:
+def open_current(
+    archive: Archive, holdings: Holdings | None = None, features: TrackFeatures | None = None
+) -> SearchIndex:
     """The current generation's index; built first when missing (``ingest`` leaves it to us)."""
     gen = CatalogStore(archive).current_name()
     if gen is None:
@@ -237,7 +249,7 @@ def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIn
             if not layout.is_complete(path):
                 from longplay.search.build import build_index
 
-                build_index(archive, holdings=holdings)
+                build_index(archive, holdings=holdings, features=features)
             _open[path] = SearchIndex(path)
         return _open[path]
 
@@ -264,9 +276,11 @@ def search(
     kind: str | None = None,
     held_only: bool = False,
     holdings: Holdings | None = None,
+    features: TrackFeatures | None = None,
 ) -> Page:
-    """Search the current generation (see the module docstring and docs/search.md)."""
-    index = open_current(archive, holdings)
+    """Search the current generation (see the module docstring and docs/search.md);
+    ``features`` are used only when the index has to be built first."""
+    index = open_current(archive, holdings, features)
     return index.search(
         text,
         limit=limit,
@@ -288,8 +302,9 @@ def format_page(page: Page) -> str:
         mark = "●" if h.held else "○"
         who = f" — {h.artists}" if h.artists and h.kind != "artist" else ""
         on = f" — {h.album}" if h.album else ""
+        tags = "".join(f", {v}" for v in (h.bpm and f"{h.bpm} bpm", h.key) if v)
         lines.append(
-            f"{mark} {h.kind:<6} {h.title}{who}{on}{year}  [id {h.id}, pop {h.popularity}]"
+            f"{mark} {h.kind:<6} {h.title}{who}{on}{year}  [id {h.id}, pop {h.popularity}{tags}]"
         )
         if h.torrent:
             lines.append(f"         in torrent {h.torrent}: {h.path}")

@@ -17,6 +17,9 @@ ANALYZER = "lp"
 KINDS = ("track", "album", "artist")
 TEXT_FIELDS = ("title", "artists", "album", "album_artists", "genres")
 EXACT_FIELDS = ("isrc", "upc", "mbid")
+# Fast and indexed; a track's ``bpm`` (whole) and ``key`` (search.features codes) come from the
+# analysis of its held file and are absent when it has none.
+NUMBERS = ("popularity", "year", "duration", "held", "bpm", "key")
 # Per field, how much a match counts against a match elsewhere in the document.
 BOOSTS = {"title": 3.0, "artists": 2.0, "album_artists": 1.5, "album": 1.0, "genres": 0.5}
 CJK_CLASS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
@@ -43,7 +46,7 @@ def schema() -> tantivy.Schema:
     sb.add_text_field("cjk", tokenizer_name=ANALYZER)
     for name in EXACT_FIELDS:
         sb.add_text_field(name, stored=name in STORED, tokenizer_name="raw", index_option="basic")
-    for name in ("popularity", "year", "duration", "held"):
+    for name in NUMBERS:
         sb.add_unsigned_field(name, indexed=True, fast=True)
     return sb.build()
 
@@ -68,6 +71,15 @@ def create_index(path: str) -> tantivy.Index:
     index = tantivy.Index(schema(), path=path)
     index.register_tokenizer(ANALYZER, analyzer())
     return index
+
+
+def has_field(schema: tantivy.Schema, name: str) -> bool:
+    """Whether ``schema`` defines ``name`` (the binding lists no fields; a query tells)."""
+    try:
+        tantivy.Query.term_query(schema, name, 0)
+    except ValueError:
+        return False
+    return True
 
 
 def has_cjk(text: str) -> bool:

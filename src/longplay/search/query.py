@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import tantivy
 from tantivy import Occur, Query
 
-from longplay.errors import InputError
-from longplay.search import fields
+from longplay.errors import InputError, LongplayError
+from longplay.search import features, fields
 
 MAX_LENGTH = 1000
 FIELD_ALIASES = {
@@ -35,6 +35,8 @@ FIELD_ALIASES = {
     "mbid": "mbid",
     "id": "id",
     "year": "year",
+    "bpm": "bpm",
+    "key": "key",
 }
 PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
 NEAR_FIELDS = ("title", "artists", "album")  # where free words get prefix and typo expansion
@@ -47,10 +49,12 @@ class Parsed:
     phrases: list[str] = field(default_factory=list)  # free quoted phrases
     fielded: list[tuple[str, str, bool]] = field(default_factory=list)  # field, text, quoted
     year: tuple[int, int] | None = None
+    bpm: tuple[int, int] | None = None  # whole BPM, from the analysis (search.features)
+    key: int | None = None  # a search.features key code
 
     @property
     def empty(self) -> bool:
-        return not (self.words or self.phrases or self.fielded or self.year)
+        return not (self.words or self.phrases or self.fielded or self.year or self.bpm or self.key)
 
 
 def parse(text: str) -> Parsed:
@@ -76,6 +80,10 @@ def parse(text: str) -> Parsed:
             raise InputError(f"{name}: needs a value")
         if key == "year":
             out.year = year_range(value)
+        elif key == "bpm":
+            out.bpm = features.bpm_range(value)
+        elif key == "key":
+            out.key = features.query_key(value)
         else:
             out.fielded.append((key, value, quoted is not None))
     return out
@@ -194,14 +202,34 @@ class Builder:
         if p.year is not None:
             lo, hi = p.year
             must.append(self.range("year", lo, hi))
+        if p.bpm is not None:
+            must.append(self.range("bpm", *p.bpm))
+        if p.key is not None:
+            must.append(self._feature_term("key", p.key))
         if not must:
             return Query.all_query()
         return _all(must)
 
     def range(self, name: str, lo: int, hi: int) -> Query:
-        return Query.range_query(
-            self.schema, name, tantivy.FieldType.Unsigned, lo, hi, use_inverted_index=True
-        )
+        try:
+            return Query.range_query(
+                self.schema, name, tantivy.FieldType.Unsigned, lo, hi, use_inverted_index=True
+            )
+        except ValueError:  # an index built before the field existed
+            raise _stale(name) from None
+
+    def _feature_term(self, name: str, value: int) -> Query:
+        try:
+            return Query.term_query(self.schema, name, value)
+        except ValueError:
+            raise _stale(name) from None
+
+
+def _stale(name: str) -> LongplayError:
+    return LongplayError(
+        f"this search index has no {name}: field (built by an older Longplay); "
+        "remove ARCHIVE/search and run `longplay index` to rebuild it"
+    )
 
 
 def _all(queries: list[Query]) -> Query:

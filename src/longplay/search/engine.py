@@ -114,7 +114,9 @@ class SearchIndex:
         if parsed.empty:
             return self._list(text, kind or "track", limit, offset, after, held_only, holdings)
         want = offset + limit
-        for edits in (0, 1, 2):  # exact, then the typo passes while nothing matches
+        # Exact, then the typo passes while nothing matches (when a word could be misspelled:
+        # an ISRC, ID or range that matches nothing matches nothing with typos either).
+        for edits in (0, 1, 2) if parsed.fuzzable else (0,):
             hits, full = self._pass(parsed, edits, kind, held_only, max(CANDIDATES, want))
             if hits:
                 break
@@ -149,6 +151,8 @@ class SearchIndex:
         self, hits: list[tuple[float, tantivy.DocAddress]]
     ) -> list[tuple[float, tantivy.DocAddress]]:
         """Text score × log2(2 + popularity), best first; ties in document order."""
+        if len(hits) < 2:  # (a key lookup: no fast column to open)
+            return hits
         pops = self.searcher.fast_field_values("popularity", [a for _, a in hits])
         scored = [(s * math.log2(2 + (p or 0)), a) for (s, a), p in zip(hits, pops, strict=True)]
         scored.sort(key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
@@ -183,34 +187,36 @@ class SearchIndex:
         return Page(text, total, hits, next_after=nxt)
 
     def hits(self, ranked: list[tuple[float, tantivy.DocAddress]], holdings: Holdings) -> list[Hit]:
-        """The page's hits: small numbers from the fast fields (read for the page at once), ID
-        and text from the stored document (title, artists, album and ISRCs)."""
-        addrs = [a for _, a in ranked]
-        cols = {
-            n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)]
-            for n in self.numbers
-        }
-        cols.setdefault("bpm", [0] * len(addrs))
-        cols.setdefault("key", [0] * len(addrs))
+        """The page's hits, each from its stored document (text, ID and small numbers); an
+        index built before the numbers were stored reads them from the fast fields."""
+        docs = [self.searcher.doc(a) for _, a in ranked]
+        if docs and docs[0].get_first("ord") is None:
+            addrs = [a for _, a in ranked]
+            cols = {
+                n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)]
+                for n in self.numbers
+            }
+            nums = [{n: c[i] for n, c in cols.items()} for i in range(len(docs))]
+        else:
+            nums = [{n: int(d.get_first(n) or 0) for n in _NUMBERS} for d in docs]
         out = []
-        for i, (score, addr) in enumerate(ranked):
-            d = self.searcher.doc(addr)
-            kind = fields.KINDS[cols["kind"][i]]
+        for (score, _), d, v in zip(ranked, docs, nums, strict=True):
+            kind = fields.KINDS[v["kind"]]
             hit = Hit(
                 kind=kind,
                 id=int(d.get_first("id") or 0),
-                ord=cols["ord"][i],
+                ord=v["ord"],
                 title=d.get_first("title") or "",
                 artists=d.get_first("artists") or "",
                 album=d.get_first("album") or "",
-                year=cols["year"][i] or None,
-                duration_ms=cols["duration"][i] or None,
-                popularity=cols["popularity"][i],
+                year=v["year"] or None,
+                duration_ms=v["duration"] or None,
+                popularity=v["popularity"],
                 isrcs=list(d.get_all("isrc")),
                 score=round(float(score), 4),
-                held=bool(cols["held"][i]),
-                bpm=cols["bpm"][i] or None,
-                key=key_name(cols["key"][i]),
+                held=bool(v["held"]),
+                bpm=v.get("bpm") or None,
+                key=key_name(v.get("key", 0)),
             )
             if kind == "track":
                 hit.held = hit.held or holdings.is_held(hit.id)

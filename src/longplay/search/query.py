@@ -54,6 +54,12 @@ class Parsed:
     key: int | None = None  # a search.features key code
 
     @property
+    def fuzzable(self) -> bool:
+        """Whether a typo pass could match more: free words, or words in a text field."""
+        text = (n for n, _, quoted in self.fielded if n in fields.TEXT_FIELDS and not quoted)
+        return bool(self.words) or any(True for _ in text)
+
+    @property
     def empty(self) -> bool:
         return not (self.words or self.phrases or self.fielded or self.year or self.bpm or self.key)
 

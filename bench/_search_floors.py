@@ -40,6 +40,25 @@ def _slim(*, texts: tuple[str, ...], positions: str = "position", stored: bool =
     return sb.build()
 
 
+def _only(texts: tuple[str, ...], *, exact: bool = False):  # type: ignore[no-untyped-def]
+    """Only ``texts`` (analyzed, not stored) and the exact fields, or only the numbers when no
+    text is named: a breakdown of the build schema's cost by kind of field."""
+    if not texts:
+        sb = tantivy.SchemaBuilder()
+        sb.add_unsigned_field("kind", indexed=True, fast=True)
+        sb.add_integer_field("id", indexed=True, stored=True)
+        sb.add_unsigned_field("ord", indexed=True, fast=True)
+        for name in fields.NUMBERS:
+            sb.add_unsigned_field(name, indexed=True, fast=True, stored=True)
+        return sb.build()
+    sb = tantivy.SchemaBuilder()
+    for name in texts:
+        sb.add_text_field(name, tokenizer_name=fields.ANALYZER)
+    for name in fields.EXACT_FIELDS if exact else ():
+        sb.add_text_field(name, tokenizer_name="raw", index_option="basic")
+    return sb.build()
+
+
 def _combined(doc: str) -> str:
     """The document with its free text in one field (``text``), its other values unchanged."""
     d = json.loads(doc)
@@ -60,13 +79,16 @@ def floors(docs_file: Path, n: int, scratch: Path) -> None:
     n = min(n, len(docs))
     docs = docs[:n]
 
-    def show(label: str, seconds: float) -> None:
-        print(f"  floor  {label:<58} {n / seconds:>10,.0f} docs/s", flush=True)
+    def show(label: str, seconds: float, cpu: float | None = None) -> None:
+        own = f"  cpu {cpu / n * 1e6:6.1f} us/doc" if cpu is not None else ""
+        print(f"  floor  {label:<58} {n / seconds:>10,.0f} docs/s{own}", flush=True)
 
     show("Parquet row groups -> Python str", time.perf_counter() - t)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     dicts = [json.loads(d) for d in docs]
-    show("json.loads in Python (no Tantivy)", time.perf_counter() - t)
+    # The machine's yardstick: CPython's C JSON parser takes ~3 us for such a document on an
+    # idle desktop core; the ratio says how slow a core of this shared machine is right now.
+    show("json.loads in Python (no Tantivy)", time.perf_counter() - t, time.process_time() - c)
     combined = [_combined(d) for d in docs]
 
     def index(
@@ -84,11 +106,11 @@ def floors(docs_file: Path, n: int, scratch: Path) -> None:
         idx.register_tokenizer(fields.ANALYZER, fields.analyzer())
         items = [tantivy.Document.from_dict(d, schema) for d in dicts] if prebuilt else None
         writer = idx.writer(heap_size=heap, num_threads=threads)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         feed(writer, items)
         writer.commit()
         writer.wait_merging_threads()
-        show(label, time.perf_counter() - t)
+        show(label, time.perf_counter() - t, time.process_time() - c)
         shutil.rmtree(path, ignore_errors=True)
 
     def add_json(w: Any, _: Any) -> None:
@@ -107,6 +129,25 @@ def floors(docs_file: Path, n: int, scratch: Path) -> None:
         for d in combined:
             w.add_json(d)
 
+    def subset(keys: set[str]) -> Callable[[Any, Any], None]:
+        part = [json.dumps({k: v for k, v in d.items() if k in keys}) for d in dicts]
+
+        def feed(w: Any, _: Any) -> None:
+            for d in part:
+                w.add_json(d)
+
+        return feed
+
+    # Where Tantivy's time goes, by the fields a document has (same documents, cut down).
+    nums = {"kind", "id", "ord", *fields.NUMBERS}
+    text_keys = {*fields.TEXT_FIELDS, "cjk", *fields.EXACT_FIELDS}
+    index("add_json, title only", _only(("title",)), subset({"title"}))
+    index("add_json, numeric fields only", _only(()), subset(nums))
+    index(
+        "add_json, text and exact fields only",
+        _only((*fields.TEXT_FIELDS, "cjk"), exact=True),
+        subset(text_keys),
+    )
     schema = fields.schema()
     index("add_json, build schema (heap 400M, 1 thread)", schema, add_json)
     index("add_json, build schema, heap 1G, 2 threads", schema, add_json, 10**9, 2)

@@ -141,14 +141,16 @@ def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ig
         stage = scratch / "floors"
         shutil.rmtree(stage, ignore_errors=True)
         t = time.perf_counter()
-        build._stage_docs(archive, stage, build.NoHoldings())
+        build._stage_docs(archive, stage, build.NoHoldings(), build.NoFeatures())
         print(
             f"  stage 1 (DuckDB -> JSON docs, shuffle columns): {n / (time.perf_counter() - t):,.0f} tracks/s",
             flush=True,
         )
         floors(stage / "docs" / "track.parquet", floor_docs, scratch)
         shutil.rmtree(stage, ignore_errors=True)
+    cpu0 = _cpu()
     report = build.build_index(archive)
+    cpu = _cpu() - cpu0
     size = sum(f.stat().st_size for f in archive.search_dir.rglob("*") if f.is_file())
     print(
         f"{n:>11,} tracks  index build {report.seconds:7.1f} s  {n / report.seconds:>9,.0f} tracks/s "
@@ -157,6 +159,23 @@ def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ig
         f"{size / n * 256e6 / 1e9:,.0f} GB",
         flush=True,
     )
+    docs = sum(report.documents.values())
+    print(
+        f"{'':>11}  build CPU {cpu:7.1f} s (this process and its shards): "
+        f"{cpu / docs * 1e6:.1f} us/doc; load average after: {os.getloadavg()[0]:.1f}",
+        flush=True,
+    )
+
+
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its finished children (the shards)."""
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def run(

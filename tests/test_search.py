@@ -29,6 +29,9 @@ SONGS = [
     ("b1", "Jóga", "Björk", "Homogenic", 70, "GBAAA9700001"),
     ("b2", "Halo", "Beyoncé", "I Am... Sasha Fierce", 80, "USSM10804554"),
     ("c1", "光の港", "山下達郎", "海の歌", 40, "JPAB00000001"),
+    # The same words: in another order and popular, or in the typed order and obscure.
+    ("o1", "Trumbelet Glorvaxin Quandisor", "Famous", "Hits", 99, "USZZZ0000002"),
+    ("o2", "Glorvaxin Trumbelet Quandisor", "Nobody", "Deep Cuts", 1, "USZZZ0000001"),
 ]
 
 
@@ -72,6 +75,9 @@ def test_folding_cjk_prefix_and_typos(archive: Archive) -> None:
     typo = engine.search(archive, "quen bohemain")
     assert typo.typo_pass and typo.hits[0].title == "Bohemian Rhapsody"
     assert typo.hits[0].artists == "Queen"
+    # Every typo'd word matches both tracks alike; the words in order in the title decide.
+    swapped = engine.search(archive, "glorvaxni turmbelet quandisro")
+    assert swapped.typo_pass and [h.artists for h in swapped.hits] == ["Nobody", "Famous"]
 
 
 def test_ranking_by_popularity_and_stability(archive: Archive) -> None:
@@ -122,7 +128,7 @@ def test_empty_query_pages_by_key(archive: Archive) -> None:
         if page.next_after is None:
             break
         after = page.next_after
-    assert len(seen) == len(set(seen)) == page.total == 3006
+    assert len(seen) == len(set(seen)) == page.total == 3000 + len(SONGS)
     assert seen == sorted(seen)
 
 

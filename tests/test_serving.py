@@ -117,3 +117,51 @@ def test_a_failed_build_leaves_nothing_and_no_reader_behind(
         serving.ensure_snapshot(archive)
     assert not list(serving.serving_dir(archive).iterdir())
     assert not [t for t in threading.enumerate() if t.name == "lp-snapshot"]
+
+
+def test_ordinals_are_dense_in_id_order_and_survive_a_rebuild(archive: Archive) -> None:
+    _, path = _snapshot(archive)
+
+    def ords(p: Path) -> dict[str, list[tuple[int, int]]]:
+        lite = sqlite3.connect(p)
+        try:
+            return {
+                t: lite.execute(f"SELECT ord, {t[:-1]}_id FROM {t} ORDER BY ord").fetchall()
+                for t in ("artists", "albums", "tracks")
+            }
+        finally:
+            lite.close()
+
+    first = ords(path)
+    for rows in first.values():
+        assert [o for o, _ in rows] == list(range(len(rows)))
+        assert [i for _, i in rows] == sorted(i for _, i in rows)
+    path.unlink()
+    assert ords(serving.ensure_snapshot(archive)[1]) == first
+    # A snapshot of an older version is rebuilt, not served without its artist ordinals.
+    lite = sqlite3.connect(path)
+    lite.execute("UPDATE meta SET value = '1' WHERE key = 'snapshot_version'")
+    lite.commit()
+    lite.close()
+    serving.ensure_snapshot(archive)
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key = 'snapshot_version'")
+    assert version.fetchone()[0] == str(serving.SNAPSHOT_VERSION)
+
+
+def test_empty_artist_search_pages_by_ordinal(archive: Archive) -> None:
+    _, path = _snapshot(archive)
+    b = Browse(path)
+    n = sqlite3.connect(path).execute("SELECT count(*) FROM artists").fetchone()[0]
+    pages, offset = [], 0
+    while chunk := b.search("", "artist", 97, offset, held=False):
+        pages += chunk
+        offset += len(chunk)
+    ids = [a.artist_id for a in pages]
+    assert len(ids) == n and ids == sorted(ids)  # every artist once, in ID order
+    plan = " ".join(
+        str(r)
+        for r in sqlite3.connect(path).execute(
+            "EXPLAIN QUERY PLAN SELECT artist_id FROM artists a WHERE a.ord >= 10 AND a.ord < 20"
+        )
+    )
+    assert "artists_ord" in plan  # a range seek, not an OFFSET walk

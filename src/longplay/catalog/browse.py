@@ -383,7 +383,7 @@ class Browse:
         }[kind]
         conds: list[str] = []
         args: list[Any] = []
-        if not q and not held and kind != "artist":
+        if not q and not held:
             # Everything, as a client syncing the catalog asks for it page after page: a range
             # of the dense ordinal is one index seek at any offset, where OFFSET would walk
             # every row before it (the order is the snapshot's, stable for its lifetime).
@@ -392,7 +392,8 @@ class Browse:
                 f"ORDER BY {alias}.ord",
                 (offset, offset + limit),
             )
-            return [{"album": _album, "track": _track}[kind](r) for r in rows]  # type: ignore[return-value]
+            make_row = {"artist": _artist, "album": _album, "track": _track}[kind]
+            return [make_row(r) for r in rows]  # type: ignore[return-value]
         if q:
             conds.append(f"{key} >= ? AND {key} < ?")
             args += [q, q + "\uffff"]

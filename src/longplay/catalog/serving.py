@@ -23,7 +23,7 @@ from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: artists.ord, and every ord numbered in ID order
 BATCH = 20_000  # rows per batch from DuckDB
 QUEUED = 4  # batches read ahead of the writer (bounds memory: ~80k rows)
 CACHE_KIB = 256 * 1024  # SQLite page cache while building
@@ -36,11 +36,12 @@ TABLES: dict[str, tuple[str, str]] = {
     "artists": (
         "CREATE TABLE artists (artist_id INTEGER PRIMARY KEY, name TEXT NOT NULL, "
         "sort_key TEXT NOT NULL, letter TEXT NOT NULL, mbid TEXT, album_count INTEGER NOT NULL, "
-        "song_count INTEGER NOT NULL)",
+        "song_count INTEGER NOT NULL, ord INTEGER NOT NULL)",
         f"""SELECT a.artist_id, a.name, lower(coalesce(a.sort_name, a.name)) AS sort_key,
                    {_LETTER.format(c="coalesce(a.sort_name, a.name)")}, a.mbid,
                    (SELECT count(*) FROM album_artists x WHERE x.artist_id = a.artist_id),
-                   (SELECT count(*) FROM track_artists x WHERE x.artist_id = a.artist_id)
+                   (SELECT count(*) FROM track_artists x WHERE x.artist_id = a.artist_id),
+                   row_number() OVER (ORDER BY a.artist_id) - 1
             FROM (SELECT DISTINCT ON (artist_id) * FROM artists ORDER BY artist_id) a""",
     ),
     "albums": (
@@ -63,7 +64,7 @@ TABLES: dict[str, tuple[str, str]] = {
            SELECT al.album_id, al.title, lower(al.title), aa.artist_id, aa.artist, aa.artist_sort,
                   al.release_year, al.release_date, al.album_type, al.label, al.mbid, ag.genre,
                   coalesce(tr.n, 0), coalesce(tr.d, 0), coalesce(tr.listens, 0),
-                  row_number() OVER () - 1
+                  row_number() OVER (ORDER BY al.album_id) - 1
            FROM (SELECT DISTINCT ON (album_id) * FROM albums ORDER BY album_id) al LEFT JOIN aa USING (album_id) LEFT JOIN ag USING (album_id)
            LEFT JOIN tr USING (album_id)""",
     ),
@@ -85,7 +86,7 @@ TABLES: dict[str, tuple[str, str]] = {
            SELECT t.track_id, t.album_id, t.title, t.disc_number, t.track_number, t.duration_ms,
                   t.isrc, t.mbid, coalesce(t.listen_count, 0), t.popularity, t.explicit,
                   ta.artist_id, ta.artist, coalesce(tg.genre, ag.genre), al.release_year, t.license, lower(t.title),
-                  row_number() OVER () - 1
+                  row_number() OVER (ORDER BY t.track_id) - 1
            FROM (SELECT DISTINCT ON (track_id) * FROM tracks ORDER BY track_id) t LEFT JOIN ta USING (track_id) LEFT JOIN tg USING (track_id)
            LEFT JOIN (SELECT DISTINCT ON (album_id) * FROM albums ORDER BY album_id) al
                 USING (album_id) LEFT JOIN ag USING (album_id)""",
@@ -116,7 +117,9 @@ INDEXES = (
     "CREATE INDEX albums_year ON albums (year, album_id)",
     "CREATE INDEX albums_newest ON albums (release_date DESC, album_id)",
     "CREATE INDEX albums_genre ON albums (genre, sort_key, album_id)",
-    # Dense ordinals: a uniform random pick is a random integer and one seek.
+    # Dense ordinals in ID order: a uniform random pick is a random integer and one seek, a
+    # listing's page one range seek; the same catalog numbers them the same in every rebuild.
+    "CREATE UNIQUE INDEX artists_ord ON artists (ord)",
     "CREATE UNIQUE INDEX albums_ord ON albums (ord)",
     "CREATE UNIQUE INDEX tracks_ord ON tracks (ord)",
     "CREATE INDEX tracks_sort ON tracks (sort_key, track_id)",
@@ -138,6 +141,19 @@ def serving_dir(archive: Archive) -> Path:
 
 def snapshot_path(archive: Archive, generation: str) -> Path:
     return serving_dir(archive) / f"{generation}.sqlite"
+
+
+def _version(path: Path) -> int:
+    """The snapshot version a file was written with (0 when unreadable): older ones are rebuilt."""
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = con.execute("SELECT value FROM meta WHERE key = 'snapshot_version'").fetchone()
+        finally:
+            con.close()
+        return int(row[0]) if row else 0
+    except (sqlite3.Error, ValueError):
+        return 0
 
 
 def _produce(store: CatalogStore, out: queue.Queue[Any], stop: threading.Event) -> None:
@@ -197,7 +213,7 @@ def ensure_snapshot(archive: Archive) -> tuple[str, Path]:
             "(e.g. `longplay ingest synthetic --tracks 10000`)"
         )
     path = snapshot_path(archive, generation)
-    if path.exists():
+    if path.exists() and _version(path) == SNAPSHOT_VERSION:
         return generation, path
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")

@@ -23,11 +23,18 @@ def index(obj: Context, workers: int | None) -> None:
     Example:
       longplay index --workers 2
     """
+    from longplay.pack.features import ArchiveFeatures
     from longplay.pack.holdings import ArchiveHoldings
     from longplay.search.build import build_index
 
     archive = obj.archive()
-    click.echo(build_index(archive, holdings=ArchiveHoldings(archive), workers=workers).summary())
+    report = build_index(
+        archive,
+        holdings=ArchiveHoldings(archive),
+        features=ArchiveFeatures(archive),
+        workers=workers,
+    )
+    click.echo(report.summary())
 
 
 @click.command(cls=Command)
@@ -57,14 +64,17 @@ def search(
 
     Free words must all match, the last one also as a prefix; near spellings are tried when
     nothing matches. Fields: title: artist: album: albumartist: genre: isrc: upc: mbid: id:
-    year:2001..2005, and "quoted phrases". An empty QUERY lists one kind in ID order.
+    year:2001..2005, bpm:120..130 and key:Am (analyzed tracks only), and "quoted phrases".
+    An empty QUERY lists one kind in ID order.
 
     \b
     Example:
       longplay search "bohemian rhapsody"
       longplay search 'artist:queen year:1975..1980' --kind track --limit 5
       longplay search "" --kind album --after 40 --json
+      longplay search 'bpm:120..130 key:Am' --kind track
     """
+    from longplay.pack.features import ArchiveFeatures
     from longplay.pack.holdings import ArchiveHoldings
     from longplay.search.engine import format_page
     from longplay.search.engine import search as run
@@ -79,6 +89,7 @@ def search(
         kind=kind,
         held_only=held_only,
         holdings=ArchiveHoldings(archive),
+        features=ArchiveFeatures(archive),
     )
     click.echo(json.dumps(page.to_json(), ensure_ascii=False) if as_json else format_page(page))
 
@@ -89,6 +100,8 @@ def search(
 @click.option("--year", "years", default=None, help="Only these years: 1990..1999, 2001, ..1980.")
 @click.option("--min-popularity", type=int, default=None, help="Only tracks this popular (0-100).")
 @click.option("--held-only", is_flag=True, help="Only tracks the archive holds a file for.")
+@click.option("--bpm", default=None, help="Only analyzed tracks of this tempo: 120..130, ..90.")
+@click.option("--key", default=None, help='Only analyzed tracks in this key: Am, C#, "E♭ major".')
 @click.option("--seed", type=int, default=0, show_default=True, help="The session's seed.")
 @click.option(
     "--position",
@@ -107,6 +120,8 @@ def shuffle(
     years: str | None,
     min_popularity: int | None,
     held_only: bool,
+    bpm: str | None,
+    key: str | None,
     seed: int,
     position: int,
     spread: bool,
@@ -120,8 +135,11 @@ def shuffle(
     Example:
       longplay shuffle --n 10 --genre rock --year 1990..1999 --seed 42
       longplay shuffle --n 10 --seed 42 --position 10 --spread
+      longplay shuffle --n 10 --bpm 120..130 --key Am
     """
+    from longplay.pack.features import ArchiveFeatures
     from longplay.pack.holdings import ArchiveHoldings
+    from longplay.search.features import bpm_range
     from longplay.search.query import year_range
     from longplay.search.shuffle import format_shuffle
     from longplay.search.shuffle import shuffle as draw
@@ -136,7 +154,10 @@ def shuffle(
         years=year_range(years) if years is not None else None,
         min_popularity=min_popularity,
         held_only=held_only,
+        bpm=bpm_range(bpm) if bpm is not None else None,
+        key=key,
         spread=spread,
         holdings=ArchiveHoldings(archive),
+        features=ArchiveFeatures(archive),
     )
     click.echo(json.dumps(page.to_json(), ensure_ascii=False) if as_json else format_shuffle(page))

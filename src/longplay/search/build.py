@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from longplay import progress
@@ -35,6 +36,7 @@ from longplay.archive import Archive
 from longplay.catalog import views
 from longplay.catalog.store import CatalogStore
 from longplay.search import fields, layout
+from longplay.search.features import NoFeatures, TrackFeatures, bpm_value, key_code
 from longplay.search.holdings import Holdings, NoHoldings
 
 HEAP_BYTES = 400_000_000  # per shard writer; 1 GB was not faster at 1M tracks (measured 2 runs)
@@ -76,8 +78,9 @@ def _doc_sql(kind: str) -> str:
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
             mbid: mbid, popularity: popularity, year: year,
-            duration: duration_ms, held: held}}"""
-        src, key, held = views.TRACK_ROWS, "track_id", "track_id IN (SELECT id FROM _held)"
+            duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
+        src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
+        key, held = "track_id", "track_id IN (SELECT id FROM _held)"
     elif kind == "album":
         text = "concat_ws(' ', title, array_to_string(album_artists, ' '))"
         body = f"""{{kind: 1, id: album_id, ord: ord, title: title,
@@ -99,27 +102,46 @@ def _doc_sql(kind: str) -> str:
         ORDER BY ord"""
 
 
+_RHYTHM = "LEFT JOIN _rhythm f ON f.track_id = r.track_id"
 GENRE_CODES = "SELECT genre_id, name, row_number() OVER (ORDER BY genre_id) AS code FROM genres"
 SHUFFLE_SQL = f"""
     SELECT r.track_id, (hash(r.artist_id) % 4294967296)::UINTEGER AS artist,
            coalesce(g.code, 0)::USMALLINT AS genre, r.popularity::UTINYINT AS popularity,
            coalesce(r.year, 0)::USMALLINT AS year,
-           (r.track_id IN (SELECT id FROM _held))::UTINYINT AS held
-    FROM ({views.TRACK_ROWS}) r LEFT JOIN ({GENRE_CODES}) g USING (genre_id)
+           (r.track_id IN (SELECT id FROM _held))::UTINYINT AS held,
+           coalesce(f.bpm, 0)::USMALLINT AS bpm, coalesce(f.key, 0)::UTINYINT AS key
+    FROM ({views.TRACK_ROWS}) r LEFT JOIN ({GENRE_CODES}) g USING (genre_id) {_RHYTHM}
     ORDER BY r.track_id"""
 
 
-def _stage_docs(archive: Archive, partial: Path, holdings: Holdings) -> None:
+def _rhythm_table(features: TrackFeatures) -> pa.Table:
+    """track_id, bpm (whole), key (code) of the analyzed tracks, for DuckDB to join."""
+    rows = [
+        (int(t), bpm_value(b), key_code(k, m))
+        for t, b, k, m in features.rhythm()
+        if bpm_value(b) or key_code(k, m)
+    ]
+    return pa.table(
+        {
+            "track_id": pa.array([r[0] for r in rows], pa.int64()),
+            "bpm": pa.array([r[1] for r in rows], pa.uint16()),
+            "key": pa.array([r[2] for r in rows], pa.uint8()),
+        }
+    )
+
+
+def _stage_docs(
+    archive: Archive, partial: Path, holdings: Holdings, features: TrackFeatures
+) -> None:
     docs = partial / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     todo = [k for k in fields.KINDS if not (docs / f"{k}.parquet").exists()]
     if not todo and (partial / "shuffle" / "done").exists():
         return
-    import pyarrow as pa
-
     with CatalogStore(archive).read() as con:
         held = pa.table({"id": pa.array(sorted(holdings.held_ids()), pa.int64())})
         con.register("_held", held)
+        con.register("_rhythm", _rhythm_table(features))
         for kind in todo:
             tmp = docs / f"{kind}.parquet.tmp"
             con.execute(
@@ -197,6 +219,7 @@ def build_index(
     archive: Archive,
     *,
     holdings: Holdings | None = None,
+    features: TrackFeatures | None = None,
     workers: int | None = None,
     commit_rows: int = COMMIT_ROWS,
 ) -> IndexReport:
@@ -212,7 +235,7 @@ def build_index(
         return IndexReport(gen, final, layout.read_counts(final), 0.0, built=False)
     t0 = time.perf_counter()
     partial = final.with_name(final.name + layout.PARTIAL)
-    _stage_docs(archive, partial, holdings or NoHoldings())
+    _stage_docs(archive, partial, holdings or NoHoldings(), features or NoFeatures())
     units = _units(partial / "docs")
     workers = max(1, workers or archive.settings.workers or os.cpu_count() or 1)
     total = sum(u[2] for u in units)

@@ -27,6 +27,7 @@ from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError, LongplayError
 from longplay.search import fields, layout
+from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
 from longplay.search.query import Builder, Parsed, parse
 
@@ -50,6 +51,8 @@ class Hit:
     held: bool = False
     torrent: str | None = None
     path: str | None = None
+    bpm: int | None = None  # from the analysis of the held file, as of the index build
+    key: str | None = None
 
 
 @dataclass
@@ -75,6 +78,8 @@ class SearchIndex:
         self.searcher = self.index.searcher()
         self.builder = Builder(self.schema, self.searcher)
         self.counts = layout.read_counts(path)
+        # Indexes built before tempo and key were fields have neither (rebuild to get them).
+        self.numbers = tuple(n for n in _NUMBERS if fields.has_field(self.schema, n))
 
     def _kind_code(self, kind: str) -> int:
         if kind not in fields.KINDS:
@@ -109,7 +114,9 @@ class SearchIndex:
         if parsed.empty:
             return self._list(text, kind or "track", limit, offset, after, held_only, holdings)
         want = offset + limit
-        for edits in (0, 1, 2):  # exact, then the typo passes while nothing matches
+        # Exact, then the typo passes while nothing matches (when a word could be misspelled:
+        # an ISRC, ID or range that matches nothing matches nothing with typos either).
+        for edits in (0, 1, 2) if parsed.fuzzable else (0,):
             hits, full = self._pass(parsed, edits, kind, held_only, max(CANDIDATES, want))
             if hits:
                 break
@@ -144,6 +151,8 @@ class SearchIndex:
         self, hits: list[tuple[float, tantivy.DocAddress]]
     ) -> list[tuple[float, tantivy.DocAddress]]:
         """Text score × log2(2 + popularity), best first; ties in document order."""
+        if len(hits) < 2:  # (a key lookup: no fast column to open)
+            return hits
         pops = self.searcher.fast_field_values("popularity", [a for _, a in hits])
         scored = [(s * math.log2(2 + (p or 0)), a) for (s, a), p in zip(hits, pops, strict=True)]
         scored.sort(key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
@@ -178,29 +187,36 @@ class SearchIndex:
         return Page(text, total, hits, next_after=nxt)
 
     def hits(self, ranked: list[tuple[float, tantivy.DocAddress]], holdings: Holdings) -> list[Hit]:
-        """The page's hits: small numbers from the fast fields (read for the page at once), ID
-        and text from the stored document (title, artists, album and ISRCs)."""
-        addrs = [a for _, a in ranked]
-        cols = {
-            n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)] for n in _NUMBERS
-        }
+        """The page's hits, each from its stored document (text, ID and small numbers); an
+        index built before the numbers were stored reads them from the fast fields."""
+        docs = [self.searcher.doc(a) for _, a in ranked]
+        if docs and docs[0].get_first("ord") is None:
+            addrs = [a for _, a in ranked]
+            cols = {
+                n: [int(v or 0) for v in self.searcher.fast_field_values(n, addrs)]
+                for n in self.numbers
+            }
+            nums = [{n: c[i] for n, c in cols.items()} for i in range(len(docs))]
+        else:
+            nums = [{n: int(d.get_first(n) or 0) for n in _NUMBERS} for d in docs]
         out = []
-        for i, (score, addr) in enumerate(ranked):
-            d = self.searcher.doc(addr)
-            kind = fields.KINDS[cols["kind"][i]]
+        for (score, _), d, v in zip(ranked, docs, nums, strict=True):
+            kind = fields.KINDS[v["kind"]]
             hit = Hit(
                 kind=kind,
                 id=int(d.get_first("id") or 0),
-                ord=cols["ord"][i],
+                ord=v["ord"],
                 title=d.get_first("title") or "",
                 artists=d.get_first("artists") or "",
                 album=d.get_first("album") or "",
-                year=cols["year"][i] or None,
-                duration_ms=cols["duration"][i] or None,
-                popularity=cols["popularity"][i],
+                year=v["year"] or None,
+                duration_ms=v["duration"] or None,
+                popularity=v["popularity"],
                 isrcs=list(d.get_all("isrc")),
                 score=round(float(score), 4),
-                held=bool(cols["held"][i]),
+                held=bool(v["held"]),
+                bpm=v.get("bpm") or None,
+                key=key_name(v.get("key", 0)),
             )
             if kind == "track":
                 hit.held = hit.held or holdings.is_held(hit.id)
@@ -211,7 +227,7 @@ class SearchIndex:
         return out
 
 
-_NUMBERS = ("kind", "ord", "year", "duration", "popularity", "held")
+_NUMBERS = ("kind", "ord", "year", "duration", "popularity", "held", "bpm", "key")
 
 
 def _all(queries: list[Query]) -> Query:
@@ -226,7 +242,9 @@ _open: dict[Path, SearchIndex] = {}
 _lock = threading.Lock()
 
 
-def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIndex:
+def open_current(
+    archive: Archive, holdings: Holdings | None = None, features: TrackFeatures | None = None
+) -> SearchIndex:
     """The current generation's index; built first when missing (``ingest`` leaves it to us)."""
     gen = CatalogStore(archive).current_name()
     if gen is None:
@@ -237,7 +255,7 @@ def open_current(archive: Archive, holdings: Holdings | None = None) -> SearchIn
             if not layout.is_complete(path):
                 from longplay.search.build import build_index
 
-                build_index(archive, holdings=holdings)
+                build_index(archive, holdings=holdings, features=features)
             _open[path] = SearchIndex(path)
         return _open[path]
 
@@ -264,9 +282,11 @@ def search(
     kind: str | None = None,
     held_only: bool = False,
     holdings: Holdings | None = None,
+    features: TrackFeatures | None = None,
 ) -> Page:
-    """Search the current generation (see the module docstring and docs/search.md)."""
-    index = open_current(archive, holdings)
+    """Search the current generation (see the module docstring and docs/search.md);
+    ``features`` are used only when the index has to be built first."""
+    index = open_current(archive, holdings, features)
     return index.search(
         text,
         limit=limit,
@@ -288,8 +308,9 @@ def format_page(page: Page) -> str:
         mark = "●" if h.held else "○"
         who = f" — {h.artists}" if h.artists and h.kind != "artist" else ""
         on = f" — {h.album}" if h.album else ""
+        tags = "".join(f", {v}" for v in (h.bpm and f"{h.bpm} bpm", h.key) if v)
         lines.append(
-            f"{mark} {h.kind:<6} {h.title}{who}{on}{year}  [id {h.id}, pop {h.popularity}]"
+            f"{mark} {h.kind:<6} {h.title}{who}{on}{year}  [id {h.id}, pop {h.popularity}{tags}]"
         )
         if h.torrent:
             lines.append(f"         in torrent {h.torrent}: {h.path}")

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import tantivy
 from tantivy import Occur, Query
 
-from longplay.errors import InputError
-from longplay.search import fields
+from longplay.errors import InputError, LongplayError
+from longplay.search import features, fields
 
 MAX_LENGTH = 1000
 FIELD_ALIASES = {
@@ -35,9 +35,12 @@ FIELD_ALIASES = {
     "mbid": "mbid",
     "id": "id",
     "year": "year",
+    "bpm": "bpm",
+    "key": "key",
 }
 PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
-NEAR_FIELDS = ("title", "artists", "album")  # where free words get prefix and typo expansion
+NEAR_FIELDS = ("title", "artists", "album")
+ORDER_BOOST = 4.0  # the typo pass's bonus for the words in order in the title (see _in_order)  # where free words get prefix and typo expansion
 _TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
 
 
@@ -47,10 +50,18 @@ class Parsed:
     phrases: list[str] = field(default_factory=list)  # free quoted phrases
     fielded: list[tuple[str, str, bool]] = field(default_factory=list)  # field, text, quoted
     year: tuple[int, int] | None = None
+    bpm: tuple[int, int] | None = None  # whole BPM, from the analysis (search.features)
+    key: int | None = None  # a search.features key code
+
+    @property
+    def fuzzable(self) -> bool:
+        """Whether a typo pass could match more: free words, or words in a text field."""
+        text = (n for n, _, quoted in self.fielded if n in fields.TEXT_FIELDS and not quoted)
+        return bool(self.words) or any(True for _ in text)
 
     @property
     def empty(self) -> bool:
-        return not (self.words or self.phrases or self.fielded or self.year)
+        return not (self.words or self.phrases or self.fielded or self.year or self.bpm or self.key)
 
 
 def parse(text: str) -> Parsed:
@@ -76,6 +87,10 @@ def parse(text: str) -> Parsed:
             raise InputError(f"{name}: needs a value")
         if key == "year":
             out.year = year_range(value)
+        elif key == "bpm":
+            out.bpm = features.bpm_range(value)
+        elif key == "key":
+            out.key = features.query_key(value)
         else:
             out.fielded.append((key, value, quoted is not None))
     return out
@@ -194,14 +209,63 @@ class Builder:
         if p.year is not None:
             lo, hi = p.year
             must.append(self.range("year", lo, hi))
+        if p.bpm is not None:
+            must.append(self.range("bpm", *p.bpm))
+        if p.key is not None:
+            must.append(self._feature_term("key", p.key))
         if not must:
             return Query.all_query()
+        order = self._in_order(p.words) if edits and len(p.words) > 1 else None
+        if order is not None:  # the typo pass: words in the query's order rank first
+            return Query.boolean_query([*((Occur.Must, q) for q in must), (Occur.Should, order)])
         return _all(must)
 
+    def _in_order(self, words: list[str]) -> Query | None:
+        """The free words one edit away each, in the query's order, in the title (a typo pass).
+
+        Tantivy scores every fuzzy match alike, so among the many tracks that contain a near
+        spelling of each word somewhere (common words have many neighbours), popularity alone
+        would decide; the track whose title has them as typed, in order, is the likelier one
+        (bench: it was most typo misses). One edit only: two-edit neighbourhoods as regexes are
+        large, and such words still match through the fuzzy clauses."""
+        terms = [t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w)]
+        if len(terms) < 2:
+            return None
+        pattern = [_near(t) if len(t) >= 4 else re.escape(t) for t in terms]
+        q = Query.regex_phrase_query(self.schema, "title", list[str | tuple[int, str]](pattern))
+        return Query.boost_query(q, ORDER_BOOST)
+
     def range(self, name: str, lo: int, hi: int) -> Query:
-        return Query.range_query(
-            self.schema, name, tantivy.FieldType.Unsigned, lo, hi, use_inverted_index=True
-        )
+        try:
+            return Query.range_query(
+                self.schema, name, tantivy.FieldType.Unsigned, lo, hi, use_inverted_index=True
+            )
+        except ValueError:  # an index built before the field existed
+            raise _stale(name) from None
+
+    def _feature_term(self, name: str, value: int) -> Query:
+        try:
+            return Query.term_query(self.schema, name, value)
+        except ValueError:
+            raise _stale(name) from None
+
+
+def _stale(name: str) -> LongplayError:
+    return LongplayError(
+        f"this search index has no {name}: field (built by an older Longplay); "
+        "remove ARCHIVE/search and run `longplay index` to rebuild it"
+    )
+
+
+def _near(term: str) -> str:
+    """A regex of every spelling one edit from ``term`` (Damerau: a swap of neighbours is one)."""
+    n, alts = len(term), {term}
+    for i in range(n):
+        alts.add(term[:i] + term[i + 1 :])
+        alts.add(term[:i] + "." + term[i + 1 :])
+    alts.update(term[:i] + "." + term[i:] for i in range(n + 1))
+    alts.update(term[:i] + term[i + 1] + term[i] + term[i + 2 :] for i in range(n - 1))
+    return "(" + "|".join(sorted(re.escape(a).replace("\\.", ".") for a in alts)) + ")"
 
 
 def _all(queries: list[Query]) -> Query:

@@ -33,6 +33,7 @@ from tantivy import Query
 from longplay.archive import Archive
 from longplay.errors import InputError
 from longplay.search.engine import Hit, SearchIndex, open_current
+from longplay.search.features import TrackFeatures, query_key
 from longplay.search.holdings import Holdings, NoHoldings
 
 DENSE = 64  # filters keeping less than 1/64 of the tracks list their matches (see above)
@@ -93,7 +94,15 @@ class Columns:
         self.popularity = np.load(d / "popularity.npy", mmap_mode="r")
         self.year = np.load(d / "year.npy", mmap_mode="r")
         self.held = np.load(d / "held.npy", mmap_mode="r")
+        # Whole BPM and key code (search.features), 0 when not analyzed; absent from indexes
+        # built before they were columns, which then match no tempo or key filter.
+        self.bpm = _optional(d / "bpm.npy", np.uint16, len(self.track_id))
+        self.key = _optional(d / "key.npy", np.uint8, len(self.track_id))
         self.genres: dict[str, int] = json.loads((d / "genres.json").read_text(encoding="utf-8"))
+
+
+def _optional(path: Path, dtype: type, n: int) -> np.ndarray:
+    return np.load(path, mmap_mode="r") if path.exists() else np.zeros(n, dtype)
 
 
 @cache
@@ -107,6 +116,8 @@ class Filters:
     years: tuple[int, int] | None = None
     min_popularity: int | None = None
     held_only: bool = False
+    bpm: tuple[int, int] | None = None  # whole BPM, inclusive
+    key: int | None = None  # a search.features key code
 
     def mask(self, c: Columns, held: frozenset[int]) -> np.ndarray | None:
         m: np.ndarray | None = None
@@ -124,6 +135,10 @@ class Filters:
             both((c.year >= self.years[0]) & (c.year <= self.years[1]))
         if self.min_popularity is not None:
             both(c.popularity >= self.min_popularity)
+        if self.bpm is not None:  # (unanalyzed tracks are 0, below any range: bpm_range >= 1)
+            both((c.bpm >= max(1, self.bpm[0])) & (c.bpm <= self.bpm[1]))
+        if self.key is not None:
+            both(c.key == self.key)
         if self.held_only:
             h = np.asarray(c.held, dtype=bool)
             if held:
@@ -226,12 +241,18 @@ def shuffle(
     years: tuple[int, int] | None = None,
     min_popularity: int | None = None,
     held_only: bool = False,
+    bpm: tuple[int, int] | None = None,
+    key: str | None = None,
     spread: bool = False,
     holdings: Holdings | None = None,
+    features: TrackFeatures | None = None,
 ) -> ShufflePage:
-    """A page of the shuffle session ``seed`` over the current generation."""
-    filters = Filters(genre, years, min_popularity, held_only)
-    index = open_current(archive, holdings)
+    """A page of the shuffle session ``seed`` over the current generation. ``bpm`` (whole,
+    inclusive) and ``key`` (``Am``, ``"E♭ major"``…) keep analyzed tracks only; ``features``
+    are used only when the index has to be built first."""
+    code = query_key(key) if key is not None else None
+    filters = Filters(genre, years, min_popularity, held_only, bpm, code)
+    index = open_current(archive, holdings, features)
     return draw(
         index,
         n=n,

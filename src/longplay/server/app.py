@@ -29,6 +29,7 @@ from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
 from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
 from longplay.server.holdings import Follower
+from longplay.server.limits import BodyLimit, BodyTooLarge, body_too_large_handler
 from longplay.server.observe import Metrics, Observe
 from longplay.server.web.session import CSRF_FIELD, CSRF_HEADER, Sessions, same_origin
 
@@ -208,8 +209,14 @@ def create_app(archive: Archive) -> Starlette:
         yield
         server.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    max_body = int(archive.settings.server_max_body)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BodyTooLarge: body_too_large_handler(max_body)},
+    )
     app.state.server = server
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_body=max_body)
     app.add_middleware(Observe, metrics=server.metrics)
     return app

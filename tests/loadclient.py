@@ -9,6 +9,7 @@ Subsonic envelope whose status is ok; socket errors (connect, read, write, timeo
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import subprocess
@@ -25,7 +26,35 @@ from urllib.parse import urlencode
 import httpx
 
 from longplay.archive import Archive
+from longplay.audio import samples
+from longplay.audio.scan import scan
+from longplay.catalog.sources import ingest_flat, ingest_synthetic
+from longplay.server import accounts
 from netutil import free_port, port_open, wait_for
+from serverfixtures import OTHER, OTHER_PASSWORD, PASSWORD, USER
+
+
+def token_auth(user: str, password: str) -> dict[str, str]:
+    salt = "5a1t"
+    token = hashlib.md5((password + salt).encode()).hexdigest()
+    return {"u": user, "t": token, "s": salt, "v": "1.16.1", "c": "load"}
+
+
+def load_archive(root: Path) -> Archive:
+    """serverfixtures' archive, smaller: four 1-second clips held, 300 synthetic tracks."""
+    archive = Archive.init(root / "archive")
+    # The load tests authenticate correctly; the attack tests set the limit through the
+    # environment of the server they start.
+    archive.toml_path.write_text("auth_attempts_per_minute = 0\n")
+    archive = Archive.open(archive.root)
+    music = root / "music"
+    samples.generate(music, 4, seed=0, seconds=1.0)
+    ingest_synthetic(archive, 300, seed=4)
+    ingest_flat(archive, [music / "catalog.jsonl"], "samples")
+    scan(archive, [music], workers=1)
+    accounts.add_user(archive, USER, PASSWORD, admin=True)
+    accounts.add_user(archive, OTHER, OTHER_PASSWORD)
+    return archive
 
 
 def _status_kb(pid: int, key: str) -> int:

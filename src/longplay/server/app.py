@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -38,6 +39,9 @@ log = logging.getLogger("longplay.server")
 # An <audio> or <img> element cannot send a header, so these read-only endpoints also take the
 # session's CSRF token as a parameter; every other call must send it as a header.
 MEDIA_ENDPOINTS = frozenset({"stream", "getCoverArt", "download"})
+# Starlette's default of 1,000 would refuse a formPost playlist of 1,001 songs; the body's size
+# (server_max_body) already bounds the memory a form takes.
+MAX_FORM_FIELDS = 50_000
 
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
@@ -160,7 +164,11 @@ async def dispatch(request: Request) -> Response:
     if request.method == "POST":
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            try:  # the body's size is bounded by BodyLimit; its field count here
+                form = await request.form(max_fields=MAX_FORM_FIELDS)
+            except HTTPException as exc:  # too many fields or parts, a malformed body
+                params = _params(request, None)
+                return _error(params, SubsonicError(0, f"Bad form body: {exc.detail}"), 400)
     params = _params(request, form)
     request.state.endpoint = name if name in SPEC_ENDPOINTS else "unknown"
     if name not in SPEC_ENDPOINTS:

@@ -2,10 +2,10 @@
 
 Mechanisms (OpenSubsonic): ``u`` + ``p`` (clear or ``enc:`` hex), ``u`` + ``t`` + ``s`` where
 ``t = md5(password + salt)``, or ``apiKey`` alone (the ``apiKeyAuthentication`` extension: with
-``u``/``p``/``t``/``s`` beside it the answer is 43, an unknown or revoked key is 44). Failed
-attempts are counted per user name and per client address over a sliding minute; past the
-``auth_attempts_per_minute`` setting further attempts are refused without being checked, so a
-password cannot be guessed at request speed.
+``u``/``p``/``t``/``s`` beside it the answer is 43, as it is for ``p`` with ``t``; an unknown
+or revoked key is 44). Failed attempts are counted per user name and per client address over a
+sliding minute; past the ``auth_attempts_per_minute`` setting further attempts are refused
+without being checked, so a password cannot be guessed at request speed.
 
 One more kind, for the web player only: a logged-in browser session (:class:`WebCredential`),
 accepted when the signed session cookie, the session's CSRF token and a same-origin request all
@@ -157,6 +157,8 @@ class Authenticator:
             return self._by_key(api_key, address)
         if not u:
             raise missing("u")
+        if params.get("p") is not None and params.get("t") is not None:
+            raise SubsonicError(CONFLICTING_MECHANISMS, "Give either p or t and s, not both.")
         keys = (f"user:{u.lower()}", f"addr:{address}")
         if self.limiter.blocked(*keys):
             raise SubsonicError(

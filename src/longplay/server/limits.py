@@ -4,7 +4,7 @@ uvicorn bounds neither the time a client may take to send a request's head (a sl
 dribbling a header a byte a second holds its connection forever) nor its size (llhttp keeps
 appending), and a connection that never sends a byte is never closed. :func:`guarded_http`
 makes the httptools protocol close such connections: 408 past ``server_header_timeout`` seconds,
-431 past ``server_max_head`` bytes. :class:`BodyLimit` answers 413 to a body over
+431 past ``server_max_head`` bytes, 414 for a URL over 64 KiB (httptools cannot parse one). :class:`BodyLimit` answers 413 to a body over
 ``server_max_body`` before reading it (by its Content-Length) or as soon as a chunked one passes
 the limit. None of these count against other clients, so thousands of slow or idle connections
 cost a file descriptor and a few kilobytes each, and :func:`raise_open_files` lifts the
@@ -22,6 +22,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+MAX_URL = 65535  # httptools' URL parser keeps offsets in 16 bits
+LINGER_S = 2.0  # how long a refused connection's further bytes are read and dropped
 
 
 class BodyTooLarge(Exception):
@@ -46,6 +49,7 @@ class GuardedHttp(HttpToolsProtocol):
         self._head_bytes = 0
         self._in_head = True  # waiting for (the rest of) a request's head
         self._deadline: asyncio.TimerHandle | None = None
+        self._refused = False
         self._arm()  # a connection that never sends a byte is closed too
 
     def _arm(self) -> None:
@@ -58,10 +62,16 @@ class GuardedHttp(HttpToolsProtocol):
             self._deadline = None
 
     def _refuse(self, status: int, text: str) -> None:
+        """Answer, then a lingering close: closing with unread bytes would send a reset that
+        can destroy the answer before the client reads it, so read and drop for a while."""
         self._disarm()
-        if not self.transport.is_closing():
-            self.transport.write(_refusal(status, text))
-            self.transport.close()
+        if self._refused or self.transport.is_closing():
+            return
+        self._refused = True
+        self.transport.write(_refusal(status, text))
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.loop.call_later(LINGER_S, self.transport.close)
 
     def _too_slow(self) -> None:
         self._deadline = None
@@ -71,6 +81,8 @@ class GuardedHttp(HttpToolsProtocol):
             self._arm()
 
     def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
         if self._in_head:
             self._arm()
             self._head_bytes += len(data)
@@ -83,9 +95,20 @@ class GuardedHttp(HttpToolsProtocol):
         self._in_head = False
         self._head_bytes = 0
         self._disarm()
+        if self._refused:
+            return
+        if len(self.url) > MAX_URL:  # httptools cannot parse it: say so, not "invalid request"
+            self._refuse(414, "URI Too Long")
+            return
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         self._in_head = True  # what comes next is the next request's head
 

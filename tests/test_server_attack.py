@@ -123,6 +123,7 @@ def test_every_protected_endpoint_refuses_bad_credentials(
             for name in sorted(SPEC_ENDPOINTS - PUBLIC):
                 body = call(c, server.base, name, **params)
                 assert code(body) == want, (case, name, body)
+    print(f"bad credentials: {len(cases)} kinds x {len(SPEC_ENDPOINTS - PUBLIC)} endpoints")
 
 
 def test_oversized_requests_are_refused_and_others_still_served(
@@ -213,6 +214,7 @@ def test_slow_and_idle_connections_do_not_starve_others(
                 worst = max(worst, time.monotonic() - start)
                 time.sleep(0.1)
         assert worst < 2.0, f"a normal request took {worst:.2f} s beside the attack"
+        print(f"2,000 idle + 200 slowloris connections: worst getAlbum of 20 {worst * 1000:.0f} ms")
         time.sleep(HEADER_TIMEOUT_S + 1)
         # Past the head timeout the slow ones got 408 and the idle ones were closed.
         slow[0].settimeout(5)

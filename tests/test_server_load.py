@@ -38,7 +38,7 @@ from serverfixtures import OTHER, OTHER_PASSWORD, PASSWORD, USER
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk missing (make test)")
 
 CONNECTIONS = 256
-PEAK_RSS_MB = 600  # measured ~210 MB at rest and ~260 MB under this load (bench/RESULTS.md)
+PEAK_RSS_MB = 600  # measured ~160 MB at rest and 231-239 MB under this load (bench/RESULTS.md)
 
 
 @pytest.fixture(scope="module")

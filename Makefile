@@ -9,7 +9,7 @@ DEMO_DIR ?= demo-archive
 PYTEST_WORKERS ?= 2
 
 # Debian packages the test suite runs for real (see tests/clients.py).
-DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm chromium
+DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm chromium wrk
 # Debian libraries Longplay itself loads (Chromaprint through ctypes): `make venv` installs them.
 DEB_LIBRARIES := libchromaprint1
 

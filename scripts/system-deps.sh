@@ -5,7 +5,7 @@
 # lets the tests that need them skip with that reason.
 set -euo pipefail
 declare -A cmd=( [qbittorrent-nox]=qbittorrent-nox [transmission-cli]=transmission-show
-                 [aria2]=aria2c [opentracker]=opentracker [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium )
+                 [aria2]=aria2c [opentracker]=opentracker [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [wrk]=wrk )
 missing=()
 for pkg in "$@"; do
   if [[ $pkg == lib* ]]; then

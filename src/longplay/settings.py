@@ -181,6 +181,39 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed authentications per user name and per client address in a minute before "
         "further attempts are refused (0: no limit).",
     ),
+    Setting(
+        "server_max_connections",
+        int,
+        4096,
+        "Connections and requests in flight past which new requests get 503 (uvicorn's "
+        "limit_concurrency; idle connections count, so keep it well above the clients you "
+        "expect).",
+    ),
+    Setting(
+        "server_max_body",
+        ByteSize,
+        1 << 20,
+        "Largest request body (a formPost form); a larger one gets 413 before it is read.",
+    ),
+    Setting(
+        "server_max_head",
+        ByteSize,
+        256 << 10,
+        "Largest request line and headers together; a longer request gets 431 and is closed.",
+    ),
+    Setting(
+        "server_header_timeout",
+        int,
+        10,
+        "Seconds a connection may take to send a request's line and headers (slow clients "
+        "are closed with 408 past it); a connection that sends nothing is closed as well.",
+    ),
+    Setting(
+        "server_keepalive_timeout",
+        int,
+        5,
+        "Seconds an idle keep-alive connection is kept open between requests.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

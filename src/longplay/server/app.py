@@ -18,6 +18,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
@@ -29,6 +30,7 @@ from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
 from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
 from longplay.server.holdings import Follower
+from longplay.server.limits import BodyLimit, BodyTooLarge, body_too_large_handler
 from longplay.server.observe import Metrics, Observe
 from longplay.server.web.session import CSRF_FIELD, CSRF_HEADER, Sessions, same_origin
 
@@ -37,6 +39,9 @@ log = logging.getLogger("longplay.server")
 # An <audio> or <img> element cannot send a header, so these read-only endpoints also take the
 # session's CSRF token as a parameter; every other call must send it as a header.
 MEDIA_ENDPOINTS = frozenset({"stream", "getCoverArt", "download"})
+# Starlette's default of 1,000 would refuse a formPost playlist of 1,001 songs; the body's size
+# (server_max_body) already bounds the memory a form takes.
+MAX_FORM_FIELDS = 50_000
 
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
@@ -159,7 +164,11 @@ async def dispatch(request: Request) -> Response:
     if request.method == "POST":
         ctype = request.headers.get("content-type", "")
         if ctype.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
-            form = await request.form()
+            try:  # the body's size is bounded by BodyLimit; its field count here
+                form = await request.form(max_fields=MAX_FORM_FIELDS)
+            except HTTPException as exc:  # too many fields or parts, a malformed body
+                params = _params(request, None)
+                return _error(params, SubsonicError(0, f"Bad form body: {exc.detail}"), 400)
     params = _params(request, form)
     request.state.endpoint = name if name in SPEC_ENDPOINTS else "unknown"
     if name not in SPEC_ENDPOINTS:
@@ -208,8 +217,14 @@ def create_app(archive: Archive) -> Starlette:
         yield
         server.close()
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    max_body = int(archive.settings.server_max_body)
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BodyTooLarge: body_too_large_handler(max_body)},
+    )
     app.state.server = server
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_body=max_body)
     app.add_middleware(Observe, metrics=server.metrics)
     return app

@@ -2,10 +2,10 @@
 
 Mechanisms (OpenSubsonic): ``u`` + ``p`` (clear or ``enc:`` hex), ``u`` + ``t`` + ``s`` where
 ``t = md5(password + salt)``, or ``apiKey`` alone (the ``apiKeyAuthentication`` extension: with
-``u``/``p``/``t``/``s`` beside it the answer is 43, an unknown or revoked key is 44). Failed
-attempts are counted per user name and per client address over a sliding minute; past the
-``auth_attempts_per_minute`` setting further attempts are refused without being checked, so a
-password cannot be guessed at request speed.
+``u``/``p``/``t``/``s`` beside it the answer is 43, as it is for ``p`` with ``t``; an unknown
+or revoked key is 44). Failed attempts are counted per user name and per client address over a
+sliding minute; past the ``auth_attempts_per_minute`` setting further attempts are refused
+without being checked, so a password cannot be guessed at request speed.
 
 One more kind, for the web player only: a logged-in browser session (:class:`WebCredential`),
 accepted when the signed session cookie, the session's CSRF token and a same-origin request all
@@ -37,38 +37,64 @@ from longplay.server.errors import (
 
 CACHE_S = 5.0  # a password changed by `longplay user passwd` is seen within this
 WINDOW_S = 60.0
+MAX_KEYS = 100_000  # user names and addresses with recent failures kept at most
 
 
 class RateLimiter:
-    """Failures per key over a sliding window; thread-safe."""
+    """Failures per key over a sliding window; thread-safe, memory bounded.
 
-    def __init__(self, limit: int, window_s: float = WINDOW_S):
+    Only keys with a failure in the window are kept: asking about a name adds nothing, and a key
+    whose failures have aged out is dropped when next looked at. Past ``max_keys`` keys (a
+    flood of made-up names from many addresses) the aged-out ones go first, then the oldest,
+    so memory stays under ``max_keys * limit`` timestamps whatever arrives.
+    """
+
+    def __init__(self, limit: int, window_s: float = WINDOW_S, max_keys: int = MAX_KEYS):
         self.limit = limit
         self.window_s = window_s
+        self.max_keys = max_keys
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures.setdefault(key, deque())
+    def _count(self, key: str, now: float) -> int:
+        q = self._failures.get(key)
+        if q is None:
+            return 0
         while q and q[0] <= now - self.window_s:
             q.popleft()
-        return q
+        if not q:
+            del self._failures[key]
+        return len(q)
 
     def blocked(self, *keys: str) -> bool:
         if self.limit <= 0:
             return False
         now = time.monotonic()
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+            return any(self._count(k, now) >= self.limit for k in keys)
 
     def fail(self, *keys: str) -> None:
+        if self.limit <= 0:
+            return
         now = time.monotonic()
         with self._lock:
             for k in keys:
-                self._recent(k, now).append(now)
-            if len(self._failures) > 100_000:  # a flood of names: forget the idle ones
-                for k in [k for k, q in self._failures.items() if not q]:
-                    del self._failures[k]
+                self._count(k, now)
+                q = self._failures.setdefault(k, deque(maxlen=self.limit))
+                q.append(now)
+            if len(self._failures) > self.max_keys:
+                self._shrink(now)
+
+    def _shrink(self, now: float) -> None:
+        for k in list(self._failures):
+            self._count(k, now)
+        # Still too many live keys: forget the oldest (dicts keep insertion order), down to
+        # three quarters, so the next flood pays this walk again only after max_keys/4 keys.
+        for k in list(self._failures)[: len(self._failures) - self.max_keys * 3 // 4]:
+            del self._failures[k]
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
 
 def decode_password(p: str) -> str:
@@ -131,6 +157,8 @@ class Authenticator:
             return self._by_key(api_key, address)
         if not u:
             raise missing("u")
+        if params.get("p") is not None and params.get("t") is not None:
+            raise SubsonicError(CONFLICTING_MECHANISMS, "Give either p or t and s, not both.")
         keys = (f"user:{u.lower()}", f"addr:{address}")
         if self.limiter.blocked(*keys):
             raise SubsonicError(

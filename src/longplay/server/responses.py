@@ -251,14 +251,23 @@ class Payload:
     value: Any = None
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}  # a response dataclass's field names, looked up once
+
+
 def plain(value: Any) -> Any:
-    """Dataclasses to dicts without None fields; lists and scalars as they are."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            f.name: plain(v)
-            for f in dataclasses.fields(value)
-            if (v := getattr(value, f.name)) is not None
-        }
+    """Dataclasses to dicts without None fields; lists and scalars as they are.
+
+    Every field of every song of every answer passes through here, so scalars return first and
+    a dataclass's field names are cached: ``dataclasses.fields`` and ``is_dataclass`` per value
+    were a fifth of the server's CPU time under load (py-spy, bench/RESULTS.md).
+    """
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    names = _FIELDS.get(type(value))
+    if names is None and dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+    if names is not None:
+        return {n: plain(v) for n in names if (v := getattr(value, n)) is not None}
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, (list, tuple)):

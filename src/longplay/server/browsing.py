@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import weakref
 from itertools import groupby
 
-from longplay.catalog.browse import Artist
+from longplay.catalog.browse import Artist, Browse
 from longplay.server import convert
+from longplay.server import library_state as ls
 from longplay.server import responses as r
 from longplay.server.endpoints import Call, endpoint, parse_id
 from longplay.server.errors import not_found
@@ -17,16 +19,50 @@ def _by_letter(artists: list[Artist]) -> list[tuple[str, list[Artist]]]:
     return [(letter, list(group)) for letter, group in groupby(artists, key=lambda a: a.letter)]
 
 
+# The rendered artist index of a view (one per generation and holdings), by folder: at 10M
+# tracks it is MAX_INDEX artists, and converting them for every request cost about 1 s under
+# load (bench/RESULTS.md). Only the few artists the asking user starred or rated are redone.
+_RENDERED: weakref.WeakKeyDictionary[Browse, dict[bool, _Rendered]] = weakref.WeakKeyDictionary()
+
+
+class _Rendered:
+    def __init__(self, artists: list[Artist]):
+        self.artists = {r.wire_id(r.ARTIST, a.artist_id): a for a in artists}
+        groups = _by_letter(artists)
+        self.index = [
+            r.plain(r.IndexID3(letter, [convert.artist(a) for a in group]))
+            for letter, group in groups
+        ]
+        self.where = {
+            r.wire_id(r.ARTIST, a.artist_id): (i, j)
+            for i, (_, group) in enumerate(groups)
+            for j, a in enumerate(group)
+        }
+
+
+def _rendered(b: Browse, held: bool) -> _Rendered:
+    per_view = _RENDERED.setdefault(b, {})
+    if held not in per_view:
+        per_view[held] = _Rendered(b.artist_index(held))
+    return per_view[held]
+
+
 @endpoint("getArtists")
 def get_artists(call: Call) -> r.Payload:
-    b = call.view.browse
-    artists = b.artist_index(call.held_only())
-    marks = convert.marks_for(call.state, call.user.user_id, artists=artists)
-    index = [
-        r.IndexID3(letter, [convert.artist(a, marks) for a in group])
-        for letter, group in _by_letter(artists)
+    cached = _rendered(call.view.browse, call.held_only())
+    marked = [
+        i for i in ls.marked_items(call.state, call.user.user_id, r.ARTIST) if i in cached.where
     ]
-    return r.Payload("artists", r.ArtistsID3(IGNORED_ARTICLES, index))
+    index = cached.index
+    if marked:  # copy only the letters that change; the cached index stays unmarked
+        marks = convert.Marks(call.state, call.user.user_id, marked)
+        index = list(index)
+        for wid in marked:
+            i, j = cached.where[wid]
+            if index[i] is cached.index[i]:
+                index[i] = {**index[i], "artist": list(index[i]["artist"])}
+            index[i]["artist"][j] = r.plain(convert.artist(cached.artists[wid], marks))
+    return r.Payload("artists", {"ignoredArticles": IGNORED_ARTICLES, "index": index})
 
 
 @endpoint("getIndexes")

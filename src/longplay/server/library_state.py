@@ -85,6 +85,16 @@ def marks_of(
     return out
 
 
+def marked_items(con: sqlite3.Connection, user_id: int, prefix: str) -> list[str]:
+    """The ids of one kind (wire prefix, e.g. ``ar-``) that the user starred or rated."""
+    rows = con.execute(
+        "SELECT item_id FROM stars WHERE user_id = ? AND item_id LIKE ? || '%' "
+        "UNION SELECT item_id FROM ratings WHERE user_id = ? AND item_id LIKE ? || '%'",
+        (user_id, prefix, user_id, prefix),
+    )
+    return sorted(row[0] for row in rows)
+
+
 # -- plays ---------------------------------------------------------------------------------------
 def scrobble(
     con: sqlite3.Connection, user_id: int, track_id: int, album_id: int | None, when: str

@@ -41,6 +41,15 @@ BUDGET = "300kB"  # 3 originals, 5 Opus re-encodes
 SETTINGS = 'torrent_target_size = "200kB"\narchive_name = "lpdask"\nanalysis_essentia = false\n'
 
 
+@pytest.fixture
+def unused_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def _children() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
@@ -189,26 +198,19 @@ def test_a_worker_killed_mid_build_has_its_tasks_redone_elsewhere(
         assert busy, "no task ever ran"
         victim = client.run(os.getpid)[busy[0]]
         os.kill(victim, signal.SIGKILL)  # what the OOM killer does, mid-task
+        done_at_kill = len(_built(archive))
         job.join(timeout=300)
         assert not job.is_alive()
         client.wait_for_workers(2, timeout=60)  # the nanny starts a new one
         assert victim not in client.run(os.getpid).values()
     (summary,) = result
     assert summary.built == summary.planned and summary.failed == 0  # type: ignore[attr-defined]
+    assert done_at_kill < summary.planned  # type: ignore[attr-defined]
     _same_files(archive, local)
     assert not [p for p in archive.build_dir.rglob(".*.part*")], "a part file was left behind"
 
 
-# --- the command line against `dask scheduler` and two `dask worker` processes ---------------
-
-
-@pytest.fixture
-def unused_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# --- the command line ---------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -257,20 +259,13 @@ def _cli(env: dict[str, str], *args: str) -> None:
     assert run.returncode == 0, run.stderr
 
 
-def test_cli_with_longplay_cluster_gives_the_same_torrents(
-    tmp_path: Path, music: Path, local: Archive, dask_cli: str, cli_env: dict[str, str]
+def test_cli_build_and_pack_with_longplay_cluster_give_the_same_torrents(
+    tmp_path: Path, music: Path, local: Archive, cluster: LocalCluster, cli_env: dict[str, str]
 ) -> None:
-    root = tmp_path / "cli"
-    Archive.init(root).toml_path.write_text(SETTINGS)
-    a = ["--archive", str(root)]
-    env = {**cli_env, "LONGPLAY_CLUSTER": dask_cli}
-    _cli(env, *a, "ingest", "flat", str(music / "catalog.jsonl"), "--source", "samples")
-    _cli(env, *a, "scan", str(music))
-    _cli(env, *a, "analyze")
-    _cli(env, *a, "plan", "--budget", BUDGET, "--available-only")
-    _cli(env, *a, "build")
-    _cli(env, *a, "pack", "--cluster", dask_cli)
-    archive = Archive.open(root)
+    archive = _archive(tmp_path / "cli", music, None, analyzed=False)
+    a = ["--archive", str(archive.root)]
+    _cli({**cli_env, "LONGPLAY_CLUSTER": cluster.scheduler_address}, *a, "build")
+    _cli(cli_env, *a, "pack", "--cluster", cluster.scheduler_address)
     _same_files(archive, local)
     assert _torrents(archive) == _torrents(local)
 

@@ -170,15 +170,9 @@ class _Torrent:
         end = b
         while end < len(self.files) and self.files[end].offset < stream_end:
             end += 1
-        last = -(-stream_end // self.plen)
+        pieces = self.pieces[20 * first : 20 * -(-stream_end // self.plen)]
         return Span(
-            self.plen,
-            self.total,
-            first,
-            stream_end,
-            self.pieces[20 * first : 20 * last],
-            tuple(self.files[a:end]),
-            b - a,
+            self.plen, self.total, first, stream_end, pieces, tuple(self.files[a:end]), b - a
         )
 
 

@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
 from distributed import LocalCluster
 
 from longplay import workers
@@ -32,13 +33,27 @@ from longplay.plan.planner import make_plan
 from longplay.workers_dask import DaskPool
 
 
-def per_task(pool: workers.Pool, tasks: int) -> float:
-    """Seconds per trivial task through map_unordered, the callers' way in."""
+def cpu_seconds() -> float:
+    """CPU time of this process (client, and a LocalCluster's scheduler) and its children
+    (worker processes, nannies): on a loaded machine, the figure that load does not inflate."""
+    me = psutil.Process()
+    total = 0.0
+    for p in [me, *me.children(recursive=True)]:
+        try:
+            t = p.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
+
+
+def per_task(pool: workers.Pool, tasks: int) -> tuple[float, float]:
+    """(wall, CPU) seconds per trivial task through map_unordered, the callers' way in."""
     list(pool.map_unordered(leaf_width, range(1, 20)))  # warm: workers started, modules imported
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     for _, outcome in pool.map_unordered(leaf_width, range(1, tasks + 1)):
         outcome.result()
-    return (time.perf_counter() - started) / tasks
+    return (time.perf_counter() - started) / tasks, (cpu_seconds() - cpu) / tasks
 
 
 def planned(root: Path, music: Path) -> Archive:
@@ -87,10 +102,12 @@ def main() -> None:
                     build_seconds(template, Path(tmp) / f"d{run}", lc.scheduler_address, 0)
                 )
     m = statistics.median
-    print(
-        f"trivial task, {args.workers} workers: ProcessPool {m(local) * 1e3:.2f} ms/task, "
-        f"DaskPool {m(dask) * 1e3:.2f} ms/task ({m(dask) / m(local):.1f}x)"
-    )
+    for what, i in (("wall", 0), ("CPU", 1)):
+        here, there = m(r[i] for r in local), m(r[i] for r in dask)
+        print(
+            f"trivial task, {args.workers} workers, {what}: ProcessPool {here * 1e3:.2f} ms/task, "
+            f"DaskPool {there * 1e3:.2f} ms/task ({there / here:.0f}x)"
+        )
     print(
         f"demo build ({args.clips} clips): ProcessPool {m(b_local):.2f} s, "
         f"DaskPool {m(b_dask):.2f} s ({m(b_dask) / m(b_local):.2f}x)"

@@ -26,7 +26,7 @@ help:
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,analysis]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,analysis,cluster]'
 	@bash scripts/system-deps.sh $(DEB_LIBRARIES)
 	touch $(STAMP)
 

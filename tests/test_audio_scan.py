@@ -139,8 +139,8 @@ def test_a_killed_scan_resumes_to_the_same_result(
 ) -> None:
     real = scan_mod.examine_all
 
-    def dies_after_four(paths: Any, workers: int, decode: bool) -> Any:
-        for n, item in enumerate(real(paths, workers, decode)):
+    def dies_after_four(paths: Any, workers: int, decode: bool, cluster: str = "") -> Any:
+        for n, item in enumerate(real(paths, workers, decode, cluster)):
             if n == 4:
                 raise KeyboardInterrupt
             yield item

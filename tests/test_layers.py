@@ -19,6 +19,7 @@ LAYERS: list[set[str]] = [
         "progress",
         "state",
         "workers",
+        "workers_dask",
         "rejects",
         "safepaths",
     },

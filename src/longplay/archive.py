@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from longplay import settings as settings_mod
 from longplay import state
@@ -83,6 +84,13 @@ class Archive:
         if self._settings is None:
             self._settings = settings_mod.load(self.toml_path)
         return self._settings
+
+    def override(self, **given: Any) -> Archive:
+        """This archive with settings given on the command line on top (None: not given)."""
+        values = {k: v for k, v in given.items() if v is not None}
+        if values:
+            self._settings = settings_mod.load(self.toml_path, overrides=values)
+        return self
 
     def resolve_inside(self, relative: str | os.PathLike[str], base: Path | None = None) -> Path:
         """Join an untrusted relative path under ``base`` (default: the archive), refusing escapes."""

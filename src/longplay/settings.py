@@ -38,6 +38,13 @@ class ByteSize(int):
 SETTINGS: tuple[Setting, ...] = (
     Setting("workers", int, 0, "Worker processes for per-file jobs (0: one per core)."),
     Setting(
+        "cluster",
+        str,
+        "",
+        "Dask scheduler that runs per-file jobs (scan, analyze, build, large torrents' hashing, "
+        "mirror verify), e.g. 'tcp://HOST:8786' (empty: local worker processes; docs/cluster.md).",
+    ),
+    Setting(
         "duckdb_memory_limit",
         str,
         "",

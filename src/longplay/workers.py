@@ -9,10 +9,9 @@ idempotent, so a task may run anywhere and run again. Two ways in::
         for arg, outcome in pool.map_unordered(fn, args):     # bounded window, any order
             outcome.result()                                  # the value, or raises its error
 
-:func:`pool` returns the local :class:`ProcessPool`. A Dask distributed pool plugs in there: a
-``DaskPool(Pool)`` whose ``submit`` wraps ``distributed.Client.submit`` (or the Executor of
-``Client.get_executor()``), chosen by :func:`pool` when the ``cluster`` setting names a
-scheduler. ``map_unordered`` and the callers stay as they are.
+:func:`pool` returns the local :class:`ProcessPool`, or, when the ``cluster`` setting names a
+Dask scheduler, a :class:`longplay.workers_dask.DaskPool` whose ``submit`` wraps
+``distributed.Client.submit``; ``map_unordered`` and the callers are the same for both.
 
 Why not ``ProcessPoolExecutor``: fork copies the caller's threads' locks (DuckDB, the Rich
 progress bar's refresh thread), and spawn/forkserver re-run the caller's ``__main__`` in every
@@ -154,11 +153,18 @@ class Pool(Executor):
                 future.cancel()
 
 
-def pool(workers: int | None = None, settings: Settings | None = None) -> Pool:
-    """The pool for a job: ``workers`` local processes (default: see :func:`count`).
+def pool(
+    workers: int | None = None, settings: Settings | None = None, *, cluster: str | None = None
+) -> Pool:
+    """The pool for a job: ``workers`` local processes (default: see :func:`count`), or the
+    Dask cluster that ``cluster`` (default: the ``cluster`` setting) names."""
+    origin = "the caller"
+    if cluster is None and settings is not None:
+        cluster, origin = settings.cluster, settings.origins.get("cluster", "default")
+    if cluster:
+        from longplay.workers_dask import DaskPool  # Dask is imported only for a cluster
 
-    This is where a later ``cluster`` setting selects a Dask pool instead.
-    """
+        return DaskPool(cluster, origin=origin)
     return ProcessPool(count(workers, settings.workers if settings is not None else None))
 
 

@@ -27,7 +27,7 @@ from longplay.rejects import RejectsLog, run_log_path
 from longplay.workers import WorkerDied, count
 from longplay.workers import pool as pool_of
 
-A = TypeVar("A")
+J = TypeVar("J", str, tuple[str, bool])  # a job: a path, or (path, options)
 R = TypeVar("R")
 INLINE_MAX = 2  # this few files are analyzed in this process (no worker start-up)
 CRASHED = "crashed the decoder (its process died)"
@@ -95,18 +95,33 @@ def _stat(path: str) -> Stat | None:
     return (st.st_size, st.st_mtime_ns, st.st_ino)
 
 
-def _run(fn: Callable[[A], R], paths: list[A], workers: int) -> Iterator[tuple[A, R | Exception]]:
-    """(path, result) in completion order; a worker death is that file's result, as an error."""
-    if workers <= 1 or len(paths) <= INLINE_MAX:
-        for p in paths:
-            yield p, fn(p)
+def _absolute(job: J) -> J:
+    """The job with its path made absolute: a cluster's workers do not share our directory."""
+    if isinstance(job, str):
+        return os.path.abspath(job)
+    path, options = job
+    return (os.path.abspath(path), options)
+
+
+def _run(
+    fn: Callable[[J], R], jobs: list[J], workers: int, cluster: str = ""
+) -> Iterator[tuple[J, R | Exception]]:
+    """(job, result) in completion order; a worker death is that file's result, as an error.
+
+    A job is a path, or a tuple whose first item is one; tasks get it absolute, the caller
+    gets back the job it gave."""
+    if not cluster and (workers <= 1 or len(jobs) <= INLINE_MAX):
+        for job in jobs:
+            yield job, fn(job)
         return
-    with pool_of(workers) as pool:
-        for path, outcome in pool.map_unordered(fn, paths, window=2 * workers):
-            if isinstance(outcome.error, WorkerDied):
-                yield path, outcome.error
-            else:
-                yield path, outcome.result()
+    given: dict[J, list[J]] = {}  # one task for two names of one file (relative, absolute)
+    for job in jobs:
+        given.setdefault(_absolute(job), []).append(job)
+    with pool_of(workers, cluster=cluster) as pool:
+        for job, outcome in pool.map_unordered(fn, given, window=2 * pool.workers):
+            got = outcome.error if isinstance(outcome.error, WorkerDied) else outcome.result()
+            for name in given[job]:
+                yield name, got
 
 
 def analyze(
@@ -119,6 +134,7 @@ def analyze(
     fingerprint.check()
     started = time.perf_counter()
     workers = count(workers, archive.settings.workers)
+    cluster = archive.settings.cluster
     summary = AnalyzeSummary()
     if dirs:
         held: dict[str, str | None] = {os.path.abspath(p): None for p in _audio_under(dirs)}
@@ -153,7 +169,7 @@ def analyze(
             else:
                 unknown.append(path)
         with progress("hashing audio", len(unknown), "files") as bar:
-            for path, got in _run(analysis.payload_one, unknown, workers):
+            for path, got in _run(analysis.payload_one, unknown, workers, cluster):
                 bar.advance()
                 if isinstance(got, str):
                     payload_of[path] = got
@@ -170,7 +186,7 @@ def analyze(
         essentia = archive.settings.analysis_essentia
         jobs: list[tuple[str, bool]] = [(first, essentia) for first in firsts]
         with progress("analyzing", len(firsts), "files") as bar:
-            for job, result in _run(analysis.analyze_one, jobs, workers):
+            for job, result in _run(analysis.analyze_one, jobs, workers, cluster):
                 bar.advance()
                 group = by_payload[firsts[job[0]]]
                 if isinstance(result, analysis.Features):

@@ -1,7 +1,7 @@
 """The per-file task of a scan: one path in, one record out.
 
 `examine` is a pure, idempotent function of the file's bytes (plus its stat): it never touches
-the library or any shared state, so a scan can run it in a process pool (and later on Dask).
+the library or any shared state, so a scan can run it in a process pool or on a Dask cluster.
 It never raises for a bad file: a file it cannot accept comes back ``rejected`` with the
 reason, a file that is not audio at all (cover.jpg, notes.txt) comes back ``ignored``.
 """

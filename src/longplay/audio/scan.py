@@ -120,29 +120,29 @@ def walk(root: str, skipped: list[str]) -> Iterator[Seen]:
 
 
 def examine_all(
-    paths: Sequence[str], workers: int, decode: bool
+    paths: Sequence[str], workers: int, decode: bool, cluster: str = ""
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(path, record) for every path, in completion order, using ``workers`` processes.
+    """(path, record) for every absolute path, in completion order, using ``workers``
+    processes, or the Dask scheduler ``cluster`` names (the files travel by path).
 
     A file that kills its worker (a decoder crash) does not stop the scan: the batches whose
     worker died are re-run one file at a time, and the file that crashes alone is rejected.
     """
-    if workers <= 1 or len(paths) <= INLINE_MAX:
+    if not cluster and (workers <= 1 or len(paths) <= INLINE_MAX):
         for p in paths:
             yield p, ex.examine(p, decode)
         return
     batches = ((list(paths[i : i + BATCH]), decode) for i in range(0, len(paths), BATCH))
     suspects: list[str] = []
-    with pool_of(workers) as pool:
-        for (batch, _), outcome in pool.map_unordered(
-            ex.examine_batch, batches, window=4 * workers
-        ):
+    with pool_of(workers, cluster=cluster) as pool:
+        window = 4 * pool.workers
+        for (batch, _), outcome in pool.map_unordered(ex.examine_batch, batches, window=window):
             if isinstance(outcome.error, WorkerDied):
                 suspects.extend(batch)  # one of them may be to blame, or none (a killed worker)
                 continue
             yield from zip(batch, outcome.result(), strict=True)
         alone = (([p], decode) for p in suspects)
-        for ([path], _), outcome in pool.map_unordered(ex.examine_batch, alone, window=4 * workers):
+        for ([path], _), outcome in pool.map_unordered(ex.examine_batch, alone, window=window):
             if isinstance(outcome.error, WorkerDied):
                 yield path, {"status": ex.REJECTED, "problems": [], "reason": CRASHED}
             else:
@@ -205,7 +205,7 @@ def scan(
         files: list[dict[str, Any]] = []
         rejects: list[dict[str, Any]] = []
         with progress("scanning", total=len(todo), unit="files") as bar:
-            for path, record in examine_all(list(todo), workers, decode):
+            for path, record in examine_all(list(todo), workers, decode, settings.cluster):
                 item = todo[path]
                 _account(
                     summary,

@@ -120,6 +120,17 @@ def _debug(ctx: click.Context) -> bool:
     return bool(obj and obj.debug)
 
 
+def cluster_option(f: Any) -> Any:
+    """``--cluster ADDR`` on a command whose per-file tasks may run on a Dask cluster."""
+    return click.option(
+        "--cluster",
+        metavar="ADDR",
+        default=None,
+        help="Run the per-file tasks on this Dask scheduler, e.g. tcp://HOST:8786 "
+        "(default: setting cluster; docs/cluster.md).",
+    )(f)
+
+
 class Size(click.ParamType):
     """A size or bitrate as people write it: 2TB, 500GB, 1.5TiB, 10MB, 75k."""
 

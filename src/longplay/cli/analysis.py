@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from longplay.cli._common import Command, Context, pass_ctx
+from longplay.cli._common import Command, Context, cluster_option, pass_ctx
 
 
 @click.command(cls=Command)
@@ -14,8 +14,9 @@ from longplay.cli._common import Command, Context, pass_ctx
 @click.option(
     "--workers", type=int, default=None, help="Worker processes (default: setting workers)."
 )
+@cluster_option
 @pass_ctx
-def analyze(obj: Context, dirs: tuple[Path, ...], workers: int | None) -> None:
+def analyze(obj: Context, dirs: tuple[Path, ...], workers: int | None, cluster: str | None) -> None:
     """Fingerprint and measure every held file once per audio payload (resumable).
 
     Held files: the scanned library, the built files and fetched torrents under files/; with
@@ -27,10 +28,11 @@ def analyze(obj: Context, dirs: tuple[Path, ...], workers: int | None) -> None:
     Example:
       longplay analyze --workers 2
       longplay analyze ~/Music/new
+      longplay analyze --cluster tcp://10.0.0.5:8786
     """
     from longplay.audio.analyze import analyze as run
 
-    s = run(obj.archive(), list(dirs), workers=workers)
+    s = run(obj.archive().override(cluster=cluster), list(dirs), workers=workers)
     click.echo(
         f"{s.held} files: {s.unchanged} unchanged, {s.same_audio} same audio as an analyzed "
         f"file, {s.analyzed} analyzed, {s.rejected} rejected; {s.seconds:.1f} s "

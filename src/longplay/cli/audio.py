@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from longplay.cli._common import SIZE, Command, Context, Group, pass_ctx, print_table
+from longplay.cli._common import (
+    SIZE,
+    Command,
+    Context,
+    Group,
+    cluster_option,
+    pass_ctx,
+    print_table,
+)
 from longplay.errors import InputError
 
 
@@ -23,6 +31,7 @@ from longplay.errors import InputError
     is_flag=True,
     help="Then match files no tag matched by their fingerprints (needs `longplay analyze`).",
 )
+@cluster_option
 @pass_ctx
 def scan(
     obj: Context,
@@ -31,6 +40,7 @@ def scan(
     workers: int | None,
     no_decode: bool,
     by_fingerprint: bool,
+    cluster: str | None,
 ) -> None:
     """Scan folders of audio files into the library and match them to catalog tracks.
 
@@ -49,7 +59,7 @@ def scan(
 
     if not dirs and not report:
         raise click.UsageError("give one or more folders to scan, or --report")
-    archive = obj.archive()
+    archive = obj.archive().override(cluster=cluster)
     if dirs:
         decode = False if no_decode else None
         s = scan_dirs(archive, list(dirs), workers=workers, decode=decode)

@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from longplay.cli._common import SIZE, Command, Context, Group, pass_ctx, print_table
+from longplay.cli._common import (
+    SIZE,
+    Command,
+    Context,
+    Group,
+    cluster_option,
+    pass_ctx,
+    print_table,
+)
 
 
 @click.group(cls=Group)
@@ -74,8 +82,9 @@ def mirror_plan(
 @mirror.command("verify")
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False), required=False)
 @click.option("--workers", type=int, default=0, help="Hashing threads (0: one per core).")
+@cluster_option
 @pass_ctx
-def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
+def mirror_verify(obj: Context, directory: Path | None, workers: int, cluster: str | None) -> None:
     """Check held data against v1 piece hashes, v2 merkle roots and manifest SHA-256.
 
     Checks the torrents DIR/mirror.json chose (all of torrents.json without one). Exit code 0
@@ -88,10 +97,13 @@ def mirror_verify(obj: Context, directory: Path | None, workers: int) -> None:
     """
     from datetime import UTC, datetime
 
+    from longplay import settings
     from longplay.mirror.verify import record, verify_mirror
 
     where = directory or obj.archive_dir
-    report = verify_mirror(where, workers)
+    if cluster is None:
+        cluster = settings.load(obj.settings_path()).cluster
+    report = verify_mirror(where, workers, cluster)
     record(where, report, datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     click.echo(report.text())
     if not report.ok:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from longplay.cli._common import SIZE, Command, Context, pass_ctx
+from longplay.cli._common import SIZE, Command, Context, cluster_option, pass_ctx
 
 
 @click.command(cls=Command)
@@ -108,8 +108,9 @@ def plan(
     default=None,
     help="Worker processes (default: setting workers, else one per core).",
 )
+@cluster_option
 @pass_ctx
-def build(obj: Context, workers: int | None) -> None:
+def build(obj: Context, workers: int | None, cluster: str | None) -> None:
     """Materialize the plan: tag originals without re-encoding, re-encode the tail to Opus.
 
     Resumable: a rerun skips files already built from the same inputs.
@@ -117,16 +118,21 @@ def build(obj: Context, workers: int | None) -> None:
     \b
     Example:
       longplay build --workers 8
+      longplay build --cluster tcp://10.0.0.5:8786
     """
     from longplay.pack.build import build as run
 
-    click.echo(run(obj.archive(), workers).text())
+    click.echo(run(obj.archive().override(cluster=cluster), workers).text())
 
 
 @click.command(cls=Command)
+@cluster_option
 @pass_ctx
-def pack(obj: Context) -> None:
+def pack(obj: Context, cluster: str | None) -> None:
     """Lay built files out into torrents by tier; write torrents, manifests, torrents.json.
+
+    With a cluster (--cluster or setting cluster), torrents of 1 GiB and more are hashed on
+    it by piece ranges; smaller ones are hashed here.
 
     \b
     Example:
@@ -134,7 +140,7 @@ def pack(obj: Context) -> None:
     """
     from longplay.pack.publish import pack as run
 
-    archive = obj.archive()
+    archive = obj.archive().override(cluster=cluster)
     summary = run(archive)
     click.echo(summary.table())
     click.echo(

@@ -1,10 +1,11 @@
 """`longplay mirror verify`: check the data held against piece hashes, merkle roots, manifests.
 
-Each byte is read once. A torrent's files are cut into segments of consecutive files; a worker
-thread streams one segment and feeds every chunk to the hashes that cover it: SHA-1 of the v1
-pieces that start in the segment (reading on past its end to finish the last one), and, per
-file, SHA-256 for the manifest and the 16 KiB SHA-256 leaves of the v2 merkle root. hashlib
-releases the GIL, so threads use every core. Pad files are virtual zeros, never read.
+Each byte is read once. A torrent's files are cut into spans of consecutive files; a task
+(:func:`verify_span`) streams one span and feeds every chunk to the hashes that cover it: SHA-1
+of the v1 pieces that start in the span (reading on past its end to finish the last one), and,
+per file, SHA-256 for the manifest and the 16 KiB SHA-256 leaves of the v2 merkle root. Tasks
+run in threads (hashlib releases the GIL, so threads use every core) or, with a ``cluster``,
+on Dask workers that read the same paths (docs/cluster.md). Pad files are virtual zeros.
 
 Per file: ``missing`` (absent), ``partial`` (short, or sparse as an unfinished download leaves
 it), ``corrupt`` (full size but a hash disagrees), else ``ok``. A failing v1 piece that spans
@@ -18,16 +19,16 @@ import bisect
 import hashlib
 import json
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from threading import Lock
 from typing import Any
 
 import libtorrent as lt
 
 from longplay import progress
+from longplay import workers as workers_mod
 from longplay.errors import InputError
 from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, layout, read_torrent
@@ -149,47 +150,77 @@ class _Torrent:
             for path in sorted(r.path for r in by_path.values())
         ]
         self.bad_pieces: set[int] = set()
-        self.lock = Lock()
 
-    def segments(self) -> list[tuple[int, int]]:
-        """Ranges [a, b) of file indices, each about SEGMENT bytes (at least 8 pieces)."""
+    def spans(self) -> Iterator[Span]:
+        """The torrent cut into tasks: runs of whole files of about SEGMENT bytes (at least 8
+        pieces), each with the files past its end that finish its last piece."""
         target = max(SEGMENT, 8 * self.plen)
-        out, start, size = [], 0, 0
+        start, size = 0, 0
         for i, f in enumerate(self.files):
             size += f.size
-            if size >= target:
-                out.append((start, i + 1))
+            if size >= target or i == len(self.files) - 1:
+                yield self._span(start, i + 1)
                 start, size = i + 1, 0
-        if start < len(self.files):
-            out.append((start, len(self.files)))
-        return out
+
+    def _span(self, a: int, b: int) -> Span:
+        seg_start = self.files[a].offset
+        seg_end = self.files[b - 1].offset + self.files[b - 1].size
+        first = -(-seg_start // self.plen)  # the pieces that start in the span are its own
+        stream_end = min(self.total, -(-seg_end // self.plen) * self.plen)
+        end = b
+        while end < len(self.files) and self.files[end].offset < stream_end:
+            end += 1
+        pieces = self.pieces[20 * first : 20 * -(-stream_end // self.plen)]
+        return Span(
+            self.plen, self.total, first, stream_end, pieces, tuple(self.files[a:end]), b - a
+        )
+
+
+@dataclass(frozen=True)
+class Span:
+    """One verify task: a run of a torrent's files by path, and the v1 hashes it checks."""
+
+    plen: int
+    total: int
+    first_piece: int  # the first piece that starts in the span
+    stream_end: int  # read up to here, past the span's own files, to finish its last piece
+    pieces: bytes  # v1 SHA-1s from first_piece on (empty for a v2-only torrent)
+    files: tuple[_File, ...]  # the span's own files, then those read to finish the last piece
+    own: int
+
+
+@dataclass
+class SpanResult:
+    files: list[_File]  # the span's own files, with their verdicts
+    bad_pieces: set[int]
+    data_bytes: int
 
 
 class _PieceHasher:
-    """SHA-1 of consecutive v1 pieces from ``first``; unreadable bytes break a piece."""
+    """SHA-1 of consecutive v1 pieces from the span's first; unreadable bytes break a piece."""
 
-    def __init__(self, t: _Torrent, first: int, end_offset: int):
-        self.t, self.index, self.end = t, first, end_offset
-        self.pos = first * t.plen
+    def __init__(self, span: Span, bad: set[int]):
+        self.span, self.bad = span, bad
+        self.index, self.end = span.first_piece, span.stream_end
+        self.pos = span.first_piece * span.plen
         self.h = hashlib.sha1()
         self.broken = False
 
     def _finish(self) -> None:
-        t, i = self.t, self.index
-        if self.broken or self.h.digest() != t.pieces[20 * i : 20 * i + 20]:
-            with t.lock:
-                t.bad_pieces.add(i)
+        at = 20 * (self.index - self.span.first_piece)
+        if self.broken or self.h.digest() != self.span.pieces[at : at + 20]:
+            self.bad.add(self.index)
         self.index += 1
         self.h, self.broken = hashlib.sha1(), False
 
     def feed(self, offset: int, data: memoryview | None, length: int) -> None:
         """Bytes [offset, offset+length) of the torrent; data None when they could not be read."""
-        if not self.t.pieces:
+        if not self.span.pieces:
             return  # a v2-only torrent has no v1 pieces; its merkle roots do the work
         start = max(offset, self.pos)
         stop = min(offset + length, self.end)
         while start < stop:
-            piece_end = min((self.index + 1) * self.t.plen, self.t.total)
+            piece_end = min((self.index + 1) * self.span.plen, self.span.total)
             n = min(stop, piece_end) - start
             if data is None:
                 self.broken = True
@@ -201,31 +232,27 @@ class _PieceHasher:
                 self._finish()
 
 
-def _hash_segment(t: _Torrent, a: int, b: int, advance: Callable[[int], None]) -> None:
-    files = t.files
-    seg_start = files[a].offset
-    seg_end = files[b - 1].offset + files[b - 1].size
-    first = -(-seg_start // t.plen)
-    stream_end = min(t.total, -(-seg_end // t.plen) * t.plen)
-    pieces = _PieceHasher(t, first, stream_end)
+def verify_span(span: Span) -> SpanResult:
+    """Read a span's files once and check them (a task: runs in a thread or on a cluster)."""
+    bad: set[int] = set()
+    pieces = _PieceHasher(span, bad)
     buf = bytearray(CHUNK)
-    i = a
-    while i < len(files) and files[i].offset < stream_end:
-        f = files[i]
-        own = i < b
+    stream_end = span.stream_end
+    read = 0
+    for i, f in enumerate(span.files):
+        own = i < span.own
         if f.size == 0:
-            i += 1
             if own and f.path is not None:
                 _check_exists(f)
             continue
         if f.path is None:
             zeros = memoryview(bytes(min(f.size, stream_end - f.offset)))
             pieces.feed(f.offset, zeros, len(zeros))
-            i += 1
             continue
         limit = f.size if own else min(f.size, stream_end - f.offset)
-        _hash_file(t, f, own, limit, pieces, buf, advance)
-        i += 1
+        _hash_file(f, own, limit, pieces, buf)
+        read += f.size if own else 0
+    return SpanResult(list(span.files[: span.own]), bad, read)
 
 
 def _check_exists(f: _File) -> None:
@@ -234,15 +261,7 @@ def _check_exists(f: _File) -> None:
         f.status, f.problems = "missing", ["file is absent"]
 
 
-def _hash_file(
-    t: _Torrent,
-    f: _File,
-    own: bool,
-    limit: int,
-    pieces: _PieceHasher,
-    buf: bytearray,
-    advance: Callable[[int], None],
-) -> None:
+def _hash_file(f: _File, own: bool, limit: int, pieces: _PieceHasher, buf: bytearray) -> None:
     assert f.path is not None
     sha = hashlib.sha256() if own and f.sha256 else None
     leaves: list[bytes] | None = [] if own and f.root is not None else None
@@ -259,7 +278,6 @@ def _hash_file(
         if own:
             f.status = "missing"
             f.problems.append("file is absent")
-            advance(limit)
         pieces.feed(f.offset, None, limit)
         return
     with fh:
@@ -283,8 +301,6 @@ def _hash_file(
                     hashlib.sha256(chunk[j : j + BLOCK]).digest() for j in range(0, n, BLOCK)
                 )
             done += n
-            if own:
-                advance(n)
     if done < limit:
         pieces.feed(f.offset + done, None, limit - done)
         return
@@ -332,22 +348,36 @@ def verify_torrents(
     files_dir: Path,
     torrents: list[tuple[CheckedTorrent, list[ManifestRow] | None]],
     workers: int = 0,
+    cluster: str = "",
 ) -> VerifyReport:
-    """Check each (torrent, manifest) against the data under ``files_dir``."""
+    """Check each (torrent, manifest) against the data under ``files_dir``, in ``workers``
+    threads here, or on the Dask scheduler ``cluster`` names (the spans travel by path)."""
     report = VerifyReport()
+    files_dir = Path(os.path.abspath(files_dir))  # a cluster's workers do not share our cwd
     loaded = [_Torrent(c, files_dir, m) for c, m in torrents]
-    tasks = [(t, a, b) for t in loaded for a, b in t.segments()]
     total = sum(f.size for t in loaded for f in t.files if f.path is not None)
     workers = workers or os.cpu_count() or 1
-    with progress.progress("verify", total, "B") as bar, ThreadPoolExecutor(workers) as pool:
-        lock = Lock()
+    pool: Executor = workers_mod.pool(cluster=cluster) if cluster else ThreadPoolExecutor(workers)
+    window = 2 * getattr(pool, "workers", workers)  # bounded: a 300 TB mirror is 5M spans
+    with progress.progress("verify", total, "B") as bar, pool:
 
-        def advance(n: int) -> None:
-            with lock:
-                bar.advance(n)
+        def take(t: _Torrent, future: Future[SpanResult]) -> None:
+            result = future.result()
+            for f in result.files:
+                t.files[f.index] = f  # the verdicts (the same objects when run in a thread)
+            t.bad_pieces |= result.bad_pieces
+            bar.advance(result.data_bytes)
 
-        for fut in [pool.submit(_hash_segment, t, a, b, advance) for t, a, b in tasks]:
-            fut.result()
+        for t in loaded:
+            pending: set[Future[SpanResult]] = set()
+            for span in t.spans():
+                if len(pending) >= window:
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        take(t, future)
+                pending.add(pool.submit(verify_span, span))
+            for future in pending:
+                take(t, future)
     for t in loaded:
         _blame_pieces(t)
         report.torrents.append(t.name)
@@ -393,7 +423,7 @@ def last_verify(directory: Path) -> tuple[str, dict[str, int]] | None:
         return None
 
 
-def verify_mirror(directory: Path, workers: int = 0) -> VerifyReport:
+def verify_mirror(directory: Path, workers: int = 0, cluster: str = "") -> VerifyReport:
     """Verify the torrents DIR/mirror.json chose (or, without it, all of torrents.json)."""
     directory = Path(directory)
     source, entries = chosen_entries(directory)
@@ -410,6 +440,6 @@ def verify_mirror(directory: Path, workers: int = 0) -> VerifyReport:
             problems.append(f"{e.name}: {e.file} does not have the info-hashes torrents.json lists")
         manifest = read_manifest(torrents_dir / e.manifest) if e.manifest else None
         work.append((checked, manifest))
-    report = verify_torrents(directory / "files", work, workers)
+    report = verify_torrents(directory / "files", work, workers, cluster)
     report.torrent_problems[:0] = problems
     return report

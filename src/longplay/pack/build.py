@@ -139,7 +139,7 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
             else:
                 todo.append(t)
         log = RejectsLog(run_log_path(archive.rejects_dir, "build"))
-        root = str(archive.root)
+        root = str(archive.root.resolve())  # a cluster's workers do not share our directory
         with (
             progress.progress("build", len(tasks), "files") as bar,
             workers_mod.pool(workers, archive.settings) as pool,

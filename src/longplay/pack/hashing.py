@@ -34,7 +34,10 @@ if TYPE_CHECKING:  # worker processes import this module: keep them light
 READ_SIZE = 256 * 1024  # fits the L2 cache next to the hash state; a multiple of BLOCK_SIZE
 TASK_BYTES = 32 * 1024 * 1024  # v1 stream bytes per task (rounded to whole pieces)
 PROCESS_MIN_BYTES = 1 << 30  # below this, starting worker processes costs more than it saves
-EXECUTORS = ("auto", "thread", "process")
+# With a cluster, torrents of this size and more are hashed there, by piece ranges; smaller ones
+# hash locally in less time than connecting to the scheduler takes.
+CLUSTER_MIN_BYTES = 1 << 30
+EXECUTORS = ("auto", "thread", "process", "cluster")
 
 _sha1 = hashlib.sha1
 _sha256 = hashlib.sha256
@@ -263,9 +266,15 @@ def default_workers() -> int:
     return usable_cores()
 
 
-def _make_executor(kind: str, workers: int, layout: Layout) -> Executor | None:
+def _make_executor(kind: str, workers: int, layout: Layout, cluster: str) -> Executor | None:
     if kind not in EXECUTORS:
         raise InputError(f"executor {kind!r} is not one of {', '.join(EXECUTORS)}")
+    if kind == "cluster" or (kind == "auto" and cluster and layout.data_size >= CLUSTER_MIN_BYTES):
+        if not cluster:
+            raise InputError("executor 'cluster' needs a Dask scheduler address (setting cluster)")
+        from longplay.workers import pool
+
+        return pool(cluster=cluster)  # tasks carry file paths and offsets, never the bytes
     if workers <= 1 and kind != "process":
         return None
     if kind == "auto":
@@ -287,8 +296,11 @@ def hash_layout(
     executor: str = "auto",
     tracker: Tracker | None = None,
     task_bytes: int | None = None,
+    cluster: str = "",
 ) -> Hashes:
-    """Hash every piece of ``layout`` (and the v2 trees of a hybrid) over ``workers`` workers."""
+    """Hash every piece of ``layout`` (and the v2 trees of a hybrid) over ``workers`` workers,
+    or on the Dask scheduler ``cluster`` names when the torrent is large (or ``executor`` is
+    "cluster")."""
     workers = workers or default_workers()
     task_bytes = task_bytes or TASK_BYTES
     pieces = bytearray(20 * layout.num_pieces)
@@ -303,15 +315,16 @@ def hash_layout(
             tracker.advance(result.data_bytes)
 
     tasks = plan_tasks(layout, task_bytes)
-    pool = _make_executor(executor, workers, layout)
+    pool = _make_executor(executor, workers, layout, cluster)
     if pool is None:
         for task in tasks:
             take(hash_task(task))
     else:
         pending: set[Future[TaskResult]] = set()
+        window = 2 * getattr(pool, "workers", workers)  # a cluster's worker threads, or ours
         try:
             for task in tasks:
-                if len(pending) >= 2 * workers:
+                if len(pending) >= window:
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
                         take(fut.result())

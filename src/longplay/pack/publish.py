@@ -197,7 +197,11 @@ def pack(archive: Archive) -> PackSummary:
         rows = sorted(by_torrent[name], key=lambda r: r["path"])
         manifest = _write_manifest(rows, archive.torrents_dir, name)
         created = create_torrent(
-            name, directory_files(archive.files_dir / name), version=version, trackers=trackers
+            name,
+            directory_files(archive.files_dir / name),
+            version=version,
+            trackers=trackers,
+            cluster=s.cluster,
         )
         created.write(archive.torrents_dir / f"{name}.torrent")
         pops = [r["popularity"] for r in rows]

@@ -102,6 +102,7 @@ def create_torrent(
     workers: int | None = None,
     executor: str = "auto",
     progress: progress_mod.Tracker | None = None,
+    cluster: str = "",
 ) -> CreatedTorrent:
     """Create a directory torrent named ``name`` holding ``files``.
 
@@ -110,14 +111,15 @@ def create_torrent(
     (BitTorrent v1+v2) or "v1"; ``piece_size`` defaults to :func:`choose_piece_size`.
     ``trackers`` are announce URLs, one tier each, in order. ``creation_date`` (POSIX seconds)
     and ``comment`` are written only when given. ``workers`` hash in parallel (default: one per
-    core); ``executor`` is "thread", "process" or "auto" (processes for large torrents).
+    core); ``executor`` is "thread", "process", "cluster" or "auto" (processes for large
+    torrents, or the Dask scheduler ``cluster`` names when given).
     ``progress`` is a tracker to advance by bytes hashed; without one a bar is shown.
     Bad paths, duplicate paths, missing sources and empty torrents raise InputError.
     """
     entries = [(path, *_stat_source(path, source)) for path, source in files]
     layout = plan(name, entries, version=version, piece_size=piece_size)
     return _create(
-        layout, trackers, comment, creation_date, created_by, workers, executor, progress
+        layout, trackers, comment, creation_date, created_by, workers, executor, progress, cluster
     )
 
 
@@ -134,6 +136,7 @@ def create_file_torrent(
     workers: int | None = None,
     executor: str = "auto",
     progress: progress_mod.Tracker | None = None,
+    cluster: str = "",
 ) -> CreatedTorrent:
     """Create a single-file torrent of ``source``, named ``name`` (default: its file name).
 
@@ -144,7 +147,7 @@ def create_file_torrent(
     entries = [(name, *_stat_source(name, source))]
     layout = plan(name, entries, version=version, piece_size=piece_size, single_file=True)
     return _create(
-        layout, trackers, comment, creation_date, created_by, workers, executor, progress
+        layout, trackers, comment, creation_date, created_by, workers, executor, progress, cluster
     )
 
 
@@ -233,14 +236,19 @@ def _create(
     workers: int | None = None,
     executor: str = "auto",
     progress: progress_mod.Tracker | None = None,
+    cluster: str = "",
 ) -> CreatedTorrent:
     check_version(layout.version)
     extras = _extras(trackers, comment, creation_date, created_by)
     if progress is None:
         with progress_mod.progress(f"hashing {layout.name}", layout.data_size, "B") as bar:
-            hashes = hashing.hash_layout(layout, workers=workers, executor=executor, tracker=bar)
+            hashes = hashing.hash_layout(
+                layout, workers=workers, executor=executor, tracker=bar, cluster=cluster
+            )
     else:
-        hashes = hashing.hash_layout(layout, workers=workers, executor=executor, tracker=progress)
+        hashes = hashing.hash_layout(
+            layout, workers=workers, executor=executor, tracker=progress, cluster=cluster
+        )
     data = lt.bencode(_metainfo(layout, hashes, extras))
     facts = read_torrent(data)
     return CreatedTorrent(**asdict(facts), data=data)

@@ -83,6 +83,7 @@ def _stage(name: str, root: Path, n: int) -> dict:
         archive = Archive.init(root)
         archive.toml_path.write_text('duckdb_memory_limit = "8GB"\n', encoding="utf-8")
         out["kept"] = ingest_synthetic(Archive.open(root), n, seed=1).kept
+        out["bytes"] = _du(root / "catalog")  # one generation: the disk a catalog of n needs
     archive = Archive.open(root)
     if name == "dedup":
         from longplay.catalog.dedup import dedup
@@ -103,6 +104,7 @@ def _stage(name: str, root: Path, n: int) -> dict:
 
         shutil.rmtree(archive.search_dir, ignore_errors=True)
         out["docs"] = sum(build_index(archive).documents.values())
+        out["bytes"] = _du(archive.search_dir)
     elif name == "query":
         out.update(_queries(archive))
     elif name == "shuffle":
@@ -113,6 +115,10 @@ def _stage(name: str, root: Path, n: int) -> dict:
         _peak_rss(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     )
     return out
+
+
+def _du(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
 def _pack(archive) -> dict:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ def test_fit_recovers_slopes_and_names_growth() -> None:
     assert scale.growth(nl, nl) == "~n log n"
     assert scale.growth(1.3, nl) == "WORSE than n log n"
     assert scale.growth(0.1, nl) == "flat"
+    assert scale.growth(0.7, nl) == "sublin."
 
 
 @pytest.mark.slow  # six child processes: ~20 s on an idle machine, minutes on a loaded one

@@ -218,6 +218,8 @@ def fit(xs: list[float], ys: list[float]) -> float:
 
 
 def nlogn_slope(n1: float, n2: float) -> float:
+    if n1 == n2:
+        return float("nan")
     return math.log(n2 * math.log(n2) / (n1 * math.log(n1))) / math.log(n2 / n1)
 
 

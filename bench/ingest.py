@@ -5,7 +5,9 @@ a fresh process, (a) `longplay ingest flat` of the files into a new archive, (b)
 load of the same files (read_json / read_parquet with the same declared columns, materialized
 into an in-memory table so every column is parsed: the issue's reference), and (c) the same load
 into a table of a DuckDB file, checkpointed: the floor for any ingest that parses every record
-and stores it once in a catalog file. Prints rows/s, ingest / (b), ingest / (c) and peak RSS.
+and stores it once in a catalog file. Prints rows/s, ingest / (b), ingest / (c) and peak RSS;
+then CPU seconds of (b), (c) and the ingest (all threads), and (c) / ingest in CPU: on a shared
+machine the steadier ratio, since wall time there depends on what else runs.
 
     .venv/bin/python bench/ingest.py            # 1M and 10M tracks (make bench)
     .venv/bin/python bench/ingest.py --quick    # 200k tracks
@@ -38,7 +40,7 @@ def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
         scan = f"read_parquet({files!r})"
     to_parquet = db.endswith(".parquet")
     con = duckdb.connect(":memory:" if to_parquet else db)
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     if to_parquet:
         con.execute(
             f"COPY (SELECT * FROM {scan}) TO '{db}' (FORMAT parquet, COMPRESSION uncompressed)"
@@ -51,7 +53,7 @@ def _bare(files: list[str], fmt: str, db: str, q: mp.Queue) -> None:
             db != ":memory:"
         ):  # (an in-memory checkpoint would compress the table: not the bare load)
             con.execute("CHECKPOINT")
-    q.put((n, time.perf_counter() - t, peak_rss()))
+    q.put((n, time.perf_counter() - t, peak_rss(), time.process_time() - c))
 
 
 def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
@@ -62,9 +64,9 @@ def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
     from longplay.catalog.sources import ingest_flat
 
     archive = Archive.init(Path(root))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     report = ingest_flat(archive, [Path(f) for f in files], "bench")
-    q.put((report.kept, time.perf_counter() - t, peak_rss()))
+    q.put((report.kept, time.perf_counter() - t, peak_rss(), time.process_time() - c))
 
 
 def _run(target, *args):  # type: ignore[no-untyped-def]
@@ -82,6 +84,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="200k tracks only")
     ap.add_argument("--sizes", default=None, help="comma-separated track counts")
     ap.add_argument("--dir", default=None, help="scratch directory (default: a temp dir)")
+    ap.add_argument("--formats", default="jsonl,parquet", help="comma-separated: jsonl, parquet")
     args = ap.parse_args()
     sizes = (
         [int(x) for x in args.sizes.split(",")]
@@ -96,28 +99,31 @@ def main() -> None:
     print(
         f"{'tracks':>11} {'format':>7} {'bare rows/s':>12} {'to file':>10} {'to pq':>10} {'ingest rows/s':>14} "
         f"{'/bare':>6} {'/file':>6} {'file/bare':>9} {'pq/bare':>8} {'ingest s':>9} {'peak RSS':>9}"
+        f" {'CPU s: bare':>11} {'file':>6} {'ingest':>7} {'/file':>6}  load"
     )
     for n in sizes:
-        for fmt in ("jsonl", "parquet"):
+        for fmt in args.formats.split(","):
             data = scratch / f"{fmt}-{n}"
             files = [
                 str(p) for p in synthetic.write(data, n, seed=1, fmt=fmt, chunk_tracks=1_000_000)
             ]
             os.sync()  # the files just written must not be flushed to disk during a measurement
-            bn, bt, _ = _run(_bare, files, fmt, ":memory:")
+            load = os.getloadavg()[0]
+            bn, bt, _, bc = _run(_bare, files, fmt, ":memory:")
             db = scratch / "floor.duckdb"
-            fn, ft, _ = _run(_bare, files, fmt, str(db))
+            fn, ft, _, fc = _run(_bare, files, fmt, str(db))
             db.unlink()
             pq = scratch / "floor.parquet"
-            pn, pt, _ = _run(_bare, files, fmt, str(pq))
+            pn, pt, _, _ = _run(_bare, files, fmt, str(pq))
             pq.unlink()
             arch = scratch / f"archive-{fmt}-{n}"
             shutil.rmtree(arch, ignore_errors=True)
-            kn, kt, rss = _run(_ingest, files, str(arch))
+            kn, kt, rss, kc = _run(_ingest, files, str(arch))
             assert bn == fn == pn == kn == n, (bn, fn, pn, kn, n)
             print(
                 f"{n:>11,} {fmt:>7} {bn / bt:>12,.0f} {fn / ft:>10,.0f} {pn / pt:>10,.0f} {kn / kt:>14,.0f} "
-                f"{bt / kt:>6.2f} {ft / kt:>6.2f} {bt / ft:>9.2f} {bt / pt:>8.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi",
+                f"{bt / kt:>6.2f} {ft / kt:>6.2f} {bt / ft:>9.2f} {bt / pt:>8.2f} {kt:>9.1f} {rss / 2**30:>7.2f}Gi"
+                f" {bc:>11.1f} {fc:>6.1f} {kc:>7.1f} {fc / kc:>6.2f}  {load:.1f}-{os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             shutil.rmtree(arch, ignore_errors=True)

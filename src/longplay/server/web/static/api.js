@@ -58,6 +58,10 @@ export function streamUrl(id, format) {
   return `${BASE}/rest/stream?${q}`;
 }
 
+// What a missing or broken cover shows: a plain tile, never the browser's broken-image icon.
+export const COVER_PLACEHOLDER =
+  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E%3Crect width='10' height='10' fill='%23888'/%3E%3C/svg%3E";
+
 export function coverUrl(id, size = 300) {
   const q = new URLSearchParams({ id, size: String(size), csrf: CSRF, c: CLIENT, v: "1.16.1" });
   return `${BASE}/rest/getCoverArt?${q}`;

@@ -1,7 +1,7 @@
 // The player: one <audio> element playing the queue's current song through /rest/stream,
 // a second one preloading the next song, the Media Session (media keys, lock screen) and the
 // play queue saved on the server (savePlayQueue) so a phone app resumes where this stopped.
-import { api, coverUrl, formatTime, streamUrl } from "./api.js";
+import { api, COVER_PLACEHOLDER, coverUrl, formatTime, streamUrl } from "./api.js";
 import { Normalizer } from "./loudness.js";
 
 const SAVE_EVERY_MS = 5000;
@@ -186,6 +186,10 @@ export class Player {
     els.title.textContent = song ? song.title : "Nothing playing";
     els.artist.textContent = song ? [song.artist, song.album].filter(Boolean).join(" · ") : "";
     if (song?.coverArt) {
+      els.cover.onerror = () => {
+        els.cover.onerror = null;
+        els.cover.src = COVER_PLACEHOLDER;
+      };
       els.cover.src = coverUrl(song.coverArt, 120);
       els.cover.hidden = false;
     } else {

@@ -1,10 +1,8 @@
 // The views of the main pane: album grids, an album, an artist, search results, starred
 // songs, playlists and the shuffle form. Each returns a DOM node; actions go through `ctx`.
-import { api, coverUrl, formatTime } from "./api.js";
+import { api, COVER_PLACEHOLDER as PLACEHOLDER, coverUrl, formatTime } from "./api.js";
 import { h } from "./dom.js";
 
-const PLACEHOLDER =
-  "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E%3Crect width='10' height='10' fill='%23888'/%3E%3C/svg%3E";
 
 // The image is requested only when the view is shown for a moment (app.js sets data-src into
 // src): typing a query must not queue dozens of cover requests ahead of the next search.

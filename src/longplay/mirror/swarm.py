@@ -1,0 +1,402 @@
+"""The server's swarm: one libtorrent session that fetches tracks the archive does not hold.
+
+    track id ──manifests──▶ (torrent, path) ──add torrent, only that file wanted──▶ PieceReader
+                                                 save path ARCHIVE/cache/swarm/NAME/...
+
+Started on the first request that needs it. Torrents come from ARCHIVE/torrents/ (checked by
+`safety.read_torrent` and matched to torrents.json); peers from their trackers, the
+`torrent_trackers` and `peers` settings and `serve --peer`. No DHT, LSD, UPnP or NAT-PMP.
+A fetched file stays in the cache and is seeded while it is there; once complete it is checked
+against its manifest SHA-256. The cache is kept under `swarm_cache_size`, least recently played
+first out; files under files/ (what the mirror chose to hold) are never touched. A partial file
+survives a restart: libtorrent re-checks what is on disk when the torrent is added again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import libtorrent as lt
+import orjson
+
+from longplay.archive import Archive
+from longplay.errors import InputError, LongplayError
+from longplay.mirror.piecewindow import PieceReader, SwarmUnavailable
+from longplay.mirror.safety import layout, read_torrent
+from longplay.mirror.session import SessionConfig, _settings_pack, parse_peer
+from longplay.pack.listing import read_listing, read_manifest
+from longplay.pack.publish import LISTING
+
+log = logging.getLogger("longplay.swarm")
+PEER_RETRY = 5.0  # seconds between attempts to reach configured peers
+AVAILABILITY_TTL = 2.0  # seconds a torrent's availability answer is reused
+ALERT_QUEUE = 100_000  # libtorrent's default of 2000 drops alerts under load
+
+__all__ = ["Place", "Swarm", "SwarmUnavailable", "places"]
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a track's file is published: torrent, path inside it, size and SHA-256."""
+
+    track_id: int
+    torrent: str
+    path: str
+    size: int
+    sha256: str
+
+
+def places(archive: Archive) -> dict[int, Place]:
+    """Every track carried by an audio torrent of torrents.json, by track ID (first wins)."""
+    listing_path = archive.torrents_dir / LISTING
+    if not listing_path.exists():
+        return {}
+    out: dict[int, Place] = {}
+    for t in read_listing(listing_path).torrents:
+        if t.manifest is None or t.is_metadata:
+            continue
+        try:
+            rows = read_manifest(archive.torrents_dir / t.manifest)
+        except LongplayError as exc:
+            log.warning("skipping manifest %s: %s", t.manifest, exc)
+            continue
+        for row in rows:
+            if row.track_id is not None and row.track_id not in out:
+                out[row.track_id] = Place(row.track_id, t.name, row.path, row.size, row.sha256)
+    return out
+
+
+class _Torrent:
+    """A torrent in the session and the files of it the cache wants."""
+
+    def __init__(self, name: str, handle: Any, info: Any) -> None:
+        self.name = name
+        self.handle = handle
+        files = layout(info)
+        self.index = {files.file_path(i): i for i in range(files.num_files())}
+        self.wanted: set[int] = set()
+        self.readers = 0
+        self.available: tuple[float, list[int]] = (0.0, [])
+
+
+class Swarm:
+    """One libtorrent session for the server; thread-safe; started on first use."""
+
+    def __init__(self, archive: Archive, peers: tuple[tuple[str, int], ...] = ()) -> None:
+        s = archive.settings
+        self.archive = archive
+        self.timeout = float(s.swarm_timeout)
+        self.cache_bytes = int(s.swarm_cache_size)
+        configured = tuple(parse_peer(p.strip()) for p in s.peers.split(",") if p.strip())
+        self.peers = configured + tuple(peers)
+        self.config = SessionConfig.from_settings(archive, "fetch")
+        self.cache_dir = archive.root / "cache" / "swarm"
+        self.index_path = self.cache_dir / "index.json"
+        self.wake = threading.Condition()
+        self._lock = threading.RLock()
+        self._session: Any = None
+        self._torrents: dict[str, _Torrent] = {}
+        self._places: dict[int, Place] | None = None
+        self._places_stamp = -1.0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._played: dict[str, float] = self._read_index()
+        self._verified: set[str] = set()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                return
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            pack = _settings_pack(self.config)
+            pack["alert_queue_size"] = ALERT_QUEUE
+            # A torrent that wants few files keeps its connections to seeds: their bitfields
+            # are how availability is known.
+            pack["close_redundant_connections"] = False
+            pack["alert_mask"] = (
+                int(pack["alert_mask"]) | lt.alert.category_t.piece_progress_notification
+            )
+            ses = lt.session(pack)  # type: ignore[call-overload]
+            everyone = lt.ip_filter()
+            everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+            everyone.add_rule(
+                "::",
+                "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+                1 << lt.session.global_peer_class_id,
+            )
+            ses.set_peer_class_filter(everyone)
+            self._session = ses
+            self._thread = threading.Thread(target=self._run, name="lp-swarm", daemon=True)
+            self._thread.start()
+            log.info("swarm session listening on %s", self.config.listen_interface)
+
+    def listen_port(self) -> int:
+        self.start()
+        deadline = time.monotonic() + 10
+        while not self._session.listen_port() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return int(self._session.listen_port())
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        with self._lock:
+            if self._session is not None:
+                self._session.pause()
+                for t in self._torrents.values():
+                    with contextlib.suppress(RuntimeError):
+                        self._session.remove_torrent(t.handle)
+                self._session = None
+            self._torrents.clear()
+        self._write_index()
+
+    def _run(self) -> None:
+        """Alerts wake readers (pieces finished); peers are retried; finished files checked."""
+        last_peers = 0.0
+        while not self._stop.is_set():
+            ses = self._session
+            if ses is None:
+                return
+            ses.wait_for_alert(200)
+            alerts = ses.pop_alerts()
+            if any(isinstance(a, lt.piece_finished_alert) for a in alerts):
+                with self.wake:
+                    self.wake.notify_all()
+            for a in alerts:
+                if isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
+                    log.warning("swarm: %s", a.message())
+            now = time.monotonic()
+            if now - last_peers > PEER_RETRY:
+                last_peers = now
+                self._connect_peers()
+                self._check_finished()
+
+    def _connect_peers(self) -> None:
+        with self._lock:
+            handles = [t.handle for t in self._torrents.values()]
+        for h in handles:
+            for peer in self.peers:
+                with contextlib.suppress(RuntimeError):
+                    h.connect_peer(peer)
+
+    # -- places and torrents --------------------------------------------------------------
+    def place(self, track_id: int) -> Place | None:
+        """The published place of ``track_id`` (manifests re-read when torrents/ changes)."""
+        try:
+            stamp = (self.archive.torrents_dir / LISTING).stat().st_mtime
+        except FileNotFoundError:
+            stamp = 0.0
+        with self._lock:
+            if self._places is None or stamp != self._places_stamp:
+                self._places, self._places_stamp = places(self.archive), stamp
+            return self._places.get(track_id)
+
+    def has_places(self) -> bool:
+        """Whether any torrent of torrents.json carries a track."""
+        self.place(-1)
+        return bool(self._places)
+
+    def _torrent(self, name: str) -> _Torrent:
+        with self._lock:
+            if name in self._torrents:
+                return self._torrents[name]
+            self.start()
+            listing = read_listing(self.archive.torrents_dir / LISTING).by_name()
+            entry = listing.get(name)
+            if entry is None:
+                raise InputError(f"torrent {name!r} is not in torrents.json")
+            checked = read_torrent(self.archive.torrents_dir / entry.file)
+            if checked.name != name or (checked.info_hash_v1, checked.info_hash_v2) != (
+                entry.info_hash_v1,
+                entry.info_hash_v2,
+            ):
+                raise InputError(f"{entry.file}: does not match its torrents.json entry")
+            atp = lt.add_torrent_params()
+            atp.ti = checked.info
+            atp.save_path = str(self.cache_dir)
+            atp.trackers = list(self.config.trackers)
+            # Nothing wanted until a reader asks: the torrent first only learns who has what.
+            atp.file_priorities = [0] * checked.info.num_files()
+            # Both flags: clearing auto_managed alone leaves the torrent paused (measured).
+            atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+            handle = self._session.add_torrent(atp)
+            t = _Torrent(name, handle, checked.info)
+            for rel in self._played:  # what the cache kept of this torrent stays wanted
+                torrent = rel.partition("/")[0]
+                if torrent == name and rel in t.index and (self.cache_dir / rel).is_file():
+                    t.wanted.add(t.index[rel])
+            for i in t.wanted:
+                handle.file_priority(i, 1)
+            self._torrents[name] = t
+        for peer in self.peers:
+            with contextlib.suppress(RuntimeError):
+                handle.connect_peer(peer)
+        return t
+
+    def probe(self, torrent: str) -> None:
+        """Add ``torrent`` (nothing wanted) so that its peers' bitfields become known."""
+        try:
+            self._torrent(torrent)
+        except LongplayError as exc:
+            log.warning("swarm: cannot add %s: %s", torrent, exc)
+
+    # -- reading --------------------------------------------------------------------------
+    def open(self, place: Place) -> PieceReader:
+        """A reader of ``place``'s file; the file becomes wanted and is kept in the cache."""
+        t = self._torrent(place.torrent)
+        rel = f"{place.torrent}/{place.path}"
+        index = t.index.get(rel)
+        if index is None:
+            raise LongplayError(f"{place.torrent}.torrent has no file {place.path!r}")
+        with self._lock:
+            if index not in t.wanted:
+                t.wanted.add(index)
+                t.handle.file_priority(index, 1)
+            t.readers += 1
+            self._played[rel] = time.time()
+        path = self.archive.resolve_inside(rel, self.cache_dir)
+
+        def closed(reader: PieceReader) -> None:
+            with self._lock:
+                t.readers -= 1
+            self._write_index()
+
+        reader = PieceReader(
+            t.handle, index, path, timeout=self.timeout, wake=self.wake, on_close=closed
+        )
+        self._evict(keep=rel)
+        return reader
+
+    def available(self, place: Place) -> bool | None:
+        """Whether a connected peer (or the cache) has every piece of ``place``'s file; None
+        while the session has not tried this torrent yet."""
+        with self._lock:
+            t = self._torrents.get(place.torrent)
+        if t is None:
+            return None
+        index = t.index.get(f"{place.torrent}/{place.path}")
+        if index is None:
+            return False
+        now = time.monotonic()
+        stamp, counts = t.available
+        if now - stamp > AVAILABILITY_TTL:
+            counts = list(t.handle.piece_availability())
+            t.available = (now, counts)
+        files = layout(t.handle.torrent_file())
+        plen = t.handle.torrent_file().piece_length()
+        first = files.file_offset(index) // plen
+        last = (files.file_offset(index) + max(files.file_size(index) - 1, 0)) // plen
+        return all(
+            counts[p] > 0 or t.handle.have_piece(p)
+            for p in range(first, last + 1)
+            if p < len(counts)
+        )
+
+    # -- the cache ------------------------------------------------------------------------
+    def _read_index(self) -> dict[str, float]:
+        try:
+            doc = orjson.loads(self.index_path.read_bytes())
+        except (FileNotFoundError, orjson.JSONDecodeError):
+            return {}
+        if not isinstance(doc, dict):
+            return {}
+        return {str(k): float(v) for k, v in doc.items() if isinstance(v, int | float)}
+
+    def _write_index(self) -> None:
+        with self._lock:
+            doc = orjson.dumps(dict(sorted(self._played.items())))
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self.index_path.with_name(f".index.json.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(doc)
+        os.replace(tmp, self.index_path)
+
+    def cached_bytes(self) -> int:
+        total = 0
+        for rel in list(self._played):
+            with contextlib.suppress(OSError):
+                total += (self.cache_dir / rel).stat().st_blocks * 512
+        return total
+
+    def _check_finished(self) -> None:
+        """Files complete in the cache: checked once against their manifest SHA-256."""
+        with self._lock:
+            torrents = list(self._torrents.values())
+            known = self._places or {}
+        by_rel = {f"{p.torrent}/{p.path}": p for p in known.values()}
+        for t in torrents:
+            progress = t.handle.file_progress()
+            for rel, i in t.index.items():
+                if i not in t.wanted or rel in self._verified:
+                    continue
+                place = by_rel.get(rel)
+                if place is None or progress[i] < place.size:
+                    continue
+                digest = hashlib.sha256()
+                with open(self.cache_dir / rel, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        digest.update(chunk)
+                if digest.hexdigest() == place.sha256:
+                    self._verified.add(rel)
+                else:  # the torrent's pieces passed, the manifest disagrees: drop it
+                    log.error("swarm: %s does not match its manifest SHA-256; removed", rel)
+                    self._forget(t, rel)
+
+    def is_verified(self, place: Place) -> bool:
+        return f"{place.torrent}/{place.path}" in self._verified
+
+    def _forget(self, t: _Torrent, rel: str) -> None:
+        """Drop ``rel`` from the cache: the torrent is re-added without it (re-checked)."""
+        with self._lock:
+            self._played.pop(rel, None)
+            self._verified.discard(rel)
+            self._torrents.pop(t.name, None)
+            with contextlib.suppress(RuntimeError):
+                self._session.remove_torrent(t.handle)
+        # remove_torrent is asynchronous: wait until the handle is gone before deleting.
+        deadline = time.monotonic() + 5
+        while t.handle.is_valid() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with contextlib.suppress(FileNotFoundError):
+            (self.cache_dir / rel).unlink()
+        self._write_index()
+        if any(r.startswith(f"{t.name}/") for r in self._played):
+            self._torrent(t.name)  # keep seeding what is left of it
+
+    def _evict(self, keep: str) -> None:
+        """Least recently played first, until the cache fits its budget; never a file being
+        read (its torrent has readers) nor ``keep``."""
+        if self.cache_bytes <= 0:
+            return
+        while self.cached_bytes() > self.cache_bytes:
+            with self._lock:
+                busy = {n for n, t in self._torrents.items() if t.readers}
+                victims = [
+                    rel
+                    for rel, _ in sorted(self._played.items(), key=lambda kv: kv[1])
+                    if rel != keep and rel.partition("/")[0] not in busy
+                ]
+            if not victims:
+                return
+            rel = victims[0]
+            t = self._torrents.get(rel.partition("/")[0])
+            if t is None:
+                with self._lock:
+                    self._played.pop(rel, None)
+                with contextlib.suppress(FileNotFoundError):
+                    (self.cache_dir / rel).unlink()
+                continue
+            log.info("swarm cache: evicting %s", rel)
+            self._forget(t, rel)

@@ -105,6 +105,7 @@ def test_songs_not_held_are_marked_playable_when_a_peer_has_them(
     world: tuple[Archive, Seeder, Served], tracks: list[Track]
 ) -> None:
     _, _, served = world
+
     def marks() -> dict[str, object]:
         return {k: v.get("playable") for k, v in _songs(served, tracks).items()}
 
@@ -112,6 +113,18 @@ def test_songs_not_held_are_marked_playable_when_a_peer_has_them(
     while not all(marks().values()) and time.monotonic() < deadline:
         time.sleep(0.3)
     found = marks()
+    sw = served.swarm
+    for n, t in sw._torrents.items():
+        st = t.handle.status()
+        print(
+            "DBG",
+            n,
+            st.state,
+            st.num_peers,
+            t.probing,
+            t.wanted,
+            list(t.handle.piece_availability())[:5],
+        )
     assert found and all(v is True for v in found.values()), found
     assert all(s["held"] is False for s in _songs(served, tracks).values())
 

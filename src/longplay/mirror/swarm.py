@@ -36,7 +36,11 @@ from longplay.pack.publish import LISTING
 
 log = logging.getLogger("longplay.swarm")
 PEER_RETRY = 5.0  # seconds between attempts to reach configured peers
-AVAILABILITY_TTL = 2.0  # seconds a torrent's availability answer is reused
+AVAILABILITY_TTL = 1.0  # seconds between looks at a torrent's peers' bitfields
+SEEN_TTL = 300.0  # seconds a peer's bitfield counts after the peer was last connected
+# Bytes/s a probing torrent may download: enough for handshakes and bitfields (a limit of a
+# few bytes starves even those: the rate limit counts protocol bytes), little payload.
+PROBE_RATE = 8192
 ALERT_QUEUE = 100_000  # libtorrent's default of 2000 drops alerts under load
 
 __all__ = ["Place", "Swarm", "SwarmUnavailable", "places"]
@@ -83,7 +87,9 @@ class _Torrent:
         self.index = {files.file_path(i): i for i in range(files.num_files())}
         self.wanted: set[int] = set()
         self.readers = 0
-        self.available: tuple[float, list[int]] = (0.0, [])
+        self.probing = False
+        self.available: tuple[float, list[int]] = (-SEEN_TTL, [])  # when seen, counts
+        self.observed = -AVAILABILITY_TTL
 
 
 class Swarm:
@@ -178,6 +184,10 @@ class Swarm:
             for a in alerts:
                 if isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
                     log.warning("swarm: %s", a.message())
+            with self._lock:
+                probing = [t for t in self._torrents.values() if t.probing or t.readers]
+            for t in probing:  # bitfields seen while connected: kept for SEEN_TTL
+                self._observe(t)
             now = time.monotonic()
             if now - last_peers > PEER_RETRY:
                 last_peers = now
@@ -240,11 +250,33 @@ class Swarm:
                     t.wanted.add(t.index[rel])
             for i in t.wanted:
                 handle.file_priority(i, 1)
+            if not t.wanted:
+                self._probe_mode(t, True)
             self._torrents[name] = t
         for peer in self.peers:
             with contextlib.suppress(RuntimeError):
                 handle.connect_peer(peer)
         return t
+
+    @staticmethod
+    def _probe_mode(t: _Torrent, on: bool) -> None:
+        """A torrent that wants nothing is finished, and peers drop finished connections
+        (both sides upload-only), so its peers' bitfields would stay unknown. Probing wants one
+        piece at a trickle instead: the connections stay, nothing much is downloaded."""
+        t.probing = on
+        t.handle.set_download_limit(PROBE_RATE if on else 0)
+        if on:
+            # One piece not had yet: wanting it keeps the torrent unfinished.
+            missing = next(
+                (
+                    p
+                    for p in range(t.handle.torrent_file().num_pieces())
+                    if not t.handle.have_piece(p)
+                ),
+                None,
+            )
+            if missing is not None:
+                t.handle.piece_priority(missing, 1)
 
     def probe(self, torrent: str) -> None:
         """Add ``torrent`` (nothing wanted) so that its peers' bitfields become known."""
@@ -265,6 +297,8 @@ class Swarm:
             if index not in t.wanted:
                 t.wanted.add(index)
                 t.handle.file_priority(index, 1)
+            if t.probing:
+                self._probe_mode(t, False)
             t.readers += 1
             self._played[rel] = time.time()
         path = self.archive.resolve_inside(rel, self.cache_dir)
@@ -281,8 +315,8 @@ class Swarm:
         return reader
 
     def available(self, place: Place) -> bool | None:
-        """Whether a connected peer (or the cache) has every piece of ``place``'s file; None
-        while the session has not tried this torrent yet."""
+        """Whether a peer seen lately (or the cache) has every piece of ``place``'s file;
+        None while the session has not tried this torrent yet."""
         with self._lock:
             t = self._torrents.get(place.torrent)
         if t is None:
@@ -290,20 +324,32 @@ class Swarm:
         index = t.index.get(f"{place.torrent}/{place.path}")
         if index is None:
             return False
-        now = time.monotonic()
-        stamp, counts = t.available
-        if now - stamp > AVAILABILITY_TTL:
-            counts = list(t.handle.piece_availability())
-            t.available = (now, counts)
+        self._observe(t)
+        seen, counts = t.available
+        fresh = time.monotonic() - seen < SEEN_TTL
         files = layout(t.handle.torrent_file())
         plen = t.handle.torrent_file().piece_length()
         first = files.file_offset(index) // plen
         last = (files.file_offset(index) + max(files.file_size(index) - 1, 0)) // plen
         return all(
-            counts[p] > 0 or t.handle.have_piece(p)
+            (fresh and p < len(counts) and counts[p] > 0) or t.handle.have_piece(p)
             for p in range(first, last + 1)
-            if p < len(counts)
         )
+
+    def _observe(self, t: _Torrent) -> None:
+        """Remember what the connected peers have. Peers drop a connection once both sides
+        have all they want, so the last bitfields seen count for ``SEEN_TTL``; past that, a
+        torrent with no peers probes again."""
+        now = time.monotonic()
+        if now - t.observed < AVAILABILITY_TTL:
+            return
+        t.observed = now
+        counts = list(t.handle.piece_availability())
+        if any(counts):
+            t.available = (now, counts)
+        elif now - t.available[0] > SEEN_TTL and not t.readers:
+            if not t.probing or t.handle.status().is_finished:  # its probe piece came
+                self._probe_mode(t, True)
 
     # -- the cache ------------------------------------------------------------------------
     def _read_index(self) -> dict[str, float]:

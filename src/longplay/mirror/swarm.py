@@ -131,9 +131,8 @@ class Swarm:
             # A torrent that wants few files keeps its connections to seeds: their bitfields
             # are how availability is known.
             pack["close_redundant_connections"] = False
-            pack["alert_mask"] = (
-                int(pack["alert_mask"]) | lt.alert.category_t.piece_progress_notification
-            )
+            mask: Any = pack["alert_mask"]
+            pack["alert_mask"] = mask | lt.alert.category_t.piece_progress_notification
             ses = lt.session(pack)  # type: ignore[call-overload]
             everyone = lt.ip_filter()
             everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
@@ -347,9 +346,12 @@ class Swarm:
         counts = list(t.handle.piece_availability())
         if any(counts):
             t.available = (now, counts)
-        elif now - t.available[0] > SEEN_TTL and not t.readers:
-            if not t.probing or t.handle.status().is_finished:  # its probe piece came
-                self._probe_mode(t, True)
+        elif (
+            now - t.available[0] > SEEN_TTL
+            and not t.readers
+            and (not t.probing or t.handle.status().is_finished)  # its probe piece came
+        ):
+            self._probe_mode(t, True)
 
     # -- the cache ------------------------------------------------------------------------
     def _read_index(self) -> dict[str, float]:

@@ -131,7 +131,8 @@ def test_songs_not_held_are_marked_playable_when_a_peer_has_them(
 
 def test_web_player_knows_playable_songs() -> None:
     static = Path(__file__).parent.parent / "src" / "longplay" / "server" / "web" / "static"
-    assert "playable" in (static / "views.js").read_text()
+    assert "s.playable === true" in (static / "dom.js").read_text()
+    assert "canPlay" in (static / "views.js").read_text()
 
 
 def test_seeder_gone_answers_within_the_timeout(

@@ -1,7 +1,7 @@
 // The views of the main pane: album grids, an album, an artist, search results, starred
 // songs, playlists and the shuffle form. Each returns a DOM node; actions go through `ctx`.
 import { api, coverUrl, formatTime } from "./api.js";
-import { h } from "./dom.js";
+import { canPlay, h } from "./dom.js";
 
 const PLACEHOLDER =
   "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 10 10'%3E%3Crect width='10' height='10' fill='%23888'/%3E%3C/svg%3E";
@@ -85,11 +85,12 @@ function playlistSelect(ctx, song) {
 // 2 ms a row to build; the album page has them.
 export function songTable(ctx, songs, { showAlbum = true, compact = false } = {}) {
   const rows = songs.map((s, i) => {
-    const held = s.held !== false;
+    const held = canPlay(s);
+    const swarm = held && s.held === false; // not held here: streamed from a peer
     const why = held ? null : ctx.notHeldReason(s);
     return h(
       "tr",
-      { class: held ? "song" : "song missing", dataset: { id: s.id } },
+      { class: held ? (swarm ? "song swarm" : "song") : "song missing", dataset: { id: s.id } },
       h("td", { class: "num" }, s.track ?? i + 1),
       h(
         "td",
@@ -100,12 +101,13 @@ export function songTable(ctx, songs, { showAlbum = true, compact = false } = {}
             type: "button",
             class: "link play-song",
             disabled: !held,
-            title: held ? "Play" : why,
+            title: held ? (swarm ? "Play (streamed from a peer: not held here)" : "Play") : why,
             onclick: () => ctx.playSongs(songs, i),
           },
           s.title,
         ),
         !held ? h("span", { class: "badge", title: why }, why) : null,
+        swarm ? h("span", { class: "badge swarm", title: "Not held here: a peer has it, so it streams from the swarm" }, "From a peer") : null,
         h("div", { class: "sub" }, [
           s.artistId
             ? h("a", { href: `#/artist/${encodeURIComponent(s.artistId)}` }, s.artist ?? "")
@@ -176,7 +178,7 @@ export function artistList(artists) {
 export async function albumView(ctx, id) {
   const { album } = await api("getAlbum", { id });
   const songs = album.song ?? [];
-  const playable = songs.filter((s) => s.held !== false);
+  const playable = songs.filter(canPlay);
   return h(
     "section",
     { class: "album", "aria-labelledby": "album-title" },

@@ -135,6 +135,27 @@ def test_web_player_knows_playable_songs() -> None:
     assert "canPlay" in (static / "views.js").read_text()
 
 
+def test_cache_evicts_the_least_recently_played(
+    world: tuple[Archive, Seeder, Served], tracks: list[Track]
+) -> None:
+    _, _, served = world
+    swarm = served.swarm
+    cache = served.live.archive.root / "cache" / "swarm"
+    first = tracks[0]
+    other = next(t for t in tracks[3:] if t.torrent != first.torrent)
+    assert (cache / first.torrent / first.row.path).is_file()
+    swarm.cache_bytes = 1  # everything but what is being played must go
+    res = served.live.get("stream", f="raw", id=other.wid)
+    assert res.content == other.original.read_bytes()
+    assert not (cache / first.torrent / first.row.path).exists()
+    assert (cache / other.torrent / other.row.path).is_file()
+    assert f"{first.torrent}/{first.row.path}" not in (cache / "index.json").read_text()
+    # Played again, the evicted song is fetched again (its torrent re-added and re-checked).
+    swarm.cache_bytes = 10**9
+    again = served.live.get("stream", f="raw", id=first.wid)
+    assert again.content == first.original.read_bytes()
+
+
 def test_seeder_gone_answers_within_the_timeout(
     world: tuple[Archive, Seeder, Served], tracks: list[Track]
 ) -> None:

@@ -183,6 +183,12 @@ class Swarm:
             for a in alerts:
                 if isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
                     log.warning("swarm: %s", a.message())
+                elif isinstance(a, lt.torrent_checked_alert):
+                    # A torrent refuses peers while it checks: connect the moment it is ready,
+                    # not at the next retry (that wait would count against the first byte).
+                    for peer in self.peers:
+                        with contextlib.suppress(RuntimeError):
+                            a.handle.connect_peer(peer)
             with self._lock:
                 probing = [t for t in self._torrents.values() if t.probing or t.readers]
             for t in probing:  # bitfields seen while connected: kept for SEEN_TTL

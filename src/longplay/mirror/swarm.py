@@ -88,6 +88,7 @@ class _Torrent:
         self.wanted: set[int] = set()
         self.readers = 0
         self.probing = False
+        self.probe_file: int | None = None
         self.available: tuple[float, list[int]] = (-SEEN_TTL, [])  # when seen, counts
         self.observed = -AVAILABILITY_TTL
 
@@ -190,7 +191,7 @@ class Swarm:
                         with contextlib.suppress(RuntimeError):
                             a.handle.connect_peer(peer)
             with self._lock:
-                probing = [t for t in self._torrents.values() if t.probing or t.readers]
+                probing = list(self._torrents.values())
             for t in probing:  # bitfields seen while connected: kept for SEEN_TTL
                 self._observe(t)
             now = time.monotonic()
@@ -224,7 +225,7 @@ class Swarm:
         self.place(-1)
         return bool(self._places)
 
-    def _torrent(self, name: str) -> _Torrent:
+    def _torrent(self, name: str, want: tuple[str, ...] = ()) -> _Torrent:
         with self._lock:
             if name in self._torrents:
                 return self._torrents[name]
@@ -243,18 +244,26 @@ class Swarm:
             atp.ti = checked.info
             atp.save_path = str(self.cache_dir)
             atp.trackers = list(self.config.trackers)
-            # Nothing wanted until a reader asks: the torrent first only learns who has what.
-            atp.file_priorities = [0] * checked.info.num_files()
+            # Known peers go in with the torrent: it connects to them the moment its check
+            # ends. connect_peer afterwards waits for the session's next tick (~1 s measured).
+            atp.peers = list(self.peers)
+            # Every file wanted goes in with the torrent, so it starts downloading and connects
+            # at once; wanting a file later costs a wait for the next tick. A torrent with
+            # nothing wanted (probed for availability) would be finished from the start.
+            files = layout(checked.info)
+            index = {files.file_path(i): i for i in range(files.num_files())}
+            wanted = {
+                index[rel]
+                for rel in (*self._played, *want)
+                if rel in index
+                and (rel in want or (self.cache_dir / rel).is_file())  # the cache kept it
+            }
+            atp.file_priorities = [1 if i in wanted else 0 for i in range(files.num_files())]
             # Both flags: clearing auto_managed alone leaves the torrent paused (measured).
             atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
             handle = self._session.add_torrent(atp)
             t = _Torrent(name, handle, checked.info)
-            for rel in self._played:  # what the cache kept of this torrent stays wanted
-                torrent = rel.partition("/")[0]
-                if torrent == name and rel in t.index and (self.cache_dir / rel).is_file():
-                    t.wanted.add(t.index[rel])
-            for i in t.wanted:
-                handle.file_priority(i, 1)
+            t.wanted = wanted
             if not t.wanted:
                 self._probe_mode(t, True)
             self._torrents[name] = t
@@ -267,21 +276,23 @@ class Swarm:
     def _probe_mode(t: _Torrent, on: bool) -> None:
         """A torrent that wants nothing is finished, and peers drop finished connections
         (both sides upload-only), so its peers' bitfields would stay unknown. Probing wants one
-        piece at a trickle instead: the connections stay, nothing much is downloaded."""
+        file at a trickle instead: the connections stay, little is downloaded. A whole file,
+        not a piece: a piece of an unwanted file goes to libtorrent's part file, and wanting
+        that file later failed to move it ("file too short", measured)."""
         t.probing = on
         t.handle.set_download_limit(PROBE_RATE if on else 0)
-        if on:
-            # One piece not had yet: wanting it keeps the torrent unfinished.
-            missing = next(
-                (
-                    p
-                    for p in range(t.handle.torrent_file().num_pieces())
-                    if not t.handle.have_piece(p)
-                ),
-                None,
-            )
-            if missing is not None:
-                t.handle.piece_priority(missing, 1)
+        if on and t.probe_file is None:
+            files = layout(t.handle.torrent_file())
+            sizes = [(files.file_size(i), i) for i in range(files.num_files())]
+            pad = lt.file_storage.flag_pad_file
+            real = [(n, i) for n, i in sizes if n > 0 and not files.file_flags(i) & pad]
+            if real:
+                t.probe_file = min(real)[1]
+                t.handle.file_priority(t.probe_file, 1)
+        elif not on and t.probe_file is not None:
+            if t.probe_file not in t.wanted:
+                t.handle.file_priority(t.probe_file, 0)
+            t.probe_file = None
 
     def probe(self, torrent: str) -> None:
         """Add ``torrent`` (nothing wanted) so that its peers' bitfields become known."""
@@ -293,8 +304,8 @@ class Swarm:
     # -- reading --------------------------------------------------------------------------
     def open(self, place: Place) -> PieceReader:
         """A reader of ``place``'s file; the file becomes wanted and is kept in the cache."""
-        t = self._torrent(place.torrent)
         rel = f"{place.torrent}/{place.path}"
+        t = self._torrent(place.torrent, (rel,))
         index = t.index.get(rel)
         if index is None:
             raise LongplayError(f"{place.torrent}.torrent has no file {place.path!r}")
@@ -343,8 +354,7 @@ class Swarm:
 
     def _observe(self, t: _Torrent) -> None:
         """Remember what the connected peers have. Peers drop a connection once both sides
-        have all they want, so the last bitfields seen count for ``SEEN_TTL``; past that, a
-        torrent with no peers probes again."""
+        have all they want, so the last bitfields seen count for ``SEEN_TTL``."""
         now = time.monotonic()
         if now - t.observed < AVAILABILITY_TTL:
             return
@@ -352,11 +362,9 @@ class Swarm:
         counts = list(t.handle.piece_availability())
         if any(counts):
             t.available = (now, counts)
-        elif (
-            now - t.available[0] > SEEN_TTL
-            and not t.readers
-            and (not t.probing or t.handle.status().is_finished)  # its probe piece came
-        ):
+        elif t.probing and now - t.available[0] > SEEN_TTL and t.handle.status().is_finished:
+            # Its probe file came whole and the seeds left: probe with another.
+            t.probe_file = None
             self._probe_mode(t, True)
 
     # -- the cache ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -127,3 +128,25 @@ def test_bad_releases_are_refused_or_rejected(
     con.close()
     with pytest.raises(InputError, match="genres"):
         ingest_release(mirror, bad)
+
+
+def test_cli_ingest_release(
+    mirrored: tuple[Archive, Archive], tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    _, mirror = mirrored
+    meta = next(p for p in mirror.files_dir.iterdir() if p.name.endswith("-metadata"))
+    env = {**cli_env, "LONGPLAY_ARCHIVE": str(mirror.root)}
+    ok = subprocess.run(
+        ["longplay", "ingest", "release", str(meta)], env=env, capture_output=True, text=True
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "release (sqlite)" in ok.stdout and "0 rejected" in ok.stdout
+    (tmp_path / "x.txt").write_text("not a release")
+    bad = subprocess.run(
+        ["longplay", "ingest", "release", str(tmp_path / "x.txt")],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode != 0 and "not a release" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -13,7 +13,6 @@ well as waking on piece alerts, since alerts can drop under load.
 from __future__ import annotations
 
 import io
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +43,7 @@ class PieceReader(io.RawIOBase):
         *,
         timeout: float,
         wake: threading.Condition,
+        read_piece: Callable[[Any, int], bytes],
         on_close: Callable[[PieceReader], None] | None = None,
     ) -> None:
         super().__init__()
@@ -57,8 +57,9 @@ class PieceReader(io.RawIOBase):
         self.timeout = timeout
         self._wake = wake
         self._on_close = on_close
+        self._read_piece = read_piece
+        self._held: tuple[int, bytes] | None = None
         self._pos = 0
-        self._fd: int | None = None
         self._window: list[int] = []
         self._last_piece = self._piece_of(max(self.size - 1, 0))
         self.window_pieces = max(
@@ -90,9 +91,7 @@ class PieceReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._clear_window()
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+            self._held = None
             if self._on_close is not None:
                 self._on_close(self)
         super().close()
@@ -155,28 +154,23 @@ class PieceReader(io.RawIOBase):
                     f"in {self.timeout:g} s"
                 )
 
+    def _piece_bytes(self, piece: int) -> bytes:
+        """The whole of ``piece`` as libtorrent has it (last one kept: reads come in chunks)."""
+        if self._held is None or self._held[0] != piece:
+            self._held = (piece, self._read_piece(self.handle, piece))
+        return self._held[1]
+
     def read_at(self, pos: int, n: int) -> bytes:
-        """Up to ``n`` bytes at ``pos`` (fewer at a piece edge); b"" at the end of the file."""
+        """Up to ``n`` bytes at ``pos`` (to the end of its piece at most); b"" at the end."""
         if n <= 0 or pos >= self.size:
             return b""
         piece = self._piece_of(pos)
         self.wait_piece(piece)
         self._move_window(piece + 1 if piece < self._last_piece else piece)
         end = min(pos + n, self._piece_end(piece))
-        # Pieces already here after this one: read on through them in the same call.
-        nxt = piece + 1
-        while end < pos + n and nxt <= self._last_piece and self.handle.have_piece(nxt):
-            end = min(pos + n, self._piece_end(nxt))
-            nxt += 1
-        if self._fd is None:
-            try:
-                self._fd = os.open(self.path, os.O_RDONLY)
-            except OSError as exc:
-                raise LongplayError(f"swarm cache file unreadable ({exc.strerror})") from None
-        out = bytearray()
-        while pos + len(out) < end:
-            chunk = os.pread(self._fd, end - pos - len(out), pos + len(out))
-            if not chunk:
-                raise LongplayError("swarm cache file shorter than its torrent says")
-            out += chunk
-        return bytes(out)
+        data = self._piece_bytes(piece)
+        start = self.offset + pos - piece * self.piece_length
+        out = data[start : start + end - pos]
+        if len(out) != end - pos:
+            raise LongplayError(f"piece {piece} came back short from libtorrent")
+        return out

@@ -116,6 +116,7 @@ class Swarm:
         self._thread: threading.Thread | None = None
         self._played: dict[str, float] = self._read_index()
         self._verified: set[str] = set()
+        self._reads: dict[tuple[str, int], list[tuple[list[Any], threading.Event]]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
     @property
@@ -182,7 +183,9 @@ class Swarm:
                 with self.wake:
                     self.wake.notify_all()
             for a in alerts:
-                if isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
+                if isinstance(a, lt.read_piece_alert):
+                    self._piece_read(a)
+                elif isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
                     log.warning("swarm: %s", a.message())
                 elif isinstance(a, lt.torrent_checked_alert):
                     # A torrent refuses peers while it checks: connect the moment it is ready,
@@ -325,10 +328,47 @@ class Swarm:
             self._write_index()
 
         reader = PieceReader(
-            t.handle, index, path, timeout=self.timeout, wake=self.wake, on_close=closed
+            t.handle,
+            index,
+            path,
+            timeout=self.timeout,
+            wake=self.wake,
+            read_piece=self.read_piece,
+            on_close=closed,
         )
         self._evict(keep=rel)
         return reader
+
+    def read_piece(self, handle: Any, piece: int) -> bytes:
+        """A verified piece's bytes through libtorrent's disk subsystem (its write buffers
+        included): the alert thread hands them over; asked again if an alert was lost."""
+        key = (str(handle.info_hashes().get_best()), piece)
+        for _ in range(3):
+            slot: list[Any] = []
+            done = threading.Event()
+            with self._lock:
+                self._reads.setdefault(key, []).append((slot, done))
+            handle.read_piece(piece)
+            if done.wait(max(self.timeout, 5.0)):
+                error, data = slot[0]
+                if error:
+                    raise LongplayError(f"piece {piece} could not be read: {error}")
+                return bytes(data)
+            with self._lock:
+                waiting = self._reads.get(key, [])
+                if (slot, done) in waiting:
+                    waiting.remove((slot, done))
+        raise SwarmUnavailable(f"not available right now: piece {piece} could not be read back")
+
+    def _piece_read(self, a: Any) -> None:
+        key = (str(a.handle.info_hashes().get_best()), int(a.piece))
+        with self._lock:
+            waiting = self._reads.pop(key, [])
+        error = a.error.message() if a.error.value() else ""
+        data = bytes(a.buffer) if not error else b""
+        for slot, done in waiting:
+            slot.append((error, data))
+            done.set()
 
     def available(self, place: Place) -> bool | None:
         """Whether a peer seen lately (or the cache) has every piece of ``place``'s file;

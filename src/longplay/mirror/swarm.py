@@ -15,29 +15,31 @@ survives a restart: libtorrent re-checks what is on disk when the torrent is add
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
-import os
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import libtorrent as lt
-import orjson
 
 from longplay.archive import Archive
 from longplay.errors import InputError, LongplayError
 from longplay.mirror.piecewindow import PieceReader, SwarmUnavailable
 from longplay.mirror.safety import layout, read_torrent
 from longplay.mirror.session import SessionConfig, _settings_pack, parse_peer
-from longplay.pack.listing import read_listing, read_manifest
+from longplay.mirror.swarmcache import (
+    AVAILABILITY_TTL,
+    SEEN_TTL,
+    Place,
+    SwarmCache,
+    Torrent,
+    places,
+)
+from longplay.pack.listing import read_listing
 from longplay.pack.publish import LISTING
 
 log = logging.getLogger("longplay.swarm")
 PEER_RETRY = 5.0  # seconds between attempts to reach configured peers
-AVAILABILITY_TTL = 1.0  # seconds between looks at a torrent's peers' bitfields
-SEEN_TTL = 300.0  # seconds a peer's bitfield counts after the peer was last connected
 # Bytes/s a probing torrent may download: enough for handshakes and bitfields (a limit of a
 # few bytes starves even those: the rate limit counts protocol bytes), little payload.
 PROBE_RATE = 8192
@@ -46,54 +48,7 @@ ALERT_QUEUE = 100_000  # libtorrent's default of 2000 drops alerts under load
 __all__ = ["Place", "Swarm", "SwarmUnavailable", "places"]
 
 
-@dataclass(frozen=True)
-class Place:
-    """Where a track's file is published: torrent, path inside it, size and SHA-256."""
-
-    track_id: int
-    torrent: str
-    path: str
-    size: int
-    sha256: str
-
-
-def places(archive: Archive) -> dict[int, Place]:
-    """Every track carried by an audio torrent of torrents.json, by track ID (first wins)."""
-    listing_path = archive.torrents_dir / LISTING
-    if not listing_path.exists():
-        return {}
-    out: dict[int, Place] = {}
-    for t in read_listing(listing_path).torrents:
-        if t.manifest is None or t.is_metadata:
-            continue
-        try:
-            rows = read_manifest(archive.torrents_dir / t.manifest)
-        except LongplayError as exc:
-            log.warning("skipping manifest %s: %s", t.manifest, exc)
-            continue
-        for row in rows:
-            if row.track_id is not None and row.track_id not in out:
-                out[row.track_id] = Place(row.track_id, t.name, row.path, row.size, row.sha256)
-    return out
-
-
-class _Torrent:
-    """A torrent in the session and the files of it the cache wants."""
-
-    def __init__(self, name: str, handle: Any, info: Any) -> None:
-        self.name = name
-        self.handle = handle
-        files = layout(info)
-        self.index = {files.file_path(i): i for i in range(files.num_files())}
-        self.wanted: set[int] = set()
-        self.readers = 0
-        self.probing = False
-        self.probe_file: int | None = None
-        self.available: tuple[float, list[int]] = (-SEEN_TTL, [])  # when seen, counts
-        self.observed = -AVAILABILITY_TTL
-
-
-class Swarm:
+class Swarm(SwarmCache):
     """One libtorrent session for the server; thread-safe; started on first use."""
 
     def __init__(self, archive: Archive, peers: tuple[tuple[str, int], ...] = ()) -> None:
@@ -109,13 +64,14 @@ class Swarm:
         self.wake = threading.Condition()
         self._lock = threading.RLock()
         self._session: Any = None
-        self._torrents: dict[str, _Torrent] = {}
+        self._torrents: dict[str, Torrent] = {}
         self._places: dict[int, Place] | None = None
         self._places_stamp = -1.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._played: dict[str, float] = self._read_index()
         self._verified: set[str] = set()
+        self._mismatch: dict[str, int] = {}
         self._reads: dict[tuple[str, int], list[tuple[list[Any], threading.Event]]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -228,7 +184,7 @@ class Swarm:
         self.place(-1)
         return bool(self._places)
 
-    def _torrent(self, name: str, want: tuple[str, ...] = ()) -> _Torrent:
+    def _torrent(self, name: str, want: tuple[str, ...] = ()) -> Torrent:
         with self._lock:
             if name in self._torrents:
                 return self._torrents[name]
@@ -265,7 +221,7 @@ class Swarm:
             # Both flags: clearing auto_managed alone leaves the torrent paused (measured).
             atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
             handle = self._session.add_torrent(atp)
-            t = _Torrent(name, handle, checked.info)
+            t = Torrent(name, handle, checked.info)
             t.wanted = wanted
             if not t.wanted:
                 self._probe_mode(t, True)
@@ -276,7 +232,7 @@ class Swarm:
         return t
 
     @staticmethod
-    def _probe_mode(t: _Torrent, on: bool) -> None:
+    def _probe_mode(t: Torrent, on: bool) -> None:
         """A torrent that wants nothing is finished, and peers drop finished connections
         (both sides upload-only), so its peers' bitfields would stay unknown. Probing wants one
         file at a trickle instead: the connections stay, little is downloaded. A whole file,
@@ -392,7 +348,7 @@ class Swarm:
             for p in range(first, last + 1)
         )
 
-    def _observe(self, t: _Torrent) -> None:
+    def _observe(self, t: Torrent) -> None:
         """Remember what the connected peers have. Peers drop a connection once both sides
         have all they want, so the last bitfields seen count for ``SEEN_TTL``."""
         now = time.monotonic()
@@ -406,99 +362,3 @@ class Swarm:
             # Its probe file came whole and the seeds left: probe with another.
             t.probe_file = None
             self._probe_mode(t, True)
-
-    # -- the cache ------------------------------------------------------------------------
-    def _read_index(self) -> dict[str, float]:
-        try:
-            doc = orjson.loads(self.index_path.read_bytes())
-        except (FileNotFoundError, orjson.JSONDecodeError):
-            return {}
-        if not isinstance(doc, dict):
-            return {}
-        return {str(k): float(v) for k, v in doc.items() if isinstance(v, int | float)}
-
-    def _write_index(self) -> None:
-        with self._lock:
-            doc = orjson.dumps(dict(sorted(self._played.items())))
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self.index_path.with_name(f".index.json.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_bytes(doc)
-        os.replace(tmp, self.index_path)
-
-    def cached_bytes(self) -> int:
-        total = 0
-        for rel in list(self._played):
-            with contextlib.suppress(OSError):
-                total += (self.cache_dir / rel).stat().st_blocks * 512
-        return total
-
-    def _check_finished(self) -> None:
-        """Files complete in the cache: checked once against their manifest SHA-256."""
-        with self._lock:
-            torrents = list(self._torrents.values())
-            known = self._places or {}
-        by_rel = {f"{p.torrent}/{p.path}": p for p in known.values()}
-        for t in torrents:
-            progress = t.handle.file_progress()
-            for rel, i in t.index.items():
-                if i not in t.wanted or rel in self._verified:
-                    continue
-                place = by_rel.get(rel)
-                if place is None or progress[i] < place.size:
-                    continue
-                digest = hashlib.sha256()
-                with open(self.cache_dir / rel, "rb") as fh:
-                    while chunk := fh.read(1 << 20):
-                        digest.update(chunk)
-                if digest.hexdigest() == place.sha256:
-                    self._verified.add(rel)
-                else:  # the torrent's pieces passed, the manifest disagrees: drop it
-                    log.error("swarm: %s does not match its manifest SHA-256; removed", rel)
-                    self._forget(t, rel)
-
-    def is_verified(self, place: Place) -> bool:
-        return f"{place.torrent}/{place.path}" in self._verified
-
-    def _forget(self, t: _Torrent, rel: str) -> None:
-        """Drop ``rel`` from the cache: the torrent is re-added without it (re-checked)."""
-        with self._lock:
-            self._played.pop(rel, None)
-            self._verified.discard(rel)
-            self._torrents.pop(t.name, None)
-            with contextlib.suppress(RuntimeError):
-                self._session.remove_torrent(t.handle)
-        # remove_torrent is asynchronous: wait until the handle is gone before deleting.
-        deadline = time.monotonic() + 5
-        while t.handle.is_valid() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        with contextlib.suppress(FileNotFoundError):
-            (self.cache_dir / rel).unlink()
-        self._write_index()
-        if any(r.startswith(f"{t.name}/") for r in self._played):
-            self._torrent(t.name)  # keep seeding what is left of it
-
-    def _evict(self, keep: str) -> None:
-        """Least recently played first, until the cache fits its budget; never a file being
-        read (its torrent has readers) nor ``keep``."""
-        if self.cache_bytes <= 0:
-            return
-        while self.cached_bytes() > self.cache_bytes:
-            with self._lock:
-                busy = {n for n, t in self._torrents.items() if t.readers}
-                victims = [
-                    rel
-                    for rel, _ in sorted(self._played.items(), key=lambda kv: kv[1])
-                    if rel != keep and rel.partition("/")[0] not in busy
-                ]
-            if not victims:
-                return
-            rel = victims[0]
-            t = self._torrents.get(rel.partition("/")[0])
-            if t is None:
-                with self._lock:
-                    self._played.pop(rel, None)
-                with contextlib.suppress(FileNotFoundError):
-                    (self.cache_dir / rel).unlink()
-                continue
-            log.info("swarm cache: evicting %s", rel)
-            self._forget(t, rel)

@@ -106,6 +106,27 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("upload_limit", ByteSize, 0, "Upload limit of seed/fetch, bytes/s (0: unlimited)."),
     Setting("download_limit", ByteSize, 0, "Download limit of fetch, bytes/s (0: unlimited)."),
+    Setting(
+        "peers",
+        str,
+        "",
+        "BitTorrent peers the server's swarm connects to, HOST:PORT comma-separated "
+        "(added to the torrents' trackers and `serve --peer`).",
+    ),
+    Setting(
+        "swarm_timeout",
+        float,
+        10.0,
+        "Seconds the server waits for a peer to send a byte of a track it does not hold "
+        "before answering 'not available right now'.",
+    ),
+    Setting(
+        "swarm_cache_size",
+        ByteSize,
+        10 * 10**9,
+        "Disk budget of tracks fetched from the swarm into ARCHIVE/cache/swarm/ "
+        "(least recently played evicted; 0: no limit).",
+    ),
     # -- audio (scan, match, tag) --
     Setting(
         "scan_decode",
@@ -253,6 +274,12 @@ def _coerce(setting: Setting, value: Any, origin: str) -> Any:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(f"expected an integer, got {value!r}")
             out = int(value)
+        elif setting.type is float:
+            if isinstance(value, bool):
+                raise ValueError(f"expected a number, got {value!r}")
+            out = float(value)
+            if not out >= 0:  # NaN too
+                raise ValueError(f"expected a number of at least 0, got {value!r}")
         elif setting.type is str:
             if not isinstance(value, str):
                 raise ValueError(f"expected a string, got {value!r}")

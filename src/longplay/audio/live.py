@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -176,7 +176,7 @@ def _decoded(inp: Any, stream: Any, offset_s: float) -> Iterator[Any]:
 
 
 def transcode_chunks(
-    src: str | os.PathLike[str],
+    src: str | os.PathLike[str] | BinaryIO,
     fmt: str,
     *,
     bitrate: int | None = None,
@@ -190,9 +190,13 @@ def transcode_chunks(
     """
     spec = _format(fmt)
     rate_bits = clamp_bitrate(fmt, bitrate)
-    name = os.fspath(src)
+    # A path, or an open binary file (a track read from the swarm as it arrives).
+    target: Any = src
+    name = "stream"
+    if isinstance(src, str | os.PathLike):
+        target = name = os.fspath(src)
     try:
-        inp = av.open(name, metadata_errors="ignore")
+        inp = av.open(target, metadata_errors="ignore")
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{name}: cannot be read ({exc})") from None
     sink = _Sink()

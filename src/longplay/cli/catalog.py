@@ -119,6 +119,23 @@ def ingest_listenbrainz(obj: Context, files: tuple[Path, ...]) -> None:
     click.echo(run(obj.archive(), list(files)).summary())
 
 
+@ingest.command("release")
+@click.argument("path", type=click.Path(path_type=Path))
+@pass_ctx
+def ingest_release(obj: Context, path: Path) -> None:
+    """Import a published release (the metadata torrent's catalog: SQLite, .sqlite.zst or a
+    Parquet folder) as the catalog, keeping the publisher's IDs.
+
+    \b
+    Example:
+      longplay ingest release mirror/files/longplay-metadata
+      longplay ingest release release/catalog.sqlite.zst
+    """
+    from longplay.catalog.sources.release import ingest_release as run
+
+    click.echo(run(obj.archive(), path).summary())
+
+
 @click.command(cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_ctx

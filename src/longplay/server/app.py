@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from longplay import state
 from longplay.archive import Archive
-from longplay.server import accounts, responses
+from longplay.server import accounts, convert, responses
 from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
 from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
@@ -61,8 +61,9 @@ HANDLER_MODULES = (
 class Server:
     """What handlers share: the archive, its settings, state connections, catalog, auth."""
 
-    def __init__(self, archive: Archive):
+    def __init__(self, archive: Archive, peers: tuple[tuple[str, int], ...] = ()):
         self.archive = archive
+        self.peers = peers  # `serve --peer`: for the swarm of tracks not held
         self.settings = archive.settings
         self.follower = Follower(archive)
         self.metrics = Metrics()
@@ -76,6 +77,7 @@ class Server:
         self.sessions = Sessions(archive, base_path(archive) + "/")
         self.scan: dict[str, Any] = {"scanning": False, "count": 0}
         self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
+        self.services_lock = threading.Lock()
 
     def state(self) -> sqlite3.Connection:
         """This thread's connection to state.sqlite (WAL: readers never block the writer)."""
@@ -88,6 +90,9 @@ class Server:
         return con
 
     def close(self) -> None:
+        swarm = self.services.get("swarm")
+        if swarm is not None:
+            swarm.close()
         with self._lock:
             for con in self._connections:
                 # A connection made in a thread that is gone may refuse: skip it.
@@ -154,6 +159,10 @@ def _sync_call(server: Server, call: Call, name: str, address: str) -> Any:
         raise not_implemented(name)
     if ep.raw:
         return ep
+    # Songs not held are marked playable when the swarm can deliver them (convert.song).
+    from longplay.server import swarmstream
+
+    convert.PLAYABLE.set(swarmstream.availability(server))
     return ep.handler(call)
 
 
@@ -192,7 +201,7 @@ async def metrics_endpoint(request: Request) -> Response:
     return PlainTextResponse(server.metrics.render(server), media_type="text/plain; version=0.0.4")
 
 
-def create_app(archive: Archive) -> Starlette:
+def create_app(archive: Archive, peers: tuple[tuple[str, int], ...] = ()) -> Starlette:
     """The ASGI app serving ``archive`` (its catalog view is built on the first request)."""
     import importlib
 
@@ -201,7 +210,7 @@ def create_app(archive: Archive) -> Starlette:
 
     for module in HANDLER_MODULES:
         importlib.import_module(f"longplay.server.{module}")
-    server = Server(archive)
+    server = Server(archive, peers)
     routes: list[Any] = [
         Route("/rest/{name:str}", dispatch, methods=["GET", "POST", "HEAD"]),
     ]

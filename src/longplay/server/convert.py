@@ -5,6 +5,8 @@ from __future__ import annotations
 import mimetypes
 import os
 import sqlite3
+from collections.abc import Callable
+from contextvars import ContextVar
 
 from longplay.catalog.browse import Album, Artist, Track
 from longplay.server import library_state as ls
@@ -80,8 +82,14 @@ def replay_gain(g: Gains | None) -> r.ReplayGain | None:
     )
 
 
+# Set per request by the app: whether a song not held can be streamed from the swarm now.
+# None (no torrent carries a track) leaves the ``playable`` mark out.
+PLAYABLE: ContextVar[Callable[[int], bool] | None] = ContextVar("playable", default=None)
+
+
 def song(t: Track, marks: Marks | None = None) -> r.Child:
     wid = r.wire_id(r.TRACK, t.track_id)
+    available = PLAYABLE.get()
     suffix = size = ctype = None
     if t.path:
         suffix = os.path.splitext(t.path)[1].lstrip(".").lower() or None
@@ -125,6 +133,7 @@ def song(t: Track, marks: Marks | None = None) -> r.Child:
         userRating=marks.rating(wid) if marks else None,
         playCount=marks.plays.get(t.track_id, 0) if marks else None,
         held=bool(t.path),
+        playable=None if t.path or available is None else available(t.track_id),
     )
 
 

@@ -27,11 +27,16 @@ MAX_COVER = 2048
 
 
 def _held_track(call: Call, wid: str) -> Track:
+    track = _song(call, wid)
+    if not track.path:
+        raise SubsonicError(NOT_FOUND, "this archive holds no file for the song (yet)")
+    return track
+
+
+def _song(call: Call, wid: str) -> Track:
     track = call.view.browse.track(parse_id(wid, r.TRACK))
     if track is None:
         raise not_found("song")
-    if not track.path:
-        raise SubsonicError(NOT_FOUND, "this archive holds no file for the song (yet)")
     return track
 
 
@@ -51,28 +56,48 @@ def _transcoder(call: Call) -> Any:
 
 
 async def _stream(call: Call, *, raw_only: bool) -> Response:
-    track = await run_in_threadpool(_held_track, call, call.require("id"))
+    track = await run_in_threadpool(_song, call, call.require("id"))
     from longplay.server.streaming import file_response  # after the lookup: ids fail first
 
     fmt = None if raw_only else call.get("format")
     max_bitrate = 0 if raw_only else (call.int("maxBitRate", 0) or 0)
     offset = 0 if raw_only else (call.int("timeOffset", 0) or 0)
-    suffix = Path(track.path or "").suffix.lstrip(".").lower()
+    swarm = place = None
+    if track.path:
+        suffix = Path(track.path).suffix.lstrip(".").lower()
+    else:  # not held: from the swarm, when a torrent of ours carries it
+        from longplay.server import swarmstream
+
+        swarm = swarmstream.swarm_of(call.server)
+        place = await run_in_threadpool(swarm.place, track.track_id)
+        if place is None:
+            raise SubsonicError(NOT_FOUND, "this archive holds no file for the song (yet)")
+        suffix = Path(place.path).suffix.lstrip(".").lower()
     if fmt == "raw" or (fmt in (None, "", suffix) and not max_bitrate and not offset):
+        if swarm is not None and place is not None:
+            return await swarmstream.raw_response(call.request, swarm, place)
         return file_response(call.request, Path(track.path or ""), content_type(suffix))
     target = fmt if fmt not in RAW else "opus"
-    response = _transcoder(call).response(
-        call.request,
-        Path(track.path or ""),
-        fmt=target,
-        bitrate=max_bitrate * 1000 if max_bitrate else None,
-        offset_s=float(offset),
-        user=call.user.name,
-        duration_s=(track.duration_ms or 0) / 1000,
-        estimate_length=bool(call.flag("estimateContentLength")),
-    )
-    if hasattr(response, "__await__"):
-        response = await response
+    src: Any = Path(track.path or "")
+    if swarm is not None and place is not None:
+        src = swarmstream.SwarmSource(swarm, place)
+    try:
+        response = _transcoder(call).response(
+            call.request,
+            src,
+            fmt=target,
+            bitrate=max_bitrate * 1000 if max_bitrate else None,
+            offset_s=float(offset),
+            user=call.user.name,
+            duration_s=(track.duration_ms or 0) / 1000,
+            estimate_length=bool(call.flag("estimateContentLength")),
+        )
+        if hasattr(response, "__await__"):
+            response = await response
+    except Exception as exc:
+        if swarm is not None and isinstance(exc, swarmstream.SwarmUnavailable):
+            raise swarmstream.not_available(exc) from None
+        raise
     return response
 
 

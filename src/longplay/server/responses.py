@@ -92,6 +92,8 @@ class Child:
     replayGain: ReplayGain | None = None
     # Longplay: whether the archive holds a file (not streamable yet when false).
     held: bool | None = None
+    # Longplay: a song not held that a connected peer can deliver now (streamed from the swarm).
+    playable: bool | None = None
 
 
 @dataclass

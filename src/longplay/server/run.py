@@ -25,13 +25,20 @@ def url(host: str, port: int, base_url: str) -> str:
     return f"http://{shown}:{port}{base_url.rstrip('/')}/"
 
 
-def serve(archive: Archive, host: str, port: int, *, log_level: str = "info") -> None:
+def serve(
+    archive: Archive,
+    host: str,
+    port: int,
+    *,
+    log_level: str = "info",
+    peers: tuple[tuple[str, int], ...] = (),
+) -> None:
     import uvicorn
 
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s"
     )
-    app = create_app(archive)
+    app = create_app(archive, peers)
     app.state.server.follower.view()  # build the snapshot and holdings before listening
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, **options(archive))
     uvicorn.Server(config).run()

@@ -29,7 +29,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, Protocol
 
 import anyio
 from starlette.requests import Request
@@ -38,7 +38,7 @@ from starlette.types import Receive, Scope, Send
 
 from longplay.audio import live
 from longplay.errors import InputError, LongplayError
-from longplay.server.transcode_cache import TranscodeCache, cache_key
+from longplay.server.transcode_cache import TranscodeCache, cache_key, ident_key
 
 CHUNK = 64 * 1024  # bytes read from disk per send
 TAIL_CHUNK = 256 * 1024  # at most this much of a growing transcode per send
@@ -47,6 +47,14 @@ TAIL_CHUNK = 256 * 1024  # at most this much of a growing transcode per send
 ENCODE_CHUNK = 16 * 1024
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 THREAD_PREFIX = "longplay-transcode"
+
+
+class OpenedSource(Protocol):
+    """A transcode source that is no file on disk (a track read from the swarm)."""
+
+    ident: str  # names the bytes: the transcode cache key is made from it
+
+    def open(self) -> BinaryIO: ...
 
 
 class Busy(LongplayError):
@@ -299,7 +307,7 @@ class TranscodeService:
     async def response(
         self,
         request: Request,
-        src: Path,
+        src: Path | OpenedSource,
         *,
         fmt: str,
         bitrate: int | None,
@@ -321,7 +329,10 @@ class TranscodeService:
         offset_s = max(offset_s, 0.0)
         media_type = live.content_type(fmt)
         try:
-            key = cache_key(src, fmt, bitrate, offset_s)
+            if isinstance(src, Path):
+                key = cache_key(src, fmt, bitrate, offset_s)
+            else:  # a source that is no file on disk names its own bytes
+                key = ident_key(src.ident, fmt, bitrate, offset_s)
         except OSError as exc:
             raise InputError(f"{src}: cannot be read ({exc.strerror})") from None
         cached = self.cache.lookup(key, fmt)
@@ -368,7 +379,7 @@ class TranscodeService:
         job: _Job,
         wfd: int,
         key: str,
-        src: Path,
+        src: Path | OpenedSource,
         fmt: str,
         bitrate: int,
         offset_s: float,
@@ -376,9 +387,11 @@ class TranscodeService:
     ) -> None:
         """The encoder thread: transcode into the part file, then move it into the cache."""
         kept = False
+        opened: Any = None
         try:
+            opened = src if isinstance(src, Path) else src.open()
             chunks = live.transcode_chunks(
-                src, fmt, bitrate=bitrate, offset_s=offset_s, chunk_bytes=ENCODE_CHUNK
+                opened, fmt, bitrate=bitrate, offset_s=offset_s, chunk_bytes=ENCODE_CHUNK
             )
             try:
                 for chunk in chunks:
@@ -398,6 +411,8 @@ class TranscodeService:
         except BaseException as exc:
             job.error = exc
         finally:
+            if opened is not None and not isinstance(opened, Path):
+                opened.close()
             if not kept:
                 job.part.unlink(missing_ok=True)  # a reader holding it open reads on
             self._release(user)

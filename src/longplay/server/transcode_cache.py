@@ -35,6 +35,12 @@ def cache_key(src: Path, fmt: str, bitrate: int, offset_s: float) -> str:
     return hashlib.sha256(ident.encode("utf-8", "surrogateescape")).hexdigest()
 
 
+def ident_key(ident: str, fmt: str, bitrate: int, offset_s: float) -> str:
+    """The hex name of the transcode of the bytes ``ident`` names (a content hash)."""
+    text = f"ident\0{ident}\0{fmt}\0{bitrate}\0{round(offset_s * 1000)}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class TranscodeCache:
     """Finished transcodes under ``directory``, kept within ``max_bytes`` (0 keeps nothing)."""
 

@@ -1,7 +1,7 @@
 // The player page: routes the main pane by the URL's hash, search as you type, the lists,
 // the queue panel and the keyboard shortcuts. Playback itself lives in player.js.
 import { api, carriers } from "./api.js";
-import { clear, h } from "./dom.js";
+import { canPlay, clear, h } from "./dom.js";
 import { Player } from "./player.js";
 import { Queue } from "./queue.js";
 import { albumGrid, albumView, artistList, artistView, songTable } from "./views.js";
@@ -34,7 +34,7 @@ const ctx = {
   folder: () => document.querySelector('input[name="folder"]:checked')?.value ?? "1",
   say: (text) => player.status(text),
   playSongs: (songs, i) => {
-    const playable = songs.filter((s) => s.held !== false);
+    const playable = songs.filter(canPlay);
     const start = Math.max(0, playable.indexOf(songs[i]));
     queue.replace(playable, start);
   },
@@ -46,14 +46,14 @@ const ctx = {
   notHeldReason: () => "Not held by this archive",
   // Not-held songs: say which torrent carries each, once the index answers.
   markCarriers: async (songs, root) => {
-    const ids = songs.filter((s) => s.held === false).map((s) => s.id);
+    const ids = songs.filter((s) => !canPlay(s)).map((s) => s.id);
     if (!ids.length) return;
     const found = await carriers(ids).catch(() => ({}));
     for (const [id, torrent] of Object.entries(found)) {
       const row = root.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
       const badge = row?.querySelector(".badge");
       if (!badge) continue;
-      const why = `Not held: the torrent ${torrent} carries it`;
+      const why = `Not held, and no peer has it right now: the torrent ${torrent} carries it`;
       badge.textContent = `In ${torrent}`;
       badge.title = why;
       row.querySelector(".play-song").title = why;
@@ -168,7 +168,7 @@ async function shuffleView() {
         size: 100, genre: genre.value || undefined, fromYear: from.value || undefined,
         toYear: to.value || undefined, minPopularity: pop.value || undefined, musicFolderId: folder.value,
       });
-      const songs = (body.randomSongs?.song ?? []).filter((s) => s.held !== false);
+      const songs = (body.randomSongs?.song ?? []).filter(canPlay);
       if (!songs.length) return ctx.say("Nothing matches: widen the filters.");
       queue.replace(songs, 0);
       ctx.say(`Shuffled ${songs.length} songs`);

@@ -20,3 +20,7 @@ export function clear(el) {
   while (el.firstChild) el.firstChild.remove();
   return el;
 }
+
+// A song plays when the archive holds its file, or when a peer of the swarm can deliver it
+// now (the server's `playable` mark on songs it does not hold).
+export const canPlay = (s) => s.held !== false || s.playable === true;

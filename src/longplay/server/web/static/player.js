@@ -2,6 +2,7 @@
 // a second one preloading the next song, the Media Session (media keys, lock screen) and the
 // play queue saved on the server (savePlayQueue) so a phone app resumes where this stopped.
 import { api, COVER_PLACEHOLDER, coverUrl, formatTime, streamUrl } from "./api.js";
+import { canPlay } from "./dom.js";
 import { Normalizer } from "./loudness.js";
 
 const SAVE_EVERY_MS = 5000;
@@ -94,10 +95,10 @@ export class Player {
     const song = this.queue.current;
     this.showSong();
     if (!song) return;
-    if (song.held === false) {
+    if (!canPlay(song)) {
       this.audio.pause();
       this.audio.removeAttribute("src");
-      this.status(`Cannot play “${song.title}”: the archive holds no file for it (yet).`);
+      this.status(`Cannot play “${song.title}”: the archive holds no file for it and no peer has it right now.`);
       return;
     }
     this.status("");
@@ -172,7 +173,7 @@ export class Player {
 
   preloadNext() {
     const next = this.queue.next;
-    const url = next && next.held !== false ? this.urlFor(next) : "";
+    const url = next && canPlay(next) ? this.urlFor(next) : "";
     if (url && this.preloader.dataset.url !== url) {
       this.preloader.dataset.url = url;
       this.preloader.src = url;

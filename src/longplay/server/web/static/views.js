@@ -1,7 +1,7 @@
 // The views of the main pane: album grids, an album, an artist, search results, starred
 // songs, playlists and the shuffle form. Each returns a DOM node; actions go through `ctx`.
 import { api, COVER_PLACEHOLDER as PLACEHOLDER, coverUrl, formatTime } from "./api.js";
-import { h } from "./dom.js";
+import { canPlay, h } from "./dom.js";
 
 
 // The image is requested only when the view is shown for a moment (app.js sets data-src into
@@ -83,11 +83,12 @@ function playlistSelect(ctx, song) {
 // 2 ms a row to build; the album page has them.
 export function songTable(ctx, songs, { showAlbum = true, compact = false } = {}) {
   const rows = songs.map((s, i) => {
-    const held = s.held !== false;
+    const held = canPlay(s);
+    const swarm = held && s.held === false; // not held here: streamed from a peer
     const why = held ? null : ctx.notHeldReason(s);
     return h(
       "tr",
-      { class: held ? "song" : "song missing", dataset: { id: s.id } },
+      { class: held ? (swarm ? "song swarm" : "song") : "song missing", dataset: { id: s.id } },
       h("td", { class: "num" }, s.track ?? i + 1),
       h(
         "td",
@@ -98,12 +99,13 @@ export function songTable(ctx, songs, { showAlbum = true, compact = false } = {}
             type: "button",
             class: "link play-song",
             disabled: !held,
-            title: held ? "Play" : why,
+            title: held ? (swarm ? "Play (streamed from a peer: not held here)" : "Play") : why,
             onclick: () => ctx.playSongs(songs, i),
           },
           s.title,
         ),
         !held ? h("span", { class: "badge", title: why }, why) : null,
+        swarm ? h("span", { class: "badge swarm", title: "Not held here: a peer has it, so it streams from the swarm" }, "From a peer") : null,
         h("div", { class: "sub" }, [
           s.artistId
             ? h("a", { href: `#/artist/${encodeURIComponent(s.artistId)}` }, s.artist ?? "")
@@ -174,7 +176,7 @@ export function artistList(artists) {
 export async function albumView(ctx, id) {
   const { album } = await api("getAlbum", { id });
   const songs = album.song ?? [];
-  const playable = songs.filter((s) => s.held !== false);
+  const playable = songs.filter(canPlay);
   return h(
     "section",
     { class: "album", "aria-labelledby": "album-title" },

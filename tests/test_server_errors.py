@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from longplay.errors import InputError, LongplayError
 from longplay.server import errors, responses
 
@@ -26,3 +30,16 @@ def test_xml_and_json_envelopes() -> None:
     assert b'"genre":[{"value":"Rock & Roll","songCount":3,"albumCount":1}]' in body
     failed = responses.envelope(None, (70, "gone"))["subsonic-response"]
     assert failed["status"] == "failed" and failed["error"] == {"code": 70, "message": "gone"}
+
+
+def test_a_bad_peers_setting_stops_the_server_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from longplay.archive import Archive
+    from longplay.errors import SettingsError
+    from longplay.server.app import create_app
+
+    monkeypatch.setenv("LONGPLAY_PEERS", "127.0.0.1:6881, seeder-without-port")
+    archive = Archive.init(tmp_path / "archive")
+    with pytest.raises(SettingsError, match="setting peers: 'seeder-without-port'"):
+        create_app(archive)

@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 
 from longplay import state
 from longplay.archive import Archive
+from longplay.errors import InputError, SettingsError
 from longplay.server import accounts, convert, responses
 from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
@@ -58,6 +59,18 @@ HANDLER_MODULES = (
 )
 
 
+def _check_peers(setting: str) -> None:
+    """A bad ``peers`` setting stops the server at start, not every later request."""
+    from longplay.mirror.session import parse_peer
+
+    for text in setting.split(","):
+        if text.strip():
+            try:
+                parse_peer(text.strip())
+            except InputError:
+                raise SettingsError(f"setting peers: {text.strip()!r} is not HOST:PORT") from None
+
+
 class Server:
     """What handlers share: the archive, its settings, state connections, catalog, auth."""
 
@@ -65,6 +78,7 @@ class Server:
         self.archive = archive
         self.peers = peers  # `serve --peer`: for the swarm of tracks not held
         self.settings = archive.settings
+        _check_peers(self.settings.peers)
         self.follower = Follower(archive)
         self.metrics = Metrics()
         self._local = threading.local()

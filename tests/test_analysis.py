@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -167,3 +168,26 @@ def test_fingerprints_agree_across_sample_rates(tmp_path: Path) -> None:
     fa, fb = (np.asarray(v.fingerprint, dtype=np.uint32) for v in (a, b))
     ber = min(fingerprint.bit_error_rate(fa, fb, o)[0] for o in (-1, 0, 1))
     assert ber < 0.05, ber
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64" or sys.version_info >= (3, 14),
+    reason="Essentia has wheels only for CPython 3.11-3.13 on x86_64",
+)
+def test_the_analysis_extra_is_installed_where_it_can_be() -> None:
+    # `make venv` installs '.[dev,analysis]': without this the Essentia tests would skip quietly.
+    assert descriptors.available()
+
+
+def test_without_the_essentia_package(cli_env: dict[str, str], signals: dict[str, Path]) -> None:
+    # Not the setting: the package itself cannot be imported, as without the extra.
+    code = (
+        "import sys; sys.modules['essentia'] = None; from longplay.cli import main; "
+        "sys.argv = ['longplay', 'audio', 'analyze', '--json', sys.argv[1]]; main()"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(signals["click120"])], env=cli_env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    values = json.loads(run.stdout)
+    assert not set(descriptors.FIELDS) & set(values) and "essentia" not in values["analyzers"]
+    assert values["loudness_lufs"] < 0 and values["fingerprint_compressed"]

@@ -1,7 +1,7 @@
 """bench/analysis.py's identification accuracy: originals held, other encodings and excerpts asked.
 
 Real music: the GPL-3+ soundtrack in Debian's ``planetblupi-music-ogg`` (10 tracks; `make bench`
-installs it), the first minutes of 8 tracks held as FLAC and 2 tracks never held; the demo's
+installs it), the first 90 s of 8 tracks held as FLAC and 2 tracks never held; the demo's
 generated clips (4 s, as `longplay demo` makes them), 20 held and 4 not; the beets test files
 as files that must not match. Each held recording is asked as FLAC, Opus 75k, MP3 128k and
 30-second excerpts of the Opus and MP3; every unheld one the same ways.
@@ -22,7 +22,7 @@ from longplay.audio.identify import MAX_BER, MIN_OVERLAP, FingerprintIndex
 RATE = 44100
 MUSIC = Path("/usr/share/planetblupi/music")
 BEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio" / "beets"
-HELD_SECONDS = 180.0
+HELD_SECONDS = 90.0
 EXCERPT = 30.0
 WAYS = {  # label: (container, codec, sample format, bit rate)
     "flac": ("flac", "flac", "s16", None),

@@ -1,7 +1,8 @@
 """Audio analysis: x realtime per core (full, fingerprint + loudness, decode-only floor, fpcalc),
 true peak against FFmpeg's, identification accuracy, lookup time at N stored fingerprints.
 
-    .venv/bin/python bench/analysis.py [N_FINGERPRINTS]     # default 1,000,000
+    .venv/bin/python bench/analysis.py [N_FINGERPRINTS] [speed|accuracy|lookup ...]
+    # default 1,000,000 and all three parts
 
 Speed runs on two sets of eight 60 s files (FLAC and MP3): generated clips (steady tones and
 chords, the worst case for the true-peak shortcut) and real music (Debian's planetblupi-music-ogg,
@@ -159,13 +160,18 @@ def lookup(n: int, d: Path) -> None:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    args = sys.argv[1:]
+    n = int(args.pop(0)) if args and args[0].isdigit() else 1_000_000
+    parts = set(args) or {"speed", "accuracy", "lookup"}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
-        speed_sets(d)
-        print("== identification accuracy")
-        accuracy(d / "accuracy")
-        lookup(n, d)
+        if "speed" in parts:
+            speed_sets(d)
+        if "accuracy" in parts:
+            print("== identification accuracy")
+            accuracy(d / "accuracy")
+        if "lookup" in parts:
+            lookup(n, d)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ and some unreferenced files, removed by the next update.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterable
@@ -107,10 +108,7 @@ class StoredIndex:
         self.manifest = directory / "index.json"
         self.last_row = 0
         self.names: list[str] = []
-        if self.manifest.exists():
-            meta = json.loads(self.manifest.read_text())
-            if meta.get("format") == FORMAT:
-                self.last_row, self.names = int(meta["last_row"]), list(meta["segments"])
+        self._read()
 
     @property
     def segments(self) -> list[Segment]:
@@ -129,9 +127,28 @@ class StoredIndex:
                 os.fsync(fh.fileno())
             os.replace(tmp, self.dir / f"{name}.{part}.npy")
 
+    def _read(self) -> None:
+        if self.manifest.exists():
+            meta = json.loads(self.manifest.read_text())
+            if meta.get("format") == FORMAT:
+                self.last_row, self.names = int(meta["last_row"]), list(meta["segments"])
+
     def update(self, rows: Iterable[tuple[int, np.ndarray]], last_row: int) -> int:
-        """Index ``rows`` (id, items), all with ids up to ``last_row``; returns entries added."""
+        """Index ``rows`` (id, items), all with ids up to ``last_row``; returns entries added.
+
+        One updater at a time (``analyze`` and ``identify`` may both bring it up to date):
+        the lock is held throughout, and rows another updater indexed meanwhile are skipped.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._read()
+            if last_row <= self.last_row:
+                return 0
+            known = self.last_row
+            return self._update(((i, items) for i, items in rows if i > known), last_row)
+
+    def _update(self, rows: Iterable[tuple[int, np.ndarray]], last_row: int) -> int:
         new = Segment.build(rows)
         names = list(self.names)
         segments = [self._load(n) for n in names]
@@ -150,7 +167,10 @@ class StoredIndex:
         tmp.write_text(json.dumps({"format": FORMAT, "last_row": last_row, "segments": names}))
         os.replace(tmp, self.manifest)
         self.last_row, self.names = last_row, names
-        keep = {f"{n}.{p}.npy" for n in names for p in ("keys", "refs", "offs")} | {"index.json"}
+        keep = {f"{n}.{p}.npy" for n in names for p in ("keys", "refs", "offs")} | {
+            "index.json",
+            ".lock",
+        }
         for path in self.dir.iterdir():
             if path.name not in keep:
                 path.unlink(missing_ok=True)

@@ -12,6 +12,9 @@ PYTEST_WORKERS ?= 2
 DEB_PACKAGES := qbittorrent-nox transmission-cli aria2 opentracker nodejs npm chromium wrk
 # Debian libraries Longplay itself loads (Chromaprint through ctypes): `make venv` installs them.
 DEB_LIBRARIES := libchromaprint1
+# What the benchmarks compare against or measure on: fpcalc (libchromaprint-tools) and real
+# music, GPL-3+ game soundtracks (planetblupi-music-ogg) for bench/analysis.py.
+BENCH_PACKAGES := ffmpeg mktorrent transmission-cli libchromaprint-tools planetblupi-music-ogg
 
 .PHONY: help venv system-deps demo test test-fast bench soak lint readme clean
 
@@ -49,7 +52,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow and not clients"
 
 bench: $(STAMP) system-deps
-	@bash scripts/system-deps.sh ffmpeg mktorrent transmission-cli
+	@bash scripts/system-deps.sh $(BENCH_PACKAGES)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 

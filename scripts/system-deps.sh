@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install the Debian packages named on the command line when their commands (or, for lib*
-# packages, their installed status) are missing.
+# packages and data packages (*-data, *-music-*), their installed status) are missing.
 # Needs root and apt-get (as on the project's machines); elsewhere it says what to install and
 # lets the tests that need them skip with that reason.
 set -euo pipefail
 declare -A cmd=( [qbittorrent-nox]=qbittorrent-nox [transmission-cli]=transmission-show
-                 [aria2]=aria2c [opentracker]=opentracker [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [wrk]=wrk )
+                 [aria2]=aria2c [opentracker]=opentracker [mktorrent]=mktorrent [ffmpeg]=ffmpeg [chromium]=chromium [wrk]=wrk
+                 [libchromaprint-tools]=fpcalc )
 missing=()
 for pkg in "$@"; do
-  if [[ $pkg == lib* ]]; then
+  if [[ $pkg == lib* && -z ${cmd[$pkg]:-} ]] || [[ $pkg == *-data || $pkg == *-music-* ]]; then
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
     continue
   fi

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import platform
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from mutagen.flac import FLAC
 
 import analysis_signals as sig
-from longplay.audio import descriptors, fingerprint, loudness
+from longplay.audio import descriptors, fingerprint, loudness, truepeak
 from longplay.audio.analysis import AnalysisProblem, analyze_file
 
 BEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio" / "beets"
@@ -133,3 +134,60 @@ def test_audio_analyze_command(cli_env: dict[str, str], signals: dict[str, Path]
     assert values["file"] == str(signals["click120"]) and "bpm" not in values
     assert fingerprint.decode(values["fingerprint_compressed"])
     assert "partial.flac: not analyzed: too short" in run.stderr
+
+
+def test_true_peak_between_samples(tmp_path: Path) -> None:
+    # A quarter-rate sine sampled 45 degrees off its crests: every sample reads 0.707 of the
+    # amplitude, the waveform between them reaches it (+3 dB): only oversampling sees that.
+    n = np.arange(10 * sig.RATE)
+    ramp = np.minimum(1, np.minimum(n, n[::-1]) / sig.RATE)  # no step at the ends to ring
+    x = 0.5 * ramp * np.sin(np.pi / 2 * n + np.pi / 4)
+    f = analyze_file(str(sig.encode(tmp_path / "q.flac", x)), essentia=False)
+    assert f.true_peak == pytest.approx(0.5, rel=0.012)  # 0.1 dB
+    assert f.true_peak_dbtp == pytest.approx(-6.02, abs=0.1)
+
+
+def test_true_peak_does_not_depend_on_block_sizes() -> None:
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal((2, 50_000)) * 0.1).astype(np.float32)
+    x[1, 4095:4097] = 0.9  # two loud samples across a block edge: the peak is between them
+    peaks = []
+    for size in (50_000, 4096, 1000, 7):
+        meter = truepeak.TruePeak(2)
+        for i in range(0, x.shape[1], size):
+            meter.feed(np.ascontiguousarray(x[:, i : i + size]))
+        peaks.append(meter.finish())
+    assert peaks[0] > 1.0 and all(p == peaks[0] for p in peaks)
+
+
+def test_fingerprints_agree_across_sample_rates(tmp_path: Path) -> None:
+    # 44.1 kHz goes through the numpy decimator, 48 kHz through PyAV's resampler.
+    x = sig.pattern(97, 20)
+    a = analyze_file(str(sig.encode(tmp_path / "a.flac", x)), essentia=False)
+    b = analyze_file(str(sig.encode(tmp_path / "b.flac", x, rate=48000)), essentia=False)
+    fa, fb = (np.asarray(v.fingerprint, dtype=np.uint32) for v in (a, b))
+    ber = min(fingerprint.bit_error_rate(fa, fb, o)[0] for o in (-1, 0, 1))
+    assert ber < 0.05, ber
+
+
+@pytest.mark.skipif(
+    platform.machine() != "x86_64" or sys.version_info >= (3, 14),
+    reason="Essentia has wheels only for CPython 3.11-3.13 on x86_64",
+)
+def test_the_analysis_extra_is_installed_where_it_can_be() -> None:
+    # `make venv` installs '.[dev,analysis]': without this the Essentia tests would skip quietly.
+    assert descriptors.available()
+
+
+def test_without_the_essentia_package(cli_env: dict[str, str], signals: dict[str, Path]) -> None:
+    # Not the setting: the package itself cannot be imported, as without the extra.
+    code = (
+        "import sys; sys.modules['essentia'] = None; from longplay.cli import main; "
+        "sys.argv = ['longplay', 'audio', 'analyze', '--json', sys.argv[1]]; main()"
+    )
+    run = subprocess.run([sys.executable, "-c", code, str(signals["click120"])], env=cli_env,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    values = json.loads(run.stdout)
+    assert not set(descriptors.FIELDS) & set(values) and "essentia" not in values["analyzers"]
+    assert values["loudness_lufs"] < 0 and values["fingerprint_compressed"]

@@ -15,6 +15,7 @@ from longplay.archive import Archive
 from longplay.audio import samples
 from longplay.audio.analysis import analyze_file
 from longplay.audio.analyze import analyze
+from longplay.audio.fpindex import Segment, StoredIndex
 from longplay.audio.identify import ArchiveIdentifier, FingerprintIndex
 from longplay.audio.library import LibraryStore
 from longplay.audio.scan import scan
@@ -39,6 +40,7 @@ def held(tmp_path_factory: pytest.TempPathFactory) -> tuple[Archive, dict[Path, 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LONGPLAY_ANALYSIS_ESSENTIA", "false")  # fingerprints are what is tested here
         analyze(archive, workers=1)
+    assert (archive.root / "analysis" / "fpindex" / "index.json").exists()  # built by analyze
     with LibraryStore(archive, read_only=True) as lib:
         rows = lib.rows("track_id IS NOT NULL")
     # A steady tone's fingerprint repeats one item: nothing can tell two such tones apart.
@@ -103,3 +105,25 @@ def test_identify_command_and_scan_identify(tmp_path: Path, held: tuple[Archive,
     with LibraryStore(archive, read_only=True) as lib:
         (row,) = lib.rows("path = ?", ["mystery.opus"])
     assert (row["track_id"], row["match_method"]) == (track, "fingerprint")
+
+
+def test_stored_index_grows_by_segments_and_answers_like_one_built_at_once(tmp_path: Path) -> None:
+    rng = np.random.default_rng(9)
+    stored = {i: rng.integers(0, 2**32, 300, dtype=np.uint64).astype(np.uint32) for i in range(1, 251)}  # fmt: skip
+    index = StoredIndex(tmp_path / "fpindex")
+    for first, last in ((1, 200), (201, 210), (211, 220), (221, 250)):
+        index.update(((i, stored[i]) for i in range(first, last + 1)), last)
+        assert not list((tmp_path / "fpindex").glob("*.tmp"))  # what a killed run left is swept
+        (tmp_path / "fpindex" / "seg-killed.keys.npy.tmp").write_bytes(b"half")
+    reopened = StoredIndex(tmp_path / "fpindex")
+    # 200, then 10 beside it, then 10 merged into 20, then 30 merged into 50: two segments.
+    assert reopened.last_row == 250 and all(s.size for s in reopened.segments)
+    assert len(reopened.names) == 2
+    whole = Segment.build(stored.items())
+    assert sum(s.size for s in reopened.segments) == whole.size
+    fetch = lambda refs: {r: stored[r] for r in refs}  # noqa: E731
+    for q in (3, 105, 117, 249):
+        query = stored[q][50:250]
+        got = FingerprintIndex(reopened.segments, fetch).candidates(query)[0]
+        assert (got.ref, got.offset, got.ber) == (q, 50, 0.0)
+        assert FingerprintIndex([whole], fetch).candidates(query)[0] == got

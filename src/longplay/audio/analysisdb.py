@@ -167,6 +167,27 @@ class AnalysisStore:
         ):
             yield payload, unpack_items(blob)
 
+    def last_row(self) -> int:
+        """The highest row id of ``features``: ids only grow (rows are replaced, never deleted)."""
+        (last,) = self.con.execute("SELECT coalesce(max(rowid), 0) FROM features").fetchone()
+        return int(last)
+
+    def fingerprints_since(self, row: int) -> Iterator[tuple[int, np.ndarray]]:
+        """(row id, raw items) of the payloads stored after row ``row`` (the index's input)."""
+        for rowid, blob in self.con.execute(
+            "SELECT rowid, fingerprint FROM features WHERE rowid > ? ORDER BY rowid", [row]
+        ):
+            yield rowid, unpack_items(blob)
+
+    def fingerprints_by_id(self, rows: list[int]) -> list[tuple[int, str, np.ndarray]]:
+        """(row id, payload hash, raw items) of those rows that still exist."""
+        marks = ",".join("?" * len(rows))
+        found = self.con.execute(
+            f"SELECT rowid, payload_sha256, fingerprint FROM features WHERE rowid IN ({marks})",
+            rows,
+        ).fetchall()
+        return [(r, p, unpack_items(b)) for r, p, b in found]
+
     def all_rows(self) -> list[tuple[str, str, bytes, str]]:
         """(payload, values JSON, raw blob, compressed) of every payload, in hash order."""
         return self.con.execute(

@@ -202,5 +202,9 @@ def analyze(
                     for p in group:
                         reject(p, reason)
         summary.rejects_log = log.path if log.records else None
+        if summary.analyzed:
+            from longplay.audio.identify import update_index
+
+            update_index(archive, store)  # identify's index grows with each run
     summary.seconds = time.perf_counter() - started
     return summary

@@ -1,12 +1,13 @@
 """Offline identification: a file's Chromaprint fingerprint against the archive's own.
 
-Candidates come from an inverted index over fingerprint *sub-hashes*: the 32-bit items whose
-scrambled value falls in one eighth of the range (the same items are chosen in every copy of a
-recording, whatever the alignment). Each shared item votes for (stored fingerprint, offset);
-the best few are then scored by the bit error rate over their whole overlap at that offset.
+Candidates come from the inverted index over fingerprint *sub-hashes* (``fpindex``, persisted
+under the archive and brought up to date before a query). Each shared item votes for (stored
+fingerprint, offset); the best few are then scored by the bit error rate over their whole
+overlap at that offset.
 
-Measured bit error rates: FLAC vs Opus 75k about 0.5 %, vs MP3 128k about 0.4 %, two
-different songs about 48 %; :data:`MAX_BER` sits far from both.
+Measured bit error rates on real music: FLAC vs Opus 75k about 0.5 %, vs MP3 128k about 0.4 %,
+30 s excerpts off the item grid up to 5.4 %, two different songs about 48 %; :data:`MAX_BER`
+sits far from both (bench/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -18,22 +19,18 @@ import numpy as np
 
 from longplay.archive import Archive
 from longplay.audio import fingerprint
+from longplay.audio.analysisdb import AnalysisStore, analysis_dir
+from longplay.audio.fpindex import Segment, StoredIndex, selected
 
-MAX_BER = 0.12  # see the module docstring: same recording <= 6 %, different >= 19 % here
+MAX_BER = 0.12  # see the module docstring: same recording <= 5.4 %, different songs ~48 %
 MIN_OVERLAP = 24  # aligned items (about 3 s) below which a score means nothing
-SAMPLE_SHIFT = 30  # keep items whose scrambled top 2 bits are 0: one in 4
 CANDIDATES = 5  # stored fingerprints scored by bit error rate per query
-_SCRAMBLE = np.uint32(0x9E3779B1)  # Knuth's multiplicative hash: spreads similar items apart
-
-
-def _selected(items: np.ndarray) -> np.ndarray:
-    """Positions of the items that the index keeps."""
-    return np.flatnonzero(((items.astype(np.uint32) * _SCRAMBLE) >> np.uint32(SAMPLE_SHIFT)) == 0)
+Fetch = Callable[[list[int]], dict[int, np.ndarray]]  # stored ids -> raw items (absent: skip)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    ref: int  # position in the index's fingerprint list
+    ref: int  # the stored fingerprint's id
     ber: float
     overlap: int
     offset: int  # query item i aligns with stored item i + offset
@@ -49,60 +46,60 @@ class Candidate:
 
 
 class FingerprintIndex:
-    """Sorted (sub-hash, fingerprint, position) arrays over stored fingerprints."""
+    """Sub-hash segments (``fpindex``) and the way to fetch a stored fingerprint by id."""
 
-    def __init__(self, count: int, get: Callable[[int], np.ndarray]):
-        self.count = count
-        self._get = get
-        keys, refs, offs = [], [], []
-        for ref in range(count):
-            items = get(ref)
-            pos = _selected(items)
-            keys.append(items[pos].astype(np.uint32))
-            refs.append(np.full(pos.size, ref, dtype=np.uint32))
-            offs.append(pos.astype(np.int32))
-        key = np.concatenate(keys) if keys else np.zeros(0, np.uint32)
-        order = np.argsort(key, kind="stable")
-        self.keys = key[order]
-        self.refs = (np.concatenate(refs) if refs else np.zeros(0, np.uint32))[order]
-        self.offs = (np.concatenate(offs) if offs else np.zeros(0, np.int32))[order]
+    def __init__(self, segments: list[Segment], fetch: Fetch) -> None:
+        self.segments = [s for s in segments if s.size]
+        self._fetch = fetch
 
     @classmethod
     def of(cls, fingerprints: Sequence[np.ndarray]) -> FingerprintIndex:
-        return cls(len(fingerprints), fingerprints.__getitem__)
+        """In memory, ids being positions in ``fingerprints``."""
+        segment = Segment.build(enumerate(np.asarray(f, dtype=np.uint32) for f in fingerprints))
+        return cls([segment], lambda refs: {r: fingerprints[r] for r in refs})
 
     @property
     def nbytes(self) -> int:
-        return int(self.keys.nbytes + self.refs.nbytes + self.offs.nbytes)
+        return sum(s.nbytes for s in self.segments)
+
+    def _votes(self, query: np.ndarray) -> list[tuple[int, int, int]]:
+        """(id, offset, votes) of the best-voted alignment of each stored fingerprint."""
+        pos = selected(query)
+        if not pos.size:
+            return []
+        values = query[pos]
+        refs, shifts = [], []
+        for seg in self.segments:
+            rows, which = seg.hits(values)
+            if rows.size:
+                refs.append(np.asarray(seg.refs[rows], dtype=np.int64))
+                shifts.append(np.asarray(seg.offs[rows], dtype=np.int64) - pos[which])
+        if not refs:
+            return []
+        pairs, n = np.unique(
+            (np.concatenate(refs) << 32) | (np.concatenate(shifts) & 0xFFFFFFFF),
+            return_counts=True,
+        )
+        out: dict[int, tuple[int, int, int]] = {}
+        for i in np.argsort(-n, kind="stable"):
+            ref = int(pairs[i] >> 32)
+            if ref not in out:
+                out[ref] = (ref, int(np.int32(np.uint32(pairs[i] & 0xFFFFFFFF))), int(n[i]))
+                if len(out) == 4 * CANDIDATES:
+                    break
+        return list(out.values())
 
     def candidates(self, query: np.ndarray) -> list[Candidate]:
         """The best stored fingerprints for ``query``, lowest bit error rate first."""
         query = np.asarray(query, dtype=np.uint32)
-        pos = _selected(query)
-        if not pos.size or not self.keys.size:
-            return []
-        values = query[pos]
-        lo = np.searchsorted(self.keys, values, "left")
-        hi = np.searchsorted(self.keys, values, "right")
-        counts = hi - lo
-        if not counts.sum():
-            return []
-        hit = np.repeat(np.arange(pos.size), counts)
-        rows = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi, strict=True) if b > a])
-        shift = self.offs[rows].astype(np.int64) - pos[hit]
-        votes = (self.refs[rows].astype(np.int64) << 32) | (shift & 0xFFFFFFFF)
-        pairs, n = np.unique(votes, return_counts=True)
-        best: dict[int, tuple[int, int]] = {}
-        for i in np.argsort(-n, kind="stable"):
-            ref = int(pairs[i] >> 32)
-            if ref not in best:
-                best[ref] = (int(np.int32(np.uint32(pairs[i] & 0xFFFFFFFF))), int(n[i]))
-                if len(best) == CANDIDATES:
-                    break
+        voted = self._votes(query)
+        stored = self._fetch([ref for ref, _, _ in voted])  # ids it lacks are not candidates
         scored = []
-        for ref, (offset, v) in best.items():
-            ber, overlap = fingerprint.bit_error_rate(self._get(ref), query, offset)
-            scored.append(Candidate(ref, ber, overlap, offset, v))
+        for ref, offset, votes in (v for v in voted if v[0] in stored):
+            ber, overlap = fingerprint.bit_error_rate(stored[ref], query, offset)
+            scored.append(Candidate(ref, ber, overlap, offset, votes))
+            if len(scored) == CANDIDATES:
+                break
         return sorted(scored, key=lambda c: (not c.matches, c.ber, -c.votes))
 
 
@@ -118,32 +115,51 @@ class Identification:
 
 
 class ArchiveIdentifier:
-    """The archive's fingerprints of catalog tracks, indexed once, queried per file."""
+    """The archive's persisted sub-hash index, brought up to date, queried per file.
+
+    Only stored fingerprints of catalog tracks are candidates: the others (files analyzed
+    from folders outside the library) are skipped when fetched.
+    """
 
     def __init__(self, archive: Archive) -> None:
         from longplay.audio.analysisdb import AnalysisStore
         from longplay.audio.trackanalysis import payload_tracks
 
-        with AnalysisStore(archive, create=False) as store:
-            tracks = payload_tracks(archive, store) if store.exists else {}
-            stored = (
-                [(p, fp) for p, fp in store.fingerprints() if p in tracks] if store.exists else []
-            )
-        self.payloads = [p for p, _ in stored]
-        self.tracks = [tracks[p] for p in self.payloads]
-        self.index = FingerprintIndex.of([fp for _, fp in stored])
+        self.store = AnalysisStore(archive, create=False)
+        self.tracks = payload_tracks(archive, self.store) if self.store.exists else {}
+        self.payloads: dict[int, str] = {}  # id -> payload hash, of the fetched candidates
+        segments = update_index(archive, self.store) if self.store.exists else []
+        self.index = FingerprintIndex(segments, self._fetch)
+
+    def _fetch(self, refs: list[int]) -> dict[int, np.ndarray]:
+        out = {}
+        for ref, payload, items in self.store.fingerprints_by_id(refs):
+            if payload in self.tracks:
+                self.payloads[ref] = payload
+                out[ref] = items
+        return out
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> ArchiveIdentifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def identify_items(self, file: str, items: np.ndarray) -> Identification:
         found = self.index.candidates(items)
+        track = {c.ref: self.tracks[self.payloads[c.ref]] for c in found}
         best = found[0] if found and found[0].matches else None
-        others = [c for c in found if best is None or self.tracks[c.ref] != self.tracks[best.ref]]
+        others = [c for c in found if best is None or track[c.ref] != track[best.ref]]
         second = others[0] if others else None
         return Identification(
             file=file,
-            track_id=self.tracks[best.ref] if best else None,
+            track_id=track[best.ref] if best else None,
             payload_sha256=self.payloads[best.ref] if best else None,
             score=best.score if best else (found[0].score if found else None),
-            runner_up_track_id=self.tracks[second.ref] if second else None,
+            runner_up_track_id=track[second.ref] if second else None,
             runner_up_score=second.score if second else None,
         )
 
@@ -157,6 +173,21 @@ class ArchiveIdentifier:
         return self.identify_items(file, np.asarray(features.fingerprint, dtype=np.uint32))
 
 
+def update_index(archive: Archive, store: AnalysisStore) -> list[Segment]:
+    """Add the store's fingerprints analyzed since the index's last update; its segments.
+
+    A read-only archive gets an in-memory index of everything instead.
+    """
+    stored = StoredIndex(analysis_dir(archive) / "fpindex")
+    last = store.last_row()
+    if last > stored.last_row:
+        try:
+            stored.update(store.fingerprints_since(stored.last_row), last)
+        except OSError:
+            return [Segment.build(store.fingerprints_since(0))]
+    return stored.segments
+
+
 def identify_unmatched(archive: Archive) -> int:
     """`scan --identify`: match library files that no tag matched by their fingerprints."""
     from longplay.audio.library import LibraryStore
@@ -165,10 +196,9 @@ def identify_unmatched(archive: Archive) -> int:
     catalog = CatalogStore(archive)
     if catalog.current_name() is None:
         return 0
-    ident = ArchiveIdentifier(archive)
-    if not ident.payloads:
-        return 0
-    with LibraryStore(archive) as lib:
+    with ArchiveIdentifier(archive) as ident, LibraryStore(archive) as lib:
+        if not ident.tracks:
+            return 0
         rows = lib.con.execute(
             "SELECT root, path FROM files WHERE track_id IS NULL AND NOT match_ambiguous "
             "ORDER BY root, path"

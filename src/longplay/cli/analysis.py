@@ -67,9 +67,9 @@ def identify(obj: Context, files: tuple[Path, ...], as_json: bool) -> None:
     from longplay.audio.identify import ArchiveIdentifier
 
     fingerprint.check()
-    ident = ArchiveIdentifier(obj.archive())
-    for path in files:
-        got = ident.identify(str(path))
+    with ArchiveIdentifier(obj.archive()) as ident:
+        results = [ident.identify(str(path)) for path in files]
+    for path, got in zip(files, results, strict=True):
         if as_json:
             click.echo(orjson.dumps(dataclasses.asdict(got)).decode())
         elif got.reason:

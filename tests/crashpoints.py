@@ -202,8 +202,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         family = []
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(30)
-    gone, alive = psutil.wait_procs(family, timeout=10)
-    assert not [p.pid for p in alive if p.status() != psutil.STATUS_ZOMBIE]
+    _, alive = psutil.wait_procs(family, timeout=10)
+    assert not alive, f"processes {[p.pid for p in alive]} outlived the killed job"
 
 
 def run_to_end(job: Job, root: Path) -> float:

@@ -60,8 +60,8 @@ def _check(job: Job, tmp: Path) -> None:
 
 def test_ingest_synthetic(tmp_path: Path, cli_env: dict[str, str]) -> None:
     _archive(tmp_path / "t")
-    env = {**cli_env, "LONGPLAY_SYNTHETIC_CHUNK_TRACKS": "1000"}
-    argv = lambda d: cli("--archive", str(d), "ingest", "synthetic", "--tracks", "6000")  # noqa: E731
+    env = {**cli_env, "LONGPLAY_SYNTHETIC_CHUNK_TRACKS": "500"}
+    argv = lambda d: cli("--archive", str(d), "ingest", "synthetic", "--tracks", "3000")  # noqa: E731
     _check(Job("ingest synthetic", tmp_path / "t", argv, env), tmp_path)
 
 
@@ -83,11 +83,11 @@ def test_ingest_tabular(tmp_path: Path, cli_env: dict[str, str]) -> None:
     _archive(tmp_path / "t")
     inputs = tmp_path / "in"
     inputs.mkdir()
-    for f in range(4):  # one resumable unit per file
+    for f in range(3):  # one resumable unit per file
         rows = ["id,name,artist,album,seconds,pop"]
         rows += [
             f"{f}-{i},Song {i} of {f},Artist {i % 97},Album {i // 11},{120 + i % 300},{i % 100}"
-            for i in range(3000)
+            for i in range(1000)
         ]
         rows.append(f"{f}-bad,,Nobody,None,ten,1")  # a reject, so the rejects path runs too
         (inputs / f"part-{f}.csv").write_text("\n".join(rows) + "\n")
@@ -112,8 +112,8 @@ def test_ingest_musicbrainz(tmp_path: Path, cli_env: dict[str, str]) -> None:
     _archive(tmp_path / "t")
     dump = tmp_path / "dump"
     dump.mkdir()
-    shape = Shape(seed=SEED, artists=300, recordings=3000)
-    _write_dump(dump / "release.tar.xz", "release", shape.releases(1500))
+    shape = Shape(seed=SEED, artists=100, recordings=800)
+    _write_dump(dump / "release.tar.xz", "release", shape.releases(400))
     _write_dump(dump / "artist.tar.xz", "artist", shape.artist_docs())
     _write_dump(dump / "recording.tar.xz", "recording", shape.recording_docs())
     argv = lambda d: cli("--archive", str(d), "ingest", "musicbrainz", str(dump))  # noqa: E731
@@ -126,7 +126,9 @@ def test_scan(tmp_path: Path, cli_env: dict[str, str], music: Path) -> None:
     _check(Job("scan", tmp_path / "t", argv, cli_env), tmp_path)
 
 
-def test_analyze(tmp_path: Path, cli_env: dict[str, str], music: Path) -> None:
+def test_analyze(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    music = tmp_path / "music"  # fewer clips: analysis decodes every second of each
+    samples.generate(music, 4, seed=SEED, seconds=4.0)
     archive = _with_samples(tmp_path / "t", music)
     scan(archive, [music], workers=1)
     argv = lambda d: cli("--archive", str(d), "analyze", "--workers", "2")  # noqa: E731
@@ -148,7 +150,7 @@ def test_pack(tmp_path: Path, cli_env: dict[str, str], music: Path) -> None:
 
 def test_index(tmp_path: Path, cli_env: dict[str, str], music: Path) -> None:
     archive = _archive(tmp_path / "t")
-    ingest_synthetic(archive, 20_000, SEED)
+    ingest_synthetic(archive, 5_000, SEED)
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
     argv = lambda d: cli("--archive", str(d), "index", "--workers", "2")  # noqa: E731
     _check(Job("index", tmp_path / "t", argv, cli_env), tmp_path)

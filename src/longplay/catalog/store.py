@@ -215,7 +215,10 @@ class GenerationBuilder:
             self.con.execute("INSERT INTO _units VALUES (?)", [unit])
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            # DuckDB ends the transaction itself on some errors (a full disk): a failing
+            # ROLLBACK must not replace the error that says what went wrong.
+            with suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
             raise
 
     def commit(self) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from crashpoints import cli, fingerprint
+from crashpoints import cli, diff, fingerprint
 from longplay.archive import Archive
 from longplay.audio import samples
 from longplay.audio.scan import scan
@@ -103,7 +103,7 @@ def _full_then_resumed(
     done = _run(argv(root), env)
     assert done.returncode == 0, done.stderr[-2000:]
     got = fingerprint(root)
-    assert got == want
+    assert got == want, diff(want, got)
     return line
 
 

@@ -129,7 +129,7 @@ def _member_opener(path: Path, member: str) -> Opener:
             # hundreds of MB and quadratic time; LZMAFile hands out bounded pieces.
             with (
                 lzma.LZMAFile(counted) as xz,  # type: ignore[arg-type]
-                tarfile.open(fileobj=xz, mode="r|") as tar,  # type: ignore[call-overload]
+                tarfile.open(fileobj=xz, mode="r|") as tar,
             ):
                 for info in tar:
                     if info.name.removeprefix("./") == member and info.isfile():

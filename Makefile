@@ -22,7 +22,7 @@ help:
 	@echo "make demo   build the demo archive from the built-in sample and serve it (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
-	@echo "make soak   the fuzzers at 10,000 cases per parser (make test runs a few hundred)"
+	@echo "make soak   fuzzers at 10,000 cases per parser, 20 crash points per job (make test: fewer)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make readme rerun the README's commands and put their real output in place"
 
@@ -58,6 +58,8 @@ bench: $(STAMP) system-deps
 
 soak: $(STAMP)
 	LONGPLAY_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_fuzz_parsers.py
+	LONGPLAY_CRASH_POINTS=20 LONGPLAY_CRASH_RESULTS=crash-points.jsonl \
+		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_crash_points.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

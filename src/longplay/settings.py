@@ -18,8 +18,18 @@ from longplay.errors import InputError, SettingsError
 from longplay.units import parse_size
 
 ENV_PREFIX = "LONGPLAY_"
-# LONGPLAY_* variables that are not settings: the archive path and process switches.
-RESERVED_ENV = frozenset({"LONGPLAY_ARCHIVE", "LONGPLAY_DEBUG", "LONGPLAY_NO_PROGRESS"})
+# LONGPLAY_* variables that are not settings: the archive path, process switches, and the test
+# suite's own knobs (`make soak` sets them for a whole pytest run, in-process archives included).
+RESERVED_ENV = frozenset(
+    {
+        "LONGPLAY_ARCHIVE",
+        "LONGPLAY_DEBUG",
+        "LONGPLAY_NO_PROGRESS",
+        "LONGPLAY_FUZZ_EXAMPLES",
+        "LONGPLAY_CRASH_POINTS",
+        "LONGPLAY_CRASH_RESULTS",
+    }
+)
 
 
 @dataclass(frozen=True)

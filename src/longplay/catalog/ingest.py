@@ -181,6 +181,9 @@ def run(
         if "__log__" not in gen.done_units():
             _write_rejects(con, archive, source, gen.name)
             with gen.unit("__log__"):
+                # Idempotent: a commit that failed after GenerationBuilder.commit dropped the
+                # unit ledger (a full disk at its checkpoint) makes the rerun log again.
+                con.execute("DELETE FROM ingest_log WHERE generation = ?", [gen.number])
                 con.execute(
                     """INSERT INTO ingest_log SELECT ?, ?, unit, records_read,
                                records_read - records_rejected, records_rejected, values_rejected, ?

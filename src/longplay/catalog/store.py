@@ -184,6 +184,13 @@ class CatalogStore:
         return doomed
 
 
+class _AllUnits:
+    """The done units of a sealed partial generation: all of them."""
+
+    def __contains__(self, unit: object) -> bool:
+        return True
+
+
 class GenerationBuilder:
     """A read-write connection to a partial generation, with a ledger of finished units."""
 
@@ -196,14 +203,24 @@ class GenerationBuilder:
         self.con = duckdb.connect(str(path / DB_NAME))
         configure(self.con, store.archive)
         self.con.execute(schema.TABLES)
+        # Sealed: a commit got as far as dropping the unit ledger (and stamping the generation)
+        # but no further, e.g. its checkpoint hit a full disk. Every unit is done then.
+        row = self.con.execute(
+            "SELECT count(*) FROM meta WHERE key = 'generation' AND value = ?", [str(number)]
+        ).fetchone()
+        self.sealed = bool(row and row[0])
         self.con.execute("CREATE TABLE IF NOT EXISTS _units (unit VARCHAR PRIMARY KEY)")
         self.committed = False
 
     def unit_done(self, unit: str) -> bool:
+        if self.sealed:
+            return True
         row = self.con.execute("SELECT count(*) FROM _units WHERE unit = ?", [unit]).fetchone()
         return bool(row and row[0])
 
-    def done_units(self) -> set[str]:
+    def done_units(self) -> set[str] | _AllUnits:
+        if self.sealed:
+            return _AllUnits()
         return {r[0] for r in self.con.execute("SELECT unit FROM _units").fetchall()}
 
     @contextmanager
@@ -215,12 +232,17 @@ class GenerationBuilder:
             self.con.execute("INSERT INTO _units VALUES (?)", [unit])
             self.con.execute("COMMIT")
         except BaseException:
-            self.con.execute("ROLLBACK")
+            # DuckDB ends the transaction itself on some errors (a full disk): a failing
+            # ROLLBACK must not replace the error that says what went wrong.
+            with suppress(duckdb.Error):
+                self.con.execute("ROLLBACK")
             raise
 
     def commit(self) -> str:
         """Make this generation current (atomically) and close it."""
-        # Tables named with a leading underscore are the builder's staging tables.
+        # Tables named with a leading underscore are the builder's staging tables. Dropping
+        # them and stamping the generation is one transaction: a partial is sealed or not.
+        self.con.execute("BEGIN TRANSACTION")
         for (name,) in self.con.execute(
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
             "AND NOT temporary AND starts_with(table_name, '_')"
@@ -230,6 +252,7 @@ class GenerationBuilder:
             "INSERT OR REPLACE INTO meta VALUES ('generation', ?), ('schema_version', ?)",
             [str(self.number), str(schema.SCHEMA_VERSION)],
         )
+        self.con.execute("COMMIT")
         self.con.execute("CHECKPOINT")
         self.con.close()
         name = self.store._publish(self.path, self.number)

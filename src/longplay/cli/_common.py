@@ -106,6 +106,9 @@ class ErrorBoundary(Group):
         except Exception as exc:
             if _debug(ctx):
                 raise
+            if _storage_error(exc):  # the machine's fault, not Longplay's: no "internal error"
+                click.echo(f"longplay: error: {str(exc).splitlines()[0]}", err=True)
+                sys.exit(1)
             first = str(exc).splitlines()[0] if str(exc) else ""
             click.echo(
                 f"longplay: internal error: {type(exc).__name__}: {first}"
@@ -113,6 +116,23 @@ class ErrorBoundary(Group):
                 err=True,
             )
             sys.exit(2)
+
+
+def _storage_error(exc: Exception) -> bool:
+    """A database's own error for a disk that is full, read-only or not ours to write (DuckDB
+    raises IOException, SQLite OperationalError; neither is an OSError). Told by type name, so
+    that the command line does not import either database to start."""
+    kind = f"{type(exc).__module__}.{type(exc).__name__}"
+    text = str(exc)
+    if kind.startswith(("duckdb.", "_duckdb.")) and (
+        kind.endswith(("IOException", "PermissionException"))
+        or any(s in text for s in ("No space left on device", "Permission denied"))
+    ):
+        return True
+    return kind == "sqlite3.OperationalError" and any(
+        s in text
+        for s in ("database or disk is full", "readonly database", "unable to open database")
+    )
 
 
 def _debug(ctx: click.Context) -> bool:

@@ -14,6 +14,7 @@ files out into ``files/TORRENT/...``.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -114,6 +115,13 @@ def _library_sha256(archive: Archive, paths: list[str]) -> dict[str, str]:
         return dict(lib.con.execute("SELECT path, sha256 FROM library_files").fetchall())
 
 
+def _disk_full(error: BaseException | None) -> bool:
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        return True
+    # Errors that crossed from a worker as text, or from FFmpeg, keep only the message.
+    return error is not None and "No space left on device" in str(error)
+
+
 def build(archive: Archive, workers: int | None = None) -> BuildSummary:
     tasks, without = planned_tasks(archive)
     summary = BuildSummary(planned=len(tasks), without_file=without)
@@ -149,6 +157,13 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
             for (t, _), outcome in pool.map_unordered(buildtask.run, jobs):
                 # A task's error (a worker that died included) fails that file only; the pool
                 # raises PoolBroken itself when workers cannot run anything.
+                if not outcome.ok and _disk_full(outcome.error):
+                    # Not this file's fault: every next file would fail the same way, and
+                    # recording them as failures would hide the cause. Stop; a rerun resumes.
+                    raise LongplayError(
+                        f"build stopped after {summary.built} new files: {outcome.error}; "
+                        "free space and rerun `longplay build` (built files are kept)"
+                    )
                 if not outcome.ok:
                     summary.failed += 1
                     log.add(

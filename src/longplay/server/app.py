@@ -25,7 +25,7 @@ from starlette.routing import Mount, Route
 
 from longplay import state
 from longplay.archive import Archive
-from longplay.errors import InputError, SettingsError
+from longplay.errors import InputError, LongplayError, SettingsError
 from longplay.server import accounts, convert, responses
 from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
@@ -205,7 +205,9 @@ async def dispatch(request: Request) -> Response:
         response: Response = await result.handler(call)
         return response
     except Exception as exc:  # every failure is an envelope, never a trace
-        if not isinstance(exc, SubsonicError):
+        if isinstance(exc, LongplayError):  # bad input, said in one line: no trace to log
+            log.warning("%s failed: %s", name, exc)
+        elif not isinstance(exc, SubsonicError):
             log.exception("%s failed", name)
         return _error(params, from_exception(exc))
 

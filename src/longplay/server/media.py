@@ -17,10 +17,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from longplay.catalog.browse import Track
+from longplay.errors import InputError
 from longplay.server import responses as r
 from longplay.server.convert import content_type
 from longplay.server.endpoints import Call, endpoint, parse_id
-from longplay.server.errors import NOT_FOUND, SubsonicError, not_found
+from longplay.server.errors import GENERIC, NOT_FOUND, SubsonicError, not_found
 
 RAW = (None, "", "raw")
 MAX_COVER = 2048
@@ -148,7 +149,10 @@ def _cover_bytes(call: Call, wid: str, size: int | None) -> tuple[bytes, str]:
     data = find_cover(src)
     if not data:
         raise not_found("cover art")
-    data, mime = resize_cover(data, size)
+    try:
+        data, mime = resize_cover(data, size)
+    except InputError as exc:  # the file's picture is bad (a decompression bomb, garbage)
+        raise SubsonicError(GENERIC, str(exc)) from None
     cache.mkdir(parents=True, exist_ok=True)
     cached = cache / f"{key}.{'png' if mime == 'image/png' else 'jpg'}"
     tmp = cached.with_name(f"{cached.name}.tmp-{threading.get_ident()}")

@@ -25,6 +25,14 @@ import orjson
 from longplay.errors import InputError
 
 KINDS = ("artist", "release", "release-group", "recording")
+# One document a line: the largest release documents of the real dumps are a few MB (box sets
+# with hundreds of tracks); a longer "line" is not a document, and reading it whole would take
+# as much memory as the input expands to (a tiny xz of gigabytes of zeros has no newline).
+MAX_LINE_BYTES = 64 * 2**20
+# The real dumps expand about 10-15x (xz of JSON); a stream past MIN_EXPANDED bytes that has
+# expanded more than MAX_EXPANSION times what it read from disk is a decompression bomb.
+MAX_EXPANSION = 200
+MIN_EXPANDED = 64 * 2**20
 
 
 # An opener yields the entity's byte stream (archives: once its member is found) and a function
@@ -116,7 +124,13 @@ def _member_opener(path: Path, member: str) -> Opener:
     def opener() -> Iterator[tuple[IO[bytes], Callable[[], int]]]:
         with open(path, "rb") as raw:
             counted = _Counting(raw)
-            with tarfile.open(fileobj=counted, mode="r|xz") as tar:  # type: ignore[call-overload]
+            # LZMAFile, not tarfile's own "r|xz": tarfile decompresses each 10 kB it reads in one
+            # call and slices the rest on every small read, so a block of zeros (7000x) took
+            # hundreds of MB and quadratic time; LZMAFile hands out bounded pieces.
+            with (
+                lzma.LZMAFile(counted) as xz,  # type: ignore[arg-type]
+                tarfile.open(fileobj=xz, mode="r|") as tar,
+            ):
                 for info in tar:
                     if info.name.removeprefix("./") == member and info.isfile():
                         fh = tar.extractfile(info)
@@ -183,10 +197,23 @@ def chunks(stream: Stream, chunk_lines: int) -> Iterator[Chunk]:
     first = 1
     done = 0
     position: Callable[[], int] = lambda: 0  # noqa: E731
+    expanded = 0
     try:
         for fh, position in stream.open():
-            for line in fh:
+            while line := fh.readline(MAX_LINE_BYTES + 1):
                 line_no += 1
+                expanded += len(line)
+                if len(line) > MAX_LINE_BYTES:
+                    raise InputError(
+                        f"{stream.input}: line {line_no} is longer than {MAX_LINE_BYTES // 2**20}"
+                        " MiB; not a MusicBrainz document (one JSON document a line)"
+                    )
+                if expanded > MIN_EXPANDED and expanded > MAX_EXPANSION * max(1, position()):
+                    raise InputError(
+                        f"{stream.input}: expands more than {MAX_EXPANSION}x ({expanded:,} bytes "
+                        f"from {position():,} on disk); refused as a decompression bomb "
+                        "(real dumps expand about 15x)"
+                    )
                 lines.append(line)
                 if len(lines) >= chunk_lines:
                     now = position()

@@ -1,0 +1,159 @@
+"""Disk full (a real, small tmpfs) and permission denied (a non-root user) during long jobs:
+one clear line naming what could not be written, then a rerun with space (or rights) back ends
+identical to an uninterrupted run.
+
+ENOSPC is real: the archive lives on a tmpfs mounted for the test, too small for the job, then
+remounted larger. EACCES is real too: tests run as root, which ignores modes, so the job runs
+as `nobody` (setpriv) on an archive whose catalog directory it does not own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from crashpoints import cli, diff, fingerprint
+from longplay.archive import Archive
+from longplay.audio import samples
+from longplay.audio.scan import scan
+from longplay.catalog.sources import ingest_flat
+from longplay.plan.planner import make_plan
+
+
+def _mount(where: Path, size: int) -> None:
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
+    where = tmp_path / "disk"
+    where.mkdir()
+    mounted: list[Path] = []
+
+    def mount(size: int) -> Path:
+        if mounted:
+            subprocess.run(
+                ["mount", "-o", f"remount,size={size}", str(where)], check=True, capture_output=True
+            )
+        else:
+            try:
+                _mount(where, size)
+            except (subprocess.CalledProcessError, FileNotFoundError) as exc:
+                pytest.skip(f"cannot mount a tmpfs here: {exc}")
+            mounted.append(where)
+        return where
+
+    yield mount
+    if mounted:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def _size(root: Path) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+
+
+def _one_clear_line(done: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert done.returncode == 1, (done.returncode, done.stderr[-2000:])
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    errors = [x for x in done.stderr.splitlines() if x.startswith("longplay: ")]
+    assert len(errors) == 1 and errors[0].startswith("longplay: error: "), done.stderr[-2000:]
+    for n in needles:
+        assert n in errors[0], (n, errors[0])
+    return errors[0]
+
+
+def _run(
+    argv: list[str], env: dict[str, str], user: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    if user:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _full_then_resumed(
+    template: Path,
+    argv: Callable[[Path], list[str]],
+    env: dict[str, str],
+    tmp: Path,
+    mount: Callable[[int], Path],
+) -> str:
+    """Reference run on the real disk; the same job on a tmpfs too small for it; rerun after
+    the tmpfs grows; both end states equal."""
+    ref = tmp / "reference"
+    shutil.copytree(template, ref)
+    done = _run(argv(ref), env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    want = fingerprint(ref)
+    grown = _size(ref) - _size(template)
+    disk = mount(_size(template) + grown // 2 + 64 * 1024)
+    root = disk / "archive"
+    shutil.copytree(template, root)
+    line = _one_clear_line(_run(argv(root), env), "No space left on device")
+    mount(4 * _size(ref) + 16 * 2**20)  # space returns
+    done = _run(argv(root), env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = fingerprint(root)
+    assert got == want, diff(want, got)
+    return line
+
+
+def test_ingest_on_a_full_disk_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
+) -> None:
+    Archive.init(tmp_path / "t")
+    env = {**cli_env, "LONGPLAY_SYNTHETIC_CHUNK_TRACKS": "1000", "LONGPLAY_DUCKDB_THREADS": "1"}
+    argv = lambda d: cli("--archive", str(d), "ingest", "synthetic", "--tracks", "6000")  # noqa: E731
+    line = _full_then_resumed(tmp_path / "t", argv, env, tmp_path, tmpfs)
+    print(line)
+
+
+def test_build_on_a_full_disk_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
+) -> None:
+    music = tmp_path / "music"
+    samples.generate(music, 8, seed=3, seconds=4.0)
+    archive = Archive.init(tmp_path / "t")
+    ingest_flat(archive, [music / "catalog.jsonl"], "samples")
+    scan(archive, [music], workers=1)
+    make_plan(archive, 10**12)
+    argv = lambda d: cli("--archive", str(d), "build", "--workers", "2")  # noqa: E731
+    line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs)
+    print(line)
+
+
+def test_ingest_without_write_permission_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to run the job as another user")
+    base = Path(tempfile.mkdtemp(prefix="longplay-perm-", dir="/tmp"))  # pytest's is root-only
+    os.chmod(base, 0o755)
+    try:
+        _permission_case(base, cli_env)
+    finally:
+        shutil.rmtree(base)
+
+
+def _permission_case(base: Path, cli_env: dict[str, str]) -> None:
+    ref, root = Archive.init(base / "reference"), Archive.init(base / "archive")
+    argv = lambda d: cli("--archive", str(d), "ingest", "synthetic", "--tracks", "2000")  # noqa: E731
+    for a in (ref, root):
+        subprocess.run(["chown", "-R", "65534:65534", str(a.root)], check=True)
+    assert _run(argv(ref.root), cli_env, "nobody").returncode == 0
+    subprocess.run(["chown", "root:root", str(root.root / "catalog")], check=True)
+    os.chmod(root.root / "catalog", 0o755)
+    _one_clear_line(_run(argv(root.root), cli_env, "nobody"), "Permission denied", "catalog")
+    subprocess.run(["chown", "-R", "65534:65534", str(root.root)], check=True)
+    done = _run(argv(root.root), cli_env, "nobody")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert fingerprint(root.root) == fingerprint(ref.root)

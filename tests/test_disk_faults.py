@@ -9,6 +9,7 @@ as `nobody` (setpriv) on an archive whose catalog directory it does not own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -157,3 +158,45 @@ def _permission_case(base: Path, cli_env: dict[str, str]) -> None:
     done = _run(argv(root.root), cli_env, "nobody")
     assert done.returncode == 0, done.stderr[-2000:]
     assert fingerprint(root.root) == fingerprint(ref.root)
+
+
+def test_the_server_keeps_serving_reads_when_its_state_disk_is_full(
+    tmpfs: Callable[[int], Path],
+) -> None:
+    """A full disk under state.sqlite: browsing and search still answer, a star is refused
+    with a clear message, and the failure is logged and counted in /metrics."""
+    from starlette.testclient import TestClient
+
+    from longplay.catalog.sources import ingest_synthetic
+    from longplay.server.accounts import add_user
+    from longplay.server.app import create_app
+
+    archive = Archive.init(tmpfs(64 << 20) / "archive")
+    archive.toml_path.write_text("metrics = true\n")
+    archive = Archive.open(archive.root)
+    ingest_synthetic(archive, 300, seed=3)
+    add_user(archive, "ann", "secret")
+    auth = {"u": "ann", "p": "secret", "v": "1.16.1", "c": "t", "f": "json"}
+    with TestClient(create_app(archive)) as client:
+
+        def call(name: str, **params: str) -> dict:
+            body = client.get(f"/rest/{name}", params={**auth, **params}).json()
+            return body["subsonic-response"]
+
+        albums = call("getAlbumList2", type="alphabeticalByName", musicFolderId="2")
+        album_id = albums["albumList2"]["album"][0]["id"]
+        assert call("star", albumId=album_id)["status"] == "ok"
+        # Fill the disk to the last byte.
+        with open(archive.root / "filler", "wb") as filler, contextlib.suppress(OSError):
+            while True:
+                filler.write(b"\0" * (1 << 20))
+                filler.flush()
+        assert call("getAlbum", id=album_id)["status"] == "ok"
+        assert call("search3", query="a", musicFolderId="2")["status"] == "ok"
+        assert call("getStarred2")["starred2"]["album"][0]["id"] == album_id
+        refused = call("star", albumId=albums["albumList2"]["album"][1]["id"])
+        assert refused["status"] == "failed"
+        assert "state disk is full or read-only" in refused["error"]["message"]
+        assert str(archive.root) not in refused["error"]["message"]
+        metrics = client.get("/metrics").text
+        assert "longplay_state_write_failures_total 1" in metrics

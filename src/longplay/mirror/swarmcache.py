@@ -108,10 +108,15 @@ class SwarmCache:
     def _write_index(self) -> None:
         with self._lock:
             doc = orjson.dumps(dict(sorted(self._played.items())))
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
         tmp = self.index_path.with_name(f".index.json.{os.getpid()}.{threading.get_ident()}")
-        tmp.write_bytes(doc)
-        os.replace(tmp, self.index_path)
+        try:  # best effort: a lost play time only makes eviction less exact
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(doc)
+            os.replace(tmp, self.index_path)
+        except OSError as exc:  # a full or read-only disk must not take the server down
+            log.warning("swarm cache: play times not saved: %s", exc)
+            with contextlib.suppress(OSError):
+                tmp.unlink()
 
     def cached_bytes(self) -> int:
         total = 0

@@ -29,7 +29,13 @@ from longplay.errors import InputError, LongplayError, SettingsError
 from longplay.server import accounts, convert, responses
 from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
-from longplay.server.errors import SubsonicError, from_exception, gone, not_implemented
+from longplay.server.errors import (
+    SubsonicError,
+    from_exception,
+    gone,
+    is_write_failure,
+    not_implemented,
+)
 from longplay.server.holdings import Follower
 from longplay.server.limits import BodyLimit, BodyTooLarge, body_too_large_handler
 from longplay.server.observe import Metrics, Observe
@@ -207,6 +213,9 @@ async def dispatch(request: Request) -> Response:
     except Exception as exc:  # every failure is an envelope, never a trace
         if isinstance(exc, LongplayError):  # bad input, said in one line: no trace to log
             log.warning("%s failed: %s", name, exc)
+        elif is_write_failure(exc):  # a full state disk: reads go on, each failed write counted
+            server.metrics.count("state_write_failures")
+            log.error("%s could not save to state.sqlite: %s", name, exc)
         elif not isinstance(exc, SubsonicError):
             log.exception("%s failed", name)
         return _error(params, from_exception(exc))

@@ -8,7 +8,9 @@ or a filesystem path (the log has them).
 
 from __future__ import annotations
 
+import errno
 import re
+import sqlite3
 
 from longplay.errors import InputError, LongplayError
 
@@ -69,10 +71,29 @@ def gone(endpoint: str, instead: str) -> SubsonicError:
     return SubsonicError(GENERIC, f"{endpoint} is gone from this server; use {instead}")
 
 
+# What SQLite and the OS say when state.sqlite cannot be written: a full or read-only disk.
+_WRITE_FAILURES = ("disk is full", "disk i/o error", "readonly database", "read-only file system")
+WRITE_FAILED = (
+    "the server cannot save changes right now (its state disk is full or read-only); "
+    "browsing and playing still work"
+)
+
+
+def is_write_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is a write the disk refused (reported and counted, not a bug)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EROFS, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and any(
+        m in str(exc).lower() for m in _WRITE_FAILURES
+    )
+
+
 def from_exception(exc: BaseException) -> SubsonicError:
     """The error a client sees for ``exc``."""
     if isinstance(exc, SubsonicError):
         return exc
+    if is_write_failure(exc):
+        return SubsonicError(GENERIC, WRITE_FAILED)
     if isinstance(exc, InputError):
         return SubsonicError(MISSING_PARAMETER, str(exc))
     if isinstance(exc, LongplayError):

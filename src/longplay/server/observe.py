@@ -28,6 +28,7 @@ class Metrics:
         self.requests: dict[tuple[str, int], int] = {}
         self.latency: dict[str, list[float]] = {}  # endpoint -> bucket counts + [sum, count]
         self.gauges: dict[str, int] = {"active_streams": 0, "active_transcodes": 0}
+        self.counters: dict[str, int] = {"state_write_failures": 0}
 
     def observe(self, endpoint: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -38,6 +39,10 @@ class Metrics:
                     row[i] += 1
             row[-2] += seconds
             row[-1] += 1
+
+    def count(self, counter: str) -> None:
+        with self._lock:
+            self.counters[counter] = self.counters.get(counter, 0) + 1
 
     def add(self, gauge: str, delta: int) -> None:
         with self._lock:
@@ -59,6 +64,9 @@ class Metrics:
                 )
                 lines.append(f'longplay_request_seconds_sum{{endpoint="{ep}"}} {row[-2]:.6f}')
                 lines.append(f'longplay_request_seconds_count{{endpoint="{ep}"}} {int(row[-1])}')
+            for name, value in sorted(self.counters.items()):
+                lines.append(f"# TYPE longplay_{name}_total counter")
+                lines.append(f"longplay_{name}_total {value}")
             for name, value in sorted(self.gauges.items()):
                 lines.append(f"# TYPE longplay_{name} gauge")
                 lines.append(f"longplay_{name} {value}")

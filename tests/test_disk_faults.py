@@ -60,7 +60,9 @@ def tmpfs(tmp_path: Path) -> Iterator[Callable[[int], Path]]:
 
 
 def _size(root: Path) -> int:
-    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    """Bytes the tree takes, each file once (pack hard-links built files into files/)."""
+    seen = {(st.st_ino, st.st_size) for p in root.rglob("*") if p.is_file() for st in [p.stat()]}
+    return sum(size for _, size in seen)
 
 
 def _one_clear_line(done: subprocess.CompletedProcess[str], *needles: str) -> str:
@@ -87,6 +89,7 @@ def _full_then_resumed(
     env: dict[str, str],
     tmp: Path,
     mount: Callable[[int], Path],
+    says: str = "No space left on device",
 ) -> str:
     """Reference run on the real disk; the same job on a tmpfs too small for it; rerun after
     the tmpfs grows; both end states equal."""
@@ -99,7 +102,7 @@ def _full_then_resumed(
     disk = mount(_size(template) + grown // 2 + 64 * 1024)
     root = disk / "archive"
     shutil.copytree(template, root)
-    line = _one_clear_line(_run(argv(root), env), "No space left on device")
+    line = _one_clear_line(_run(argv(root), env), says)
     mount(4 * _size(ref) + 16 * 2**20)  # space returns
     done = _run(argv(root), env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -130,6 +133,26 @@ def test_build_on_a_full_disk_stops_clearly_and_resumes(
     argv = lambda d: cli("--archive", str(d), "build", "--workers", "2")  # noqa: E731
     line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs)
     print(line)
+
+
+def test_pack_on_a_full_disk_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
+) -> None:
+    music = tmp_path / "music"
+    samples.generate(music, 8, seed=4, seconds=4.0)
+    archive = Archive.init(tmp_path / "t")
+    ingest_flat(archive, [music / "catalog.jsonl"], "samples")
+    scan(archive, [music], workers=1)
+    make_plan(archive, 10**12)
+    assert cli_run(archive.root, "build", "--workers", "2", env=cli_env).returncode == 0
+    argv = lambda d: cli("--archive", str(d), "pack")  # noqa: E731
+    # The first write to fail is a SQLite file's, and SQLite says it in its own words.
+    line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs, "disk is full")
+    print(line)
+
+
+def cli_run(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return _run(cli("--archive", str(root), *args), env)
 
 
 def test_ingest_without_write_permission_stops_clearly_and_resumes(

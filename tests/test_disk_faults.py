@@ -151,6 +151,26 @@ def test_pack_on_a_full_disk_stops_clearly_and_resumes(
     print(line)
 
 
+def test_fetch_on_a_full_disk_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
+) -> None:
+    from seeding import Seeder
+    from torrentdata import TorrentSpec, build_mirror, random_files
+
+    src = tmp_path / "source"
+    build_mirror(src, [TorrentSpec("lp-t0-0001", random_files(41, 8, 400_000), 0, 800, (1, 90))])
+    seeder = Seeder(src)
+    try:
+        shutil.copytree(src / "torrents", tmp_path / "t" / "torrents")
+        peer = f"127.0.0.1:{seeder.port}"
+        argv = lambda d: cli(  # noqa: E731
+            "fetch", str(d), "--listen", "127.0.0.1:0", "--peer", peer, "--timeout", "60"
+        )
+        print(_full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs))
+    finally:
+        seeder.close()
+
+
 def cli_run(root: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return _run(cli("--archive", str(root), *args), env)
 

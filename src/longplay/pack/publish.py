@@ -16,7 +16,6 @@ import datetime as dt
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from longplay.catalog.export import export
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 from longplay.pack import placement
+from longplay.pack.build import copy_ledger
 from longplay.pack.listing import Listing, TorrentEntry, read_listing
 from longplay.pack.torrents import CreatedTorrent, create_torrent, directory_files
 
@@ -82,54 +82,6 @@ class PackSummary:
                 f"{t.created.total_size:>15,} {pop:>7} {share:>7}  {t.created.info_hash_v1}"
             )
         return "\n".join(lines)
-
-
-_BUILT_SCHEMA = pa.schema(
-    [
-        ("track_id", pa.int64()),
-        ("recording_id", pa.int64()),
-        ("action", pa.string()),
-        ("out_path", pa.string()),
-        ("size", pa.int64()),
-        ("sha256", pa.string()),
-        ("src_sha256", pa.string()),
-        ("format", pa.string()),
-        ("bitrate", pa.int64()),
-        ("duration_ms", pa.int64()),
-        ("restore", pa.binary()),
-        ("cover_sha256", pa.string()),
-    ]
-)
-_BATCH = 50_000  # ledger rows per Arrow batch handed to DuckDB
-
-
-def _load_built(con: duckdb.DuckDBPyConnection, archive: Archive) -> None:
-    """Copy the build ledger into temp table ``_built``, a batch at a time (never all at once)."""
-    con.register("_ledger", pa.table({f.name: pa.array([], f.type) for f in _BUILT_SCHEMA}))
-    con.execute("CREATE OR REPLACE TEMP TABLE _built AS SELECT * FROM _ledger")
-    for batch in _built_rows(archive):
-        con.register("_ledger", batch)
-        con.execute("INSERT INTO _built SELECT * FROM _ledger")
-    con.unregister("_ledger")
-
-
-def _built_rows(archive: Archive) -> Iterator[pa.RecordBatch]:
-    """The build ledger as Arrow batches of ``_BATCH`` rows."""
-    from longplay.pack.build import ledger
-
-    with ledger(archive) as con:
-        if not con.execute("SELECT 1 FROM build_files LIMIT 1").fetchall():
-            raise LongplayError("nothing is built yet; run `longplay build` first")
-    with ledger(archive) as con:
-        cur = con.execute(
-            f"SELECT {', '.join(_BUILT_SCHEMA.names)} FROM build_files ORDER BY track_id"
-        )
-        while rows := cur.fetchmany(_BATCH):
-            cols = zip(*rows, strict=True)
-            yield pa.record_batch(
-                [pa.array(c, f.type) for c, f in zip(cols, _BUILT_SCHEMA, strict=True)],
-                schema=_BUILT_SCHEMA,
-            )
 
 
 _FILES_SQL = """
@@ -200,6 +152,7 @@ def pack(archive: Archive) -> PackSummary:
     summary = PackSummary()
     archive.torrents_dir.mkdir(exist_ok=True)
     with store.read() as con:
+        copy_ledger(con, archive, "_built")
         has_plan = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'"
         ).fetchall()[0][0]
@@ -207,7 +160,6 @@ def pack(archive: Archive) -> PackSummary:
             raise LongplayError(
                 "the current catalog generation has no plan; run `longplay plan` and `longplay build`"
             )
-        _load_built(con, archive)
         con.execute(f"CREATE OR REPLACE TEMP TABLE _files AS {_FILES_SQL}")  # the join, once
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _paths (track_id BIGINT, torrent VARCHAR, path VARCHAR)"

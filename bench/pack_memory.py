@@ -11,7 +11,7 @@ hashes, sizes; no audio), each mode in a fresh process so its peak RSS is its ow
 The floor is the process with DuckDB loaded and `_files` built (``base``): what remains above
 it is what the consumer holds.
 
-    .venv/bin/python bench/pack_memory.py --files 1000000 --target 100MB
+    .venv/bin/python bench/pack_memory.py --files 1000000 --target 100GB
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def _run(mode: str, n: int, target: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1_000_000)
-    ap.add_argument("--target", default="100MB", help="torrent target size")
+    ap.add_argument("--target", default="100GB", help="torrent target size")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     args = ap.parse_args()
     from longplay.units import parse_size

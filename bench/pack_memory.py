@@ -42,12 +42,14 @@ def _rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _run(mode: str, n: int, target: int) -> dict[str, Any]:
+def _run(mode: str, n: int, target: int, limit: str) -> dict[str, Any]:
     import duckdb
 
     from longplay.pack import placement
 
     con = duckdb.connect()
+    if limit:  # as `duckdb_memory_limit` sets it for pack's catalog connection
+        con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"CREATE TEMP TABLE _files AS {FILES_SQL.format(n=n)}")
     base = _rss()
     cpu = time.process_time()
@@ -81,21 +83,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=1_000_000)
     ap.add_argument("--target", default="100GB", help="torrent target size")
+    ap.add_argument("--duckdb-limit", default="", help="DuckDB memory_limit, e.g. 256MB")
+    ap.add_argument("--modes", default="base,all,stream")
     ap.add_argument("--mode", help=argparse.SUPPRESS)
     args = ap.parse_args()
     from longplay.units import parse_size
 
     target = parse_size(args.target)
     if args.mode:
-        print(json.dumps(_run(args.mode, args.files, target)))
+        print(json.dumps(_run(args.mode, args.files, target, args.duckdb_limit)))
         return
     print(f"load {Path('/proc/loadavg').read_text().split()[:3]}")
     print(f"{'mode':<7} {'files':>9} {'torrents':>8} {'max files':>9} {'base MiB':>8} "
           f"{'peak MiB':>8} {'+MiB':>6} {'B/file':>6} {'CPU s':>6}")  # fmt: skip
-    for mode in ("base", "all", "stream"):
+    for mode in args.modes.split(","):
         out = subprocess.run(
             [sys.executable, __file__, "--files", str(args.files), "--target", args.target,
-             "--mode", mode],
+             "--duckdb-limit", args.duckdb_limit, "--mode", mode],
             check=True, capture_output=True, text=True,
         ).stdout  # fmt: skip
         r = json.loads(out)

@@ -50,6 +50,7 @@ def _run(mode: str, n: int, target: int, limit: str) -> dict[str, Any]:
     con = duckdb.connect()
     if limit:  # as `duckdb_memory_limit` sets it for pack's catalog connection
         con.execute(f"SET memory_limit = '{limit}'")
+        con.execute("SET temp_directory = '/tmp/pack_memory.spill'")  # not the working directory
     con.execute(f"CREATE TEMP TABLE _files AS {FILES_SQL.format(n=n)}")
     base = _rss()
     cpu = time.process_time()

@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import duckdb
+
 from longplay import progress, state
 from longplay import workers as workers_mod
 from longplay.archive import Archive
@@ -192,3 +194,48 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
         with state.transaction(con):
             con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
     return summary
+
+
+# The ledger columns pack reads, typed, so every batch has one schema (NULLs included).
+_LEDGER_COLUMNS = (
+    ("track_id", "int64"),
+    ("recording_id", "int64"),
+    ("action", "string"),
+    ("out_path", "string"),
+    ("size", "int64"),
+    ("sha256", "string"),
+    ("src_sha256", "string"),
+    ("format", "string"),
+    ("bitrate", "int64"),
+    ("duration_ms", "int64"),
+    ("restore", "binary"),
+    ("cover_sha256", "string"),
+)
+_BATCH = 50_000  # ledger rows per Arrow batch handed to DuckDB
+
+
+def copy_ledger(con: duckdb.DuckDBPyConnection, archive: Archive, table: str) -> None:
+    """Copy the ledger's built files into DuckDB temp ``table``, a batch at a time.
+
+    DuckDB holds the copy (and spills it to disk when large), never Python.
+    """
+    import pyarrow as pa
+
+    schema = pa.schema([(n, getattr(pa, t)()) for n, t in _LEDGER_COLUMNS])
+    names = ", ".join(schema.names)
+    con.register("_ledger", schema.empty_table())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM _ledger")
+    with ledger(archive) as sq:
+        cur = sq.execute(f"SELECT {names} FROM build_files ORDER BY track_id")
+        rows = cur.fetchmany(_BATCH)
+        if not rows:
+            raise LongplayError("nothing is built yet; run `longplay build` first")
+        while rows:
+            cols = zip(*rows, strict=True)
+            batch = pa.record_batch(
+                [pa.array(c, f.type) for c, f in zip(cols, schema, strict=True)], schema=schema
+            )
+            con.register("_ledger", batch)
+            con.execute(f"INSERT INTO {table} SELECT * FROM _ledger")
+            rows = cur.fetchmany(_BATCH)
+    con.unregister("_ledger")

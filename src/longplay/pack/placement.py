@@ -12,7 +12,9 @@ the same torrent gets the track ID appended.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 
@@ -97,27 +99,57 @@ def assign_torrents(con: duckdb.DuckDBPyConnection, files_sql: str, target_size:
                      track_id ROWS UNBOUNDED PRECEDING)""")
 
 
+@dataclass
+class PlacedTorrent:
+    """One torrent's files: ``files_sql``'s columns plus ``path``, in track order."""
+
+    name: str
+    tier: int
+    rows: list[dict[str, Any]]
+
+
+def place_torrents(
+    con: duckdb.DuckDBPyConnection, files_sql: str, archive_name: str, target_size: int
+) -> Iterator[PlacedTorrent]:
+    """Every torrent with its files' paths, one torrent at a time, in (tier, seq) order.
+
+    ``files_sql`` yields: track_id, tier, size, popularity, listens, artist, album, year, disc,
+    track_number, title, ext (and any other columns, passed through). The ordered rows wait in
+    DuckDB (temp table ``_ordered``, which spills to disk) and only the torrent being yielded is
+    in Python, so memory follows the torrent size, not the archive's file count. No query is
+    left open between torrents: the caller may use ``con`` while it iterates.
+    """
+    assign_torrents(con, files_sql, target_size)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _ordered AS
+        SELECT row_number() OVER (ORDER BY f.tier, p.seq, f.track_id) AS _rn, p.seq AS _seq, f.*
+        FROM ({files_sql}) f JOIN _placed p USING (track_id)
+        ORDER BY _rn""")  # stored in _rn order, so each range below reads few row groups
+    bounds = con.execute(
+        "SELECT tier, _seq, min(_rn), max(_rn) FROM _ordered GROUP BY ALL ORDER BY tier, _seq"
+    ).fetchall()
+    for tier, seq, lo, hi in bounds:
+        cur = con.execute(f"""SELECT * EXCLUDE (_rn, _seq) FROM _ordered
+                              WHERE _rn BETWEEN {int(lo)} AND {int(hi)} ORDER BY _rn""")
+        cols = [d[0] for d in cur.description]
+        rows = [dict(zip(cols, values, strict=True)) for values in cur.fetchall()]
+        taken: set[str] = set()
+        for r in rows:
+            fields = (r["artist"], r["album"], r["year"], r["disc"], r["track_number"], r["title"])
+            path = track_path(*fields, r["ext"])
+            if path.lower() in taken:  # a case-insensitive twin: the track ID tells them apart
+                path = track_path(*fields, r["ext"], r["track_id"])
+            taken.add(path.lower())
+            r["path"] = path
+        yield PlacedTorrent(torrent_name(archive_name, tier, seq), tier, rows)
+
+
 def layout(
     con: duckdb.DuckDBPyConnection, files_sql: str, archive_name: str, target_size: int
 ) -> list[Placement]:
-    """Placements of every file: which torrent, which path inside it (deterministic).
-
-    ``files_sql`` yields: track_id, tier, size, popularity, listens, artist, album, year, disc,
-    track_number, title, ext.
-    """
-    assign_torrents(con, files_sql, target_size)
-    rows = con.execute(f"""
-        SELECT f.track_id, p.tier, p.seq, f.artist, f.album, f.year, f.disc, f.track_number, f.title, f.ext
-        FROM ({files_sql}) f JOIN _placed p USING (track_id)
-        ORDER BY p.tier, p.seq, f.track_id""").fetchall()
-    out: list[Placement] = []
-    taken: dict[str, set[str]] = {}
-    for track_id, tier, seq, artist, album, year, disc, number, title, ext in rows:
-        name = torrent_name(archive_name, tier, seq)
-        path = track_path(artist, album, year, disc, number, title, ext)
-        used = taken.setdefault(name, set())
-        if path.lower() in used:
-            path = track_path(artist, album, year, disc, number, title, ext, track_id)
-        used.add(path.lower())
-        out.append(Placement(track_id, name, path))
-    return out
+    """Placements of every file as one list (for small sets; :func:`place_torrents` streams)."""
+    return [
+        Placement(r["track_id"], t.name, r["path"])
+        for t in place_torrents(con, files_sql, archive_name, target_size)
+        for r in t.rows
+    ]

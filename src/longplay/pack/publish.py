@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -29,6 +30,7 @@ from longplay.catalog.export import export
 from longplay.catalog.store import CatalogStore
 from longplay.errors import LongplayError
 from longplay.pack import placement
+from longplay.pack.build import copy_ledger
 from longplay.pack.listing import Listing, TorrentEntry, read_listing
 from longplay.pack.torrents import CreatedTorrent, create_torrent, directory_files
 
@@ -80,20 +82,6 @@ class PackSummary:
                 f"{t.created.total_size:>15,} {pop:>7} {share:>7}  {t.created.info_hash_v1}"
             )
         return "\n".join(lines)
-
-
-def _built_rows(archive: Archive) -> pa.Table:
-    from longplay.pack.build import ledger
-
-    with ledger(archive) as con:
-        cur = con.execute("""SELECT track_id, recording_id, action, out_path, size, sha256, src_sha256, format,
-                                    bitrate, duration_ms, restore, cover_sha256 FROM build_files ORDER BY track_id""")
-        names = [d[0] for d in cur.description]
-        rows = cur.fetchall()
-    if not rows:
-        raise LongplayError("nothing is built yet; run `longplay build` first")
-    cols = list(zip(*rows, strict=True))
-    return pa.table({n: pa.array(list(c)) for n, c in zip(names, cols, strict=True)})
 
 
 _FILES_SQL = """
@@ -152,14 +140,19 @@ def _write_manifest(rows: list[dict[str, Any]], torrents_dir: Path, name: str) -
 
 
 def pack(archive: Archive) -> PackSummary:
+    """Place, link, list and hash every torrent, then the metadata torrent and torrents.json.
+
+    Torrent by torrent: only one torrent's rows are in Python at a time; the rest wait in
+    DuckDB temp tables (``_files``, ``_ordered``, ``_paths``), which spill to disk.
+    """
     s = archive.settings
     version, target = s.torrent_version, s.torrent_target_size
     trackers = [t.strip() for t in s.torrent_trackers.split(",") if t.strip()]
     store = CatalogStore(archive)
-    built = _built_rows(archive)
     summary = PackSummary()
+    archive.torrents_dir.mkdir(exist_ok=True)
     with store.read() as con:
-        con.register("_built", built)
+        copy_ledger(con, archive, "_built")
         has_plan = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = 'plan'"
         ).fetchall()[0][0]
@@ -168,65 +161,150 @@ def pack(archive: Archive) -> PackSummary:
                 "the current catalog generation has no plan; run `longplay plan` and `longplay build`"
             )
         con.execute(f"CREATE OR REPLACE TEMP TABLE _files AS {_FILES_SQL}")  # the join, once
-        places = placement.layout(con, "SELECT * FROM _files", s.archive_name, target)
-        cur = con.execute("SELECT * FROM _files")
-        cols = [d[0] for d in cur.description]
-        meta = {r[0]: r for r in cur.fetchall()}
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _paths (track_id BIGINT, torrent VARCHAR, path VARCHAR)"
+        )
         summary.total_listens = int(
             con.execute("SELECT coalesce(sum(listens), 0) FROM plan").fetchall()[0][0]
         )
-    by_torrent: dict[str, list[dict[str, Any]]] = {}
-    for p in places:
-        row = dict(zip(cols, meta[p.track_id], strict=True))
-        row["path"] = p.path
-        row["format"] = row["ext"]
-        row["original_sha256"] = row["src_sha256"]
-        by_torrent.setdefault(p.torrent, []).append(row)
-
-    archive.torrents_dir.mkdir(exist_ok=True)
-    # Place files: each torrent's directory holds exactly its files, hard-linked from build/.
-    with progress.progress("place files", len(places), "files") as bar:
-        for name, rows in by_torrent.items():
-            root = archive.files_dir / name
-            for r in rows:
-                _link(archive.root / r["out_path"], root / r["path"])
-                bar.advance()
-            _sync_dir(root, {r["path"] for r in rows})
-
-    for name in sorted(by_torrent):
-        rows = sorted(by_torrent[name], key=lambda r: r["path"])
-        manifest = _write_manifest(rows, archive.torrents_dir, name)
-        created = create_torrent(
-            name,
-            directory_files(archive.files_dir / name),
-            version=version,
-            trackers=trackers,
-            cluster=s.cluster,
+        total = int(con.execute("SELECT coalesce(sum(size), 0) FROM _files").fetchall()[0][0])
+        with progress.progress("pack torrents", total, "B") as bar:
+            for placed in placement.place_torrents(
+                con, "SELECT * FROM _files", s.archive_name, target
+            ):
+                summary.torrents.append(
+                    _pack_torrent(archive, placed, version, trackers, s.cluster, bar)
+                )
+                con.register(
+                    "_placed_paths",
+                    pa.table(
+                        {
+                            "track_id": [r["track_id"] for r in placed.rows],
+                            "torrent": [placed.name] * len(placed.rows),
+                            "path": [r["path"] for r in placed.rows],
+                        }
+                    ),
+                )
+                con.execute("INSERT INTO _paths SELECT * FROM _placed_paths")
+                con.unregister("_placed_paths")
+        summary.torrents.sort(key=lambda t: t.name)
+        metadata = _metadata_inputs(con, archive)
+    summary.torrents.append(
+        _metadata_torrent(
+            archive, store, [t.name for t in summary.torrents], metadata, version, trackers
         )
-        created.write(archive.torrents_dir / f"{name}.torrent")
-        pops = [r["popularity"] for r in rows]
-        summary.torrents.append(
-            PackedTorrent(
-                name=name,
-                tier=rows[0]["tier"],
-                created=created,
-                popularity_min=min(pops),
-                popularity_max=max(pops),
-                listens_covered=sum(int(r["listens"]) for r in rows),
-                manifest=manifest,
-            )
-        )
-
-    summary.torrents.append(_metadata_torrent(archive, store, by_torrent, version, trackers))
+    )
     _sync_stale_torrents(archive, {t.name for t in summary.torrents})
     write_listing(archive, summary)
     return summary
 
 
+def _pack_torrent(
+    archive: Archive,
+    placed: placement.PlacedTorrent,
+    version: str,
+    trackers: list[str],
+    cluster: str,
+    bar: progress.Tracker,
+) -> PackedTorrent:
+    """Link one torrent's files into files/NAME (exactly those), write its manifest and .torrent."""
+    name, root = placed.name, archive.files_dir / placed.name
+    for r in placed.rows:
+        r["format"] = r["ext"]
+        r["original_sha256"] = r["src_sha256"]
+        _link(archive.root / r["out_path"], root / r["path"])
+    _sync_dir(root, {r["path"] for r in placed.rows})
+    rows = sorted(placed.rows, key=lambda r: r["path"])
+    manifest = _write_manifest(rows, archive.torrents_dir, name)
+    created = create_torrent(
+        name,
+        directory_files(root),
+        version=version,
+        trackers=trackers,
+        cluster=cluster,
+        progress=bar,
+    )
+    created.write(archive.torrents_dir / f"{name}.torrent")
+    pops = [r["popularity"] for r in rows]
+    return PackedTorrent(
+        name=name,
+        tier=placed.tier,
+        created=created,
+        popularity_min=min(pops),
+        popularity_max=max(pops),
+        listens_covered=sum(int(r["listens"]) for r in rows),
+        manifest=manifest,
+    )
+
+
+@dataclass
+class _MetadataInputs:
+    restore: Path  # restore.parquet, written beside its place in the metadata torrent
+    covers: list[str]  # distinct cover hashes, sorted
+    analyzed: list[tuple[str, int, str]]  # (TORRENT/PATH, track ID, built path)
+
+
+_RESTORE_SCHEMA = pa.schema(
+    [
+        ("torrent", pa.string()),
+        ("path", pa.string()),
+        ("track_id", pa.int64()),
+        ("sha256", pa.string()),
+        ("original_sha256", pa.string()),
+        ("restore", pa.binary()),
+    ]
+)
+# pq.write_table's default row group: writing groups of exactly this many rows one by one
+# gives the same bytes as writing the whole table at once, without holding it.
+_RESTORE_GROUP = 1024 * 1024
+
+
+def _metadata_inputs(con: duckdb.DuckDBPyConnection, archive: Archive) -> _MetadataInputs:
+    """What the metadata torrent needs from every torrent's files, read from ``_paths``."""
+    meta = f"{placement.safe_component(archive.settings.archive_name, 'longplay')}-metadata"
+    scratch = archive.files_dir / meta / "restore" / ".restore.parquet.tmp"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
+    reader = con.sql("""
+        SELECT x.torrent, x.path, f.track_id, f.sha256, f.src_sha256 AS original_sha256, f.restore
+        FROM _paths x JOIN _files f USING (track_id) WHERE f.restore IS NOT NULL
+        ORDER BY x.torrent, x.path""").to_arrow_reader(_RESTORE_GROUP)
+    pending: list[pa.RecordBatch] = []
+    with pq.ParquetWriter(scratch, _RESTORE_SCHEMA, compression="zstd") as writer:
+        wrote = False
+        for batch in reader:
+            pending.append(batch)
+            while sum(b.num_rows for b in pending) >= _RESTORE_GROUP:
+                table = pa.Table.from_batches(pending).cast(_RESTORE_SCHEMA)
+                writer.write_table(table.slice(0, _RESTORE_GROUP))
+                rest = table.slice(_RESTORE_GROUP)
+                pending = rest.to_batches() if rest.num_rows else []
+                wrote = True
+        if pending or not wrote:
+            table = pa.Table.from_batches(pending, _RESTORE_SCHEMA).cast(_RESTORE_SCHEMA)
+            writer.write_table(table)
+    covers = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT cover_sha256 FROM _files WHERE cover_sha256 IS NOT NULL ORDER BY 1"
+        ).fetchall()
+    ]
+    analyzed: list[tuple[str, int, str]] = []
+    from longplay.audio.analysisdb import AnalysisStore
+
+    with AnalysisStore(archive, create=False) as analysis:
+        exists = analysis.exists
+    if exists:  # (the analysis export holds every analyzed file's row anyway)
+        analyzed = con.execute("""
+            SELECT x.torrent || '/' || x.path, f.track_id, f.out_path
+            FROM _paths x JOIN _files f USING (track_id) ORDER BY x.torrent, f.track_id""").fetchall()
+    return _MetadataInputs(scratch, covers, analyzed)
+
+
 def _metadata_torrent(
     archive: Archive,
     store: CatalogStore,
-    by_torrent: dict[str, list[dict[str, Any]]],
+    torrent_names: list[str],
+    inputs: _MetadataInputs,
     version: str,
     trackers: list[str],
 ) -> PackedTorrent:
@@ -239,63 +317,23 @@ def _metadata_torrent(
     wanted.add("catalog/catalog.sqlite.zst")
     for p in export(store, "parquet", root / "catalog" / "parquet"):
         wanted.add(f"catalog/parquet/{p.name}")
-    for tname in sorted(by_torrent):
+    for tname in torrent_names:
         for suffix in (".manifest.jsonl", ".manifest.parquet"):
             _link(
                 archive.torrents_dir / f"{tname}{suffix}", root / "manifests" / f"{tname}{suffix}"
             )
             wanted.add(f"manifests/{tname}{suffix}")
-    restore_rows = [
-        {
-            "torrent": t,
-            "path": r["path"],
-            "track_id": r["track_id"],
-            "sha256": r["sha256"],
-            "original_sha256": r["original_sha256"],
-            "restore": r["restore"],
-        }
-        for t in sorted(by_torrent)
-        for r in sorted(by_torrent[t], key=lambda r: r["path"])
-        if r["restore"] is not None
-    ]
     (root / "restore").mkdir(parents=True, exist_ok=True)
-    pq.write_table(
-        pa.table(
-            {
-                k: [r[k] for r in restore_rows]
-                for k in ("torrent", "path", "track_id", "sha256", "original_sha256", "restore")
-            },
-            schema=pa.schema(
-                [
-                    ("torrent", pa.string()),
-                    ("path", pa.string()),
-                    ("track_id", pa.int64()),
-                    ("sha256", pa.string()),
-                    ("original_sha256", pa.string()),
-                    ("restore", pa.binary()),
-                ]
-            ),
-        ),
-        root / "restore" / "restore.parquet",
-        compression="zstd",
-    )
+    os.replace(inputs.restore, root / "restore" / "restore.parquet")
     wanted.add("restore/restore.parquet")
-    covers = sorted(
-        {r["cover_sha256"] for rows in by_torrent.values() for r in rows if r["cover_sha256"]}
-    )
     cover_dir = archive.root / "build" / "covers"
-    for sha in covers:
+    for sha in inputs.covers:
         for src in cover_dir.glob(f"{sha}.*"):
             _link(src, root / "covers" / src.name)
             wanted.add(f"covers/{src.name}")
     from longplay.pack.analysisexport import write_analysis
 
-    analyzed = [
-        (f"{t}/{r['path']}", r["track_id"], r["out_path"])
-        for t in sorted(by_torrent)
-        for r in by_torrent[t]
-    ]
-    wanted.update(write_analysis(archive, root, analyzed))
+    wanted.update(write_analysis(archive, root, inputs.analyzed))
     (root / "README.txt").write_text(_METADATA_README, encoding="utf-8")
     wanted.add("README.txt")
     _sync_dir(root, wanted)

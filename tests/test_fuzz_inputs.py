@@ -115,3 +115,187 @@ def test_csv_files_are_ingested_or_rejected_with_reasons() -> None:
             )
 
     run()
+
+
+# -- MusicBrainz documents ---------------------------------------------------------------------
+PICARD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "musicbrainz" / "picard"
+
+
+def _release_seeds() -> list[dict[str, Any]]:
+    from longplay.testing import musicbrainz_docs
+
+    seeds = [json.loads(p.read_text()) for p in sorted(PICARD.glob("release*.json"))]
+    made = list(musicbrainz_docs.Shape(seed=7, artists=20, recordings=50).releases(3))
+    return [d for d in seeds + made if isinstance(d, dict)]
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every key path inside a JSON document, so a mutation can aim at any level."""
+    out = [at]
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out += _paths(v, (*at, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            out += _paths(v, (*at, i))
+    return out
+
+
+@st.composite
+def mutated_document(draw: st.DrawFn, seeds: list[dict[str, Any]]) -> dict[str, Any]:
+    """A valid release with 1-5 values replaced by any JSON, deleted, or duplicated."""
+    doc = copy.deepcopy(draw(st.sampled_from(seeds)))
+    for _ in range(draw(st.integers(1, 5))):
+        paths = [p for p in _paths(doc) if p]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent = doc
+        for step in path[:-1]:
+            parent = parent[step]
+        op = draw(st.sampled_from(["replace", "delete", "copy"]))
+        if op == "delete":
+            del parent[path[-1]]
+        elif op == "copy" and isinstance(parent, list):
+            parent.append(copy.deepcopy(parent[path[-1]]))
+        else:
+            parent[path[-1]] = draw(json_values)
+    return doc
+
+
+def _map_one(kind: str, line: bytes) -> None:
+    from longplay.catalog.sources.musicbrainz.chunks import map_chunk
+
+    mapped = map_chunk(kind, 1, [line], None)  # a document maps, or is rejected with a reason
+    assert mapped.read == (1 if line.strip() else 0)
+    assert mapped.rejected <= 1
+    if not mapped.rejected and mapped.read:
+        assert mapped.docs.num_rows == 1
+
+
+@pytest.mark.skipif(not PICARD.is_dir(), reason="../shared/data/musicbrainz is not present")
+def test_musicbrainz_documents_map_or_are_rejected() -> None:
+    seeds = _release_seeds()
+    from longplay.catalog.sources.musicbrainz.chunks import map_chunk
+
+    # the seeds themselves map, except release_null.json (all nulls: no id, rightly refused)
+    refused = [s for s in seeds if map_chunk("release", 1, [json.dumps(s).encode()], None).rejected]
+    assert len(refused) == 1 and refused[0]["id"] is None
+
+    @_fuzz(FUZZ_EXAMPLES)
+    @given(doc=mutated_document(seeds))
+    def structured(doc: dict[str, Any]) -> None:
+        _map_one("release", json.dumps(doc).encode())
+
+    @_fuzz(FUZZ_EXAMPLES)
+    @given(doc=json_values, kind=st.sampled_from(["release", "artist", "recording", "label"]))
+    def arbitrary(doc: Any, kind: str) -> None:
+        _map_one(kind, json.dumps(doc).encode())
+
+    structured()
+    arbitrary()
+
+
+# -- search queries ----------------------------------------------------------------------------
+query_text = st.text(max_size=80) | st.lists(
+    st.sampled_from(
+        ['"', ":", "..", "year:", "bpm:", "key:", "artist:", "title:", "album:", "isrc:", "-", "*"]
+        + ["2001", "-5", "99999999999999999999", "Am", "120..90", "x", " ", "\x00", "é", "港"]
+    ),
+    max_size=8,
+).map("".join)
+
+
+@pytest.fixture(scope="module")
+def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> Archive:
+    from longplay.catalog.sources import ingest_synthetic
+    from longplay.search.build import build_index
+
+    archive = Archive.init(tmp_path_factory.mktemp("fuzz-search") / "archive")
+    ingest_synthetic(archive, 200, seed=3)
+    build_index(archive, workers=1)
+    return archive
+
+
+def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) -> None:
+    from longplay.search import engine
+    from longplay.search.query import parse
+
+    @_fuzz(FUZZ_EXAMPLES)
+    @given(text=query_text)
+    def parsing(text: str) -> None:
+        try:
+            parse(text)
+        except LongplayError as exc:  # the CLI prints it as one line
+            assert str(exc).strip() and "\n" not in str(exc)
+
+    @_fuzz(15)  # ~0.5 s a search of the tiny index, typo pass included
+    @given(text=query_text)
+    def searching(text: str) -> None:
+        accepts_or_rejects(engine.search, tiny_index, text)
+
+    parsing()
+    searching()
+
+
+# -- Subsonic request parameters ---------------------------------------------------------------
+# Endpoints that would lock the fuzzing user out (every later case would only test auth).
+LOCKOUT = {"changePassword", "deleteUser", "updateUser", "createUser"}
+PARAM_NAMES = ["id", "songId", "albumId", "artistId", "playlistId", "size", "offset", "count"]
+PARAM_NAMES += ["query", "type", "fromYear", "toYear", "genre", "maxBitRate", "format", "name"]
+PARAM_NAMES += ["timeOffset", "musicFolderId", "submission", "time", "position", "estimateContentLength"]
+PARAM_NAMES += ["artistCount", "songCount", "albumCount", "current", "index", "username", "f", "v"]
+PARAM_VALUES = st.sampled_from(
+    ["tr-1", "al-1", "ar-1", "pl-1", "tr--1", "tr-99999999999999999999999", "1", "-1", "0"]
+    + ["99999999999999999999", "-99999999999999", "1e9", "NaN", "", "json", "xml", "../../etc"]
+    + ["%ff%fe", "%00", "%C0%AF", "tr-%ff", "true", "2001", "random", "alphabeticalByName"]
+) | st.text(max_size=30)
+TRACEBACK = re.compile(r"Traceback|File \"|/tmp/|/work/|site-packages|\.py\b")
+
+
+@pytest.fixture(scope="module")
+def subsonic(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from starlette.testclient import TestClient
+
+    from longplay.catalog.sources import ingest_synthetic
+    from longplay.server import accounts
+    from longplay.server.app import create_app
+
+    archive = Archive.init(tmp_path_factory.mktemp("fuzz-server") / "archive")
+    archive.toml_path.write_text("auth_attempts_per_minute = 0\n")
+    archive = Archive.open(archive.root)
+    ingest_synthetic(archive, 100, seed=2)
+    accounts.add_user(archive, "ann", "pw", admin=True)
+    with TestClient(create_app(archive), raise_server_exceptions=False) as client:
+        yield client
+
+
+def test_subsonic_requests_answer_an_envelope_or_a_4xx(subsonic: Any) -> None:
+    from urllib.parse import quote
+
+    from longplay.server.endpoints import ENDPOINTS, SPEC_ENDPOINTS
+    from longplay.server.errors import MESSAGES
+
+    names = sorted((set(ENDPOINTS) | set(SPEC_ENDPOINTS)) - LOCKOUT) + ["nope", "ping.view", "..%2f"]
+    params = st.lists(
+        st.tuples(st.sampled_from(PARAM_NAMES) | st.text(max_size=10), PARAM_VALUES), max_size=6
+    )
+
+    @_fuzz(100)  # ~50 ms a request in process; make soak runs 10,000
+    @given(name=st.sampled_from(names), pairs=params, raw=st.booleans())
+    def run(name: str, pairs: list[tuple[str, str]], raw: bool) -> None:
+        # raw: values go on the wire as written, so "%ff" arrives as a non-UTF-8 escape
+        enc = (lambda s: quote(s, safe="%")) if raw else (lambda s: quote(s, safe=""))
+        query = "&".join(f"{enc(k)}={enc(v)}" for k, v in [("u", "ann"), ("p", "pw")] + pairs)
+        res = subsonic.get(f"/rest/{name}?{query}&f=json")
+        assert res.status_code < 500, (name, query, res.status_code, res.text[:300])
+        assert not TRACEBACK.search(res.text if "json" in res.headers.get("content-type", "") or res.status_code >= 400 else ""), res.text[:300]
+        if res.status_code >= 400 or "json" not in res.headers.get("content-type", ""):
+            return  # a 4xx, or a stream / cover / file body
+        body = res.json()["subsonic-response"]
+        assert body["status"] in ("ok", "failed"), body
+        if body["status"] == "failed":
+            assert body["error"]["code"] in MESSAGES, body
+            assert body["error"]["message"] != "internal error", (name, query)
+
+    run()

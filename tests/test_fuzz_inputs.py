@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_fuzz_parsers import FUZZ_EXAMPLES, accepts_or_rejects, json_values, mutated
 
 from longplay.archive import Archive
 from longplay.errors import LongplayError
+from test_fuzz_parsers import FUZZ_EXAMPLES, accepts_or_rejects, json_values, mutated
 
 
 def _fuzz(make_test_default: int) -> Any:
@@ -110,15 +110,15 @@ def test_csv_files_are_ingested_or_rejected_with_reasons() -> None:
             (Path(tmp) / "map.toml").write_text(CSV_MAPPING)
             path = Path(tmp) / "in.csv"
             path.write_bytes(data)
-            _check_ingest(
-                archive, lambda: ingest_tabular(archive, [path], Path(tmp) / "map.toml")
-            )
+            _check_ingest(archive, lambda: ingest_tabular(archive, [path], Path(tmp) / "map.toml"))
 
     run()
 
 
 # -- MusicBrainz documents ---------------------------------------------------------------------
-PICARD = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "musicbrainz" / "picard"
+PICARD = (
+    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "musicbrainz" / "picard"
+)
 
 
 def _release_seeds() -> list[dict[str, Any]]:
@@ -199,8 +199,30 @@ def test_musicbrainz_documents_map_or_are_rejected() -> None:
 # -- search queries ----------------------------------------------------------------------------
 query_text = st.text(max_size=80) | st.lists(
     st.sampled_from(
-        ['"', ":", "..", "year:", "bpm:", "key:", "artist:", "title:", "album:", "isrc:", "-", "*"]
-        + ["2001", "-5", "99999999999999999999", "Am", "120..90", "x", " ", "\x00", "é", "港"]
+        [
+            '"',
+            ":",
+            "..",
+            "year:",
+            "bpm:",
+            "key:",
+            "artist:",
+            "title:",
+            "album:",
+            "isrc:",
+            "-",
+            "*",
+            "2001",
+            "-5",
+            "99999999999999999999",
+            "Am",
+            "120..90",
+            "x",
+            " ",
+            "\x00",
+            "é",
+            "港",
+        ]
     ),
     max_size=8,
 ).map("".join)
@@ -243,12 +265,43 @@ def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) ->
 LOCKOUT = {"changePassword", "deleteUser", "updateUser", "createUser"}
 PARAM_NAMES = ["id", "songId", "albumId", "artistId", "playlistId", "size", "offset", "count"]
 PARAM_NAMES += ["query", "type", "fromYear", "toYear", "genre", "maxBitRate", "format", "name"]
-PARAM_NAMES += ["timeOffset", "musicFolderId", "submission", "time", "position", "estimateContentLength"]
+PARAM_NAMES += [
+    "timeOffset",
+    "musicFolderId",
+    "submission",
+    "time",
+    "position",
+    "estimateContentLength",
+]
 PARAM_NAMES += ["artistCount", "songCount", "albumCount", "current", "index", "username", "f", "v"]
 PARAM_VALUES = st.sampled_from(
-    ["tr-1", "al-1", "ar-1", "pl-1", "tr--1", "tr-99999999999999999999999", "1", "-1", "0"]
-    + ["99999999999999999999", "-99999999999999", "1e9", "NaN", "", "json", "xml", "../../etc"]
-    + ["%ff%fe", "%00", "%C0%AF", "tr-%ff", "true", "2001", "random", "alphabeticalByName"]
+    [
+        "tr-1",
+        "al-1",
+        "ar-1",
+        "pl-1",
+        "tr--1",
+        "tr-99999999999999999999999",
+        "1",
+        "-1",
+        "0",
+        "99999999999999999999",
+        "-99999999999999",
+        "1e9",
+        "NaN",
+        "",
+        "json",
+        "xml",
+        "../../etc",
+        "%ff%fe",
+        "%00",
+        "%C0%AF",
+        "tr-%ff",
+        "true",
+        "2001",
+        "random",
+        "alphabeticalByName",
+    ]
 ) | st.text(max_size=30)
 TRACEBACK = re.compile(r"Traceback|File \"|/tmp/|/work/|site-packages|\.py\b")
 
@@ -276,7 +329,12 @@ def test_subsonic_requests_answer_an_envelope_or_a_4xx(subsonic: Any) -> None:
     from longplay.server.endpoints import ENDPOINTS, SPEC_ENDPOINTS
     from longplay.server.errors import MESSAGES
 
-    names = sorted((set(ENDPOINTS) | set(SPEC_ENDPOINTS)) - LOCKOUT) + ["nope", "ping.view", "..%2f"]
+    names = [
+        *sorted((set(ENDPOINTS) | set(SPEC_ENDPOINTS)) - LOCKOUT),
+        "nope",
+        "ping.view",
+        "..%2f",
+    ]
     params = st.lists(
         st.tuples(st.sampled_from(PARAM_NAMES) | st.text(max_size=10), PARAM_VALUES), max_size=6
     )
@@ -286,10 +344,14 @@ def test_subsonic_requests_answer_an_envelope_or_a_4xx(subsonic: Any) -> None:
     def run(name: str, pairs: list[tuple[str, str]], raw: bool) -> None:
         # raw: values go on the wire as written, so "%ff" arrives as a non-UTF-8 escape
         enc = (lambda s: quote(s, safe="%")) if raw else (lambda s: quote(s, safe=""))
-        query = "&".join(f"{enc(k)}={enc(v)}" for k, v in [("u", "ann"), ("p", "pw")] + pairs)
+        query = "&".join(f"{enc(k)}={enc(v)}" for k, v in [("u", "ann"), ("p", "pw"), *pairs])
         res = subsonic.get(f"/rest/{name}?{query}&f=json")
         assert res.status_code < 500, (name, query, res.status_code, res.text[:300])
-        assert not TRACEBACK.search(res.text if "json" in res.headers.get("content-type", "") or res.status_code >= 400 else ""), res.text[:300]
+        assert not TRACEBACK.search(
+            res.text
+            if "json" in res.headers.get("content-type", "") or res.status_code >= 400
+            else ""
+        ), res.text[:300]
         if res.status_code >= 400 or "json" not in res.headers.get("content-type", ""):
             return  # a 4xx, or a stream / cover / file body
         body = res.json()["subsonic-response"]

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import atheris
-
 from longplay.errors import LongplayError
 
 

@@ -23,7 +23,14 @@ def _bencode(value: object) -> bytes:
 FILES = [{b"length": 20000, b"path": [b"cd1", b"01.flac"]}, {b"length": 300, b"path": [b"a.txt"]}]
 SEEDS = {
     "multi.torrent": _bencode(
-        {b"info": {b"name": b"album", b"piece length": 16384, b"pieces": b"\1" * 40, b"files": FILES}}
+        {
+            b"info": {
+                b"name": b"album",
+                b"piece length": 16384,
+                b"pieces": b"\1" * 40,
+                b"files": FILES,
+            }
+        }
     ),
     "single.torrent": _bencode(
         {b"info": {b"name": b"a.flac", b"piece length": 16384, b"pieces": b"\2" * 20, b"length": 9}}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from longplay.archive import Archive
@@ -263,6 +263,7 @@ def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) ->
 
     @_fuzz(15)  # ~0.5 s a search of the tiny index, typo pass included
     @given(text=query_text)
+    @example(text="000000000000012000000000 0")  # its typo regex once outgrew Tantivy's limit
     def searching(text: str) -> None:
         accepts_or_rejects(engine.search, tiny_index, text)
 

@@ -57,7 +57,8 @@ bench: $(STAMP) system-deps
 	for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 soak: $(STAMP)
-	LONGPLAY_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_fuzz_parsers.py
+	LONGPLAY_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_fuzz_parsers.py tests/test_fuzz_inputs.py
+	LONGPLAY_ATHERIS_RUNS=200000 $(BIN)/python -m pytest tests/test_fuzz_atheris.py
 	LONGPLAY_CRASH_POINTS=20 LONGPLAY_CRASH_RESULTS=crash-points.jsonl \
 		$(BIN)/python -m pytest -n $(PYTEST_WORKERS) tests/test_crash_points.py
 

@@ -231,7 +231,9 @@ class Builder:
         terms = [t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w)]
         if len(terms) < 2:
             return None
-        pattern = [_near(t) if len(t) >= 4 else re.escape(t) for t in terms]
+        # a long term's one-edit regex outgrows Tantivy's 1000-state limit (ValueError); such
+        # words still match through the fuzzy clauses
+        pattern = [_near(t) if 4 <= len(t) <= 12 else re.escape(t) for t in terms]
         q = Query.regex_phrase_query(self.schema, "title", list[str | tuple[int, str]](pattern))
         return Query.boost_query(q, ORDER_BOOST)
 

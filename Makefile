@@ -22,7 +22,7 @@ help:
 	@echo "make demo   build the demo archive from the built-in sample and serve it (DEMO_DIR=$(DEMO_DIR))"
 	@echo "make test   set up and run the whole test suite"
 	@echo "make bench  run the benchmarks at full size (results: bench/RESULTS.md)"
-	@echo "make soak   fuzzers at 10,000 cases per parser, 20 crash points per job (make test: fewer)"
+	@echo "make soak   fuzzers at 10,000 cases per parser, atheris at 200,000 runs, 20 crash points per job (make test: fewer)"
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make readme rerun the README's commands and put their real output in place"
 

@@ -169,6 +169,8 @@ def fingerprint(root: Path) -> dict[str, object]:
         rel = "/" + str(p.relative_to(root))
         if not p.is_file() or rel.startswith("/catalog/") or any(s in rel for s in SKIPPED_PARTS):
             continue
+        if rel.startswith("/analysis/fpindex/"):  # compared by content below, not by segment
+            continue
         if p.name.endswith(DATABASE_SUFFIXES):
             kind = _duckdb_tables if p.name.endswith(".duckdb") else _sqlite_tables
             out[rel] = kind(p, root)
@@ -181,8 +183,28 @@ def fingerprint(root: Path) -> dict[str, object]:
         elif not p.name.endswith(("-wal", "-shm", ".wal", ".resume")):
             files[rel] = _sha256(p)
     out["files"] = files
+    if (root / "analysis" / "fpindex" / "index.json").exists():
+        out["fpindex"] = _fpindex_entries(root / "analysis")
     out["leftovers"] = leftovers(root)
     return out
+
+
+def _fpindex_entries(analysis: Path) -> str:
+    """The fingerprint index as a set of (sub-hash, file's audio, position) entries: its segments
+    and the row ids they refer to depend on the order workers finished, the entries do not."""
+    from longplay.audio.fpindex import StoredIndex
+
+    con = sqlite3.connect(f"file:{analysis / 'analysis.sqlite'}?mode=ro", uri=True)
+    try:
+        payload = dict(con.execute("SELECT rowid, payload_sha256 FROM features"))
+    finally:
+        con.close()
+    entries = sorted(
+        (int(k), payload[int(r)], int(o))
+        for seg in StoredIndex(analysis / "fpindex").segments
+        for k, r, o in zip(seg.keys, seg.refs, seg.offs, strict=True)
+    )
+    return hashlib.sha256(repr(entries).encode()).hexdigest()
 
 
 def _start(job: Job, root: Path) -> subprocess.Popen[bytes]:
@@ -260,9 +282,12 @@ def crash_points(job: Job, work: Path, seed: int) -> Report:
                 proc.wait(timeout=delay)
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
-                report.killed += 1
-                report.delays.append(delay)
-                break
+                # Killed after its work was done (on its way out) is no mid-job state, and a
+                # rerun would be a second run of a finished job: draw again, earlier.
+                if attempt == 5 or [fingerprint(r) for r in job.roots(root)] != want:
+                    report.killed += 1
+                    report.delays.append(delay)
+                    break
             report.redrawn += 1  # it finished first: draw again, earlier
         run_to_end(job, root)
         got = [fingerprint(r) for r in job.roots(root)]

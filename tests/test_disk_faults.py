@@ -121,15 +121,21 @@ def test_ingest_on_a_full_disk_stops_clearly_and_resumes(
     print(line)
 
 
-def test_build_on_a_full_disk_stops_clearly_and_resumes(
-    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
-) -> None:
+def _planned(tmp_path: Path, seed: int) -> Archive:
+    """An archive at tmp_path/t with 8 scanned clips and a plan to keep them all."""
     music = tmp_path / "music"
-    samples.generate(music, 8, seed=3, seconds=4.0)
+    samples.generate(music, 8, seed=seed, seconds=4.0)
     archive = Archive.init(tmp_path / "t")
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
     scan(archive, [music], workers=1)
     make_plan(archive, 10**12)
+    return archive
+
+
+def test_build_on_a_full_disk_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
+) -> None:
+    _planned(tmp_path, seed=3)
     argv = lambda d: cli("--archive", str(d), "build", "--workers", "2")  # noqa: E731
     line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs)
     print(line)
@@ -138,12 +144,7 @@ def test_build_on_a_full_disk_stops_clearly_and_resumes(
 def test_pack_on_a_full_disk_stops_clearly_and_resumes(
     tmp_path: Path, cli_env: dict[str, str], tmpfs: Callable[[int], Path]
 ) -> None:
-    music = tmp_path / "music"
-    samples.generate(music, 8, seed=4, seconds=4.0)
-    archive = Archive.init(tmp_path / "t")
-    ingest_flat(archive, [music / "catalog.jsonl"], "samples")
-    scan(archive, [music], workers=1)
-    make_plan(archive, 10**12)
+    archive = _planned(tmp_path, seed=4)
     assert cli_run(archive.root, "build", "--workers", "2", env=cli_env).returncode == 0
     argv = lambda d: cli("--archive", str(d), "pack")  # noqa: E731
     # The first write to fail is a SQLite file's, and SQLite says it in its own words.

@@ -120,6 +120,22 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
     return start, min(end, size - 1)
 
 
+def ranged(wanted: str | None, size: int, headers: dict[str, str]) -> tuple[int, int, int] | None:
+    """(start, length, status) of the answer to a ``Range`` header (None: the whole file) for a
+    ``size``-byte file, with Content-Range set in ``headers``; None when it is unsatisfiable,
+    and ``headers`` then carry what a 416 must say."""
+    if wanted:
+        try:
+            span = parse_range(wanted, size)
+        except _Unsatisfiable:
+            headers["Content-Range"] = f"bytes */{size}"
+            return None
+        if span is not None:
+            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+            return span[0], span[1] - span[0] + 1, 206
+    return 0, size, 200
+
+
 class _Fd:
     """An open descriptor closed exactly once: by the response, or when it is dropped unsent."""
 
@@ -184,18 +200,13 @@ def file_response(request: Request, path: Path, media_type: str) -> Response:
         if none_match is not None and _none_match(none_match, etag):
             del headers["Content-Type"]
             return Response(status_code=304, headers=headers)
-        size, start, status = st.st_size, 0, 200
-        length = size
         wanted = request.headers.get("range")
-        if wanted and _if_range_holds(request.headers.get("if-range"), etag, st.st_mtime):
-            try:
-                span = parse_range(wanted, size)
-            except _Unsatisfiable:
-                headers["Content-Range"] = f"bytes */{size}"
-                return Response(status_code=416, headers=headers)
-            if span is not None:
-                start, status, length = span[0], 206, span[1] - span[0] + 1
-                headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+        if not _if_range_holds(request.headers.get("if-range"), etag, st.st_mtime):
+            wanted = None
+        answer = ranged(wanted, st.st_size, headers)
+        if answer is None:
+            return Response(status_code=416, headers=headers)
+        start, length, status = answer
         response = _FileStream(fd, start, length, status, headers)
         fd = -1  # the response owns it now
         return response

@@ -29,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from longplay.mirror.swarm import Place, Swarm, SwarmUnavailable
 from longplay.server.convert import content_type
 from longplay.server.errors import GENERIC, SubsonicError
-from longplay.server.streaming import _Unsatisfiable, parse_range
+from longplay.server.streaming import ranged
 
 log = logging.getLogger("longplay.server")
 CHUNK = 256 * 1024
@@ -89,18 +89,10 @@ async def raw_response(request: Request, swarm: Swarm, place: Place) -> Response
         "ETag": f'"{place.sha256[:32]}"',
         "Content-Type": content_type(suffix),
     }
-    size, start, status = place.size, 0, 200
-    length = size
-    wanted = request.headers.get("range")
-    if wanted:
-        try:
-            span = parse_range(wanted, size)
-        except _Unsatisfiable:
-            headers["Content-Range"] = f"bytes */{size}"
-            return Response(status_code=416, headers=headers)
-        if span is not None:
-            start, status, length = span[0], 206, span[1] - span[0] + 1
-            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+    answer = ranged(request.headers.get("range"), place.size, headers)
+    if answer is None:
+        return Response(status_code=416, headers=headers)
+    start, length, status = answer
     headers["Content-Length"] = str(length)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers)

@@ -12,9 +12,12 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 MAX_PAGE = 500  # largest page any listing returns
 MAX_INDEX = 5_000  # artists in one getArtists / getIndexes answer
@@ -163,28 +166,22 @@ class Browse:
         rows = self._all(f"SELECT {_TRACK} FROM tracks t WHERE track_id = ?", (track_id,))
         return _track(rows[0]) if rows else None
 
-    def tracks(self, track_ids: list[int]) -> list[Track]:
-        """The tracks that exist, in the order asked (state may name tracks gone from here)."""
-        found: dict[int, Track] = {}
-        for i in range(0, len(track_ids), 500):
-            chunk = track_ids[i : i + 500]
+    def _by_ids(self, select: str, key: str, ids: list[int], make: Callable[[Any], T]) -> list[T]:
+        """Rows of ``select`` (``... WHERE key IN``) for ``ids`` that exist, in the order asked
+        (state may name items gone from here), in chunks that keep under SQLite's limits."""
+        found: dict[int, T] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
             marks = ",".join("?" * len(chunk))
-            for r in self._all(
-                f"SELECT {_TRACK} FROM tracks t WHERE track_id IN ({marks})", tuple(chunk)
-            ):
-                found[r[0]] = _track(r)
-        return [found[t] for t in track_ids if t in found]
+            for r in self._all(f"{select} WHERE {key} IN ({marks})", tuple(chunk)):
+                found[r[0]] = make(r)
+        return [found[i] for i in ids if i in found]
+
+    def tracks(self, track_ids: list[int]) -> list[Track]:
+        return self._by_ids(f"SELECT {_TRACK} FROM tracks t", "track_id", track_ids, _track)
 
     def albums(self, album_ids: list[int]) -> list[Album]:
-        found: dict[int, Album] = {}
-        for i in range(0, len(album_ids), 500):
-            chunk = album_ids[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            for r in self._all(
-                f"SELECT {_ALBUM} FROM albums b WHERE album_id IN ({marks})", tuple(chunk)
-            ):
-                found[r[0]] = _album(r)
-        return [found[a] for a in album_ids if a in found]
+        return self._by_ids(f"SELECT {_ALBUM} FROM albums b", "album_id", album_ids, _album)
 
     def artists(self, artist_ids: list[int]) -> list[Artist]:
         chunk = artist_ids[:MAX_PAGE]

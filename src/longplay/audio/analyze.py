@@ -202,9 +202,11 @@ def analyze(
                     for p in group:
                         reject(p, reason)
         summary.rejects_log = log.path if log.records else None
-        if summary.analyzed:
-            from longplay.audio.identify import update_index
+        from longplay.audio.identify import update_index
 
-            update_index(archive, store)  # identify's index grows with each run
+        # Every run, not only one that analyzed something: a run killed after its last record
+        # but before this line leaves rows the index lacks, and its rerun analyzes nothing.
+        # Up to date, this reads one small manifest.
+        update_index(archive, store)
     summary.seconds = time.perf_counter() - started
     return summary

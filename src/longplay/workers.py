@@ -111,9 +111,36 @@ def count(workers: int | None = None, setting: int | None = None) -> int:
 
 
 class Pool(Executor):
-    """Where tasks run. Subclasses implement ``submit``, ``shutdown`` and ``workers``."""
+    """Where tasks run. Subclasses implement ``_enqueue``, ``shutdown`` and ``workers``, and
+    keep ``_lock``, ``_closed`` and ``_broken`` for :meth:`submit`."""
 
     workers: int
+    _lock: threading.Lock
+    _closed: bool
+    _broken: PoolBroken | None
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        """A future of ``fn(arg)``: failed at once when the pool is broken, refused when shut."""
+        if kwargs or len(args) != 1:
+            raise TypeError("Pool.submit takes a function and exactly one argument")
+        future: Future[Any] = Future()
+        with self._lock:
+            if self._broken is not None:
+                future.set_exception(self._broken)
+                return future
+            if self._closed:
+                raise RuntimeError("cannot submit to a pool that was shut down")
+            then = self._enqueue(future, fn, args[0])
+        if then is not None:
+            then()
+        return future
+
+    def _enqueue(
+        self, future: Future[Any], fn: Callable[[Any], Any], arg: Any
+    ) -> Callable[[], None] | None:
+        """Queue ``fn(arg)`` for ``future`` (called under ``_lock``); what it returns runs
+        after the lock is released."""
+        raise NotImplementedError
 
     def map_unordered(
         self, fn: Callable[[A], R], items: Iterable[A], *, window: int | None = None
@@ -280,18 +307,11 @@ class ProcessPool(Pool):
         for t in self._threads:
             t.start()
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if kwargs or len(args) != 1:
-            raise TypeError("Pool.submit takes a function and exactly one argument")
-        future: Future[Any] = Future()
-        with self._lock:
-            if self._broken is not None:
-                future.set_exception(self._broken)
-                return future
-            if self._closed:
-                raise RuntimeError("cannot submit to a pool that was shut down")
-            self._queue.put((future, fn, args[0]))
-        return future
+    def _enqueue(
+        self, future: Future[Any], fn: Callable[[Any], Any], arg: Any
+    ) -> Callable[[], None] | None:
+        self._queue.put((future, fn, arg))
+        return None
 
     def _spawn(self, slot: int) -> subprocess.Popen[bytes]:
         # Started from the dispatcher thread, which lives exactly as long as the worker is

@@ -100,28 +100,24 @@ class DaskPool(Pool):
         self._closed = False
         self._broken: PoolBroken | None = None
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
-        if kwargs or len(args) != 1:
-            raise TypeError("Pool.submit takes a function and exactly one argument")
-        future: Future[Any] = Future()
-        with self._lock:
-            if self._broken is not None:
-                future.set_exception(self._broken)
-                return future
-            if self._closed:
-                raise RuntimeError("cannot submit to a pool that was shut down")
-            # Named for the dashboard (Dask groups keys by the part before the first '-').
-            key = f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}"
-            try:
-                task = self._client.submit(fn, args[0], key=key, pure=False, retries=self._retries)
-            except Exception as exc:  # e.g. an argument that cannot be pickled
-                future.set_exception(exc)
-                return future
-            self._pending[key] = task
-        # The caller cancelling (map_unordered closed early, Ctrl-C) cancels the Dask task.
-        future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
-        task.add_done_callback(lambda t: self._settle(future, t))
-        return future
+    def _enqueue(
+        self, future: Future[Any], fn: Callable[[Any], Any], arg: Any
+    ) -> Callable[[], None] | None:
+        # Named for the dashboard (Dask groups keys by the part before the first '-').
+        key = f"{getattr(fn, '__name__', 'task')}-{uuid.uuid4().hex}"
+        try:
+            task = self._client.submit(fn, arg, key=key, pure=False, retries=self._retries)
+        except Exception as exc:  # e.g. an argument that cannot be pickled
+            future.set_exception(exc)
+            return None
+        self._pending[key] = task
+
+        def link() -> None:  # outside the lock: a task already done settles at once
+            # The caller cancelling (map_unordered closed early, Ctrl-C) cancels the Dask task.
+            future.add_done_callback(lambda f: task.cancel() if f.cancelled() else None)
+            task.add_done_callback(lambda t: self._settle(future, t))
+
+        return link
 
     def _settle(self, future: Future[Any], task: Any) -> None:
         """Carry a finished Dask task's value or error to its future (a client thread)."""

@@ -88,8 +88,12 @@ def test_restore_data_in_the_metadata_torrent_rebuilds_originals(packed, tmp_pat
         assert sha == r["original_sha256"]
 
 
-def test_torrents_are_reproducible_across_directories(packed, music: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_torrents_are_reproducible_across_directories(  # type: ignore[no-untyped-def]
+    packed, music: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     archive, _ = packed
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1764633600")  # the listing's time, fixed
+    pack(archive)
     moved = shutil.copytree(music, tmp_path / "elsewhere" / "music")
     other, _ = packed_archive(tmp_path / "elsewhere" / "archive", moved)
     mine = {p.name: p.read_bytes() for p in archive.torrents_dir.glob("*.torrent")}
@@ -101,6 +105,19 @@ def test_torrents_are_reproducible_across_directories(packed, music: Path, tmp_p
     assert [(t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in a["torrents"]] == [
         (t["name"], t["info_hash_v1"], t["info_hash_v2"]) for t in b["torrents"]
     ]
+    assert a["generated_at"] == "2025-12-02T00:00:00Z"
+    assert (archive.torrents_dir / "torrents.json").read_bytes() == (
+        other.torrents_dir / "torrents.json"
+    ).read_bytes()
+
+
+def test_a_bad_source_date_epoch_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from longplay.errors import LongplayError
+    from longplay.pack.publish import listing_time
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(LongplayError, match="SOURCE_DATE_EPOCH='yesterday' is not a Unix time"):
+        listing_time()
 
 
 def test_repack_is_stable_and_keeps_dirs_exact(packed) -> None:  # type: ignore[no-untyped-def]

@@ -370,9 +370,24 @@ def _sync_stale_torrents(archive: Archive, names: set[str]) -> None:
             shutil.rmtree(d)
 
 
+def listing_time() -> str:
+    """The listing's timestamp: now, or ``SOURCE_DATE_EPOCH`` when set, the reproducible-builds
+    convention, so two packs of the same archive can give byte-identical torrents.json files."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        when = dt.datetime.now(dt.UTC)
+    elif epoch.isdigit() and len(epoch) <= 12:
+        when = dt.datetime.fromtimestamp(int(epoch), dt.UTC)
+    else:
+        raise LongplayError(
+            f"SOURCE_DATE_EPOCH={epoch[:40]!r} is not a Unix time (whole seconds since 1970)"
+        )
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def write_listing(archive: Archive, summary: PackSummary) -> Path:
     """torrents.json, in the format `pack.listing` defines and validates (mirrors read it)."""
-    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = listing_time()
     entries = []
     for t in summary.torrents:
         c = t.created

@@ -29,6 +29,7 @@ from longplay.errors import InputError, LongplayError
 from longplay.search import fields, layout
 from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
+from longplay.search.lexicon import Lexicon
 from longplay.search.query import Builder, Parsed, parse
 
 MAX_LIMIT = 500
@@ -76,7 +77,7 @@ class SearchIndex:
         self.index = fields.open_index(str(path / "index"))
         self.schema = self.index.schema
         self.searcher = self.index.searcher()
-        self.builder = Builder(self.schema, self.searcher)
+        self.builder = Builder(self.schema, self.searcher, Lexicon.open(path))
         self.counts = layout.read_counts(path)
         # Indexes built before tempo and key were fields have neither (rebuild to get them).
         self.numbers = tuple(n for n in _NUMBERS if fields.has_field(self.schema, n))

@@ -22,6 +22,7 @@ from tantivy import Occur, Query
 
 from longplay.errors import InputError, LongplayError
 from longplay.search import features, fields
+from longplay.search.lexicon import Lexicon
 
 MAX_LENGTH = 1000
 FIELD_ALIASES = {
@@ -117,9 +118,15 @@ def _distance(term: str, edits: int) -> int:
 class Builder:
     """Turns a parsed query into Tantivy queries (exact pass, typo pass)."""
 
-    def __init__(self, schema: tantivy.Schema, searcher: tantivy.Searcher | None = None):
+    def __init__(
+        self,
+        schema: tantivy.Schema,
+        searcher: tantivy.Searcher | None = None,
+        lexicon: Lexicon | None = None,
+    ):
         self.schema = schema
         self.searcher = searcher  # for prefix expansion; without it, prefixes are not expanded
+        self.lexicon = lexicon  # typo and prefix expansion; without it, Tantivy's automata
         self.analyzer = fields.analyzer()
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
@@ -128,6 +135,8 @@ class Builder:
 
         Read from ``title`` alone and used in every near field: each walk of a term dictionary
         measured ~3 ms for a 3-letter prefix at 1M tracks."""
+        if self.lexicon is not None:
+            return self.lexicon.completions(term, PREFIX_TERMS)
         assert self.searcher is not None
         found = self.searcher.terms_with_prefix("title", term, limit=PREFIX_TERMS)
         return tuple(t for t, _ in found if t != term)
@@ -157,10 +166,25 @@ class Builder:
                     alts.append(Query.boost_query(q, boost * 0.5))
                 d = _distance(t, edits)
                 if d and near:
-                    q = Query.fuzzy_term_query(self.schema, name, t, distance=d, prefix=last)
-                    alts.append(Query.boost_query(q, boost * 0.3))
+                    alts.extend(self._typo(name, t, d, last, boost * 0.3))
             clauses.append(Query.boolean_query([(Occur.Should, a) for a in alts]))
         return _all(clauses)
+
+    def _typo(self, name: str, term: str, d: int, last: bool, boost: float) -> list[Query]:
+        """Spellings of ``term`` within ``d`` edits in field ``name`` (for the last word, also
+        the completions of such spellings): exact terms from the lexicon for one edit, else
+        Tantivy's Levenshtein automaton (two edits, an index without a lexicon)."""
+        lex = self.lexicon
+        if d > 1 or lex is None or not lex.covers(term):
+            q = Query.fuzzy_term_query(self.schema, name, term, distance=d, prefix=last)
+            return [Query.boost_query(q, boost)]
+        out = [
+            Query.boost_query(Query.term_query(self.schema, name, t), boost) for t in lex.near(term)
+        ]
+        if last and (more := lex.near_completions(term, PREFIX_TERMS)):
+            q = Query.term_set_query(self.schema, name, list(more))
+            out.append(Query.boost_query(q, boost))
+        return out
 
     def _phrase(self, text: str, name: str) -> Query | None:
         if fields.has_cjk(text):
@@ -233,9 +257,17 @@ class Builder:
             return None
         # a long term's one-edit regex outgrows Tantivy's 1000-state limit (ValueError); such
         # words still match through the fuzzy clauses
-        pattern = [_near(t) if 4 <= len(t) <= 12 else re.escape(t) for t in terms]
+        pattern = [self._near(t) if 4 <= len(t) <= 12 else re.escape(t) for t in terms]
         q = Query.regex_phrase_query(self.schema, "title", list[str | tuple[int, str]](pattern))
         return Query.boost_query(q, ORDER_BOOST)
+
+    def _near(self, term: str) -> str:
+        """A regex of ``term``'s one-edit spellings: only those in the index when the lexicon
+        says which (a short alternation is a small automaton), else every one."""
+        if self.lexicon is None or not self.lexicon.covers(term):
+            return _near(term)
+        alts = sorted({term, *self.lexicon.near(term)})
+        return "(" + "|".join(re.escape(a) for a in alts) + ")"
 
     def range(self, name: str, lo: int, hi: int) -> Query:
         try:

@@ -83,6 +83,15 @@ class Lexicon:
         hit = self.terms[at] == keys
         return [c for c, h in zip(candidates, hit.tolist(), strict=True) if h]
 
+    def frequency(self, term: str) -> int:
+        """Documents holding ``term`` in a near field (summed over the fields), 0 when none."""
+        key = term.encode()
+        if len(key) > MAX_BYTES or not len(self.terms):
+            return 0
+        at = int(np.searchsorted(self.terms, np.array(key, dtype=f"S{MAX_BYTES}")))
+        found = at < len(self.terms) and bytes(self.terms[at]) == key
+        return int(self.freq[at]) if found else 0
+
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Lexicon per open index, kept open)
     def near(self, term: str) -> tuple[str, ...]:
         """The terms one edit from ``term`` (not ``term`` itself), most frequent first."""

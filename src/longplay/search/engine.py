@@ -212,7 +212,7 @@ class SearchIndex:
         res = self.searcher.search(
             _all([*filters, rng]), limit, order_by_field="ord", order=tantivy.Order.Asc
         )
-        hits = self.hits([(0.0, addr) for _, addr in res.hits], holdings, {})
+        hits = self.hits([(0.0, addr) for _, addr in res.hits], holdings)
         nxt = hits[-1].ord if len(hits) == limit else None
         return Page(text, total, hits, next_after=nxt)
 
@@ -220,11 +220,12 @@ class SearchIndex:
         self,
         ranked: list[tuple[float, tantivy.DocAddress]],
         holdings: Holdings,
-        read: dict[tuple[int, int], tantivy.Document],
+        read: dict[tuple[int, int], tantivy.Document] | None = None,
     ) -> list[Hit]:
         """The page's hits, each from its stored document (text, ID and small numbers; those
         in ``read`` were read already); an index built before the numbers were stored reads
         them from the fast fields."""
+        read = read or {}
         docs = [read.get((a.segment_ord, a.doc)) or self.searcher.doc(a) for _, a in ranked]
         if docs and docs[0].get_first("ord") is None:
             addrs = [a for _, a in ranked]

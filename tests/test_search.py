@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,9 +19,10 @@ from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat, ingest_synthetic
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError
-from longplay.search import engine, layout, shuffle
+from longplay.search import engine, layout, lexicon, shuffle
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
+from longplay.search.lexicon import Lexicon
 
 SONGS = [
     ("q1", "Bohemian Rhapsody", "Queen", "A Night at the Opera", 95, "GBUM71029604"),
@@ -78,6 +80,30 @@ def test_folding_cjk_prefix_and_typos(archive: Archive) -> None:
     # Every typo'd word matches both tracks alike; the words in order in the title decide.
     swapped = engine.search(archive, "glorvaxni turmbelet quandisro")
     assert swapped.typo_pass and [h.artists for h in swapped.hits] == ["Nobody", "Famous"]
+
+
+def test_lexicon_expands_typos_and_prefixes(archive: Archive) -> None:
+    index = engine.open_current(archive)
+    lex = Lexicon.open(index.path)
+    assert lex is not None
+    assert "bohemian" in lex.near("bohemain")  # a transposition is one edit
+    assert "queen" in lex.near("quen") and "queen" not in lex.near("queen")
+    assert "rhapsody" in lex.completions("rhap", 8) and lex.completions("zzzq", 8) == ()
+    assert "rhapsody" in lex.near_completions("rhpas", 8)  # a typo in the word being typed
+    assert lex.frequency("bohemian") >= 3 and lex.frequency("bohemiann") == 0
+
+
+def test_typo_pass_without_lexicon_answers_alike(archive: Archive, tmp_path: Path) -> None:
+    """An index built before the lexicon falls back to Tantivy's automata, same answers."""
+    path = engine.open_current(archive).path
+    old = tmp_path / path.name
+    shutil.copytree(path, old, ignore=shutil.ignore_patterns(lexicon.FILE))
+    bare, full = engine.SearchIndex(old), engine.SearchIndex(path)
+    assert bare.builder.lexicon is None and full.builder.lexicon is not None
+    for q in ("quen bohemain", "glorvaxni turmbelet quandisro", "bohemian rhpas", "halo beyonec"):
+        x, y = bare.search(q, limit=5), full.search(q, limit=5)
+        assert x.typo_pass and y.typo_pass, q
+        assert [h.id for h in x.hits[:2]] == [h.id for h in y.hits[:2]], q
 
 
 def test_ranking_by_popularity_and_stability(archive: Archive) -> None:
@@ -213,6 +239,10 @@ def test_resume_after_kill_and_prune(tmp_path: Path) -> None:
     assert partial.exists()
     report = build_index(a, workers=2)
     assert report.documents["track"] == 30_000
+    # Shards committing every 2,000 documents made ~17 segments; the build merged them.
+    resumed = engine.open_current(a)
+    assert resumed.searcher.num_segments <= 4, resumed.searcher.num_segments
+    assert resumed.builder.lexicon is not None
     fresh = Archive.init(tmp_path / "b")
     ingest_synthetic(fresh, 30_000, seed=2)
     build_index(fresh, workers=1)

@@ -3,8 +3,9 @@ one clear line naming what could not be written, then a rerun with space (or rig
 identical to an uninterrupted run.
 
 ENOSPC is real: the archive lives on a tmpfs mounted for the test, too small for the job, then
-remounted larger. EACCES is real too: tests run as root, which ignores modes, so the job runs
-as `nobody` (setpriv) on an archive whose catalog directory it does not own.
+remounted larger. EACCES is real too: tests run as root, which ignores modes, so the job runs as
+root without the capabilities that override them (setpriv drops them from its bounding set,
+which its workers inherit) on an archive with one directory owned by `nobody`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sqlite3
 import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -75,11 +76,16 @@ def _one_clear_line(done: subprocess.CompletedProcess[str], *needles: str) -> st
     return errors[0]
 
 
+# Root with these gone is refused by file modes like anyone else. (Running as `nobody` instead
+# would not do: it cannot run this interpreter, kept under /root, to start workers.)
+_OVERRIDES = "-dac_override,-dac_read_search,-fowner"
+
+
 def _run(
-    argv: list[str], env: dict[str, str], user: str | None = None
+    argv: list[str], env: dict[str, str], modes_apply: bool = False
 ) -> subprocess.CompletedProcess[str]:
-    if user:
-        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv]
+    if modes_apply:
+        argv = ["setpriv", f"--bounding-set={_OVERRIDES}", *argv]
     return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -89,10 +95,9 @@ def _full_then_resumed(
     env: dict[str, str],
     tmp: Path,
     mount: Callable[[int], Path],
-    says: str = "No space left on device",
 ) -> str:
     """Reference run on the real disk; the same job on a tmpfs too small for it; rerun after
-    the tmpfs grows; both end states equal."""
+    the tmpfs grows; both end states equal. The one line names what could not be written."""
     ref = tmp / "reference"
     shutil.copytree(template, ref)
     done = _run(argv(ref), env)
@@ -102,7 +107,7 @@ def _full_then_resumed(
     disk = mount(_size(template) + grown // 2 + 64 * 1024)
     root = disk / "archive"
     shutil.copytree(template, root)
-    line = _one_clear_line(_run(argv(root), env), says)
+    line = _one_clear_line(_run(argv(root), env), "No space left on device", f"{root}/")
     mount(4 * _size(ref) + 16 * 2**20)  # space returns
     done = _run(argv(root), env)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -121,10 +126,10 @@ def test_ingest_on_a_full_disk_stops_clearly_and_resumes(
     print(line)
 
 
-def _planned(tmp_path: Path, seed: int) -> Archive:
-    """An archive at tmp_path/t with 8 scanned clips and a plan to keep them all."""
+def _planned(tmp_path: Path, seed: int, clips: int = 8) -> Archive:
+    """An archive at tmp_path/t with scanned clips and a plan to keep them all."""
     music = tmp_path / "music"
-    samples.generate(music, 8, seed=seed, seconds=4.0)
+    samples.generate(music, clips, seed=seed, seconds=4.0)
     archive = Archive.init(tmp_path / "t")
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
     scan(archive, [music], workers=1)
@@ -147,8 +152,8 @@ def test_pack_on_a_full_disk_stops_clearly_and_resumes(
     archive = _planned(tmp_path, seed=4)
     assert cli_run(archive.root, "build", "--workers", "2", env=cli_env).returncode == 0
     argv = lambda d: cli("--archive", str(d), "pack")  # noqa: E731
-    # The first write to fail is a SQLite file's, and SQLite says it in its own words.
-    line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs, "disk is full")
+    # The first write to fail may be SQLite's, which names no file of its own accord.
+    line = _full_then_resumed(tmp_path / "t", argv, cli_env, tmp_path, tmpfs)
     print(line)
 
 
@@ -176,32 +181,100 @@ def cli_run(root: Path, *args: str, env: dict[str, str]) -> subprocess.Completed
     return _run(cli("--archive", str(root), *args), env)
 
 
+@pytest.fixture
+def modes_apply() -> None:
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to run a job that file modes refuse")
+
+
+def _denied_then_resumed(
+    tmp: Path, argv: Callable[[Path], list[str]], env: dict[str, str], denied: str
+) -> str:
+    """Reference run; the same job with ``denied`` (a directory of the archive) not the job's
+    to write; rerun once it is; both end states equal."""
+    ref, root = tmp / "reference", tmp / "archive"
+    shutil.copytree(tmp / "t", ref, symlinks=True)
+    shutil.copytree(tmp / "t", root, symlinks=True)
+    done = _run(argv(ref), env, modes_apply=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    (root / denied).mkdir(exist_ok=True)
+    os.chown(root / denied, 65534, 65534)
+    os.chmod(root / denied, 0o755)
+    said = _run(argv(root), env, modes_apply=True)
+    line = _one_clear_line(said, "Permission denied", f"{root / denied}")
+    os.chown(root / denied, 0, 0)  # rights return
+    done = _run(argv(root), env, modes_apply=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got, want = fingerprint(root), fingerprint(ref)
+    assert got == want, diff(want, got)
+    return line
+
+
+@pytest.mark.usefixtures("modes_apply")
 def test_ingest_without_write_permission_stops_clearly_and_resumes(
     tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
-    if shutil.which("setpriv") is None or os.geteuid() != 0:
-        pytest.skip("needs root and setpriv to run the job as another user")
-    base = Path(tempfile.mkdtemp(prefix="longplay-perm-", dir="/tmp"))  # pytest's is root-only
-    os.chmod(base, 0o755)
-    try:
-        _permission_case(base, cli_env)
-    finally:
-        shutil.rmtree(base)
-
-
-def _permission_case(base: Path, cli_env: dict[str, str]) -> None:
-    ref, root = Archive.init(base / "reference"), Archive.init(base / "archive")
+    Archive.init(tmp_path / "t")
     argv = lambda d: cli("--archive", str(d), "ingest", "synthetic", "--tracks", "2000")  # noqa: E731
-    for a in (ref, root):
-        subprocess.run(["chown", "-R", "65534:65534", str(a.root)], check=True)
-    assert _run(argv(ref.root), cli_env, "nobody").returncode == 0
-    subprocess.run(["chown", "root:root", str(root.root / "catalog")], check=True)
-    os.chmod(root.root / "catalog", 0o755)
-    _one_clear_line(_run(argv(root.root), cli_env, "nobody"), "Permission denied", "catalog")
-    subprocess.run(["chown", "-R", "65534:65534", str(root.root)], check=True)
-    done = _run(argv(root.root), cli_env, "nobody")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert fingerprint(root.root) == fingerprint(ref.root)
+    print(_denied_then_resumed(tmp_path, argv, cli_env, "catalog"))
+
+
+@pytest.mark.usefixtures("modes_apply")
+def test_build_without_write_permission_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    _planned(tmp_path, seed=5, clips=4)
+    argv = lambda d: cli("--archive", str(d), "build", "--workers", "2")  # noqa: E731
+    print(_denied_then_resumed(tmp_path, argv, cli_env, "build"))
+
+
+@pytest.mark.usefixtures("modes_apply")
+def test_pack_without_write_permission_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    archive = _planned(tmp_path, seed=6, clips=4)
+    assert cli_run(archive.root, "build", "--workers", "2", env=cli_env).returncode == 0
+    argv = lambda d: cli("--archive", str(d), "pack")  # noqa: E731
+    print(_denied_then_resumed(tmp_path, argv, cli_env, "torrents"))
+
+
+@pytest.mark.usefixtures("modes_apply")
+def test_fetch_without_write_permission_stops_clearly_and_resumes(
+    tmp_path: Path, cli_env: dict[str, str]
+) -> None:
+    from seeding import Seeder
+    from torrentdata import TorrentSpec, build_mirror, random_files
+
+    src = tmp_path / "source"
+    build_mirror(src, [TorrentSpec("lp-t0-0001", random_files(43, 4, 200_000), 0, 800, (1, 90))])
+    seeder = Seeder(src)
+    try:
+        shutil.copytree(src / "torrents", tmp_path / "t" / "torrents")
+        peer = f"127.0.0.1:{seeder.port}"
+        argv = lambda d: cli(  # noqa: E731
+            "fetch", str(d), "--listen", "127.0.0.1:0", "--peer", peer, "--timeout", "60"
+        )
+        print(_denied_then_resumed(tmp_path, argv, cli_env, "files"))
+    finally:
+        seeder.close()
+
+
+def test_a_full_disk_under_a_sqlite_release_is_named(
+    tmp_path: Path, tmpfs: Callable[[int], Path]
+) -> None:
+    """SQLite says only "database or disk is full"; the error names the database."""
+    from longplay.catalog.export import export_sqlite
+    from longplay.catalog.sources import ingest_synthetic
+    from longplay.catalog.store import CatalogStore
+    from longplay.errors import DiskError
+
+    archive = Archive.init(tmp_path / "a")
+    ingest_synthetic(archive, 2000, seed=1)
+    out = tmpfs(128 << 10) / "catalog.sqlite"
+    with pytest.raises(DiskError) as refused:
+        export_sqlite(CatalogStore(archive), out)
+    assert str(refused.value) == f"cannot write {out}: No space left on device"
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
 
 
 def test_the_server_keeps_serving_reads_when_its_state_disk_is_full(

@@ -270,6 +270,42 @@ def test_mutated_audio_files_are_examined_or_rejected(tmp_path: Path) -> None:
     run()
 
 
+# Files with pictures and lyrics, so mutations land in the frames the server reads on request.
+SERVED = [BEETS / n for n in ("image.flac", "image.mp3", "image.m4a", "image.ogg", "full.mp3", "full.opus")]  # fmt: skip
+
+
+@pytest.mark.skipif(not AUDIO, reason="../shared/data/audio/beets is not beside the repository")
+def test_covers_and_lyrics_of_mutated_files_are_read_or_refused(tmp_path: Path) -> None:
+    """What getCoverArt and getLyricsBySongId read from a held file, which came from a torrent:
+    a cover is found or not (then resized or refused as an InputError), lyrics are a list."""
+    from longplay.audio.covers import find_cover, resize_cover
+    from longplay.audio.lyrics import lyrics
+
+    seeds = [p.read_bytes()[:65536] for p in SERVED]
+
+    @FUZZ
+    @given(which=st.integers(0, len(seeds) - 1), edits=st.data())
+    def run(which: int, edits: st.DataObject) -> None:
+        path = tmp_path / f"fuzzed{SERVED[which].suffix}"
+        path.write_bytes(edits.draw(mutated(seeds[which])))
+        cover = find_cover(path)
+        if cover:
+            accepts_or_rejects(resize_cover, cover, 64)
+        assert isinstance(lyrics(path), list)
+
+    run()
+
+
+@FUZZ
+@given(text=st.text(alphabet=st.sampled_from("[]:.0123456789 \nabc<>-"), max_size=400) | st.text())
+def test_lyrics_texts_parse_or_are_ignored(text: str) -> None:
+    """LRC and plain lyrics (tags and .lrc sidecars beside held files)."""
+    from longplay.audio.lyrics import parse_lyrics
+
+    entry = parse_lyrics(text)
+    assert entry is None or isinstance(entry["line"], list)
+
+
 RESTORE_ORIGINAL = bytes(range(256)) * 40
 RESTORE_TAGGED = b"TAGS" * 50 + RESTORE_ORIGINAL[:5000] + b"more tags" + RESTORE_ORIGINAL[5000:]
 
@@ -284,11 +320,22 @@ def _regression_parsers(tmp: Path) -> dict[str, Any]:
         (tmp / "m.toml").write_bytes(data)
         return load_mapping(tmp / "m.toml")
 
+    from longplay.audio.covers import resize_cover
+
+    def served(data: bytes) -> Any:
+        from longplay.audio.covers import find_cover
+        from longplay.audio.lyrics import lyrics
+
+        (tmp / "f.opus").write_bytes(data)
+        return find_cover(tmp / "f.opus"), lyrics(tmp / "f.opus")
+
     return {
         ".torrent": lambda d: load_torrent(d, "regression"),
         ".json": lambda d: parse_listing(d, "regression"),
         ".lprestore": lambda d: apply(RESTORE_TAGGED, d),  # made against the fuzz test's files
         ".toml": mapping,
+        ".opus": served,
+        ".png": lambda d: resize_cover(d, 64),
     }
 
 
@@ -296,7 +343,10 @@ def test_regression_inputs_stay_fixed(tmp_path: Path) -> None:
     """Inputs that once crashed a parser, kept as files: each must now parse or be refused.
 
     restore-lying-literal-size: a zstd header claiming a huge size made apply() allocate it
-    (MemoryError); mapping-not-utf8: a mapping that is not UTF-8 was an internal error."""
+    (MemoryError); mapping-not-utf8: a mapping that is not UTF-8 was an internal error;
+    opus-pages-index-error: mutagen raised IndexError on it, which getCoverArt and
+    getLyricsBySongId let escape; cover-broken-exif: a cover whose EXIF read raised OSError
+    outside resize_cover's handling (an internal error from getCoverArt)."""
     parsers = _regression_parsers(tmp_path)
     files = sorted(REGRESSIONS.glob("*"))
     assert files, "tests/regressions/ is empty"

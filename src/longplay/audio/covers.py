@@ -98,10 +98,10 @@ def resize_cover(data: bytes, size: int | None) -> tuple[bytes, str]:
     if size is not None and size <= 0:
         raise InputError(f"cover size {size} is not a positive number of pixels")
     fits = size is None or max(im.size) <= size
-    rotated = (im.getexif() or {}).get(0x0112, 1) != 1  # EXIF orientation other than "normal"
-    if fits and not rotated and im.format in ("JPEG", "PNG"):
-        return data, "image/jpeg" if im.format == "JPEG" else "image/png"
-    try:
+    try:  # reading EXIF parses more of the file than the header _open checked
+        rotated = (im.getexif() or {}).get(0x0112, 1) != 1  # orientation other than "normal"
+        if fits and not rotated and im.format in ("JPEG", "PNG"):
+            return data, "image/jpeg" if im.format == "JPEG" else "image/png"
         if size is not None and im.format == "JPEG":
             # Decode at the smallest DCT scale still at least `size`: 1/8 of the work and memory
             # for a 3000 px scan shown at 300 px.

@@ -14,10 +14,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import mutagen
 from mutagen import MutagenError
 from mutagen.id3 import ID3
 from mutagen.mp4 import MP4
+
+from longplay.audio.tags import parse_file
 
 UNKNOWN_LANG = "und"  # ISO 639-2 "undetermined", which OpenSubsonic asks for when unknown
 _TIME = re.compile(r"\[(\d{1,3}):(\d{1,2})(?:[.:](\d{1,3}))?\]")
@@ -112,7 +113,7 @@ def lyrics(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     name = os.fspath(path)
     found: list[dict[str, Any]] = []
     try:
-        f = mutagen.File(name)
+        f = parse_file(name)
         for text, lang in _texts(f):
             if (entry := parse_lyrics(text, lang)) is not None:
                 found.append(entry)

@@ -100,8 +100,22 @@ _MP4_FREE = {
 _FREEFORM = "----:com.apple.iTunes:"
 
 
+def parse_file(path: str) -> Any:
+    """``mutagen.File``, with every failure to parse a MutagenError.
+
+    Its parsers raise IndexError and the like on malformed files too (fuzzing found a mutated
+    Ogg page list doing so), and the files are untrusted: held files come from torrents.
+    """
+    try:
+        return mutagen.File(path)
+    except (mutagen.MutagenError, OSError):
+        raise
+    except Exception as exc:
+        raise mutagen.MutagenError(f"malformed file ({type(exc).__name__}: {exc})") from exc
+
+
 def _open(path: str) -> Any:
-    f = mutagen.File(path)
+    f = parse_file(path)
     if f is None:
         raise LongplayError(f"{path}: not a file whose tags Longplay can read")
     if not isinstance(f, FLAC | OggVorbis | OggOpus | MP3 | MP4):

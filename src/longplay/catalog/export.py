@@ -17,7 +17,7 @@ import zstandard
 from longplay import progress
 from longplay.catalog.schema import RELEASE_TABLES
 from longplay.catalog.store import CatalogStore
-from longplay.errors import LongplayError
+from longplay.errors import LongplayError, writing
 
 SQLITE_INDEXES = {
     "artists": ["artist_id", "mbid", "name"],
@@ -79,6 +79,16 @@ def export_sqlite(store: CatalogStore, out: Path, compress: bool = False) -> Pat
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.unlink(missing_ok=True)
+    with writing(out):  # SQLite's "database or disk is full" names no file
+        _write_sqlite(store, tmp)
+    os.replace(tmp, out)
+    if compress:
+        with writing(out.with_name(out.name + ".zst")):
+            _zstd(out, out.with_name(out.name + ".zst"))
+    return out
+
+
+def _write_sqlite(store: CatalogStore, tmp: Path) -> None:
     dst = sqlite3.connect(tmp)
     dst.execute("PRAGMA journal_mode=OFF")
     dst.execute("PRAGMA synchronous=OFF")
@@ -107,10 +117,6 @@ def export_sqlite(store: CatalogStore, out: Path, compress: bool = False) -> Pat
     if total < 1_000_000:  # small releases: compact; large ones are written compact already
         dst.execute("VACUUM")
     dst.close()
-    os.replace(tmp, out)
-    if compress:
-        _zstd(out, out.with_name(out.name + ".zst"))
-    return out
 
 
 def _sqlite_values(col: Any) -> list[Any]:

@@ -155,7 +155,7 @@ def _session(
             signal.signal(sig, handler)
     click.echo(summary(mode, status))
     for line in status.errors:
-        click.echo(f"error: {line}", err=True)
+        click.echo(f"longplay: error: {line}", err=True)
     if status.errors or (mode == "fetch" and not status.complete):
         sys.exit(1)
 

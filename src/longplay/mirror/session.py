@@ -23,7 +23,7 @@ import libtorrent as lt
 
 from longplay import __version__
 from longplay.archive import Archive
-from longplay.errors import InputError, LongplayError
+from longplay.errors import DiskError, InputError, LongplayError, writing
 from longplay.mirror import seedstatus
 from longplay.mirror.choose import chosen_entries
 from longplay.mirror.safety import CheckedTorrent, check_no_symlinks, read_torrent
@@ -172,8 +172,9 @@ class MirrorSession:
     def start(self) -> None:
         if self.config.mode not in ("seed", "fetch"):
             raise LongplayError(f"unknown session mode {self.config.mode!r}")
-        self.files_dir.mkdir(parents=True, exist_ok=True)
-        self.resume_dir.mkdir(parents=True, exist_ok=True)
+        for d in (self.files_dir, self.resume_dir):
+            with writing(d):
+                d.mkdir(parents=True, exist_ok=True)
         ses = lt.session(_settings_pack(self.config))  # type: ignore[call-overload]
         everyone = lt.ip_filter()  # every address in the global class, so limits apply
         everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
@@ -218,7 +219,11 @@ class MirrorSession:
         atp.ti = t.info
         atp.save_path = str(self.files_dir)
         atp.trackers = list(self.config.trackers)
-        atp.flags &= ~(lt.torrent_flags.auto_managed | lt.torrent_flags.paused)
+        # libtorrent puts a torrent whose writes fail into upload mode and its resume data
+        # keeps it: a fetch rerun once the disk has room (or rights) again must download.
+        atp.flags &= ~(
+            lt.torrent_flags.auto_managed | lt.torrent_flags.paused | lt.torrent_flags.upload_mode
+        )
         if self.config.mode == "seed":
             atp.flags |= lt.torrent_flags.upload_mode  # a seeder never downloads
         return atp
@@ -259,7 +264,12 @@ class MirrorSession:
             if isinstance(a, lt.save_resume_data_alert):
                 name = self._names_by_hash.get(str(a.handle.info_hashes().get_best()))
                 if name:
-                    self._write_resume(name, lt.write_resume_data_buf(a.params))
+                    try:
+                        self._write_resume(name, lt.write_resume_data_buf(a.params))
+                    except DiskError as exc:
+                        # Resume data only saves a recheck, but a disk that refuses it refuses
+                        # the data too: stop this torrent, keeping its first error if it had one.
+                        self.errors.setdefault(name, str(exc))
                     self._pending_resume.discard(name)
             elif isinstance(a, lt.save_resume_data_failed_alert):
                 name = self._names_by_hash.get(str(a.handle.info_hashes().get_best()))
@@ -267,13 +277,14 @@ class MirrorSession:
             elif isinstance(a, lt.file_error_alert | lt.torrent_error_alert):
                 name = self._names_by_hash.get(str(a.handle.info_hashes().get_best()))
                 if name:
-                    self.errors[name] = a.message()
+                    self.errors.setdefault(name, _error_text(a))
 
     def _write_resume(self, name: str, data: bytes) -> None:
         path = self.resume_dir / f"{name}.resume"
         tmp = path.with_suffix(".resume.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        with writing(path):
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
 
     def save_resume(self, wait: float = SHUTDOWN_WAIT) -> None:
         """Ask every torrent for resume data and write it; waits at most ``wait`` seconds."""
@@ -348,6 +359,14 @@ class MirrorSession:
             for h in self.handles.values():
                 self.session.remove_torrent(h)
             self.session = None
+
+
+def _error_text(alert: lt.file_error_alert | lt.torrent_error_alert) -> str:
+    """A torrent's error in one line naming its file (libtorrent's own text starts with a
+    hash prefix and its operation's internal name)."""
+    if isinstance(alert, lt.file_error_alert) and alert.filename():
+        return f"{alert.filename()}: {alert.error.message()}"
+    return str(alert.message())
 
 
 def run_session(

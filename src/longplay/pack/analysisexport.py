@@ -17,6 +17,7 @@ import zstandard
 
 from longplay.archive import Archive
 from longplay.audio.analysisdb import AnalysisStore
+from longplay.errors import writing
 
 ZSTD_LEVEL = 19  # the files are written once per pack and downloaded by every mirror
 
@@ -24,12 +25,15 @@ ZSTD_LEVEL = 19  # the files are written once per pack and downloaded by every m
 def _write(root: Path, name: str, rows: list[dict[str, Any]]) -> list[str]:
     (root / "analysis").mkdir(parents=True, exist_ok=True)
     text = b"".join(orjson.dumps(r, option=orjson.OPT_SORT_KEYS) + b"\n" for r in rows)
-    (root / "analysis" / f"{name}.jsonl.zst").write_bytes(
-        zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(text)
-    )
+    jsonl, parquet = root / "analysis" / f"{name}.jsonl.zst", root / "analysis" / f"{name}.parquet"
+    with writing(jsonl):
+        jsonl.write_bytes(
+            zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_checksum=True).compress(text)
+        )
     flat = [{**r, "values": orjson.dumps(r.get("values"), option=orjson.OPT_SORT_KEYS).decode()} if "values" in r else r for r in rows]  # fmt: skip
     table = pa.Table.from_pylist(flat) if flat else pa.table({"path": pa.array([], pa.string())})
-    pq.write_table(table, root / "analysis" / f"{name}.parquet", compression="zstd")
+    with writing(parquet):
+        pq.write_table(table, parquet, compression="zstd")
     return [f"analysis/{name}.jsonl.zst", f"analysis/{name}.parquet"]
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +31,7 @@ from longplay.archive import Archive
 from longplay.audio import partial
 from longplay.audio.tagging import catalog_tags_many
 from longplay.catalog.store import CatalogStore
-from longplay.errors import LongplayError
+from longplay.errors import DiskError, LongplayError
 from longplay.pack import buildtask
 from longplay.pack.buildtask import Task, run_task
 from longplay.rejects import RejectsLog, run_log_path
@@ -117,11 +118,26 @@ def _library_sha256(archive: Archive, paths: list[str]) -> dict[str, str]:
         return dict(lib.con.execute("SELECT path, sha256 FROM library_files").fetchall())
 
 
-def _disk_full(error: BaseException | None) -> bool:
+def _cannot_write(error: BaseException | None, archive: Archive) -> bool:
+    """The archive's disk refused a write (full, read-only, not ours): no file's own fault."""
     if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
         return True
+    if isinstance(error, OSError) and error.errno in (errno.EACCES, errno.EPERM):
+        # Refused inside the archive (build/): ours to fix. A source we may not read is the
+        # file's own problem, a reject like any other.
+        where = error.filename2 or error.filename
+        return bool(where) and Path(os.fsdecode(where)).is_relative_to(archive.root.resolve())
     # Errors that crossed from a worker as text, or from FFmpeg, keep only the message.
     return error is not None and "No space left on device" in str(error)
+
+
+def _refusal(error: BaseException | None, out: Path) -> str:
+    """``cannot write FILE: REASON``, FILE the one refused or else the task's output (a failed
+    write() names no file)."""
+    if isinstance(error, OSError) and error.errno:
+        where = os.fsdecode(error.filename2 or error.filename or out)
+        return f"cannot write {where}: {os.strerror(error.errno)}"
+    return f"cannot write {out}: {error}"
 
 
 def build(archive: Archive, workers: int | None = None) -> BuildSummary:
@@ -159,12 +175,13 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
             for (t, _), outcome in pool.map_unordered(buildtask.run, jobs):
                 # A task's error (a worker that died included) fails that file only; the pool
                 # raises PoolBroken itself when workers cannot run anything.
-                if not outcome.ok and _disk_full(outcome.error):
+                if not outcome.ok and _cannot_write(outcome.error, archive):
                     # Not this file's fault: every next file would fail the same way, and
                     # recording them as failures would hide the cause. Stop; a rerun resumes.
-                    raise LongplayError(
-                        f"build stopped after {summary.built} new files: {outcome.error}; "
-                        "free space and rerun `longplay build` (built files are kept)"
+                    raise DiskError(
+                        f"build stopped after {summary.built} new files: "
+                        f"{_refusal(outcome.error, archive.root / t.out_rel())}; free space or "
+                        "give back write access, then rerun `longplay build` (built files are kept)"
                     )
                 if not outcome.ok:
                     summary.failed += 1

@@ -28,7 +28,7 @@ from longplay import progress
 from longplay.archive import Archive
 from longplay.catalog.export import export
 from longplay.catalog.store import CatalogStore
-from longplay.errors import LongplayError
+from longplay.errors import LongplayError, writing
 from longplay.pack import placement
 from longplay.pack.build import copy_ledger
 from longplay.pack.listing import Listing, TorrentEntry, read_listing
@@ -108,7 +108,8 @@ def _link(src: Path, dst: Path) -> None:
         os.link(src, dst)
     except OSError:  # another filesystem: copy instead
         tmp = dst.with_name(f".{dst.name}.tmp")
-        shutil.copyfile(src, tmp)
+        with writing(dst):
+            shutil.copyfile(src, tmp)
         os.replace(tmp, dst)
 
 
@@ -127,7 +128,7 @@ def _sync_dir(root: Path, wanted: set[str]) -> None:
 def _write_manifest(rows: list[dict[str, Any]], torrents_dir: Path, name: str) -> str:
     jsonl = torrents_dir / f"{name}.manifest.jsonl"
     tmp = jsonl.with_name(jsonl.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with writing(jsonl), open(tmp, "w", encoding="utf-8") as fh:
         for r in rows:
             fh.write(
                 json.dumps({k: r[k] for k in MANIFEST_FIELDS}, ensure_ascii=False, sort_keys=False)
@@ -135,7 +136,9 @@ def _write_manifest(rows: list[dict[str, Any]], torrents_dir: Path, name: str) -
             )
     os.replace(tmp, jsonl)
     table = pa.table({k: [r[k] for r in rows] for k in MANIFEST_FIELDS})
-    pq.write_table(table, torrents_dir / f"{name}.manifest.parquet", compression="zstd")
+    parquet = torrents_dir / f"{name}.manifest.parquet"
+    with writing(parquet):
+        pq.write_table(table, parquet, compression="zstd")
     return jsonl.name
 
 
@@ -269,7 +272,10 @@ def _metadata_inputs(con: duckdb.DuckDBPyConnection, archive: Archive) -> _Metad
         FROM _paths x JOIN _files f USING (track_id) WHERE f.restore IS NOT NULL
         ORDER BY x.torrent, x.path""").to_arrow_reader(_RESTORE_GROUP)
     pending: list[pa.RecordBatch] = []
-    with pq.ParquetWriter(scratch, _RESTORE_SCHEMA, compression="zstd") as writer:
+    with (
+        writing(scratch),
+        pq.ParquetWriter(scratch, _RESTORE_SCHEMA, compression="zstd") as writer,
+    ):
         wrote = False
         for batch in reader:
             pending.append(batch)
@@ -334,7 +340,8 @@ def _metadata_torrent(
     from longplay.pack.analysisexport import write_analysis
 
     wanted.update(write_analysis(archive, root, inputs.analyzed))
-    (root / "README.txt").write_text(_METADATA_README, encoding="utf-8")
+    with writing(root / "README.txt"):
+        (root / "README.txt").write_text(_METADATA_README, encoding="utf-8")
     wanted.add("README.txt")
     _sync_dir(root, wanted)
     created = create_torrent(name, directory_files(root), version=version, trackers=trackers)
@@ -418,7 +425,8 @@ def write_listing(archive: Archive, summary: PackSummary) -> Path:
     )
     path = archive.torrents_dir / LISTING
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(listing.to_json() + b"\n")
+    with writing(path):
+        tmp.write_bytes(listing.to_json() + b"\n")
     os.replace(tmp, path)
     read_listing(path)  # what mirrors will read must pass their validation
     return path

@@ -29,7 +29,7 @@ from typing import Any, cast
 import libtorrent as lt
 
 from longplay import progress as progress_mod
-from longplay.errors import InputError
+from longplay.errors import InputError, writing
 from longplay.pack import hashing
 from longplay.pack.layout import Layout, check_version, choose_piece_size, plan
 
@@ -81,7 +81,7 @@ class CreatedTorrent(TorrentFacts):
         """Write the .torrent atomically (a reader never sees half a file)."""
         path = Path(path)
         tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-        with open(tmp, "wb") as out:
+        with writing(path), open(tmp, "wb") as out:
             out.write(self.data)
             out.flush()
             os.fsync(out.fileno())

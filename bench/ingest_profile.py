@@ -48,7 +48,7 @@ class _Timed:
 
     def execute(self, sql: str, *args: Any) -> Any:
         c, t = time.process_time(), time.perf_counter()
-        out = self._con.execute(sql, *args)
+        self._con.execute(sql, *args)
         s = _STATS[_label(sql)]
         s[0] += time.process_time() - c
         s[1] += time.perf_counter() - t

@@ -32,8 +32,11 @@ def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id"
     )
 
 
-def assign(con: duckdb.DuckDBPyConnection) -> int:
+def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> int:
     """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used.
+
+    ``own_labelled``: a generation whose tracks were all written with ``own_label`` and
+    ``is_canonical`` true (the ingest writes them so), so the last pass need not look at them.
 
     Only keys that two or more tracks share can join tracks, so labels are propagated over
     those edges alone; every other track's recording is its smallest key (or itself), and it
@@ -89,10 +92,12 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
         WHERE tracks.track_id = n.track_id
           AND (tracks.recording_id IS DISTINCT FROM n.recording_id OR tracks.is_canonical IS DISTINCT FROM n.is_canonical)""")
     # Every other track is a recording of its own, labelled by its smallest key. Ingest writes
-    # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared.
+    # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared,
+    # and need not even compute the labels of the tracks the ingest just wrote.
+    fresh = f"generation <> {int(own_labelled)} AND " if own_labelled is not None else ""
     con.execute(f"""
         UPDATE tracks SET recording_id = {own_label()}, is_canonical = true
-        WHERE (recording_id IS DISTINCT FROM {own_label()} OR is_canonical IS DISTINCT FROM true)
+        WHERE {fresh}(recording_id IS DISTINCT FROM {own_label()} OR is_canonical IS DISTINCT FROM true)
           AND track_id NOT IN (SELECT track_id FROM _first)""")
     for t in ("_lab", "_canon", "_keys", "_edges", "_first"):
         con.execute(f"DROP TABLE {t}")

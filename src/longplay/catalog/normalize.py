@@ -207,26 +207,28 @@ class Normalizer:
 
     def _duplicates(self, album_only: str, pos: str) -> int:
         """``_drop``: rows of records rejected whole, with the reason; returns how many."""
-        con, key = self.con, self.key
+        con = self.con
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _drop AS
             SELECT _ord, _problem AS reason FROM _chk WHERE _problem IS NOT NULL""")
         # A track key seen twice in this unit, or already written by an earlier unit of this
         # generation. Rows with a record problem do not count as occurrences.
+        # By key, not by ID: within one source a track's ID is a function of its key, and
+        # grouping short keys is cheaper than making an MD5 of each.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dups AS
             WITH ids AS (
-                SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key,
-                       stable_id({key} || 'track:' || track_key) AS track_id
+                SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key
                 FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
                   AND rowid + 1 NOT IN (SELECT _ord FROM _drop)),
-            twice AS (SELECT track_id FROM ids GROUP BY track_id HAVING count(*) > 1),
-            earlier AS (SELECT track_id FROM tracks WHERE generation = {self.gen}
-                        AND track_id IN (SELECT track_id FROM ids))
+            twice AS (SELECT track_key FROM ids GROUP BY track_key HAVING count(*) > 1),
+            earlier AS (SELECT source_key AS track_key FROM tracks
+                        WHERE generation = {self.gen} AND source = {_lit(self.source)}
+                          AND source_key IN (SELECT track_key FROM ids))
             SELECT _ord, coalesce(_pos, _ord::VARCHAR) AS _rec, track_key FROM (
-                SELECT *, track_id IN (SELECT track_id FROM earlier) AS seen,
-                       row_number() OVER (PARTITION BY track_id ORDER BY _ord) AS n
-                FROM ids WHERE track_id IN (SELECT track_id FROM twice UNION ALL SELECT track_id FROM earlier))
+                SELECT *, track_key IN (SELECT track_key FROM earlier) AS seen,
+                       row_number() OVER (PARTITION BY track_key ORDER BY _ord) AS n
+                FROM ids WHERE track_key IN (SELECT track_key FROM twice UNION ALL SELECT track_key FROM earlier))
             WHERE seen OR n > 1""")
         if self._one("SELECT count(*) FROM _dups"):
             con.execute(f"""
@@ -248,7 +250,6 @@ class Normalizer:
         ``_check`` already ran every rule, so a value is normalized cheaply here and set to NULL
         only where ``_chk`` found it bad: the regular expressions run once per row, not per table.
         """
-        key = self.key
         counts = self.con.execute(
             "SELECT " + ", ".join(f"count(_bad_{f})" for f, *_ in VALUE_RULES) + " FROM _chk"
         ).fetchall()[0]
@@ -260,15 +261,25 @@ class Normalizer:
             values.append(f"{value} AS {f}")
         album_key = """CASE WHEN coalesce(album_key, album_title) IS NOT NULL THEN
             coalesce(album_key, album_title || '|' || coalesce(album_artists[1].name, artists[1].name, '')) END"""
-        keep = "WHERE _ord NOT IN (SELECT _ord FROM _drop)" if dropping else ""
-        self.con.execute(f"""
-            CREATE OR REPLACE TEMP VIEW _rows AS
-            SELECT * REPLACE ({", ".join(values)}),
+        self._album_key = album_key
+        self._keep = "_ord NOT IN (SELECT _ord FROM _drop)" if dropping else "true"
+        self._values = ", ".join(values)
+        self._inner = (
+            f"SELECT *, rowid + 1 AS _ord, {pos} AS _at, {album_only} AS _album_row, "
+            f"{album_key} AS _album_key FROM _in"
+        )
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW _rows AS {self._rows_sql('true')}")
+
+    def _rows_sql(self, where: str) -> str:
+        """The kept rows of ``_in`` that ``where`` selects (SQL on ``_in``, e.g. by ``rowid``),
+        normalized, with their IDs: selecting before normalizing computes only those rows."""
+        key = self.key
+        return f"""
+            SELECT * REPLACE ({self._values}),
                    stable_id({key} || 'track:' || track_key) AS track_id,
                    CASE WHEN _album_key IS NOT NULL THEN stable_id({key} || 'album:' || _album_key) END AS album_id
-            FROM (SELECT *, rowid + 1 AS _ord, {pos} AS _at, {album_only} AS _album_row, {album_key} AS _album_key
-                  FROM _in)
-            {keep}""")
+            FROM ({self._inner} WHERE {where})
+            WHERE {self._keep}"""
 
     # -- writes ---------------------------------------------------------------------------------
     def _write(self) -> None:
@@ -323,19 +334,28 @@ class Normalizer:
         # The unit's albums that no earlier unit of this generation wrote, with the rows they take
         # their values, artist credit and genres from: the first row, and the first that has one.
         # Finding rows by ordinal and reading only those is cheaper than aggregating wide values.
+        # Grouped by the album's key, not its ID: short keys group faster than MD5s are made,
+        # and only each album's one ID is computed.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _alb AS
-            SELECT album_id, min(_ord) AS _first,
-                   min(_ord) FILTER (WHERE album_artists IS NOT NULL) AS _credit,
-                   min(_ord) FILTER (WHERE len(album_genres) > 0) AS _genres
-            FROM _rows WHERE album_id IS NOT NULL GROUP BY album_id
-            HAVING album_id NOT IN (SELECT album_id FROM albums WHERE generation = {g})""")
-        con.execute("""
+            SELECT * FROM (
+                SELECT stable_id({key} || 'album:' || _album_key) AS album_id, min(_ord) AS _first,
+                       min(_ord) FILTER (WHERE album_artists IS NOT NULL) AS _credit,
+                       min(_ord) FILTER (WHERE len(album_genres) > 0) AS _genres
+                FROM (SELECT rowid + 1 AS _ord, {self._album_key} AS _album_key, album_artists, album_genres
+                      FROM _in)
+                WHERE _album_key IS NOT NULL AND {self._keep}
+                GROUP BY _album_key)
+            WHERE album_id NOT IN (SELECT album_id FROM albums WHERE generation = {g})""")
+        rows = self._rows_sql(
+            "rowid + 1 IN (SELECT _first FROM _alb UNION ALL SELECT _credit FROM _alb "
+            "UNION ALL SELECT _genres FROM _alb)"
+        )
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _albr AS
             SELECT _ord, album_id, _album_key, album_title, album_type, release_date, label, upc, total_tracks,
                    album_mbid, album_artists, album_genres
-            FROM _rows WHERE _ord IN (SELECT _first FROM _alb UNION ALL SELECT _credit FROM _alb
-                                      UNION ALL SELECT _genres FROM _alb)""")
+            FROM ({rows})""")
         if self.replacing:
             con.execute(
                 f"DELETE FROM albums WHERE generation <> {g} AND album_id IN (SELECT album_id FROM _alb)"

@@ -62,6 +62,12 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         SELECT track_id, label FROM _first WHERE track_id IN (SELECT track_id FROM _edges)""")
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007
+        # A round changes a label exactly when some shared key's tracks differ in label, so that
+        # is checked first: half a round, and the last round (often the only one) is only that.
+        if not con.execute("""
+            SELECT EXISTS (SELECT 1 FROM _edges e JOIN _lab l USING (track_id)
+                           GROUP BY e.k HAVING min(l.label) <> max(l.label))""").fetchone()[0]:  # type: ignore[index]
+            break
         # Each shared key takes the smallest label of its tracks; each track the smallest of its keys'.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _lab2 AS
@@ -69,13 +75,8 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
                  best AS (SELECT e.track_id, min(b.m) AS m FROM _edges e JOIN by_key b USING (k) GROUP BY e.track_id)
             SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label
             FROM _lab l LEFT JOIN best b USING (track_id)""")
-        n = con.execute(
-            "SELECT count(*) FROM _lab JOIN _lab2 USING (track_id) WHERE _lab.label <> _lab2.label"
-        ).fetchone()[0]  # type: ignore[index]
         con.execute("DROP TABLE _lab")
         con.execute("ALTER TABLE _lab2 RENAME TO _lab")
-        if n == 0:
-            break
     # Canonical: the most listened, then the most popular, then the lowest ID; ranked only
     # where a recording has several tracks.
     con.execute("""

@@ -261,6 +261,12 @@ class Normalizer:
             values.append(f"{value} AS {f}")
         album_key = """CASE WHEN coalesce(album_key, album_title) IS NOT NULL THEN
             coalesce(album_key, album_title || '|' || coalesce(album_artists[1].name, artists[1].name, '')) END"""
+        # Most inputs key every album: then the key is the column itself, and the artist lists
+        # need not be read for it (that expression costs ~0.2 CPU-s per 1M rows each time).
+        if not self._one(
+            "SELECT count(*) FROM _in WHERE album_key IS NULL AND album_title IS NOT NULL"
+        ):
+            album_key = "album_key"
         self._album_key = album_key
         self._keep = "_ord NOT IN (SELECT _ord FROM _drop)" if dropping else "true"
         self._values = ", ".join(values)

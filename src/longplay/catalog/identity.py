@@ -62,10 +62,21 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
     # that share a key, and those with extra ISRCs; each labelled by its smallest key ID. A track
     # of ``own_labelled`` without extra ISRCs carries that label already, as its recording_id.
     own = f"generation = {int(own_labelled)}" if own_labelled is not None else "false"
-    others = (
-        f"""AND (track_id IN (SELECT track_id FROM track_isrcs)
-                 OR track_id IN (SELECT track_id FROM tracks WHERE NOT ({own})))"""
-        if own_labelled is not None
+    # The other tracks of _first, filtered before their key IDs are made (a filter above a
+    # UNION of MD5s was found applied after them).
+    need = f"""NOT ({own}) AND track_id IN (SELECT track_id FROM _edges)
+               AND track_id NOT IN (SELECT track_id FROM track_isrcs)"""
+    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
+    has = "track_id IN (SELECT track_id FROM track_isrcs)"
+    with_extra = (
+        f"""UNION ALL
+        SELECT track_id, min(k) FROM (
+            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL AND {has}
+            UNION ALL SELECT track_id, stable_id('isrc:' || isrc) FROM track_isrcs
+                      WHERE track_id IN (SELECT track_id FROM tracks)
+            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL AND {has})
+        GROUP BY track_id"""
+        if extra
         else ""
     )
     con.execute(f"""
@@ -75,13 +86,11 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
           AND track_id NOT IN (SELECT track_id FROM track_isrcs)
         UNION ALL
         SELECT track_id, min(k) FROM (
-            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
-            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL)
-        WHERE track_id IN (SELECT track_id FROM _edges UNION ALL SELECT track_id FROM track_isrcs)
-          {others}
-        GROUP BY track_id""")
+            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL AND {need}
+            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL AND {need})
+        GROUP BY track_id
+        {with_extra}""")
     # (Without extra ISRCs, every track of _first is on an edge.)
-    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
     on_edges = "WHERE track_id IN (SELECT track_id FROM _edges)" if extra else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE _lab AS SELECT track_id, label FROM _first {on_edges}"

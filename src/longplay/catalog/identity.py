@@ -32,33 +32,77 @@ def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id"
     )
 
 
-def assign(con: duckdb.DuckDBPyConnection) -> int:
+def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> int:
     """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used.
+
+    ``own_labelled``: a generation whose tracks were all written with ``own_label`` and
+    ``is_canonical`` true (the ingest writes them so), so the last pass need not look at them.
 
     Only keys that two or more tracks share can join tracks, so labels are propagated over
     those edges alone; every other track's recording is its smallest key (or itself), and it
     is its recording's canonical track. Most of a catalog takes that one-pass path.
     """
+    # Keys are found shared by a 64-bit hash of their text, cheaper than their MD5 IDs; only
+    # the labels (below) are MD5 IDs. Two keys whose hashes collide would be joined, as two keys
+    # whose IDs collide would be: equally improbable (~1e-7 for 2M keys).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _keys AS
-        SELECT track_id, stable_id('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
-        UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+        SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
+        UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+    # A key on exactly two rows (most shared keys) gives its two edges straight from the
+    # aggregate; only keys on more rows are looked up again in _keys.
     con.execute("""
         CREATE OR REPLACE TEMP TABLE _edges AS
-        SELECT track_id, k FROM _keys WHERE k IN (
-            SELECT k FROM _keys GROUP BY k HAVING min(track_id) <> max(track_id))""")
+        WITH g AS MATERIALIZED (
+            SELECT k, min(track_id) AS a, max(track_id) AS b, count(*) AS n FROM _keys
+            GROUP BY k HAVING a <> b)
+        SELECT a AS track_id, k FROM g WHERE n = 2 UNION ALL SELECT b, k FROM g WHERE n = 2
+        UNION ALL SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM g WHERE n > 2)""")
     # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
-    # that share a key, and those with extra ISRCs.
-    con.execute("""
+    # that share a key, and those with extra ISRCs; each labelled by its smallest key ID. A track
+    # of ``own_labelled`` without extra ISRCs carries that label already, as its recording_id.
+    own = f"generation = {int(own_labelled)}" if own_labelled is not None else "false"
+    # The other tracks of _first, filtered before their key IDs are made (a filter above a
+    # UNION of MD5s was found applied after them).
+    need = f"""NOT ({own}) AND track_id IN (SELECT track_id FROM _edges)
+               AND track_id NOT IN (SELECT track_id FROM track_isrcs)"""
+    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
+    has = "track_id IN (SELECT track_id FROM track_isrcs)"
+    with_extra = (
+        f"""UNION ALL
+        SELECT track_id, min(k) FROM (
+            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL AND {has}
+            UNION ALL SELECT track_id, stable_id('isrc:' || isrc) FROM track_isrcs
+                      WHERE track_id IN (SELECT track_id FROM tracks)
+            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL AND {has})
+        GROUP BY track_id"""
+        if extra
+        else ""
+    )
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _first AS
-        SELECT track_id, min(k) AS label FROM _keys
-        WHERE track_id IN (SELECT track_id FROM _edges UNION ALL SELECT track_id FROM track_isrcs)
-        GROUP BY track_id""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _lab AS
-        SELECT track_id, label FROM _first WHERE track_id IN (SELECT track_id FROM _edges)""")
+        SELECT track_id, recording_id AS label FROM tracks
+        WHERE {own} AND track_id IN (SELECT track_id FROM _edges)
+          AND track_id NOT IN (SELECT track_id FROM track_isrcs)
+        UNION ALL
+        SELECT track_id, min(k) FROM (
+            SELECT track_id, stable_id('isrc:' || isrc) AS k FROM tracks WHERE isrc IS NOT NULL AND {need}
+            UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL AND {need})
+        GROUP BY track_id
+        {with_extra}""")
+    # (Without extra ISRCs, every track of _first is on an edge.)
+    on_edges = "WHERE track_id IN (SELECT track_id FROM _edges)" if extra else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _lab AS SELECT track_id, label FROM _first {on_edges}"
+    )
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007
+        # A round changes a label exactly when some shared key's tracks differ in label, so that
+        # is checked first: half a round, and the last round (often the only one) is only that.
+        if not con.execute("""
+            SELECT EXISTS (SELECT 1 FROM _edges e JOIN _lab l USING (track_id)
+                           GROUP BY e.k HAVING min(l.label) <> max(l.label))""").fetchone()[0]:  # type: ignore[index]
+            break
         # Each shared key takes the smallest label of its tracks; each track the smallest of its keys'.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE _lab2 AS
@@ -66,13 +110,8 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
                  best AS (SELECT e.track_id, min(b.m) AS m FROM _edges e JOIN by_key b USING (k) GROUP BY e.track_id)
             SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label
             FROM _lab l LEFT JOIN best b USING (track_id)""")
-        n = con.execute(
-            "SELECT count(*) FROM _lab JOIN _lab2 USING (track_id) WHERE _lab.label <> _lab2.label"
-        ).fetchone()[0]  # type: ignore[index]
         con.execute("DROP TABLE _lab")
         con.execute("ALTER TABLE _lab2 RENAME TO _lab")
-        if n == 0:
-            break
     # Canonical: the most listened, then the most popular, then the lowest ID; ranked only
     # where a recording has several tracks.
     con.execute("""
@@ -89,10 +128,12 @@ def assign(con: duckdb.DuckDBPyConnection) -> int:
         WHERE tracks.track_id = n.track_id
           AND (tracks.recording_id IS DISTINCT FROM n.recording_id OR tracks.is_canonical IS DISTINCT FROM n.is_canonical)""")
     # Every other track is a recording of its own, labelled by its smallest key. Ingest writes
-    # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared.
+    # tracks that way (normalize.py), so this touches only tracks whose keys stopped being shared,
+    # and need not even compute the labels of the tracks the ingest just wrote.
+    fresh = f"generation <> {int(own_labelled)} AND " if own_labelled is not None else ""
     con.execute(f"""
         UPDATE tracks SET recording_id = {own_label()}, is_canonical = true
-        WHERE (recording_id IS DISTINCT FROM {own_label()} OR is_canonical IS DISTINCT FROM true)
+        WHERE {fresh}(recording_id IS DISTINCT FROM {own_label()} OR is_canonical IS DISTINCT FROM true)
           AND track_id NOT IN (SELECT track_id FROM _first)""")
     for t in ("_lab", "_canon", "_keys", "_edges", "_first"):
         con.execute(f"DROP TABLE {t}")

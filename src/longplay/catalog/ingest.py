@@ -177,7 +177,7 @@ def run(
                 with progress.progress(
                     "recording identity", None
                 ):  # set-based rounds: no count to show
-                    identity.assign(con)
+                    identity.assign(con, own_labelled=gen.number)
         if "__log__" not in gen.done_units():
             _write_rejects(con, archive, source, gen.name)
             with gen.unit("__log__"):

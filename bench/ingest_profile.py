@@ -1,0 +1,105 @@
+"""CPU seconds per SQL statement of one `ingest flat` run: where the ingest's time goes.
+
+Every statement the ingest sends to its catalog connection is timed with the process's CPU
+clock (all DuckDB threads), and the statements are grouped by their first words, so a profile
+reads the same on a loaded machine as on an idle one. Prints the groups, heaviest first.
+
+    .venv/bin/python bench/ingest_profile.py /tmp/lp-ing-h/jsonl-1000000/tracks-00000.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+_STATS: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+
+
+def _label(sql: str) -> str:
+    """The statement's verb and target: 'INSERT INTO tracks', 'CREATE ... _chk', 'UPDATE tracks'."""
+    text = re.sub(r"--[^\n]*", " ", sql)
+    text = " ".join(text.split())
+    m = re.match(
+        r"(INSERT INTO \w+|DELETE FROM \w+|UPDATE \w+|CREATE (?:OR REPLACE )?(?:TEMP )?(?:TABLE|VIEW) \w+|"
+        r"ALTER TABLE \w+|DROP \w+|SELECT|SET \w+|BEGIN|COMMIT|CHECKPOINT|CREATE OR REPLACE TEMP MACRO)",
+        text,
+        re.I,
+    )
+    label = m.group(1) if m else text[:40]
+    if label.upper().startswith("SELECT"):
+        label = "SELECT " + text[7:47]
+    return label
+
+
+class _Timed:
+    """A DuckDB connection whose ``execute`` records CPU and wall time per statement label."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self._con = con
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        c, t = time.process_time(), time.perf_counter()
+        self._con.execute(sql, *args)
+        s = _STATS[_label(sql)]
+        s[0] += time.process_time() - c
+        s[1] += time.perf_counter() - t
+        s[2] += 1
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._con, name)
+
+    # Results are fetched from the wrapped connection (execute returns self).
+    def fetchall(self) -> Any:
+        return self._con.fetchall()
+
+    def fetchone(self) -> Any:
+        return self._con.fetchone()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("--dir", default=None, help="scratch directory for the archive")
+    args = ap.parse_args()
+    os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+    real_connect = duckdb.connect
+
+    def connect(*a: Any, **k: Any) -> Any:
+        return _Timed(real_connect(*a, **k))
+
+    duckdb.connect = connect  # type: ignore[assignment]
+    from longplay.archive import Archive
+    from longplay.catalog.sources import ingest_flat
+
+    root = Path(args.dir or tempfile.mkdtemp(prefix="lp-prof-"))
+    shutil.rmtree(root / "archive", ignore_errors=True)
+    archive = Archive.init(root / "archive")
+    load = os.getloadavg()[0]
+    c, t = time.process_time(), time.perf_counter()
+    report = ingest_flat(archive, args.files, "bench")
+    cpu, wall = time.process_time() - c, time.perf_counter() - t
+    print(
+        f"{report.kept:,} tracks kept; {cpu:.1f} CPU-s, {wall:.1f} s wall; load {load:.1f}-{os.getloadavg()[0]:.1f}"
+    )
+    print(f"{'CPU s':>7} {'wall s':>7} {'n':>4}  statement")
+    for label, (sc, sw, n) in sorted(_STATS.items(), key=lambda kv: -kv[1][0]):
+        if sc >= 0.02:
+            print(f"{sc:>7.2f} {sw:>7.2f} {n:>4}  {label}")
+    rest = cpu - sum(s[0] for s in _STATS.values())
+    print(f"{rest:>7.2f} {'':>7} {'':>4}  (outside DuckDB statements)")
+    if not args.dir:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

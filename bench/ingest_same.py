@@ -1,0 +1,104 @@
+"""Does a change to the ingest store the same catalog? Old code against new, table by table.
+
+Writes the inputs of ``longplay.testing.ingest_inputs`` (a synthetic catalog plus a file of
+records that hit every check), ingests them with the code of a git revision (``--base``,
+extracted with ``git archive``) and with the working tree's code, each in its own process, and
+compares every table's rows and the rejects log. Exits 1 on any difference.
+
+    .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --dir /tmp/lp-same
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+_CHILD = """
+import json, os, sys, time
+from pathlib import Path
+os.environ["LONGPLAY_NO_PROGRESS"] = "1"
+from longplay.archive import Archive
+from longplay.catalog.sources import ingest_flat
+root, files = Path(sys.argv[1]), [Path(f) for f in sys.argv[2:]]
+archive = Archive.init(root)
+c = time.process_time()
+report = ingest_flat(archive, files, "same")
+cpu = time.process_time() - c
+rejects = str(report.rejects_path) if report.rejects_path else None
+print(json.dumps({"cpu": cpu, "rejects": rejects}))
+"""
+
+
+def _run(src: Path, root: Path, files: list[Path]) -> dict[str, object]:
+    """Ingest ``files`` into a new archive at ``root`` with the code under ``src``; the digest
+    is taken here, by the working tree's code, so both sides are digested alike."""
+    from longplay.archive import Archive
+    from longplay.catalog.store import CatalogStore
+    from longplay.testing.ingest_inputs import catalog_digest
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(root), *map(str, files)],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    rejects = Path(result["rejects"]) if result["rejects"] else None
+    catalog = CatalogStore(Archive(root)).current_path()
+    assert catalog is not None
+    return {"cpu": result["cpu"], "digest": catalog_digest(catalog, rejects, root)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", default="main", help="git revision whose ingest is the reference")
+    ap.add_argument("--tracks", type=int, default=100_000)
+    ap.add_argument("--dir", default=None)
+    args = ap.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="lp-same-"))
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    base_src = work / "base-src"
+    base_src.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", args.base, "src"], check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(base_src)], input=archive, check=True)
+    sys.path.insert(0, str(ROOT / "src"))
+    from longplay.testing.ingest_inputs import write_inputs
+
+    files = write_inputs(work / "input", args.tracks)
+    t = time.perf_counter()
+    old = _run(base_src / "src", work / "old", files)
+    new = _run(ROOT / "src", work / "new", files)
+    diff = {
+        k: (old["digest"].get(k), v)  # type: ignore[union-attr]
+        for k, v in new["digest"].items()  # type: ignore[union-attr]
+        if old["digest"].get(k) != v  # type: ignore[union-attr]
+    }
+    print(
+        f"{args.tracks:,} tracks + tricky rows: base {args.base} {old['cpu']:.1f} CPU-s, "
+        f"working tree {new['cpu']:.1f} CPU-s ({time.perf_counter() - t:.0f} s, load {os.getloadavg()[0]:.1f})"
+    )
+    for table, (a, b) in sorted(diff.items()):
+        print(f"  DIFFERENT {table}: base {a}, working tree {b}")
+    if not diff:
+        print(f"  same: {len(new['digest'])} tables and the rejects log")  # type: ignore[arg-type]
+    if not args.dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 1 if diff else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

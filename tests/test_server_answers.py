@@ -129,3 +129,43 @@ def test_access_lines_go_out_in_batches(caplog: pytest.LogCaptureFixture, tmp_pa
         log.flush()
     lines = [r.getMessage() for r in caplog.records if r.name == "longplay.server.access"]
     assert len(lines) == 1 and lines[0].endswith("10.0.0.1 GET /rest/ping ping 200 1.2ms")
+
+
+def test_streams_on_cached_credentials_still_check_them(served: tuple[Live, Any]) -> None:
+    live, server = served
+    song = live.ok("search3", query="", songCount=1)["searchResult3"]["song"][0]["id"]
+    first = live.get("stream", f="raw", id=song)
+    assert first.status_code == 200 and len(first.content) > 1000
+    ranged = live.client.get(
+        f"{live.base}/rest/stream",
+        params={**live.auth(), "id": song},
+        headers={"Range": "bytes=10-99"},
+    )
+    assert ranged.status_code == 206 and ranged.content == first.content[10:100]
+    wrong = {**live.auth(), "t": "f" * 32}
+    body = live.get("stream", auth=wrong, id=song)["subsonic-response"]
+    assert body["error"]["code"] == 40
+    bob = live.auth(OTHER, OTHER_PASSWORD)
+    assert live.get("stream", f="raw", auth=bob, id=song).status_code == 200
+    accounts.set_password(live.archive, OTHER, "another")
+    server.auth.forget(OTHER)
+    assert live.get("stream", auth=bob, id=song)["subsonic-response"]["error"]["code"] == 40
+    accounts.set_password(live.archive, OTHER, OTHER_PASSWORD)
+    server.auth.forget(OTHER)
+
+
+def test_cached_pages_are_read_without_a_thread(tmp_path: Path) -> None:
+    import os
+
+    from longplay.server.streaming import read_cached
+
+    path = tmp_path / "f.bin"
+    path.write_bytes(bytes(range(256)) * 10)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.pread(fd, 4096, 0)  # now in the page cache
+        got = read_cached(fd, 100, 50)
+        assert got is None or got == (bytes(range(256)) * 10)[50:150]
+        assert read_cached(fd, 100, 2560) in (None, b"")  # at the end: nothing more
+    finally:
+        os.close(fd)

@@ -264,10 +264,17 @@ async def dispatch(request: Request) -> Response:
         return kept
     call = Call(request, params, server)
     try:
+        ep = ENDPOINTS.get(name)
+        if ep is not None and ep.raw and name not in PUBLIC:  # streams: no thread when it can
+            user = server.auth.cached({k: v[0] for k, v in params.items() if v}, address)
+            if user is not None:
+                call.user = user
+                response: Response = await ep.handler(call)
+                return response
         result = await run_in_threadpool(_sync_call, server, call, name, address)
         if isinstance(result, Response):
             return result
-        response: Response = await result.handler(call)
+        response = await result.handler(call)
         return response
     except Exception as exc:  # every failure is an envelope, never a trace
         if isinstance(exc, LongplayError):  # bad input, said in one line: no trace to log

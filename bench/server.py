@@ -13,8 +13,17 @@ Three servers, each in its own process, wrk (Debian) on the same machine:
   clips, for the like-for-like ratio (feeding supysonic a million tracks means a million audio
   files for its scanner: not practical here).
 Per endpoint: req/s, p50 and p99 latency, errors (socket errors + non-2xx), and the ratios the
-issue's goals name. Goals (issue 21): >= 50x supysonic on search3, getAlbum, getAlbumList2;
-getAlbum >= 0.25x the floor; p99 < 50 ms at 256 connections with zero errors.
+issue's goals name. Then, on the large archive: 1,000 listeners at once (bench/_streams.py:
+each on its own connection, a raw stream every ``--play-seconds``), their time to first byte;
+and the first byte of Opus transcodes over HTTP. Goals (issue 21): >= 50x supysonic on
+search3, getAlbum, getAlbumList2; getAlbum >= 0.25x the floor; p99 < 50 ms at 256 connections
+with zero errors; 1,000 concurrent raw streams with p99 time to first byte < 50 ms; Opus first
+byte < 300 ms.
+
+Both archives get a search index (`longplay index`), as a deployment would: search3 then goes
+through it, and its answers are kept per generation (docs/serve.md, Kept answers). wrk repeats
+one URL, so every request after the first of each is answered from the kept answers;
+``--no-answer-cache`` turns them off (``server_answer_cache = 0``) to measure the full path.
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -37,6 +47,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import supysonic_command, supysonic_setup
+from _streams import listeners, opus_first_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "server"
@@ -81,6 +92,8 @@ def archive_with(name: str, tracks: int) -> Path:
     ingest_flat(archive, [music / "catalog.jsonl"], "clips")
     scan(archive, [music], workers=2)
     accounts.add_user(archive, "bench", "bench", admin=True)
+    index = [sys.executable, "-m", "longplay", "--archive", str(root), "index", "--workers", "2"]
+    subprocess.run([*index, "-q"], check=True)  # search3 through the index, as deployed
     print(
         f"built {name}: {tracks:,} synthetic tracks + {CLIPS} clips in {time.monotonic() - start:.0f} s"
     )
@@ -112,6 +125,36 @@ def running(
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def stream_measures(base: str, n: int, play_s: float, seconds: float, opus: int) -> dict[str, Any]:
+    """1,000 listeners' first bytes, then Opus transcodes' first bytes (bench/_streams.py)."""
+    salt = "b3nch"
+    q = {"u": "bench", "t": hashlib.md5(f"bench{salt}".encode()).hexdigest(), "s": salt}
+    q |= {"v": "1.16.1", "c": "bench"}
+    found = httpx.get(
+        f"{base}/rest/search3",
+        params={**q, "f": "json", "query": "", "songCount": "500", "musicFolderId": "1"},
+        timeout=120,
+    ).json()["subsonic-response"]["searchResult3"]["song"]
+    songs = [s["id"] for s in found]
+    out = listeners(base, q, songs, n, play_s, seconds)
+    print(
+        f"{n} listeners, a stream each every ~{play_s:g} s for {seconds:g} s: {out['starts']} "
+        f"starts, peak {out['peak']} listeners, {out['connects']} connections; first byte p50 {out['p50']:.1f} ms, p99 "
+        f"{out['p99']:.1f} ms, max {out['max']:.1f} ms; errors {out['errors']} "
+        f"{out['first_errors'] or ''} (goal p99 < 50 ms)",
+        flush=True,
+    )
+    drain(f"{base}/rest/ping")
+    fresh = [s["id"] for s in found if s.get("suffix") not in ("opus", None)]
+    firsts = sorted(opus_first_bytes(base, q, random.Random(11).sample(fresh, opus)))
+    print(
+        f"Opus transcode over HTTP, {len(firsts)} songs not transcoded before: first byte "
+        f"median {firsts[len(firsts) // 2]:.0f} ms, max {firsts[-1]:.0f} ms (goal < 300 ms)",
+        flush=True,
+    )
+    return {"listeners": out, "opus": firsts}
 
 
 def longplay_cmd(root: Path, port: int) -> list[str]:
@@ -229,6 +272,11 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=None, help="wrk duration per run (20)")
     ap.add_argument("--connections", type=int, nargs="*", default=None, help="(64 256)")
     ap.add_argument("--no-supysonic", action="store_true", help="skip the supysonic peer")
+    ap.add_argument("--listeners", type=int, default=1000, help="concurrent streams (1000)")
+    ap.add_argument("--play-seconds", type=float, default=10.0, help="per listener's stream")
+    ap.add_argument("--stream-seconds", type=float, default=30.0, help="listeners' run (30)")
+    ap.add_argument("--opus", type=int, default=10, help="Opus transcodes timed (10)")
+    ap.add_argument("--no-answer-cache", action="store_true", help="server_answer_cache = 0")
     args = ap.parse_args()
     tracks = args.tracks or (20_000 if args.quick else 1_000_000)
     seconds = args.seconds or (5.0 if args.quick else 20.0)
@@ -245,13 +293,27 @@ def main() -> None:
     )
     table: dict[Any, dict[str, float]] = {}
     port = free_port()
+    if args.no_answer_cache:
+        os.environ["LONGPLAY_SERVER_ANSWER_CACHE"] = "0"
     with running(longplay_cmd(large, port), port):
         measure("longplay", longplay_targets(f"http://127.0.0.1:{port}", 2), conns, seconds, table)
+        if args.listeners:
+            base = f"http://127.0.0.1:{port}"
+            stream_measures(base, args.listeners, args.play_seconds, args.stream_seconds, args.opus)
     port = free_port()
     floor = [sys.executable, str(ROOT / "bench" / "_peers.py"), str(large), str(port)]
     with running(floor, port):
         url = f"http://127.0.0.1:{port}/rest/ping"
         measure("floor (bare Starlette)", {"fixed 1kB": (url, ())}, conns, seconds, table)
+        if args.listeners:  # the same listeners against the bare app: this machine's floor
+            out = listeners(url.split("/rest/")[0], {}, ["x"], args.listeners, args.play_seconds,
+                            args.stream_seconds)  # fmt: skip
+            print(
+                f"floor: {args.listeners} listeners, {out['starts']} starts: first byte p50 "
+                f"{out['p50']:.1f} ms, p99 {out['p99']:.1f} ms, max {out['max']:.1f} ms; "
+                f"errors {out['errors']}",
+                flush=True,
+            )
     if not args.no_supysonic:
         port = free_port()
         with running(longplay_cmd(small, port), port):

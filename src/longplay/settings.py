@@ -247,6 +247,14 @@ SETTINGS: tuple[Setting, ...] = (
         "are closed with 408 past it); a connection that sends nothing is closed as well.",
     ),
     Setting(
+        "server_answer_cache",
+        ByteSize,
+        64 << 20,
+        "Memory for rendered browsing answers of the current generation (albums, album lists, "
+        "searches), reused for callers without stars, ratings or plays among their items "
+        "(0: off).",
+    ),
+    Setting(
         "server_keepalive_timeout",
         int,
         5,

@@ -194,9 +194,11 @@ def migrate(con: sqlite3.Connection, path: Path) -> int:
     return start
 
 
-def _open(path: Path) -> sqlite3.Connection:
+def _open(path: Path, any_thread: bool = False) -> sqlite3.Connection:
     # isolation_level=None: no implicit transactions; writes go through transaction().
-    con = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    con = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=not any_thread
+    )
     try:
         con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         con.execute("PRAGMA journal_mode = WAL")
@@ -208,9 +210,12 @@ def _open(path: Path) -> sqlite3.Connection:
     return con
 
 
-def open_connection(where: Archive | str | os.PathLike[str]) -> sqlite3.Connection:
-    """A migrated connection the caller keeps and closes (a server's per-thread connection)."""
-    con = _open(_path(where))
+def open_connection(
+    where: Archive | str | os.PathLike[str], *, any_thread: bool = False
+) -> sqlite3.Connection:
+    """A migrated connection the caller keeps and closes (a server's per-thread connection;
+    ``any_thread`` for one that several threads use in turn, under the caller's lock)."""
+    con = _open(_path(where), any_thread)
     # A connection kept by a thread pool may be used by another thread than its creator's
     # (never by two at once): the caller keeps one per thread.
     return con

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator
@@ -27,6 +28,7 @@ from longplay import state
 from longplay.archive import Archive
 from longplay.errors import InputError, LongplayError, SettingsError
 from longplay.server import accounts, convert, responses
+from longplay.server.answers import Answer, AnswerCache, MarkIndex, item_ids, key_of, unmarked
 from longplay.server.auth import Authenticator, WebCredential
 from longplay.server.endpoints import ENDPOINTS, GONE, PUBLIC, SPEC_ENDPOINTS, Call
 from longplay.server.errors import (
@@ -38,7 +40,7 @@ from longplay.server.errors import (
 )
 from longplay.server.holdings import Follower
 from longplay.server.limits import BodyLimit, BodyTooLarge, body_too_large_handler
-from longplay.server.observe import Metrics, Observe
+from longplay.server.observe import AccessLog, Metrics, Observe
 from longplay.server.web.session import CSRF_FIELD, CSRF_HEADER, Sessions, same_origin
 
 log = logging.getLogger("longplay.server")
@@ -49,6 +51,10 @@ MEDIA_ENDPOINTS = frozenset({"stream", "getCoverArt", "download"})
 # Starlette's default of 1,000 would refuse a formPost playlist of 1,001 songs; the body's size
 # (server_max_body) already bounds the memory a form takes.
 MAX_FORM_FIELDS = 50_000
+# Endpoints whose handlers may mark an answer as the same for every caller without marks on it.
+SHAREABLE = frozenset(
+    {"getAlbum", "getAlbumList", "getAlbumList2", "getArtist", "getArtists", "getSong", "search3"}
+)
 
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
@@ -87,6 +93,7 @@ class Server:
         _check_peers(self.settings.peers)
         self.follower = Follower(archive)
         self.metrics = Metrics()
+        self.access_log = AccessLog()
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -98,6 +105,10 @@ class Server:
         self.scan: dict[str, Any] = {"scanning": False, "count": 0}
         self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
         self.services_lock = threading.Lock()
+        self._listing = str(archive.torrents_dir / "torrents.json")  # stat per cached answer
+        self.marks = MarkIndex(lambda: state.open_connection(archive, any_thread=True))
+        self.answers = AnswerCache(int(self.settings.server_answer_cache))
+        self.services["answers"] = self.answers  # its size shows in /metrics
 
     def state(self) -> sqlite3.Connection:
         """This thread's connection to state.sqlite (WAL: readers never block the writer)."""
@@ -109,7 +120,15 @@ class Server:
                 self._connections.append(con)
         return con
 
+    def listing_stamp(self) -> float:
+        """torrents.json's time: the swarm re-reads which torrents carry tracks when it moves."""
+        try:
+            return os.stat(self._listing).st_mtime
+        except FileNotFoundError:
+            return 0.0
+
     def close(self) -> None:
+        self.marks.close()
         swarm = self.services.get("swarm")
         if swarm is not None:
             swarm.close()
@@ -167,7 +186,41 @@ def web_credential(server: Server, request: Request, name: str) -> WebCredential
     )
 
 
+def _from_cache(
+    server: Server, name: str, params: dict[str, list[str]], address: str
+) -> Response | None:
+    """A kept answer (server/answers.py) if this call may have it; None: the full path."""
+    if name not in SHAREABLE or server.answers.budget <= 0:
+        return None
+    view = server.follower.built()
+    answer = server.answers.get(view, key_of(name, params)) if view is not None else None
+    if answer is None or answer.listing != server.listing_stamp():
+        return None
+    user = server.auth.cached({k: v[0] for k, v in params.items() if v}, address)
+    if user is None or not unmarked(server.marks.current(user.user_id), answer.ids):
+        return None
+    return Response(answer.body, media_type=answer.media_type)
+
+
+def _rendered(
+    server: Server, call: Call, name: str, payload: responses.Payload, at: tuple[int, float]
+) -> Response:
+    """The answer's response; kept for others when the handler says it may be (Call.shared)
+    and this user has no marks on it, all as of state version and listing time ``at``."""
+    doc = responses.envelope(payload)
+    response = render(call.params, doc)
+    if call.shared and at[0] >= 0 and convert.PLAYABLE.get() is None:
+        ids = frozenset(item_ids(doc, set()))
+        if unmarked(server.marks.load(call.state, call.user.user_id, at[0]), ids):
+            answer = Answer(bytes(response.body), response.media_type or "", ids, at[1])
+            server.answers.put(call.view, key_of(name, call.params), answer)
+    return response
+
+
 def _sync_call(server: Server, call: Call, name: str, address: str) -> Any:
+    shareable = name in SHAREABLE and server.answers.budget > 0
+    # Read before the handler: a star or a new torrent meanwhile keeps its answer from the cache.
+    at = (server.marks.version(), server.listing_stamp()) if shareable else (-1, 0.0)
     if name not in PUBLIC:
         flat = {k: v[0] for k, v in call.params.items() if v}
         web = web_credential(server, call.request, name)
@@ -183,7 +236,10 @@ def _sync_call(server: Server, call: Call, name: str, address: str) -> Any:
     from longplay.server import swarmstream
 
     convert.PLAYABLE.set(swarmstream.availability(server))
-    return ep.handler(call)
+    result = ep.handler(call)
+    if isinstance(result, responses.Payload):  # rendered here, off the event loop
+        return _rendered(server, call, name, result, at)
+    return result
 
 
 async def dispatch(request: Request) -> Response:
@@ -202,13 +258,23 @@ async def dispatch(request: Request) -> Response:
     request.state.endpoint = name if name in SPEC_ENDPOINTS else "unknown"
     if name not in SPEC_ENDPOINTS:
         return _error(params, SubsonicError(0, f"unknown endpoint {name[:60]!r}"), 404)
-    call = Call(request, params, server)
     address = request.client.host if request.client else "?"
+    kept = _from_cache(server, name, params, address)
+    if kept is not None:
+        return kept
+    call = Call(request, params, server)
     try:
+        ep = ENDPOINTS.get(name)
+        if ep is not None and ep.raw and name not in PUBLIC:  # streams: no thread when it can
+            user = server.auth.cached({k: v[0] for k, v in params.items() if v}, address)
+            if user is not None:
+                call.user = user
+                response: Response = await ep.handler(call)
+                return response
         result = await run_in_threadpool(_sync_call, server, call, name, address)
-        if isinstance(result, responses.Payload):
-            return render(params, responses.envelope(result))
-        response: Response = await result.handler(call)
+        if isinstance(result, Response):
+            return result
+        response = await result.handler(call)
         return response
     except Exception as exc:  # every failure is an envelope, never a trace
         if isinstance(exc, LongplayError):  # bad input, said in one line: no trace to log
@@ -249,6 +315,7 @@ def create_app(archive: Archive, peers: tuple[tuple[str, int], ...] = ()) -> Sta
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
+        server.access_log.flush()
         server.close()
 
     max_body = int(archive.settings.server_max_body)
@@ -260,5 +327,5 @@ def create_app(archive: Archive, peers: tuple[tuple[str, int], ...] = ()) -> Sta
     app.state.server = server
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=max_body)
-    app.add_middleware(Observe, metrics=server.metrics)
+    app.add_middleware(Observe, metrics=server.metrics, log=server.access_log)
     return app

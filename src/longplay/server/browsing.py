@@ -50,6 +50,7 @@ def _rendered(b: Browse, held: bool) -> _Rendered:
 @endpoint("getArtists")
 def get_artists(call: Call) -> r.Payload:
     cached = _rendered(call.view.browse, call.held_only())
+    call.shared = True
     marked = [
         i for i in ls.marked_items(call.state, call.user.user_id, r.ARTIST) if i in cached.where
     ]
@@ -122,6 +123,7 @@ def get_artist(call: Call) -> r.Payload:
     if artist is None:
         raise not_found("artist")
     albums = b.albums_of_artist(artist.artist_id, held=False)
+    call.shared = True
     marks = convert.marks_for(call.state, call.user.user_id, albums=albums, artists=[artist])
     out = convert.artist(artist, marks)
     out.album = [convert.album(a, marks) for a in albums]
@@ -136,6 +138,7 @@ def get_album(call: Call) -> r.Payload:
     if album is None:
         raise not_found("album")
     tracks = b.tracks_of_album(album.album_id, held=False)
+    call.shared = True
     marks = convert.marks_for(
         call.state, call.user.user_id, tracks=tracks, albums=[album], analysis=call.view.analysis
     )
@@ -148,6 +151,7 @@ def get_song(call: Call) -> r.Payload:
     track = call.view.browse.track(parse_id(call.require("id"), r.TRACK))
     if track is None:
         raise not_found("song")
+    call.shared = True
     return r.Payload(
         "song", convert.songs(call.state, call.user.user_id, [track], call.view.analysis)[0]
     )

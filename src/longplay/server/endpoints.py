@@ -163,6 +163,9 @@ class Call:
         self.server = server
         self.user: User = user  # type: ignore[assignment]  # None only for public endpoints
         self._view: View | None = None
+        # Set by a handler whose answer depends only on the view and the parameters, apart
+        # from the caller's marks on its items (server/answers.py keeps such answers).
+        self.shared = False
 
     @property
     def view(self) -> View:

@@ -168,6 +168,10 @@ class Follower:
                 ).start()
             return self._view
 
+    def built(self) -> View | None:
+        """:meth:`view` once the first view is built, else None (building it blocks)."""
+        return self.view() if self._view is not None else None
+
     def _mtime(self) -> float:
         try:
             return self._current_file().stat().st_mtime

@@ -26,12 +26,17 @@ def _albums(call: Call) -> list[Album]:
     if kind == "byYear":
         if call.get("fromYear") is None or call.get("toYear") is None:
             raise missing("fromYear" if call.get("fromYear") is None else "toYear")
+        call.shared = True
         return b.album_list(
             kind, size, offset, held, from_year=call.int("fromYear"), to_year=call.int("toYear")
         )
     if kind == "byGenre":
+        call.shared = True
         return b.album_list(kind, size, offset, held, genre=call.require("genre"))
-    if kind in CATALOG_TYPES or kind == "random":
+    if kind in CATALOG_TYPES:
+        call.shared = True  # the same for everyone on this generation (random is not)
+        return b.album_list(kind, size, offset, held)
+    if kind == "random":
         return b.album_list(kind, size, offset, held)
     if kind not in STATE_TYPES:
         raise SubsonicError(0, f"unknown album list type {kind[:40]!r}")

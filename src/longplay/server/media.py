@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,27 @@ def _transcoder(call: Call) -> Any:
     return services["transcodes"]
 
 
+# Songs looked up for streams, per view (its tracks never change): a player's next request for
+# a song, a seek say, finds it without a thread hop (bounded: cleared when full).
+_SONGS: weakref.WeakKeyDictionary[Any, dict[str, Track]] = weakref.WeakKeyDictionary()
+MAX_SONGS = 100_000
+
+
+async def _song_of(call: Call) -> Track:
+    wid = call.require("id")
+    view = call.server.follower.built()  # never build it on the event loop
+    known = _SONGS.setdefault(view.browse, {}) if view is not None else {}
+    track = known.get(wid)
+    if track is None:
+        track = await run_in_threadpool(_song, call, wid)
+        if len(known) >= MAX_SONGS:
+            known.clear()
+        known[wid] = track
+    return track
+
+
 async def _stream(call: Call, *, raw_only: bool) -> Response:
-    track = await run_in_threadpool(_song, call, call.require("id"))
+    track = await _song_of(call)
     from longplay.server.streaming import file_response  # after the lookup: ids fail first
 
     fmt = None if raw_only else call.get("format")

@@ -51,7 +51,10 @@ def _search(call: Call) -> tuple[list[Artist], list[Album], list[Track]]:
     if query.strip().strip('"'):
         indexed = _indexed(call, query)
         if indexed is not None:
+            call.shared = True  # a generation's index never changes once built
             return indexed  # type: ignore[return-value]
+    else:
+        call.shared = True  # everything, paged by key
 
     def kind(name: str, prefix: str) -> list[Any]:
         count = call.int(f"{prefix}Count", 20)

@@ -215,7 +215,8 @@ async function searchView(q) {
     empty ? h("p", {}, "Nothing found.") : null,
     r.artist?.length ? [h("h2", {}, "Artists"), artistList(r.artist)] : null,
     r.album?.length ? [h("h2", {}, "Albums"), albumGrid(r.album)] : null,
-    r.song?.length ? [h("h2", {}, "Songs"), songTable(ctx, r.song, { compact: true })] : null,
+    // Below the fold on most screens: laid out and painted only when scrolled to (style.css).
+    r.song?.length ? h("div", { class: "offscreen" }, h("h2", {}, "Songs"), songTable(ctx, r.song, { compact: true })) : null,
   );
 }
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -139,8 +140,27 @@ def test_search_open_an_album_play_seek_next(tab: Page) -> None:
     assert p.locator("table.songs tbody tr").count() == 5
     if not _streaming():
         pytest.skip("stream needs server/streaming.py from the media work")
+    ids = [tr.get_attribute("data-id") for tr in p.locator("table.songs tbody tr").all()]
+    streams: list[str] = []  # the stream requests and answers, in order: "req:ID", "resp:ID"
+
+    def stream_id(url: str) -> str | None:
+        return parse_qs(urlsplit(url).query).get("id", [None])[0] if "/rest/stream" in url else None
+
+    p.on(
+        "request", lambda r: streams.append(f"req:{stream_id(r.url)}") if stream_id(r.url) else None
+    )
+    p.on(
+        "response",
+        lambda r: streams.append(f"resp:{stream_id(r.url)}") if stream_id(r.url) else None,
+    )
     p.click("section.album button.primary:has-text('Play')")
     tab.until("document.getElementById('audio').currentTime > 0.3")
+    # The next song is preloaded, but only once this one plays: not competing for its first bytes.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while f"req:{ids[1]}" not in streams and time.monotonic() < deadline:
+        p.wait_for_timeout(50)
+    assert f"req:{ids[1]}" in streams, streams
+    assert streams.index(f"resp:{ids[0]}") < streams.index(f"req:{ids[1]}"), streams
     first = p.inner_text("#np-title")
     assert p.get_attribute("#play", "aria-label") == "Pause"
     # Media keys and the lock screen see the song.

@@ -7,7 +7,6 @@ import { Queue } from "./queue.js";
 import { albumGrid, albumView, artistList, artistView, songTable } from "./views.js";
 
 const $ = (id) => document.getElementById(id);
-const SEARCH_DEBOUNCE_MS = 0; // every key searches at once; a stale request is aborted
 const COVERS_AFTER_MS = 300; // a view still shown this long gets its covers (not while typing)
 
 const view = $("view");
@@ -44,20 +43,11 @@ const ctx = {
     ctx.say(`Added ${songs.length} to the queue`);
   },
   notHeldReason: () => "Not held by this archive",
-  // Not-held songs: say which torrent carries each, once the index answers.
-  markCarriers: async (songs, root) => {
+  // Not-held songs: say which torrent carries each. Asked only once the view has stayed
+  // (like covers): a lookup per keystroke would queue ahead of the next search on the server.
+  markCarriers: (songs, root) => {
     const ids = songs.filter((s) => !canPlay(s)).map((s) => s.id);
-    if (!ids.length) return;
-    const found = await carriers(ids).catch(() => ({}));
-    for (const [id, torrent] of Object.entries(found)) {
-      const row = root.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
-      const badge = row?.querySelector(".badge");
-      if (!badge) continue;
-      const why = `Not held, and no peer has it right now: the torrent ${torrent} carries it`;
-      badge.textContent = `In ${torrent}`;
-      badge.title = why;
-      row.querySelector(".play-song").title = why;
-    }
+    if (ids.length) whenSettled(() => showCarriers(ids, root));
   },
   loadPlaylists: async () => {
     const body = await api("getPlaylists");
@@ -66,21 +56,42 @@ const ctx = {
   },
 };
 
+async function showCarriers(ids, root) {
+  if (!root.isConnected) return; // built for a view that was replaced before it was shown
+  const found = await carriers(ids).catch(() => ({}));
+  for (const [id, torrent] of Object.entries(found)) {
+    const row = root.querySelector(`tr[data-id="${CSS.escape(id)}"]`);
+    const badge = row?.querySelector(".badge");
+    if (!badge) continue;
+    const why = `Not held, and no peer has it right now: the torrent ${torrent} carries it`;
+    badge.textContent = `In ${torrent}`;
+    badge.title = why;
+    row.querySelector(".play-song").title = why;
+  }
+}
+
 // -- the main pane -----------------------------------------------------------------------------
 let renderSeq = 0;
+let settled = []; // work for the view being built, run once it has been shown COVERS_AFTER_MS
+function whenSettled(fn) {
+  settled.push(fn);
+}
 async function show(build) {
   const seq = ++renderSeq;
+  settled = [];
   view.setAttribute("aria-busy", "true");
   try {
     const node = await build();
     if (seq !== renderSeq) return; // a newer view was asked for meanwhile
-    clear(view).append(node);
+    const later = settled;
+    view.replaceChildren(node);
     setTimeout(() => {
       if (seq !== renderSeq) return;
       for (const img of view.querySelectorAll("img[data-src]")) {
         img.src = img.dataset.src;
         img.removeAttribute("data-src");
       }
+      later.forEach((fn) => fn());
     }, COVERS_AFTER_MS);
   } catch (err) {
     if (err.name === "AbortError" || seq !== renderSeq) return;
@@ -185,7 +196,6 @@ async function shuffleView() {
 
 // -- search as you type ------------------------------------------------------------------------
 let searchAbort = null;
-let searchTimer = null;
 const searchBox = $("search");
 
 async function searchView(q) {
@@ -205,21 +215,33 @@ async function searchView(q) {
     empty ? h("p", {}, "Nothing found.") : null,
     r.artist?.length ? [h("h2", {}, "Artists"), artistList(r.artist)] : null,
     r.album?.length ? [h("h2", {}, "Albums"), albumGrid(r.album)] : null,
-    r.song?.length ? [h("h2", {}, "Songs"), songTable(ctx, r.song, { compact: true })] : null,
+    // Below the fold on most screens: laid out and painted only when scrolled to (style.css).
+    r.song?.length ? h("div", { class: "offscreen" }, h("h2", {}, "Songs"), songTable(ctx, r.song, { compact: true })) : null,
   );
 }
 
+// Every key searches at once (no debounce): the previous request is aborted, and show()
+// never paints a view older than the newest one asked for. The URL follows once the results
+// have stayed: history.replaceState costs ~4 ms a call in Chromium, too much for each key.
+let pendingHash = null;
+function flushHash() {
+  if (pendingHash === null) return;
+  history.replaceState(null, "", pendingHash);
+  pendingHash = null;
+}
 searchBox.addEventListener("input", () => {
-  clearTimeout(searchTimer);
-  searchTimer = setTimeout(() => {
-    const q = searchBox.value.trim();
-    const target = q ? `#/search/${encodeURIComponent(q)}` : "#/";
-    history.replaceState(null, "", target);
-    route();
-  }, SEARCH_DEBOUNCE_MS);
+  const q = searchBox.value.trim();
+  pendingHash = q ? `#/search/${encodeURIComponent(q)}` : "#/";
+  show(q ? () => searchView(q) : homeView);
+  whenSettled(flushHash);
 });
 $("search-form").addEventListener("submit", (e) => e.preventDefault());
-for (const r of document.querySelectorAll('input[name="folder"]')) r.addEventListener("change", () => route());
+for (const r of document.querySelectorAll('input[name="folder"]')) {
+  r.addEventListener("change", () => {
+    flushHash(); // the view to redraw is the one typed, even if the URL has not caught up
+    route();
+  });
+}
 
 // -- routing -------------------------------------------------------------------------------------
 function route() {
@@ -236,7 +258,10 @@ function route() {
   };
   show(views[kind] ?? homeView);
 }
-window.addEventListener("hashchange", route);
+window.addEventListener("hashchange", () => {
+  pendingHash = null; // the user went elsewhere: that URL wins over the typed one
+  route();
+});
 
 for (const btn of document.querySelectorAll("[data-view]")) {
   btn.addEventListener("click", () => {

@@ -87,7 +87,7 @@ export class Player {
     } else if (!this.audio.getAttribute("src") && this.queue.current) {
       this.load(false);
     }
-    this.preloadNext();
+    if (!["replace", "go", "current-removed"].includes(reason)) this.preloadNext(); // else load()
     this.save(true);
   }
 
@@ -99,14 +99,25 @@ export class Player {
       this.audio.pause();
       this.audio.removeAttribute("src");
       this.status(`Cannot play “${song.title}”: the archive holds no file for it and no peer has it right now.`);
+      this.preloadNext();
       return;
     }
     this.status("");
     this.normalizer.apply(song);
     this.audio.src = this.urlFor(song);
     if (position) this.audio.currentTime = position;
-    if (autoplay) this.play();
-    this.preloadNext();
+    if (autoplay) {
+      this.play();
+      // The next song's bytes would share the server and the connection with this one's
+      // first bytes: preload it once this one plays (or fails).
+      const after = () => {
+        this.audio.removeEventListener("playing", after);
+        this.audio.removeEventListener("error", after);
+        this.preloadNext();
+      };
+      this.audio.addEventListener("playing", after);
+      this.audio.addEventListener("error", after);
+    } else this.preloadNext();
   }
 
   play() {

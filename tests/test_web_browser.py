@@ -223,6 +223,25 @@ def test_shuffle_star_playlist_and_the_queue_survives_a_reload(tab: Page) -> Non
     assert len(queue["entry"]) == 9
 
 
+def test_a_saved_queue_arriving_late_does_not_replace_a_shuffle(tab: Page) -> None:
+    """The page asks for the saved queue as it opens; when the answer comes after the user
+    made a queue here (a slow server), the user's queue stays."""
+    live = tab.live
+    saved = [s["id"] for s in live.ok("getRandomSongs", size=2)["randomSongs"]["song"]]
+    live.ok("savePlayQueue", id=saved, current=saved[0])
+    held: list[tuple[Any, Any]] = []  # (route, the server's answer): delivered when released
+    tab.page.route("**/rest/getPlayQueue*", lambda route: held.append((route, route.fetch())))
+    p = logged_in(tab)
+    p.click("[data-view=shuffle]")
+    p.click("#shuffle-go")
+    tab.until("document.getElementById('audio').currentTime > 0.2")
+    assert held, "the page asked for the saved queue"
+    for route, answer in held:
+        route.fulfill(response=answer)
+    p.wait_for_timeout(500)
+    assert int(p.inner_text("#queue-count")) == 10
+
+
 def _screenshot_dir(tmp_path: Path) -> Path:
     target = os.environ.get("SCREENSHOTS_DIR")
     folder = Path(target) if target else tmp_path / "screenshots"

@@ -20,6 +20,7 @@ export class Player {
     this.lastSave = 0;
     this.saveTimer = null;
     this.restoring = false;
+    this.touched = false; // the queue was changed in this page (then a late restore keeps out)
     this.normalizer = new Normalizer(this.audio, els.normalize);
     this.bind();
   }
@@ -77,6 +78,7 @@ export class Player {
 
   queueChanged(reason) {
     if (this.restoring) return;
+    this.touched = true;
     if (reason === "replace" || reason === "go" || reason === "current-removed") {
       this.load(true);
     } else if (reason === "clear") {
@@ -303,7 +305,8 @@ export class Player {
   async restore() {
     const body = await api("getPlayQueue");
     const pq = body.playQueue;
-    if (!pq?.entry?.length) return;
+    // A queue made here while the saved one was on its way (a shuffle, an album played) wins.
+    if (!pq?.entry?.length || this.touched) return;
     const index = Math.max(0, pq.entry.findIndex((s) => s.id === pq.current));
     this.restoring = true;
     this.queue.replace(pq.entry, index);

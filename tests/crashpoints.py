@@ -26,6 +26,8 @@ from pathlib import Path
 import duckdb
 import psutil
 
+from longplay.testing.ingest_inputs import columns
+
 POINTS_ENV = "LONGPLAY_CRASH_POINTS"
 RESULTS_ENV = "LONGPLAY_CRASH_RESULTS"  # a JSON-lines file each job's summary is appended to
 # Columns that record when, not what: equal runs differ in them by design.
@@ -93,15 +95,7 @@ def _duckdb_tables(path: Path, root: Path) -> dict[str, str]:
             "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
         ).fetchall()
         for (table,) in tables:
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
-                    "AND database_name = current_database() ORDER BY column_index",
-                    [table],
-                ).fetchall()
-                if c not in VOLATILE_COLUMNS
-            ]
+            cols = [c for c in columns(con, table) if c not in VOLATILE_COLUMNS]
             if table == "meta":  # the generation number follows how often a job committed
                 rows = con.execute("SELECT * FROM meta WHERE key NOT IN ('generation')").fetchall()
             else:

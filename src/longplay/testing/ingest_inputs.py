@@ -94,16 +94,20 @@ def write_inputs(out: Path, tracks: int) -> list[Path]:
     return [*files, extra]
 
 
-def _rows(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    cols = [
+def columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The columns of ``table`` in the open database, in their order."""
+    return [
         c
         for (c,) in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE table_name = ? "
             "AND database_name = current_database() ORDER BY column_index",
             [table],
         ).fetchall()
-        if c != _VOLATILE.get(table)
     ]
+
+
+def _rows(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    cols = [c for c in columns(con, table) if c != _VOLATILE.get(table)]
     select = ", ".join(f'"{c}"' for c in cols)
     rows = sorted(repr(r) for r in con.execute(f'SELECT {select} FROM "{table}"').fetchall())
     return f"{len(rows)}:{hashlib.md5('|'.join(rows).encode()).hexdigest()}"

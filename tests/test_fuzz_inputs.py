@@ -125,6 +125,23 @@ def test_csv_files_are_ingested_or_rejected_with_reasons() -> None:
     run()
 
 
+def test_csv_regressions_reject_their_records_and_keep_the_rest(tmp_path: Path) -> None:
+    """csv-duration-out-of-range: a duration of 1e22 s made DuckDB's BIGINT cast fail the
+    whole ingest (ConversionException, found by the soak); inf and nan were the same."""
+    from longplay.catalog.sources import ingest_tabular
+    from test_fuzz_parsers import REGRESSIONS
+
+    (tmp_path / "map.toml").write_text(CSV_MAPPING)
+    path = REGRESSIONS / "csv-duration-out-of-range.csv"
+    archive = Archive.init(tmp_path / "archive")
+    report = ingest_tabular(archive, [path], tmp_path / "map.toml")
+    assert (report.read, report.kept, report.rejected) == (5, 1, 4)
+    assert report.rejects_path is not None
+    reasons = [json.loads(x)["reason"] for x in report.rejects_path.read_text().splitlines()]
+    assert sum("out of range" in r for r in reasons) == 3, reasons
+    assert any("'seconds' (duration): \"ten\" is not a number" in r for r in reasons), reasons
+
+
 # -- MusicBrainz documents ---------------------------------------------------------------------
 PICARD = (
     Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "musicbrainz" / "picard"

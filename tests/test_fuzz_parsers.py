@@ -348,7 +348,8 @@ def test_regression_inputs_stay_fixed(tmp_path: Path) -> None:
     getLyricsBySongId let escape; cover-broken-exif: a cover whose EXIF read raised OSError
     outside resize_cover's handling (an internal error from getCoverArt)."""
     parsers = _regression_parsers(tmp_path)
-    files = sorted(REGRESSIONS.glob("*"))
+    # .csv inputs need a whole ingest: test_fuzz_inputs.py replays them.
+    files = sorted(p for p in REGRESSIONS.glob("*") if p.suffix != ".csv")
     assert files, "tests/regressions/ is empty"
     for path in files:
         accepts_or_rejects(parsers[path.suffix], path.read_bytes())

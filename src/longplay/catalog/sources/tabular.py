@@ -106,10 +106,13 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
             col = fields["duration"]
             scale = "1000" if opts.get("duration_unit", "ms") == "s" else "1"
             raw = f"TRY_CAST({_q(col)} AS DOUBLE)"
-            exprs.append(f"round({raw} * {scale})::BIGINT AS duration_ms")
+            # TRY_CAST: 1e25 seconds, inf or nan are one record's problem, not the ingest's.
+            ms = f"TRY_CAST(round({raw} * {scale}) AS BIGINT)"
+            exprs.append(f"{ms} AS duration_ms")
+            said = f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR)"
             checks.append(
-                f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN "
-                f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR) || ' is not a number' END"
+                f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN {said} || ' is not a number' "
+                f"WHEN {raw} IS NOT NULL AND {ms} IS NULL THEN {said} || ' is out of range' END"
             )
             continue
         if col is None:

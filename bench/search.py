@@ -160,6 +160,13 @@ def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ig
         flush=True,
     )
     docs = sum(report.documents.values())
+    t = report.path / "tier"
+    tier_bytes = sum(f.stat().st_size for f in t.rglob("*") if f.is_file())
+    meta = (t / "tier.json").read_text() if (t / "tier.json").exists() else "(none)"
+    print(
+        f"{'':>11}  popular tier {report.tier_seconds:6.1f} s of it, {tier_bytes / 1e6:,.0f} MB: {meta}",
+        flush=True,
+    )
     print(
         f"{'':>11}  build CPU {cpu:7.1f} s (this process and its shards): "
         f"{cpu / docs * 1e6:.1f} us/doc; load average after: {os.getloadavg()[0]:.1f}",

@@ -301,6 +301,21 @@ def _merge(index_dir: Path) -> None:
     writer = index.writer(heap_size=HEAP_BYTES, num_threads=1)
     writer.commit()
     writer.wait_merging_threads()
+    _drop_dead_segments(index_dir)
+
+
+def _drop_dead_segments(index_dir: Path) -> None:
+    """Remove the files of segments ``meta.json`` no longer lists (merged away).
+
+    Tantivy's garbage collection only removes files it lists as its own (``.managed.json``);
+    the shards' files were moved in by ``_combine``, so after the merge they stayed: at 10M
+    tracks 2.6 of the index's 5.0 GB."""
+    meta = json.loads((index_dir / "meta.json").read_text(encoding="utf-8"))
+    live = {s["segment_id"].replace("-", "") for s in meta["segments"]}
+    for f in index_dir.iterdir():
+        seg = f.name.split(".", 1)[0]
+        if len(seg) == 32 and seg not in live and all(c in "0123456789abcdef" for c in seg):
+            f.unlink()
 
 
 def _combine(partial: Path, workers: int) -> dict[str, int]:

@@ -39,6 +39,7 @@ import tantivy
 
 WINDOW = 400  # text matches reordered by popularity together
 FEW = 8  # up to this many matches, their numbers come from their stored documents
+FEW_KEYS = 64  # up to this many tier documents among the whole index's hits, keys likewise
 
 Scored = tuple[float, tantivy.DocAddress]
 
@@ -111,6 +112,15 @@ def in_windows(hits: list[Scored], popularity: list[int]) -> list[Scored]:
         w.sort(key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
         out.extend(w)
     return out
+
+
+def stored_key(src: Source, a: tantivy.DocAddress) -> tuple[int, int]:
+    """(kind, ord) of one document, from its stored fields."""
+    d = src.doc(a)
+    kind, ord_ = d.get_first("kind"), d.get_first("ord")
+    if kind is None or ord_ is None:  # an index from before stored numbers
+        return keys(src, [(0.0, a)])[0]
+    return int(kind), int(ord_)
 
 
 def keys(src: Source, hits: list[Scored]) -> list[tuple[int, int]]:

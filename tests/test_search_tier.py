@@ -13,7 +13,7 @@ import pytest
 from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat, ingest_synthetic
 from longplay.catalog.store import CatalogStore
-from longplay.search import engine, fields, ranking, tier
+from longplay.search import engine, fields, query, ranking, tier
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
 from longplay.search.query import parse
@@ -25,6 +25,7 @@ SONGS = [
     ("z3", "Zanquor Nights", "Nobody", "Tapes", 1),
     ("z4", "Morning", "Star", "Zanquor Hits", 96),
     ("v1", "Vorplex Quintaran", "Nobody", "Tapes", 0),
+    ("v2", "Vorplex Stravulent", "Nobody", "Tapes", 0),
 ]
 
 
@@ -60,6 +61,10 @@ def archive(tmp_path_factory: pytest.TempPathFactory) -> Archive:
     held = _ids(a, "SELECT track_id FROM tracks WHERE hash(track_id) % 10 = 0")
     build_index(a, workers=1, holdings=StaticHoldings(held))
     return a
+
+
+def _titles(page: engine.Page) -> list[str]:
+    return [h.title for h in page.hits]
 
 
 def _in_tier(index: engine.SearchIndex, h: engine.Hit) -> bool:
@@ -110,6 +115,18 @@ def test_specific_tail_title_on_page_one(archive: Archive) -> None:
     assert engine.search(archive, "vorplex quin").hits[0].title == "Vorplex Quintaran"
     assert engine.search(archive, "vorplx quintaran").hits[0].title == "Vorplex Quintaran"
     assert engine.search(archive, "title:quintaran").hits[0].title == "Vorplex Quintaran"
+
+
+def test_last_word_completed_from_the_other_words_matches(archive: Archive) -> None:
+    """A word being typed that is not among its prefix's most frequent completions: found
+    through the documents the other words match (before, the typo passes, and nothing)."""
+    index = engine.open_current(archive)
+    assert index.builder.lexicon is not None
+    assert "stravulent" not in index.builder.lexicon.completions("st", query.PREFIX_TERMS)
+    page = engine.search(archive, "vorplex st")
+    assert _titles(page) == ["Vorplex Stravulent"] and not page.typo_pass
+    assert _titles(engine.search(archive, "vorplex stravul")) == ["Vorplex Stravulent"]
+    assert engine.search(archive, "vorplex stz").hits == []
 
 
 @pytest.mark.parametrize(("kind", "held"), [(None, False), ("track", False), ("track", True)])

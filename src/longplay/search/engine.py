@@ -13,7 +13,7 @@ seen): each page is a range of the dense ``ord`` field, never an OFFSET scan.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from longplay.search.ranking import Source
 from longplay.search.tier import Tier
 
 MAX_LIMIT = 500
+COMPLETING = 2000  # documents read at most to complete a last word from (see _completed)
 
 
 @dataclass
@@ -121,6 +122,8 @@ class SearchIndex:
         # an ISRC, ID or range that matches nothing matches nothing with typos either).
         for edits in (0, 1, 2) if parsed.fuzzable else (0,):
             ranked, exact = self._pass(parsed, edits, code, held_only, want)
+            if not ranked and edits == 0:
+                ranked, exact = self._completed(parsed, code, held_only)
             if ranked:
                 break
         page = self._page(ranked[offset:want], holdings)
@@ -166,6 +169,33 @@ class SearchIndex:
             hits, pops = hits[:k], pops[:k]
         out.extend((s, src, a) for s, a in ranking.in_windows(hits, pops))
         return out, done
+
+    def _completed(
+        self, parsed: Parsed, kind: int | None, held_only: bool
+    ) -> tuple[list[tuple[float, Source, tantivy.DocAddress]], bool]:
+        """Search as you type when the last word's ``PREFIX_TERMS`` most frequent completions
+        matched nothing: the documents the other words match, when at most ``COMPLETING`` do,
+        whose title, artists or album holds a word starting with the last one.
+
+        Before this, such a query ("gliroshi kra" for a title whose word is a rarer "kra…")
+        went on to the typo passes: 12 % of the bench's prefix queries at 10M tracks, each
+        ~32 ms of CPU, 27 of them in the two-edit pass, and none found the track."""
+        terms = self.builder.analyzer.analyze(parsed.words[-1]) if parsed.words else []
+        if len(parsed.words) < 2 or len(terms) != 1 or len(terms[0]) < 2:
+            return [], True
+        rest = replace(parsed, words=parsed.words[:-1])
+        q = self.builder.build(rest, edits=0, filters=self._filters(kind, held_only), prefix=False)
+        src = Source(self.searcher)
+        hits = src.search(q, COMPLETING + 1)
+        if len(hits) > COMPLETING or not hits:  # the other words are not selective
+            return [], True
+        kept = [h for h in hits if self._completes(src.doc(h[1]), terms[0])]
+        pops = [int(src.doc(a).get_first("popularity") or 0) for _, a in kept]
+        return [(s, src, a) for s, a in ranking.in_windows(kept, pops)], True
+
+    def _completes(self, doc: tantivy.Document, prefix: str) -> bool:
+        text = " ".join(doc.get_first(n) or "" for n in ("title", "artists", "album"))
+        return any(t.startswith(prefix) for t in self.builder.analyzer.analyze(text))
 
     def _unseen(
         self,

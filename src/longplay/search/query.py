@@ -4,7 +4,9 @@ Every word must match (AND); a word matches a term in any text field, weighted b
 The last free word also matches as a prefix (search as you type), expanded to the
 ``PREFIX_TERMS`` most frequent completions in the index's lexicon (``search.lexicon``; the
 terms of title, artists and album), searched in those three fields (an unbounded prefix over
-all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4). Typo tolerance
+all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4; when those
+match nothing, the engine completes the word from the few documents the other words match,
+``engine.SearchIndex._completed``). Typo tolerance
 runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
 words of 4+ letters, as the exact terms the lexicon holds one edit away, then, still nothing,
 two edits in words of 8+ through Tantivy's automaton; both in title, artists and album only.
@@ -234,14 +236,16 @@ class Builder:
         edits: int,
         filters: list[Query],
         strong: bool = False,
+        prefix: bool = True,
     ) -> Query:
         """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes. ``strong``:
         the popular tier's strong matches (``search.ranking``): free words and phrases in
-        title or artists only, and on a typo pass the words in the typed order in the title."""
+        title or artists only, and on a typo pass the words in the typed order in the title.
+        ``prefix``: the last free word also matches as a prefix (search as you type)."""
         names = STRONG_FIELDS if strong else fields.TEXT_FIELDS
         must: list[Query] = list(filters)
         for i, w in enumerate(p.words):
-            q = self._word(w, names, i == len(p.words) - 1, edits)
+            q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
             if q is not None:
                 must.append(q)
         for phrase in p.phrases:

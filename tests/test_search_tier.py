@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -220,3 +221,25 @@ build.build_index(Archive.open(Path({str(a.root)!r})), workers=1,
             )
             assert [h.id for h in p.hits] == [h.id for h in r.hits], q
             assert p.total == r.total, q
+
+
+def test_index_without_tier_answers_from_the_whole(
+    archive: Archive, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An index built before the tier: the same matches, one group, pages without gaps."""
+    monkeypatch.setattr(ranking, "WINDOW", 16)
+    path = engine.open_current(archive).path
+    old = tmp_path / path.name
+    shutil.copytree(path, old, ignore=shutil.ignore_patterns(tier.DIR))
+    bare, full = engine.SearchIndex(old), engine.SearchIndex(path)
+    assert bare.tier is None and full.tier is not None
+
+    def every_page(index: engine.SearchIndex) -> list[int]:
+        out: list[int] = []
+        while hits := index.search("shiviris", limit=9, offset=len(out), kind="track").hits:
+            out.extend(h.id for h in hits)
+        return out
+
+    pages, tiered = every_page(bare), every_page(full)
+    assert len(pages) == len(set(pages)) == _count(bare, "shiviris", "track", False)
+    assert set(pages) == set(tiered) and pages != tiered  # the same matches, another order

@@ -242,6 +242,11 @@ def test_resume_after_kill_and_prune(tmp_path: Path) -> None:
     # Shards committing every 2,000 documents made ~17 segments; the build merged them.
     resumed = engine.open_current(a)
     assert resumed.searcher.num_segments <= 4, resumed.searcher.num_segments
+    # and removed the merged-away segments' files (Tantivy does not: the shards made them)
+    meta = json.loads((resumed.path / "index" / "meta.json").read_text(encoding="utf-8"))
+    live = {s["segment_id"].replace("-", "") for s in meta["segments"]}
+    files = {f.name.split(".")[0] for f in (resumed.path / "index").iterdir()}
+    assert files - {"meta", ""} == live
     assert resumed.builder.lexicon is not None
     fresh = Archive.init(tmp_path / "b")
     ingest_synthetic(fresh, 30_000, seed=2)

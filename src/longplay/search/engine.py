@@ -1,22 +1,19 @@
 """`longplay search`: the library call the CLI, the server and the web player make.
 
-Ranking: Tantivy's BM25 over the boosted fields, multiplied by ``log2(2 + popularity)``, so
-among equally good text matches the popular track comes first, and the long tail still ranks by
-its text. The product is taken here over the ``CANDIDATES`` best text matches (popularity read
-from the fast field for those only), not by Tantivy's ``weight_by_field`` over every match: for
-a word in 10 % of 1M tracks that measured 19 ms against 5 ms (it scores every match; plain BM25
-top-k does not need to). A track whose text score is far below the candidates' is not
-considered; among 1,000 candidates the top 5 were identical to the exhaustive ranking. Ties
-keep the index's document order, fixed for a generation, so a query gives the same page every
-time. An empty query lists one kind in ID order, paged by key (``after`` = the last
-``ord`` seen): each page is a range of the dense ``ord`` field, never an OFFSET scan.
+Ranking: Tantivy's BM25 over the boosted fields, multiplied by ``log2(2 + popularity)`` inside
+windows of 400 text matches, so among equally good text matches the popular track comes first
+and the long tail still ranks by its text; the popular tier's strong matches come before the
+whole index's others, and the whole index is read only when a page reaches past them (the
+order, and why: ``search.ranking``; the tier: ``search.tier``). The order is fixed by the query
+and the generation, so a query gives the same page every time and pages neither repeat nor skip
+a hit. An empty query lists one kind in ID order, paged by key (``after`` = the last ``ord``
+seen): each page is a range of the dense ``ord`` field, never an OFFSET scan.
 """
 
 from __future__ import annotations
 
-import math
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +23,16 @@ from tantivy import Query
 from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError, LongplayError
-from longplay.search import fields, layout
+from longplay.search import fields, layout, ranking
 from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
 from longplay.search.lexicon import Lexicon
 from longplay.search.query import Builder, Parsed, parse
+from longplay.search.ranking import Source
+from longplay.search.tier import Tier
 
 MAX_LIMIT = 500
-CANDIDATES = 400  # text matches reordered by popularity (a deeper page takes offset + limit)
-FEW = 8  # up to this many matches, their numbers come from their stored documents
+COMPLETING = 2000  # documents read at most to complete a last word from (see _completed)
 
 
 @dataclass
@@ -80,6 +78,7 @@ class SearchIndex:
         self.searcher = self.index.searcher()
         self.builder = Builder(self.schema, self.searcher, Lexicon.open(path))
         self.counts = layout.read_counts(path)
+        self.tier = Tier.open(path)  # None for an index built before the tier
         # Indexes built before tempo and key were fields have neither (rebuild to get them).
         self.numbers = tuple(n for n in _NUMBERS if fields.has_field(self.schema, n))
 
@@ -88,12 +87,14 @@ class SearchIndex:
             raise InputError(f"kind must be one of {', '.join(fields.KINDS)}, not {kind!r}")
         return fields.KINDS.index(kind)
 
-    def _filters(self, kind: str | None, held_only: bool) -> list[Query]:
+    def _filters(self, kind: str | int | None, held_only: bool) -> list[Query]:
+        """Filters that score 0, so a filtered query orders its matches as the bare one."""
         out = []
         if kind is not None:
-            out.append(Query.term_query(self.schema, "kind", self._kind_code(kind)))
+            code = kind if isinstance(kind, int) else self._kind_code(kind)
+            out.append(Query.const_score_query(Query.term_query(self.schema, "kind", code), 0.0))
         if held_only:
-            out.append(Query.term_query(self.schema, "held", 1))
+            out.append(Query.const_score_query(Query.term_query(self.schema, "held", 1), 0.0))
         return out
 
     def search(
@@ -115,82 +116,110 @@ class SearchIndex:
         holdings = holdings or NoHoldings()
         if parsed.empty:
             return self._list(text, kind or "track", limit, offset, after, held_only, holdings)
+        code = None if kind is None else self._kind_code(kind)
         want = offset + limit
-        docs: dict[tuple[int, int], tantivy.Document] = {}  # stored documents read on the way
         # Exact, then the typo passes while nothing matches (when a word could be misspelled:
         # an ISRC, ID or range that matches nothing matches nothing with typos either).
         for edits in (0, 1, 2) if parsed.fuzzable else (0,):
-            hits, full = self._pass(parsed, edits, kind, held_only, max(CANDIDATES, want), docs)
-            if hits:
+            ranked, exact = self._pass(parsed, edits, code, held_only, want)
+            if not ranked and edits == 0:
+                ranked, exact = self._completed(parsed, code, held_only)
+            if ranked:
                 break
-        ranked = self._by_popularity(hits, docs)[offset:want]
-        page = self.hits(ranked, holdings, docs)
-        return Page(text, len(hits), page, typo_pass=edits > 0, total_exact=not full)
+        page = self._page(ranked[offset:want], holdings)
+        return Page(text, len(ranked), page, typo_pass=edits > 0, total_exact=exact)
 
     def _pass(
-        self,
-        parsed: Parsed,
-        edits: int,
-        kind: str | None,
-        held_only: bool,
-        k: int,
-        docs: dict[tuple[int, int], tantivy.Document],
-    ) -> tuple[list[tuple[float, tantivy.DocAddress]], bool]:
-        """The best ``k`` text matches of one pass of the kind asked, and whether more exist.
+        self, parsed: Parsed, edits: int, kind: int | None, held_only: bool, want: int
+    ) -> tuple[list[tuple[float, Source, tantivy.DocAddress]], bool]:
+        """The first ``want`` matches of one pass in result order (more when whole windows
+        hold more; fewer when there are fewer), and whether they are all the matches: the
+        popular tier's strong matches, then the whole index's others (``search.ranking``).
 
         Not counted: counting every match measured 21 ms against 7 for the top 400 at 1M tracks
-        (a word in 10 % of them). The kind is checked on the candidates' fast field; a ``kind``
-        term in the query measured 24 ms (it intersects with nearly every document). Only when
-        the kind is rare among many matches does Tantivy filter it."""
-        q = self.builder.build(parsed, edits=edits, filters=self._filters(None, held_only))
-        hits = self.searcher.search(q, k, count=False).hits
-        full = len(hits) == k
-        if kind is None or not hits:
-            return hits, full
-        code = self._kind_code(kind)
-        kinds = self._numbers("kind", hits, docs)
-        kept = [h for h, c in zip(hits, kinds, strict=True) if c == code]
-        if full and len(kept) < k // 2:
-            q = self.builder.build(parsed, edits=edits, filters=self._filters(kind, held_only))
-            kept = self.searcher.search(q, k, count=False).hits
-            full = len(kept) == k
-        return kept, full
+        (a word in 10 % of them)."""
+        out: list[tuple[float, Source, tantivy.DocAddress]] = []
+        seen: set[tuple[int, int]] = set()
+        tier = self.tier
+        if tier is not None and not parsed.key_lookup:
+            src = Source(tier.searcher)
 
-    def _numbers(
+            def strong(with_kind: bool) -> Query:
+                f = self._filters(kind if with_kind else None, held_only)
+                return self.builder.build(parsed, edits=edits, filters=f, strong=True)
+
+            hits, done = ranking.top(src, strong, kind, ranking.cover(want))
+            pops = src.numbers("popularity", hits)
+            out = [(s, src, a) for s, a in ranking.in_windows(hits, pops)]
+            if not done or len(out) >= want:
+                return out, False
+            seen = set(ranking.keys(src, hits))
+        src = Source(self.searcher)
+
+        def every(with_kind: bool) -> Query:
+            f = self._filters(kind if with_kind else None, held_only)
+            return self.builder.build(parsed, edits=edits, filters=f)
+
+        k = ranking.cover(want - len(out))
+        hits, done = ranking.top(src, every, kind, k + len(seen))
+        pops = src.numbers("popularity", hits)
+        if seen:
+            hits, pops = self._unseen(src, hits, pops, kind, seen)
+        if not done:  # whole windows only: the next page's windows start where these end
+            hits, pops = hits[:k], pops[:k]
+        out.extend((s, src, a) for s, a in ranking.in_windows(hits, pops))
+        return out, done
+
+    def _completed(
+        self, parsed: Parsed, kind: int | None, held_only: bool
+    ) -> tuple[list[tuple[float, Source, tantivy.DocAddress]], bool]:
+        """Search as you type when the last word's ``PREFIX_TERMS`` most frequent completions
+        matched nothing: the documents the other words match, when at most ``COMPLETING`` do,
+        whose title, artists or album holds a word starting with the last one.
+
+        Before this, such a query ("gliroshi kra" for a title whose word is a rarer "kra…")
+        went on to the typo passes: 12 % of the bench's prefix queries at 10M tracks, each
+        ~32 ms of CPU (27 of them in the two-edit pass), 13 of the 22 with an empty page."""
+        terms = self.builder.analyzer.analyze(parsed.words[-1]) if parsed.words else []
+        if len(parsed.words) < 2 or len(terms) != 1 or len(terms[0]) < 2:
+            return [], True
+        rest = replace(parsed, words=parsed.words[:-1])
+        q = self.builder.build(rest, edits=0, filters=self._filters(kind, held_only), prefix=False)
+        src = Source(self.searcher)
+        hits = src.search(q, COMPLETING + 1)
+        if len(hits) > COMPLETING or not hits:  # the other words are not selective
+            return [], True
+        kept = [h for h in hits if self._completes(src.doc(h[1]), terms[0])]
+        pops = [int(src.doc(a).get_first("popularity") or 0) for _, a in kept]
+        return [(s, src, a) for s, a in ranking.in_windows(kept, pops)], True
+
+    def _completes(self, doc: tantivy.Document, prefix: str) -> bool:
+        text = " ".join(doc.get_first(n) or "" for n in ("title", "artists", "album"))
+        return any(t.startswith(prefix) for t in self.builder.analyzer.analyze(text))
+
+    def _unseen(
         self,
-        name: str,
+        src: Source,
         hits: list[tuple[float, tantivy.DocAddress]],
-        docs: dict[tuple[int, int], tantivy.Document],
-    ) -> list[int | None]:
-        """A small number of each hit: from the stored documents for a few hits (each fast
-        column read opens the column in every segment: an ISRC lookup at 1M tracks spent 1.3 of
-        its 4.2 ms profiled in two of them), else from the fast field."""
-        if len(hits) > FEW:
-            return self._fast(name, hits)
-        for _, a in hits:
-            if (a.segment_ord, a.doc) not in docs:
-                docs[a.segment_ord, a.doc] = self.searcher.doc(a)
-        got = [docs[a.segment_ord, a.doc].get_first(name) for _, a in hits]
-        if any(v is None for v in got):  # an index built before the numbers were stored
-            return self._fast(name, hits)
-        return [int(v) if v is not None else None for v in got]
-
-    def _fast(self, name: str, hits: list[tuple[float, tantivy.DocAddress]]) -> list[int | None]:
-        values = self.searcher.fast_field_values(name, [a for _, a in hits])
-        return [int(v) if v is not None else None for v in values]
-
-    def _by_popularity(
-        self,
-        hits: list[tuple[float, tantivy.DocAddress]],
-        docs: dict[tuple[int, int], tantivy.Document],
-    ) -> list[tuple[float, tantivy.DocAddress]]:
-        """Text score × log2(2 + popularity), best first; ties in document order."""
-        if len(hits) < 2:
-            return hits
-        pops = self._numbers("popularity", hits, docs)
-        scored = [(s * math.log2(2 + (p or 0)), a) for (s, a), p in zip(hits, pops, strict=True)]
-        scored.sort(key=lambda x: (-x[0], x[1].segment_ord, x[1].doc))
-        return scored
+        pops: list[int],
+        kind: int | None,
+        seen: set[tuple[int, int]],
+    ) -> tuple[list[tuple[float, tantivy.DocAddress]], list[int]]:
+        """``hits`` and their popularity without the tier's strong matches listed already
+        (only documents in the tier can be one: their keys are read for those alone)."""
+        tier = self.tier
+        assert tier is not None
+        kinds = [kind] * len(hits) if kind is not None else src.numbers("kind", hits)
+        maybe = [i for i, (c, p) in enumerate(zip(kinds, pops, strict=True)) if tier.holds(c, p)]
+        # A few: from their stored documents (a fast-column read costs ~1.2 ms a call at 10M
+        # tracks whatever the number of hits; a stored document ~0.005 ms once its block is read)
+        if len(maybe) <= ranking.FEW_KEYS:
+            found = [ranking.stored_key(src, hits[i][1]) for i in maybe]
+        else:
+            found = ranking.keys(src, [hits[i] for i in maybe])
+        drop = {i for i, key in zip(maybe, found, strict=True) if key in seen}
+        keep = [i for i in range(len(hits)) if i not in drop]
+        return [hits[i] for i in keep], [pops[i] for i in keep]
 
     def _list(
         self,
@@ -220,15 +249,26 @@ class SearchIndex:
         nxt = hits[-1].ord if len(hits) == limit else None
         return Page(text, total, hits, next_after=nxt)
 
+    def _page(
+        self, items: list[tuple[float, Source, tantivy.DocAddress]], holdings: Holdings
+    ) -> list[Hit]:
+        """The page's hits, each read from the index it was found in (the tier or the whole)."""
+        if all(src.searcher is self.searcher for _, src, _ in items):
+            read = items[0][1].docs if items else None
+            return self.hits([(s, a) for s, _, a in items], holdings, read)
+        docs = [src.doc(a) for _, src, a in items]  # (a tier is never older than stored numbers)
+        nums = [{n: int(d.get_first(n) or 0) for n in _NUMBERS} for d in docs]
+        return self._hits([s for s, _, _ in items], docs, nums, holdings)
+
     def hits(
         self,
         ranked: list[tuple[float, tantivy.DocAddress]],
         holdings: Holdings,
         read: dict[tuple[int, int], tantivy.Document] | None = None,
     ) -> list[Hit]:
-        """The page's hits, each from its stored document (text, ID and small numbers; those
-        in ``read`` were read already); an index built before the numbers were stored reads
-        them from the fast fields."""
+        """The hits of documents of the whole index, each from its stored document (text, ID
+        and small numbers; those in ``read`` were read already); an index built before the
+        numbers were stored reads them from the fast fields."""
         read = read or {}
         docs = [read.get((a.segment_ord, a.doc)) or self.searcher.doc(a) for _, a in ranked]
         if docs and docs[0].get_first("ord") is None:
@@ -240,8 +280,17 @@ class SearchIndex:
             nums = [{n: c[i] for n, c in cols.items()} for i in range(len(docs))]
         else:
             nums = [{n: int(d.get_first(n) or 0) for n in _NUMBERS} for d in docs]
+        return self._hits([s for s, _ in ranked], docs, nums, holdings)
+
+    def _hits(
+        self,
+        scores: list[float],
+        docs: list[tantivy.Document],
+        nums: list[dict[str, int]],
+        holdings: Holdings,
+    ) -> list[Hit]:
         out = []
-        for (score, _), d, v in zip(ranked, docs, nums, strict=True):
+        for score, d, v in zip(scores, docs, nums, strict=True):
             kind = fields.KINDS[v["kind"]]
             hit = Hit(
                 kind=kind,

@@ -4,7 +4,9 @@ Every word must match (AND); a word matches a term in any text field, weighted b
 The last free word also matches as a prefix (search as you type), expanded to the
 ``PREFIX_TERMS`` most frequent completions in the index's lexicon (``search.lexicon``; the
 terms of title, artists and album), searched in those three fields (an unbounded prefix over
-all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4). Typo tolerance
+all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4; when those
+match nothing, the engine completes the word from the few documents the other words match,
+``engine.SearchIndex._completed``). Typo tolerance
 runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
 words of 4+ letters, as the exact terms the lexicon holds one edit away, then, still nothing,
 two edits in words of 8+ through Tantivy's automaton; both in title, artists and album only.
@@ -43,6 +45,7 @@ FIELD_ALIASES = {
 PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
 COMPLETE_WORD = 4000  # documents holding a typed word for its completions to be left out
 NEAR_FIELDS = ("title", "artists", "album")
+STRONG_FIELDS = ("title", "artists")  # where a popular tier's match ranks first (search.ranking)
 ORDER_BOOST = 4.0  # the typo pass's bonus for the words in order in the title (see _in_order)
 # Unicode's control characters (category Cc) but tab and line ends; one regex search, not
 # a category look-up per character (a tenth of an ISRC lookup's time, profiled at 1M)
@@ -64,6 +67,11 @@ class Parsed:
         """Whether a typo pass could match more: free words, or words in a text field."""
         text = (n for n, _, quoted in self.fielded if n in fields.TEXT_FIELDS and not quoted)
         return bool(self.words) or any(True for _ in text)
+
+    @property
+    def key_lookup(self) -> bool:
+        """Whether an exact key (ISRC, UPC, MBID, ID) is asked: a handful of documents."""
+        return any(n in fields.EXACT_FIELDS or n == "id" for n, _, _ in self.fielded)
 
     @property
     def empty(self) -> bool:
@@ -221,15 +229,28 @@ class Builder:
             value = value.lower()
         return Query.term_query(self.schema, name, value)
 
-    def build(self, p: Parsed, *, edits: int, filters: list[Query]) -> Query:
-        """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes."""
+    def build(
+        self,
+        p: Parsed,
+        *,
+        edits: int,
+        filters: list[Query],
+        strong: bool = False,
+        prefix: bool = True,
+    ) -> Query:
+        """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes. ``strong``:
+        the popular tier's strong matches (``search.ranking``): free words and phrases in
+        title or artists only, and on a typo pass the words in the typed order in the title.
+        ``prefix``: the last free word also matches as a prefix (search as you type)."""
+        names = STRONG_FIELDS if strong else fields.TEXT_FIELDS
         must: list[Query] = list(filters)
         for i, w in enumerate(p.words):
-            q = self._word(w, fields.TEXT_FIELDS, i == len(p.words) - 1, edits)
+            q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
             if q is not None:
                 must.append(q)
         for phrase in p.phrases:
-            alts = [self._phrase(phrase, n) for n in ("title", "artists", "album")]
+            where = [n for n in ("title", "artists", "album") if n in names]
+            alts = [self._phrase(phrase, n) for n in where]
             must.append(Query.boolean_query([(Occur.Should, a) for a in alts if a is not None]))
         for name, value, quoted in p.fielded:
             if name in fields.EXACT_FIELDS or name == "id":
@@ -251,6 +272,8 @@ class Builder:
         if not must:
             return Query.all_query()
         order = self._in_order(p.words) if edits and len(p.words) > 1 else None
+        if order is not None and strong:  # a strong typo match has them in order
+            return _all([*must, order])
         if order is not None:  # the typo pass: words in the query's order rank first
             return Query.boolean_query([*((Occur.Must, q) for q in must), (Occur.Should, order)])
         return _all(must)

@@ -239,9 +239,11 @@ def test_resume_after_kill_and_prune(tmp_path: Path) -> None:
     assert partial.exists()
     report = build_index(a, workers=2)
     assert report.documents["track"] == 30_000
-    # Shards committing every 2,000 documents made ~17 segments; the build merged them.
+    # Shards committing every 2,000 documents made ~17 segments, merged as they went and at the
+    # end by Tantivy's log merge policy (the only merge tantivy-py offers), which leaves a size
+    # level of fewer than 8 segments alone: 4 to 7 here, depending on where the kill fell.
     resumed = engine.open_current(a)
-    assert resumed.searcher.num_segments <= 4, resumed.searcher.num_segments
+    assert resumed.searcher.num_segments <= 7, resumed.searcher.num_segments
     # and removed the merged-away segments' files (Tantivy does not: the shards made them)
     meta = json.loads((resumed.path / "index" / "meta.json").read_text(encoding="utf-8"))
     live = {s["segment_id"].replace("-", "") for s in meta["segments"]}
@@ -251,10 +253,22 @@ def test_resume_after_kill_and_prune(tmp_path: Path) -> None:
     fresh = Archive.init(tmp_path / "b")
     ingest_synthetic(fresh, 30_000, seed=2)
     build_index(fresh, workers=1)
-    for q in ("", "shiviris", "fetan dugr", "year:2001..2002", "clakodrt"):
-        x, y = engine.search(a, q, limit=20), engine.search(fresh, q, limit=20)
-        assert x.total == y.total
-        assert sorted(h.id for h in x.hits) == sorted(h.id for h in y.hits) or q
+    x, y = engine.search(a, "", limit=50), engine.search(fresh, "", limit=50)
+    assert x.total == y.total == 30_000 and [h.id for h in x.hits] == [h.id for h in y.hits]
+    # The same first page, compared by score (equal scores may come out in another order across
+    # segments); every match when the total is exact. Deeper, popularity reorders windows of
+    # text matches whose edge is a tie, so the two builds may differ there.
+    for q in ("shiviris", "fetan dugr", "year:2001..2002", "clakodrt"):
+        x = engine.search(a, q, limit=20)
+        assert 0 < x.total <= 5_000, (q, x.total)
+        x = engine.search(a, q, limit=x.total)
+        y = engine.search(fresh, q, limit=x.total)
+        assert (x.total, x.total_exact) == (y.total, y.total_exact), q
+        assert len(x.hits) == len(y.hits) == x.total, q
+        top = [round(h.score, 3) for h in x.hits[:20]]
+        assert top == [round(h.score, 3) for h in y.hits[:20]], q
+        if x.total_exact:
+            assert sorted(h.id for h in x.hits) == sorted(h.id for h in y.hits), q
     # gc of the catalog, then prune: the old generation's index goes, the current one stays.
     ingest_synthetic(a, 1000, seed=3)
     build_index(a, workers=1)

@@ -11,7 +11,9 @@ import copy
 import json
 import os
 import re
+import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +48,18 @@ def _fuzz(make_test_default: int) -> Any:
     )
 
 
+CASES: Counter[str] = Counter()  # cases run per fuzzer, by name
+
+
+def _ran(name: str) -> None:
+    """In the soak, say how many cases a fuzzer ran (``pytest -s`` shows it) and hold it to the
+    knob: these fuzzers run Hypothesis inside the test, out of reach of its statistics."""
+    cases = CASES[name]
+    if SOAK:
+        print(f"fuzzed {name}: {cases:,} cases", file=sys.stderr)
+        assert cases >= FUZZ_EXAMPLES, f"{name}: {cases} cases, not {FUZZ_EXAMPLES}"
+
+
 def _check_ingest(archive: Archive, run: Any) -> None:
     """An ingest either refuses the input as a whole or accounts for every record it read."""
     report = accepts_or_rejects(run)
@@ -73,6 +87,7 @@ def test_flat_jsonl_files_are_ingested_or_rejected_with_reasons() -> None:
     @_fuzz(10)  # ~1.6 s an ingest on the loaded machine
     @given(data=mutated(JSONL_SEED))
     def run(data: bytes) -> None:
+        CASES["flat JSON lines"] += 1
         with tempfile.TemporaryDirectory() as tmp:
             archive = Archive.init(Path(tmp) / "archive")
             path = Path(tmp) / "in.jsonl"
@@ -80,6 +95,7 @@ def test_flat_jsonl_files_are_ingested_or_rejected_with_reasons() -> None:
             _check_ingest(archive, lambda: ingest_flat(archive, [path], "fuzz"))
 
     run()
+    _ran("flat JSON lines")
 
 
 # -- CSV against a fixed mapping ---------------------------------------------------------------
@@ -115,6 +131,7 @@ def test_csv_files_are_ingested_or_rejected_with_reasons() -> None:
     @_fuzz(12)  # ~0.8 s an ingest
     @given(data=mutated(CSV_SEED))
     def run(data: bytes) -> None:
+        CASES["CSV"] += 1
         with tempfile.TemporaryDirectory() as tmp:
             archive = Archive.init(Path(tmp) / "archive")
             (Path(tmp) / "map.toml").write_text(CSV_MAPPING)
@@ -123,6 +140,7 @@ def test_csv_files_are_ingested_or_rejected_with_reasons() -> None:
             _check_ingest(archive, lambda: ingest_tabular(archive, [path], Path(tmp) / "map.toml"))
 
     run()
+    _ran("CSV")
 
 
 def test_csv_regressions_reject_their_records_and_keep_the_rest(tmp_path: Path) -> None:
@@ -212,15 +230,19 @@ def test_musicbrainz_documents_map_or_are_rejected() -> None:
     @_fuzz(FUZZ_EXAMPLES)
     @given(doc=mutated_document(seeds))
     def structured(doc: dict[str, Any]) -> None:
+        CASES["MusicBrainz releases, mutated"] += 1
         _map_one("release", json.dumps(doc).encode())
 
     @_fuzz(FUZZ_EXAMPLES)
     @given(doc=json_values, kind=st.sampled_from(["release", "artist", "recording", "label"]))
     def arbitrary(doc: Any, kind: str) -> None:
+        CASES["MusicBrainz documents, any JSON"] += 1
         _map_one(kind, json.dumps(doc).encode())
 
     structured()
     arbitrary()
+    _ran("MusicBrainz releases, mutated")
+    _ran("MusicBrainz documents, any JSON")
 
 
 # -- search queries ----------------------------------------------------------------------------
@@ -273,6 +295,7 @@ def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) ->
     @_fuzz(FUZZ_EXAMPLES)
     @given(text=query_text)
     def parsing(text: str) -> None:
+        CASES["search query parsing"] += 1
         try:
             parse(text)
         except LongplayError as exc:  # the CLI prints it as one line
@@ -282,10 +305,13 @@ def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) ->
     @given(text=query_text)
     @example(text="000000000000012000000000 0")  # its typo regex once outgrew Tantivy's limit
     def searching(text: str) -> None:
+        CASES["searches"] += 1
         accepts_or_rejects(engine.search, tiny_index, text)
 
     parsing()
     searching()
+    _ran("search query parsing")
+    _ran("searches")
 
 
 # -- Subsonic request parameters ---------------------------------------------------------------
@@ -370,6 +396,7 @@ def test_subsonic_requests_answer_an_envelope_or_a_4xx(subsonic: Any) -> None:
     @_fuzz(100)  # ~50 ms a request in process; make soak runs 10,000
     @given(name=st.sampled_from(names), pairs=params, raw=st.booleans())
     def run(name: str, pairs: list[tuple[str, str]], raw: bool) -> None:
+        CASES["Subsonic requests"] += 1
         # raw: values go on the wire as written, so "%ff" arrives as a non-UTF-8 escape
         enc = (lambda s: quote(s, safe="%")) if raw else (lambda s: quote(s, safe=""))
         query = "&".join(f"{enc(k)}={enc(v)}" for k, v in [("u", "ann"), ("p", "pw"), *pairs])
@@ -386,3 +413,4 @@ def test_subsonic_requests_answer_an_envelope_or_a_4xx(subsonic: Any) -> None:
             assert body["error"]["message"] != "internal error", (name, query)
 
     run()
+    _ran("Subsonic requests")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from longplay import state
-from longplay.server import accounts
+from longplay.server import accounts, auth
 from longplay.server import library_state as ls
 from longplay.server.answers import Answer, AnswerCache
 from longplay.server.observe import AccessLog
@@ -169,3 +169,21 @@ def test_cached_pages_are_read_without_a_thread(tmp_path: Path) -> None:
         assert read_cached(fd, 100, 2560) in (None, b"")  # at the end: nothing more
     finally:
         os.close(fd)
+
+
+def test_cached_credentials_outlive_their_time_only_while_state_stands(
+    served: tuple[Live, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, server = served
+    monkeypatch.setattr(auth, "CACHE_S", 0.0)  # every credential is past its time at once
+    creds = live.auth(OTHER, OTHER_PASSWORD)
+    assert _album(live, auth=creds)  # checked in full, then kept
+    assert server.auth.cached(creds, "127.0.0.1") is not None  # nothing committed since
+    assert server.auth.cached({**creds, "t": "0" * 32}, "127.0.0.1") is None
+    # Another process's new password (a commit to state.sqlite; no forget() here) ends it.
+    accounts.set_password(live.archive, OTHER, "changed")
+    assert server.auth.cached(creds, "127.0.0.1") is None
+    body = live.get("getAlbum", id="al-1", auth=creds)["subsonic-response"]
+    assert body["status"] == "failed" and body["error"]["code"] == 40
+    accounts.set_password(live.archive, OTHER, OTHER_PASSWORD)
+    assert _album(live, auth=creds)

@@ -98,15 +98,18 @@ class Server:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         state.ensure(archive)
-        self.auth = Authenticator(
-            self.state, accounts.cipher(archive), int(self.settings.auth_attempts_per_minute)
-        )
         self.sessions = Sessions(archive, base_path(archive) + "/")
         self.scan: dict[str, Any] = {"scanning": False, "count": 0}
         self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
         self.services_lock = threading.Lock()
         self._listing = str(archive.torrents_dir / "torrents.json")  # stat per cached answer
         self.marks = MarkIndex(lambda: state.open_connection(archive, any_thread=True))
+        self.auth = Authenticator(
+            self.state,
+            accounts.cipher(archive),
+            int(self.settings.auth_attempts_per_minute),
+            self.marks.version,
+        )
         self.answers = AnswerCache(int(self.settings.server_answer_cache))
         self.services["answers"] = self.answers  # its size shows in /metrics
 

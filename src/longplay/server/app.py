@@ -56,6 +56,10 @@ SHAREABLE = frozenset(
     {"getAlbum", "getAlbumList", "getAlbumList2", "getArtist", "getArtists", "getSong", "search3"}
 )
 
+# Endpoints whose handlers touch neither SQLite nor the catalog: answered on the event loop
+# (a thread hop cost ping more than the answer; bench/RESULTS.md, h-srv).
+ON_LOOP = frozenset({"ping", "getLicense", "getMusicFolders"})
+
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
     "system",
@@ -268,10 +272,13 @@ async def dispatch(request: Request) -> Response:
     call = Call(request, params, server)
     try:
         ep = ENDPOINTS.get(name)
-        if ep is not None and ep.raw and name not in PUBLIC:  # streams: no thread when it can
+        if ep is not None and (ep.raw or name in ON_LOOP) and name not in PUBLIC:
+            # Streams and answers without I/O: no thread hop when the credentials are cached.
             user = server.auth.cached({k: v[0] for k, v in params.items() if v}, address)
             if user is not None:
                 call.user = user
+                if not ep.raw:
+                    return render(params, responses.envelope(ep.handler(call)))
                 response: Response = await ep.handler(call)
                 return response
         result = await run_in_threadpool(_sync_call, server, call, name, address)

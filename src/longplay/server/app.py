@@ -9,6 +9,7 @@ answered in XML, or JSON with ``f=json``; every failure becomes a Subsonic error
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -115,6 +116,8 @@ class Server:
             self.marks.version,
         )
         self.answers = AnswerCache(int(self.settings.server_answer_cache))
+        # Shareable answers being computed, by key (answers.key_of): touched on the loop only.
+        self.flights: dict[tuple[Any, ...], asyncio.Future[None]] = {}
         self.services["answers"] = self.answers  # its size shows in /metrics
 
     def state(self) -> sqlite3.Connection:
@@ -269,6 +272,32 @@ async def dispatch(request: Request) -> Response:
     kept = _from_cache(server, name, params, address)
     if kept is not None:
         return kept
+    if name not in SHAREABLE or server.answers.budget <= 0:
+        return await _answer(server, request, name, params, address)
+    # One computation per shareable answer at a time: callers asking for it meanwhile wait for
+    # it and take the kept copy (a cold answer under 256 connections was computed 256 times
+    # at once in the thread pool, seconds of queue; bench/RESULTS.md, h-srv).
+    key = key_of(name, params)
+    pending = server.flights.get(key)
+    if pending is not None:
+        await asyncio.wait((pending,))  # not shielded: a waiter's cancellation stays its own
+        kept = _from_cache(server, name, params, address)
+        if kept is not None:
+            return kept
+        return await _answer(server, request, name, params, address)
+    flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    server.flights[key] = flight
+    try:
+        return await _answer(server, request, name, params, address)
+    finally:
+        del server.flights[key]
+        flight.set_result(None)
+
+
+async def _answer(
+    server: Server, request: Request, name: str, params: dict[str, list[str]], address: str
+) -> Response:
+    """The full path: credentials, handler (in a worker thread unless it needs none), render."""
     call = Call(request, params, server)
     try:
         ep = ENDPOINTS.get(name)

@@ -1,6 +1,6 @@
 """A closed-loop latency client whose figures add up: N keep-alive connections, one request each.
 
-    python bench/_latency.py URL CONNECTIONS SECONDS [SERVER_PID]    # prints one JSON line
+    python bench/_latency.py URL CONNECTIONS SECONDS [SERVER_PID|-] [HEADER...]   # one JSON line
 
 wrk's latency percentiles on this 2-core machine do not: under CPU contention its mean latency
 times its request rate exceeds its connection count (Little's law says it cannot; bench/RESULTS.md,
@@ -72,10 +72,19 @@ class _Connection(asyncio.Protocol):
             self.state["errors"] += 1
 
 
-def measure(url: str, connections: int, seconds: float, pid: int | None = None) -> dict[str, Any]:
+def measure(
+    url: str,
+    connections: int,
+    seconds: float,
+    pid: int | None = None,
+    headers: tuple[str, ...] = (),
+) -> dict[str, Any]:
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    request = f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
+    extra = "".join(f"{h}\r\n" for h in headers)
+    request = (
+        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
+    )
     latencies: list[float] = []
     state: dict[str, Any] = {"until": float("inf"), "errors": 0, "measuring": False, "begin": 0.0}
 
@@ -124,5 +133,9 @@ def measure(url: str, connections: int, seconds: float, pid: int | None = None) 
 
 
 if __name__ == "__main__":
-    pid = int(sys.argv[4]) if len(sys.argv) > 4 else None
-    print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), pid)))
+    pid = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] != "-" else None
+    print(
+        json.dumps(
+            measure(sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), pid, tuple(sys.argv[5:]))
+        )
+    )

@@ -208,10 +208,12 @@ def wrk(
     }
 
 
-def closed_loop(url: str, connections: int, seconds: float, pid: int) -> dict[str, Any]:
+def closed_loop(
+    url: str, connections: int, seconds: float, pid: int, headers: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """bench/_latency.py in its own process (pinned like wrk with --pin)."""
     cmd = [*LOAD_PREFIX, sys.executable, str(ROOT / "bench" / "_latency.py")]
-    cmd += [url, str(connections), f"{seconds:g}", str(pid)]
+    cmd += [url, str(connections), f"{seconds:g}", str(pid), *headers]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return dict(json.loads(out.strip().splitlines()[-1]))
 
@@ -220,9 +222,7 @@ def latencies(name: str, tg: dict[str, Any], connections: int, seconds: float, p
     """p99 from a client whose figures satisfy Little's law, and how long the server waited
     for a core meanwhile (its main thread's schedstat)."""
     for ep, (url, headers) in tg.items():
-        if headers:
-            continue  # the closed-loop client sends plain GETs
-        r = closed_loop(url, connections, seconds, pid)
+        r = closed_loop(url, connections, seconds, pid, headers)
         drain(url)
         print(
             f"{name:22}{ep:15}{connections:>5}{r['rps']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"

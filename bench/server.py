@@ -24,12 +24,20 @@ Both archives get a search index (`longplay index`), as a deployment would: sear
 through it, and its answers are kept per generation (docs/serve.md, Kept answers). wrk repeats
 one URL, so every request after the first of each is answered from the kept answers;
 ``--no-answer-cache`` turns them off (``server_answer_cache = 0``) to measure the full path.
+
+wrk's latency percentiles overstate the tail when the cores are contended (its mean latency
+times its rate exceeds its connections, which Little's law forbids: the ``Little`` column, 1.00
+at most for honest figures), so p50/p99 at the last connection count are measured again with
+bench/_latency.py, a closed-loop client, which also reports how long each server's main thread
+waited for a core. ``--pin`` puts the servers on core 1 and wrk (one thread) and the clients
+on core 0, so load generator and server do not take each other's core.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import random
 import re
@@ -52,6 +60,10 @@ from _streams import listeners, opus_first_bytes
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out" / "server"
 CLIPS = 300
+# --pin: servers on core 1, load generators on core 0 (so neither takes the other's core).
+SERVER_PREFIX: list[str] = []
+LOAD_PREFIX: list[str] = []
+WRK_THREADS = 2
 
 
 def free_port() -> int:
@@ -107,7 +119,9 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     log = OUT / f"server-{port}.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+        proc = subprocess.Popen(
+            [*SERVER_PREFIX, *cmd], stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+        )
     try:
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -165,7 +179,8 @@ def longplay_cmd(root: Path, port: int) -> list[str]:
 def wrk(
     url: str, connections: int, seconds: float, headers: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds:g}s", "--latency", "--timeout", "10s"]
+    cmd = [*LOAD_PREFIX, "wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{seconds:g}s"]
+    cmd += ["--latency", "--timeout", "10s"]
     for h in headers:
         cmd += ["-H", h]
     text = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -177,6 +192,8 @@ def wrk(
         return float(found[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found[2]]
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    mean = re.search(r"^\s+Latency\s+([\d.]+)(us|ms|s)\s", text, re.M)
+    mean_ms = float(mean[1]) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[mean[2]] if mean else 0.0
     sock = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = (sum(int(g) for g in sock.groups()) if sock else 0) + (int(non2xx[1]) if non2xx else 0)
@@ -185,7 +202,35 @@ def wrk(
         "p50": ms("50%"),
         "p99": ms("99%"),
         "errors": errors,
+        # Little's law: mean latency x rate cannot exceed the connections (1.0 at most); above
+        # it, wrk's latencies are inflated (seen under CPU contention, bench/RESULTS.md h-srv).
+        "little": mean_ms / 1000 * (float(rps[1]) if rps else 0.0) / connections,
     }
+
+
+def closed_loop(
+    url: str, connections: int, seconds: float, pid: int, headers: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """bench/_latency.py in its own process (pinned like wrk with --pin)."""
+    cmd = [*LOAD_PREFIX, sys.executable, str(ROOT / "bench" / "_latency.py")]
+    cmd += [url, str(connections), f"{seconds:g}", str(pid), *headers]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def latencies(name: str, tg: dict[str, Any], connections: int, seconds: float, pid: int) -> None:
+    """p99 from a client whose figures satisfy Little's law, and how long the server waited
+    for a core meanwhile (its main thread's schedstat)."""
+    for ep, (url, headers) in tg.items():
+        r = closed_loop(url, connections, seconds, pid, headers)
+        drain(url)
+        print(
+            f"{name:22}{ep:15}{connections:>5}{r['rps']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
+            f"{r['errors']:>8}   p999 {r['p999']:.0f}, max {r['max']:.0f}, Little {r['little']:.2f}; "
+            f"server ran {r['server_ran_s']:.1f} s, waited for a core {r['server_waited_s']:.1f} s "
+            f"of {r['seconds']:.1f} s",
+            flush=True,
+        )
 
 
 def drain(url: str) -> None:
@@ -258,7 +303,8 @@ def measure(
             drain(url)
             table[(name, ep, c)] = r
             print(
-                f"{name:22}{ep:15}{c:>5}{r['rps']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}{r['errors']:>8}",
+                f"{name:22}{ep:15}{c:>5}{r['rps']:>10.0f}{r['p50']:>10.1f}{r['p99']:>10.1f}"
+                f"{r['errors']:>8}{r['little']:>8.2f}",
                 flush=True,
             )
 
@@ -277,7 +323,20 @@ def main() -> None:
     ap.add_argument("--stream-seconds", type=float, default=30.0, help="listeners' run (30)")
     ap.add_argument("--opus", type=int, default=10, help="Opus transcodes timed (10)")
     ap.add_argument("--no-answer-cache", action="store_true", help="server_answer_cache = 0")
+    ap.add_argument("--pin", action="store_true", help="servers on core 1, wrk -t1 on core 0")
+    ap.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=10.0,
+        help="closed-loop client per endpoint (0: none)",
+    )
     args = ap.parse_args()
+    global WRK_THREADS
+    if args.pin:
+        os.sched_setaffinity(0, {0})  # this process's own clients (listeners, Opus) too
+        SERVER_PREFIX[:] = ["taskset", "-c", "1"]
+        LOAD_PREFIX[:] = ["taskset", "-c", "0"]
+        WRK_THREADS = 1
     tracks = args.tracks or (20_000 if args.quick else 1_000_000)
     seconds = args.seconds or (5.0 if args.quick else 20.0)
     conns = args.connections or ([256] if args.quick else [64, 256])
@@ -287,24 +346,38 @@ def main() -> None:
     large = archive_with(f"archive-{tracks}", tracks)
     small = archive_with("archive-clips", 0)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} (start)")
-    print(f"wrk -t2, {seconds:g} s per run; latency in ms; catalog {tracks:,} tracks")
+    pinned = " (pinned: wrk and clients on core 0, servers on core 1)" if args.pin else ""
+    print(
+        f"wrk -t{WRK_THREADS}, {seconds:g} s per run; latency in ms; catalog {tracks:,} tracks{pinned}"
+    )
     print(
         f"{'server':22}{'endpoint':15}{'conns':>5}{'req/s':>10}{'p50':>10}{'p99':>10}{'errors':>8}"
+        f"{'Little':>8}"
     )
     table: dict[Any, dict[str, float]] = {}
     port = free_port()
     if args.no_answer_cache:
         os.environ["LONGPLAY_SERVER_ANSWER_CACHE"] = "0"
-    with running(longplay_cmd(large, port), port):
-        measure("longplay", longplay_targets(f"http://127.0.0.1:{port}", 2), conns, seconds, table)
+    with running(longplay_cmd(large, port), port) as proc:
+        tg = longplay_targets(f"http://127.0.0.1:{port}", 2)
+        measure("longplay", tg, conns, seconds, table)
+        if args.latency_seconds:
+            print("closed-loop client (bench/_latency.py), its p50/p99:")
+            latencies("longplay", tg, conns[-1], args.latency_seconds, proc.pid)
         if args.listeners:
             base = f"http://127.0.0.1:{port}"
             stream_measures(base, args.listeners, args.play_seconds, args.stream_seconds, args.opus)
     port = free_port()
     floor = [sys.executable, str(ROOT / "bench" / "_peers.py"), str(large), str(port)]
-    with running(floor, port):
+    with running(floor, port) as proc:
         url = f"http://127.0.0.1:{port}/rest/ping"
         measure("floor (bare Starlette)", {"fixed 1kB": (url, ())}, conns, seconds, table)
+        if args.latency_seconds:
+            print("closed-loop client (bench/_latency.py), its p50/p99:")
+            latencies(
+                "floor (bare Starlette)", {"fixed 1kB": (url, ())}, conns[-1],
+                args.latency_seconds, proc.pid,
+            )  # fmt: skip
         if args.listeners:  # the same listeners against the bare app: this machine's floor
             out = listeners(url.split("/rest/")[0], {}, ["x"], args.listeners, args.play_seconds,
                             args.stream_seconds)  # fmt: skip

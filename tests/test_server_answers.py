@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +14,10 @@ import httpx
 import pytest
 
 from longplay import state
-from longplay.server import accounts
+from longplay.server import accounts, auth
 from longplay.server import library_state as ls
 from longplay.server.answers import Answer, AnswerCache
+from longplay.server.endpoints import ENDPOINTS, Endpoint
 from longplay.server.observe import AccessLog
 from serverfixtures import OTHER, OTHER_PASSWORD, PASSWORD, USER, Live, build_archive, start
 
@@ -169,3 +172,48 @@ def test_cached_pages_are_read_without_a_thread(tmp_path: Path) -> None:
         assert read_cached(fd, 100, 2560) in (None, b"")  # at the end: nothing more
     finally:
         os.close(fd)
+
+
+def test_cached_credentials_outlive_their_time_only_while_state_stands(
+    served: tuple[Live, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, server = served
+    monkeypatch.setattr(auth, "CACHE_S", 0.0)  # every credential is past its time at once
+    creds = live.auth(OTHER, OTHER_PASSWORD)
+    assert _album(live, auth=creds)  # checked in full, then kept
+    assert server.auth.cached(creds, "127.0.0.1") is not None  # nothing committed since
+    assert server.auth.cached({**creds, "t": "0" * 32}, "127.0.0.1") is None
+    # Another process's new password (a commit to state.sqlite; no forget() here) ends it.
+    accounts.set_password(live.archive, OTHER, "changed")
+    assert server.auth.cached(creds, "127.0.0.1") is None
+    body = live.get("getAlbum", id="al-1", auth=creds)["subsonic-response"]
+    assert body["status"] == "failed" and body["error"]["code"] == 40
+    accounts.set_password(live.archive, OTHER, OTHER_PASSWORD)
+    assert _album(live, auth=creds)
+
+
+def test_an_answer_asked_for_at_once_is_computed_once(
+    served: tuple[Live, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, _ = served
+    accounts.add_user(live.archive, "cara", "pw cara")  # no marks anywhere
+    creds = live.auth("cara", "pw cara")
+    live.ok("ping", auth=creds)  # her credentials are cached
+    original = ENDPOINTS["getAlbumList2"]
+    runs: list[int] = []
+
+    def slow(call: Any) -> Any:
+        runs.append(1)
+        time.sleep(0.3)  # long enough for every request below to arrive meanwhile
+        return original.handler(call)
+
+    monkeypatch.setitem(ENDPOINTS, "getAlbumList2", Endpoint("getAlbumList2", slow, False))
+    params = {**creds, "f": "json", "type": "alphabeticalByArtist", "size": "4"}
+
+    def one(_: int) -> bytes:
+        return httpx.get(f"{live.base}/rest/getAlbumList2", params=params, timeout=30).content
+
+    with ThreadPoolExecutor(16) as pool:
+        bodies = list(pool.map(one, range(16)))
+    assert len(runs) == 1 and len(set(bodies)) == 1
+    assert b'"status":"ok"' in bodies[0] and b'"album":[' in bodies[0]

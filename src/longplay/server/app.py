@@ -9,6 +9,7 @@ answered in XML, or JSON with ``f=json``; every failure becomes a Subsonic error
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -56,6 +57,10 @@ SHAREABLE = frozenset(
     {"getAlbum", "getAlbumList", "getAlbumList2", "getArtist", "getArtists", "getSong", "search3"}
 )
 
+# Endpoints whose handlers touch neither SQLite nor the catalog: answered on the event loop
+# (a thread hop cost ping more than the answer; bench/RESULTS.md, h-srv).
+ON_LOOP = frozenset({"ping", "getLicense", "getMusicFolders"})
+
 # Handler modules register their endpoints when imported.
 HANDLER_MODULES = (
     "system",
@@ -98,16 +103,21 @@ class Server:
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         state.ensure(archive)
-        self.auth = Authenticator(
-            self.state, accounts.cipher(archive), int(self.settings.auth_attempts_per_minute)
-        )
         self.sessions = Sessions(archive, base_path(archive) + "/")
         self.scan: dict[str, Any] = {"scanning": False, "count": 0}
         self.services: dict[str, Any] = {}  # lazily built media services (transcoder, ...)
         self.services_lock = threading.Lock()
         self._listing = str(archive.torrents_dir / "torrents.json")  # stat per cached answer
         self.marks = MarkIndex(lambda: state.open_connection(archive, any_thread=True))
+        self.auth = Authenticator(
+            self.state,
+            accounts.cipher(archive),
+            int(self.settings.auth_attempts_per_minute),
+            self.marks.version,
+        )
         self.answers = AnswerCache(int(self.settings.server_answer_cache))
+        # Shareable answers being computed, by key (answers.key_of): touched on the loop only.
+        self.flights: dict[tuple[Any, ...], asyncio.Future[None]] = {}
         self.services["answers"] = self.answers  # its size shows in /metrics
 
     def state(self) -> sqlite3.Connection:
@@ -262,13 +272,42 @@ async def dispatch(request: Request) -> Response:
     kept = _from_cache(server, name, params, address)
     if kept is not None:
         return kept
+    if name not in SHAREABLE or server.answers.budget <= 0:
+        return await _answer(server, request, name, params, address)
+    # One computation per shareable answer at a time: callers asking for it meanwhile wait for
+    # it and take the kept copy (a cold answer under 256 connections was computed 256 times
+    # at once in the thread pool, seconds of queue; bench/RESULTS.md, h-srv).
+    key = key_of(name, params)
+    pending = server.flights.get(key)
+    if pending is not None:
+        await asyncio.wait((pending,))  # not shielded: a waiter's cancellation stays its own
+        kept = _from_cache(server, name, params, address)
+        if kept is not None:
+            return kept
+        return await _answer(server, request, name, params, address)
+    flight: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    server.flights[key] = flight
+    try:
+        return await _answer(server, request, name, params, address)
+    finally:
+        del server.flights[key]
+        flight.set_result(None)
+
+
+async def _answer(
+    server: Server, request: Request, name: str, params: dict[str, list[str]], address: str
+) -> Response:
+    """The full path: credentials, handler (in a worker thread unless it needs none), render."""
     call = Call(request, params, server)
     try:
         ep = ENDPOINTS.get(name)
-        if ep is not None and ep.raw and name not in PUBLIC:  # streams: no thread when it can
+        if ep is not None and (ep.raw or name in ON_LOOP) and name not in PUBLIC:
+            # Streams and answers without I/O: no thread hop when the credentials are cached.
             user = server.auth.cached({k: v[0] for k, v in params.items() if v}, address)
             if user is not None:
                 call.user = user
+                if not ep.raw:
+                    return render(params, responses.envelope(ep.handler(call)))
                 response: Response = await ep.handler(call)
                 return response
         result = await run_in_threadpool(_sync_call, server, call, name, address)

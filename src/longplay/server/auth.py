@@ -35,7 +35,11 @@ from longplay.server.errors import (
     missing,
 )
 
-CACHE_S = 5.0  # a password changed by `longplay user passwd` is seen within this
+# A password changed by `longplay user passwd` is seen within this, or at once: a cached
+# credential outlives it only while state.sqlite's data version says nothing was committed since
+# it was read. Expiring on time alone sent every request in flight for a user through a worker
+# thread at once, every CACHE_S, the p99 tail of bench/RESULTS.md (issue 21, h-srv).
+CACHE_S = 5.0
 WINDOW_S = 60.0
 MAX_KEYS = 100_000  # user names and addresses with recent failures kept at most
 
@@ -117,26 +121,39 @@ class WebCredential:
 
 
 class Authenticator:
-    def __init__(self, connect: Callable[[], sqlite3.Connection], key: Fernet, limit: int):
+    def __init__(
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        key: Fernet,
+        limit: int,
+        version: Callable[[], int] | None = None,
+    ):
         self._connect = connect
         self._key = key
+        self._version = version  # state.sqlite's data version (answers.MarkIndex.version)
         self.limiter = RateLimiter(limit)
-        self._cache: dict[str, tuple[float, accounts.User | None, str | None]] = {}
+        # name -> (expiry, user, clear password, data version it was read at)
+        self._cache: dict[str, tuple[float, accounts.User | None, str | None, int]] = {}
         self._lock = threading.Lock()
 
+    def _fresh(self, hit: tuple[float, accounts.User | None, str | None, int]) -> bool:
+        if hit[0] > time.monotonic():
+            return True
+        return self._version is not None and hit[3] >= 0 and hit[3] == self._version()
+
     def _user(self, name: str) -> tuple[accounts.User | None, str | None]:
-        now = time.monotonic()
         with self._lock:
             hit = self._cache.get(name)
-        if hit and hit[0] > now:
+        if hit and self._fresh(hit):
             return hit[1], hit[2]
+        version = self._version() if self._version is not None else -1  # before the read
         con = self._connect()
         user = accounts.find_user(con, name)
         password = accounts.password_of(con, self._key, name) if user else None
         with self._lock:
             if len(self._cache) > 10_000:
                 self._cache.clear()
-            self._cache[name] = (now + CACHE_S, user, password)
+            self._cache[name] = (time.monotonic() + CACHE_S, user, password, version)
         return user, password
 
     def cached(self, params: Mapping[str, str], address: str) -> accounts.User | None:
@@ -154,7 +171,7 @@ class Authenticator:
             return None
         with self._lock:
             hit = self._cache.get(u)
-        if hit is None or hit[0] <= time.monotonic() or hit[1] is None or hit[2] is None:
+        if hit is None or hit[1] is None or hit[2] is None or not self._fresh(hit):
             return None
         if self.limiter.blocked(f"user:{u.lower()}", f"addr:{address}"):
             return None

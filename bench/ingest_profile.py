@@ -40,6 +40,9 @@ def _label(sql: str) -> str:
     return label
 
 
+_EXPLAIN: list[str] = []  # statement labels to run under EXPLAIN ANALYZE (--explain)
+
+
 class _Timed:
     """A DuckDB connection whose ``execute`` records CPU and wall time per statement label."""
 
@@ -47,12 +50,18 @@ class _Timed:
         self._con = con
 
     def execute(self, sql: str, *args: Any) -> Any:
+        label = _label(sql)
+        explain = label in _EXPLAIN
         c, t = time.process_time(), time.perf_counter()
-        self._con.execute(sql, *args)
-        s = _STATS[_label(sql)]
+        # An explained statement runs once, under EXPLAIN ANALYZE (its time per operator; its
+        # own figure then includes the profiling).
+        self._con.execute(("EXPLAIN ANALYZE " if explain else "") + sql, *args)
+        s = _STATS[label]
         s[0] += time.process_time() - c
         s[1] += time.perf_counter() - t
         s[2] += 1
+        if explain:
+            print(f"-- {label}\n{self._con.fetchall()[0][-1]}")
         return self
 
     def __getattr__(self, name: str) -> Any:
@@ -70,7 +79,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("files", nargs="+", type=Path)
     ap.add_argument("--dir", default=None, help="scratch directory for the archive")
+    ap.add_argument(
+        "--explain",
+        action="append",
+        default=[],
+        help="a statement label (as printed) to show under EXPLAIN ANALYZE instead of running it once",
+    )
     args = ap.parse_args()
+    _EXPLAIN.extend(args.explain)
     os.environ["LONGPLAY_NO_PROGRESS"] = "1"
     real_connect = duckdb.connect
 

@@ -297,7 +297,7 @@ class Normalizer:
 
     # -- writes ---------------------------------------------------------------------------------
     def _write(self) -> None:
-        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        con, g, src = self.con, self.gen, _lit(self.source)
         named = _NAMED
         if self.replacing:
             con.execute(

@@ -11,9 +11,7 @@ import copy
 import json
 import os
 import re
-import sys
 import tempfile
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +21,8 @@ from hypothesis import strategies as st
 
 from longplay.archive import Archive
 from longplay.errors import LongplayError
-from test_fuzz_parsers import FUZZ_EXAMPLES, accepts_or_rejects, json_values, mutated
+from test_fuzz_parsers import CASES, FUZZ_EXAMPLES, accepts_or_rejects, json_values, mutated
+from test_fuzz_parsers import ran as _ran
 
 SOAK = "LONGPLAY_FUZZ_EXAMPLES" in os.environ  # read now: the fixture below removes it
 
@@ -46,18 +45,6 @@ def _fuzz(make_test_default: int) -> Any:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
         database=None,
     )
-
-
-CASES: Counter[str] = Counter()  # cases run per fuzzer, by name
-
-
-def _ran(name: str) -> None:
-    """In the soak, say how many cases a fuzzer ran (``pytest -s`` shows it) and hold it to the
-    knob: these fuzzers run Hypothesis inside the test, out of reach of its statistics."""
-    cases = CASES[name]
-    if SOAK:
-        print(f"fuzzed {name}: {cases:,} cases", file=sys.stderr)
-        assert cases >= FUZZ_EXAMPLES, f"{name}: {cases} cases, not {FUZZ_EXAMPLES}"
 
 
 def _check_ingest(archive: Archive, run: Any) -> None:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,17 @@ FUZZ = settings(
 )
 BEETS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "audio" / "beets"
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
+SOAK = "LONGPLAY_FUZZ_EXAMPLES" in os.environ
+CASES: Counter[str] = Counter()  # cases run per fuzzer that runs Hypothesis inside its test
+
+
+def ran(name: str) -> None:
+    """In the soak, say how many cases a fuzzer ran (``pytest -s`` shows it) and hold it to the
+    knob: Hypothesis run inside a test is out of reach of ``--hypothesis-show-statistics``."""
+    cases = CASES[name]
+    if SOAK:
+        print(f"fuzzed {name}: {cases:,} cases", file=sys.stderr)
+        assert cases >= FUZZ_EXAMPLES, f"{name}: {cases} cases, not {FUZZ_EXAMPLES}"
 
 
 @st.composite
@@ -179,11 +192,13 @@ def test_manifests_are_read_or_refused(tmp_path: Path) -> None:
     @FUZZ
     @given(data=mutated(seed))
     def run(data: bytes) -> None:
+        CASES["manifests"] += 1
         path = tmp_path / "x.manifest.jsonl"
         path.write_bytes(data)
         accepts_or_rejects(read_manifest, path)
 
     run()
+    ran("manifests")
 
 
 # -- restore data ------------------------------------------------------------------------------
@@ -197,6 +212,7 @@ def test_restore_data_is_applied_or_refused() -> None:
     @FUZZ
     @given(data=mutated(blob), target=st.sampled_from([tagged, tagged[:-7], b"", original]))
     def run(data: bytes, target: bytes) -> None:
+        CASES["restore data"] += 1
         info = accepts_or_rejects(patches.parse, data)
         rebuilt = accepts_or_rejects(patches.apply, target, data)
         if rebuilt is not None:  # whatever applies must rebuild exactly the promised original
@@ -205,6 +221,7 @@ def test_restore_data_is_applied_or_refused() -> None:
             assert hashlib.sha256(rebuilt).hexdigest() == info.original_sha256
 
     run()
+    ran("restore data")
 
 
 # -- text inputs: exclusion lists, tabular mappings --------------------------------------------
@@ -220,11 +237,13 @@ def test_exclusion_lists_are_read_or_refused(tmp_path: Path) -> None:
     @FUZZ
     @given(data=mutated(seed))
     def run(data: bytes) -> None:
+        CASES["exclusion lists"] += 1
         path = tmp_path / "exclude.txt"
         path.write_bytes(data)
         accepts_or_rejects(parse, path)
 
     run()
+    ran("exclusion lists")
 
 
 def test_tabular_mappings_are_read_or_refused(tmp_path: Path) -> None:
@@ -239,11 +258,13 @@ def test_tabular_mappings_are_read_or_refused(tmp_path: Path) -> None:
     @FUZZ
     @given(data=mutated(seed))
     def run(data: bytes) -> None:
+        CASES["tabular mappings"] += 1
         path = tmp_path / "map.toml"
         path.write_bytes(data)
         accepts_or_rejects(load_mapping, path)
 
     run()
+    ran("tabular mappings")
 
 
 # -- audio files -------------------------------------------------------------------------------
@@ -259,6 +280,7 @@ def test_mutated_audio_files_are_examined_or_rejected(tmp_path: Path) -> None:
     @FUZZ
     @given(which=st.integers(0, len(seeds) - 1), edits=st.data())
     def run(which: int, edits: st.DataObject) -> None:
+        CASES["audio files through examine"] += 1
         data = edits.draw(mutated(seeds[which]))
         path = tmp_path / f"fuzzed{AUDIO[which].suffix}"
         path.write_bytes(data)
@@ -268,6 +290,7 @@ def test_mutated_audio_files_are_examined_or_rejected(tmp_path: Path) -> None:
             assert record["reason"]
 
     run()
+    ran("audio files through examine")
 
 
 # Files with pictures and lyrics, so mutations land in the frames the server reads on request.
@@ -286,6 +309,7 @@ def test_covers_and_lyrics_of_mutated_files_are_read_or_refused(tmp_path: Path) 
     @FUZZ
     @given(which=st.integers(0, len(seeds) - 1), edits=st.data())
     def run(which: int, edits: st.DataObject) -> None:
+        CASES["covers and lyrics of audio files"] += 1
         path = tmp_path / f"fuzzed{SERVED[which].suffix}"
         path.write_bytes(edits.draw(mutated(seeds[which])))
         cover = find_cover(path)
@@ -294,6 +318,7 @@ def test_covers_and_lyrics_of_mutated_files_are_read_or_refused(tmp_path: Path) 
         assert isinstance(lyrics(path), list)
 
     run()
+    ran("covers and lyrics of audio files")
 
 
 @FUZZ

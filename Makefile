@@ -26,10 +26,10 @@ help:
 	@echo "make lint   ruff check, ruff format --check and mypy"
 	@echo "make readme rerun the README's commands and put their real output in place"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,analysis,cluster]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,analysis,cluster]'
 	@bash scripts/system-deps.sh $(DEB_LIBRARIES)
 	touch $(STAMP)
 

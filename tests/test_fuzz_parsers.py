@@ -95,10 +95,12 @@ def test_torrents_are_loaded_or_refused(torrent_bytes: bytes) -> None:
     @FUZZ
     @given(data=mutated(torrent_bytes))
     def run(data: bytes) -> None:
+        CASES["torrents"] += 1
         accepts_or_rejects(load_torrent, data, "fuzzed.torrent")
         accepts_or_rejects(read_torrent, data)
 
     run()
+    ran("torrents")
 
 
 bencode = st.recursive(
@@ -158,9 +160,11 @@ def test_torrent_listings_are_read_or_refused(listing_bytes: bytes) -> None:
     @FUZZ
     @given(data=mutated(listing_bytes))
     def run(data: bytes) -> None:
+        CASES["torrent listings"] += 1
         accepts_or_rejects(parse_listing, data, "torrents.json")
 
     run()
+    ran("torrent listings")
 
 
 json_values = st.recursive(

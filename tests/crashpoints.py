@@ -165,6 +165,8 @@ def fingerprint(root: Path) -> dict[str, object]:
             continue
         if rel.startswith("/analysis/fpindex/"):  # compared by content below, not by segment
             continue
+        if "/tier/" in rel and p.name != "tier.json":  # the tier's Tantivy files: by answers
+            continue
         if p.name.endswith(DATABASE_SUFFIXES):
             kind = _duckdb_tables if p.name.endswith(".duckdb") else _sqlite_tables
             out[rel] = kind(p, root)

@@ -37,7 +37,10 @@ SONGS = [
 ]
 
 
-def _record(key: str, title: str, artist: str, album: str, pop: int, isrc: str) -> dict:
+def _record(
+    key: str, title: str, artist: str, album: str, pop: int, isrc: str | None = None
+) -> dict:
+    """A flat track record with one artist (test_search_tier.py's songs have no ISRC)."""
     return {
         "track_key": key,
         "title": title,

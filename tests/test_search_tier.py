@@ -18,6 +18,7 @@ from longplay.search import engine, fields, query, ranking, tier
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
 from longplay.search.query import parse
+from test_search import _record
 
 # (key, title, artist, album, popularity): "zanquor" in titles and albums, popular and not.
 SONGS = [
@@ -28,21 +29,6 @@ SONGS = [
     ("v1", "Vorplex Quintaran", "Nobody", "Tapes", 0),
     ("v2", "Vorplex Stravulent", "Nobody", "Tapes", 0),
 ]
-
-
-def _record(key: str, title: str, artist: str, album: str, pop: int) -> dict:
-    return {
-        "track_key": key,
-        "title": title,
-        "popularity": pop,
-        "duration_ms": 200_000,
-        "genres": ["rock"],
-        "artists": [{"key": artist, "name": artist, "mbid": None, "join_phrase": ""}],
-        "album_key": album,
-        "album_title": album,
-        "release_date": "1999-01-01",
-        "album_artists": [{"key": artist, "name": artist, "mbid": None, "join_phrase": ""}],
-    }
 
 
 def _ids(a: Archive, sql: str) -> list[int]:

@@ -22,7 +22,7 @@ from longplay.audio.library import LibraryStore
 from longplay.audio.scan import scan
 from longplay.audio.tags import TagRecord, write_tags
 from longplay.cli import cli
-from procs import assert_all_exit, busy_workers
+from procs import assert_all_exit, busy_workers, workers_of
 
 
 def rows(archive: Archive, table: str = "files") -> dict[str, dict[str, Any]]:
@@ -166,7 +166,8 @@ def test_kill_9_during_scan_leaves_no_worker_and_the_rerun_ends_the_same(
     clip_dir: Path, tmp_path: Path, cli_env: dict[str, str]
 ) -> None:
     music = tmp_path / "music"
-    for n in range(16):  # 160 files: long enough to kill mid-way, cheap to make
+    # 960 files: 160 took 0.8 s on an idle machine here, over before both workers were busy.
+    for n in range(96):
         shutil.copytree(clip_dir, music / f"copy{n:02d}")
     killed, clean = Archive.init(tmp_path / "killed"), Archive.init(tmp_path / "clean")
 
@@ -188,7 +189,7 @@ def test_kill_9_during_scan_leaves_no_worker_and_the_rerun_ends_the_same(
     strip = ("scanned_at",)
     for table in ("files", "rejected_files"):
         got, want = rows(killed, table), rows(clean, table)
-        assert len(want) == {"files": 160, "rejected_files": 16}[table]  # + catalog.jsonl
+        assert len(want) == {"files": 960, "rejected_files": 96}[table]  # + catalog.jsonl
         assert {p: {k: v for k, v in r.items() if k not in strip} for p, r in got.items()} == {
             p: {k: v for k, v in r.items() if k not in strip} for p, r in want.items()
         }
@@ -258,16 +259,10 @@ def test_a_worker_that_dies_does_not_stop_the_scan(clip_dir: Path) -> None:
     # every file still gets its record (none of them is to blame).
     import signal
 
-    import psutil
-
     paths = [str(p) for p in clip_files(clip_dir)] * 10
     results = scan_mod.examine_all(paths, 2, True)
     got = [next(results)]
-    workers = [
-        c
-        for c in psutil.Process().children(recursive=True)
-        if "longplay.workers" in " ".join(c.cmdline())
-    ]
+    workers = workers_of(os.getpid())  # (skips zombies an earlier test may have left)
     assert workers, "no pool workers found"
     os.kill(workers[0].pid, signal.SIGKILL)
     got += list(results)

@@ -23,6 +23,7 @@ from longplay.search import engine, layout, lexicon, shuffle
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
 from longplay.search.lexicon import Lexicon
+from longplay.search.query import parse
 
 SONGS = [
     ("q1", "Bohemian Rhapsody", "Queen", "A Night at the Opera", 95, "GBUM71029604"),
@@ -94,6 +95,21 @@ def test_lexicon_expands_typos_and_prefixes(archive: Archive) -> None:
     assert "rhapsody" in lex.completions("rhap", 8) and lex.completions("zzzq", 8) == ()
     assert "rhapsody" in lex.near_completions("rhpas", 8)  # a typo in the word being typed
     assert lex.frequency("bohemian") >= 3 and lex.frequency("bohemiann") == 0
+
+
+def test_typo_passes_run_only_as_far_as_a_word_allows(archive: Archive) -> None:
+    index = engine.open_current(archive)
+    edits = index.builder.max_edits
+    # Words of 4+ letters allow one edit, of 8+ two; CJK and quoted words none.
+    assert edits(parse("the ni")) == 0 and edits(parse("港 abc")) == 0
+    assert edits(parse("quen ni")) == 1 and edits(parse("bohemain")) == 2
+    assert edits(parse("title:rhapsodie")) == 2 and edits(parse('title:"rhapsodie"')) == 0
+    # A miss of short words ends after the exact pass (a typo pass would build the same query).
+    miss = engine.search(archive, "qx zv", limit=5)
+    assert miss.total == 0 and not miss.typo_pass
+    # A word that can be misspelled still gets its typo pass.
+    typo = engine.search(archive, "quen", limit=5, kind="artist")
+    assert typo.typo_pass and typo.hits[0].title == "Queen"
 
 
 def test_typo_pass_without_lexicon_answers_alike(archive: Archive, tmp_path: Path) -> None:

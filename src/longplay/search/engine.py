@@ -120,7 +120,8 @@ class SearchIndex:
         want = offset + limit
         # Exact, then the typo passes while nothing matches (when a word could be misspelled:
         # an ISRC, ID or range that matches nothing matches nothing with typos either).
-        for edits in (0, 1, 2) if parsed.fuzzable else (0,):
+        passes = self.builder.max_edits(parsed) if parsed.fuzzable else 0
+        for edits in range(passes + 1):
             ranked, exact = self._pass(parsed, edits, code, held_only, want)
             if not ranked and edits == 0:
                 ranked, exact = self._completed(parsed, code, held_only)

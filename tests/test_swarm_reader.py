@@ -47,7 +47,9 @@ def test_seeder_gone_mid_file_then_resumed_after_restart(tmp_path: Path) -> None
                 chunk = reader.read_at(len(got), 64 * 1024)
                 assert chunk, "ended before the file did"
                 got += chunk
-                if len(got) > len(data) // 3 and seeder is not None:
+                # As soon as bytes arrive: waiting for a third of the file let a busy machine's
+                # libtorrent fetch all of it before the reader got there (2 of 4 CI runs).
+                if seeder is not None:
                     assert seeder.session.session is not None
                     seeder.session.session.pause()  # the only seeder goes away mid-file
                     seeder.close()

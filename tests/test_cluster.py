@@ -198,7 +198,14 @@ def test_a_worker_killed_mid_build_has_its_tasks_redone_elsewhere(
 ) -> None:
     archive = _archive(tmp_path / "killed", music, cluster.scheduler_address, analyzed=False)
     result: list[object] = []
-    job = threading.Thread(target=lambda: result.append(build(archive)), daemon=True)
+
+    def run() -> None:
+        try:
+            result.append(build(archive))
+        except BaseException as exc:  # shown by the assertion below, not lost with the thread
+            result.append(exc)
+
+    job = threading.Thread(target=run, daemon=True)
     with Client(cluster, set_as_default=False) as client:
         job.start()
         deadline = time.monotonic() + 120
@@ -215,6 +222,7 @@ def test_a_worker_killed_mid_build_has_its_tasks_redone_elsewhere(
         client.wait_for_workers(2, timeout=60)  # the nanny starts a new one
         assert victim not in client.run(os.getpid).values()
     (summary,) = result
+    assert not isinstance(summary, BaseException), repr(summary)
     assert summary.built == summary.planned and summary.failed == 0  # type: ignore[attr-defined]
     assert done_at_kill < summary.planned  # type: ignore[attr-defined]
     _same_files(archive, local)

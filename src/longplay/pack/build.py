@@ -31,7 +31,7 @@ from longplay.archive import Archive
 from longplay.audio import partial
 from longplay.audio.tagging import catalog_tags_many
 from longplay.catalog.store import CatalogStore
-from longplay.errors import DiskError, LongplayError
+from longplay.errors import DiskError, LongplayError, writing
 from longplay.pack import buildtask
 from longplay.pack.buildtask import Task, run_task
 from longplay.rejects import RejectsLog, run_log_path
@@ -193,7 +193,8 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
                     )
                 else:
                     row = outcome.result()
-                    with state.transaction(con):
+                    # SQLite says only "database or disk is full": name the ledger's file.
+                    with writing(archive.state_path), state.transaction(con):
                         con.execute(
                             f"INSERT OR REPLACE INTO build_files ({', '.join(row)}) "
                             f"VALUES ({', '.join('?' * len(row))})",
@@ -208,7 +209,7 @@ def build(archive: Archive, workers: int | None = None) -> BuildSummary:
         # Files of tracks no longer planned are not part of this build.
         keep = {t.track_id for t in tasks}
         stale = [r[0] for r in con.execute("SELECT track_id FROM build_files") if r[0] not in keep]
-        with state.transaction(con):
+        with writing(archive.state_path), state.transaction(con):
             con.executemany("DELETE FROM build_files WHERE track_id = ?", [(s,) for s in stale])
     return summary
 

@@ -212,12 +212,9 @@ class SearchIndex:
         assert tier is not None
         kinds = [kind] * len(hits) if kind is not None else src.numbers("kind", hits)
         maybe = [i for i, (c, p) in enumerate(zip(kinds, pops, strict=True)) if tier.holds(c, p)]
-        # A few: from their stored documents (a fast-column read costs ~1.2 ms a call at 10M
-        # tracks whatever the number of hits; a stored document ~0.005 ms once its block is read)
-        if len(maybe) <= ranking.FEW_KEYS:
-            found = [ranking.stored_key(src, hits[i][1]) for i in maybe]
-        else:
-            found = ranking.keys(src, [hits[i] for i in maybe])
+        # Up to FEW_KEYS from their stored documents (a fast-column read costs ~1.2 ms a call
+        # at 10M tracks whatever the number of hits; a stored document ~0.005 ms once read)
+        found = ranking.keys(src, [hits[i] for i in maybe], ranking.FEW_KEYS)
         drop = {i for i, key in zip(maybe, found, strict=True) if key in seen}
         keep = [i for i in range(len(hits)) if i not in drop]
         return [hits[i] for i in keep], [pops[i] for i in keep]

@@ -62,11 +62,11 @@ class Source:
             self.docs[key] = self.searcher.doc(a)
         return self.docs[key]
 
-    def numbers(self, name: str, hits: list[Scored]) -> list[int]:
-        """A small number of each hit: from the stored documents for a few hits (each fast
-        column read opens the column in every segment: an ISRC lookup at 1M tracks spent 1.3
-        of its 4.2 ms profiled in two of them), else from the fast field."""
-        if len(hits) <= FEW:
+    def numbers(self, name: str, hits: list[Scored], few: int = FEW) -> list[int]:
+        """A small number of each hit: from the stored documents for up to ``few`` hits (each
+        fast column read opens the column in every segment: an ISRC lookup at 1M tracks spent
+        1.3 of its 4.2 ms profiled in two of them), else from the fast field."""
+        if len(hits) <= few:
             got = [self.doc(a).get_first(name) for _, a in hits]
             if None not in got:  # (else an index from before stored numbers)
                 return [int(v or 0) for v in got]
@@ -114,17 +114,9 @@ def in_windows(hits: list[Scored], popularity: list[int]) -> list[Scored]:
     return out
 
 
-def stored_key(src: Source, a: tantivy.DocAddress) -> tuple[int, int]:
-    """(kind, ord) of one document, from its stored fields."""
-    d = src.doc(a)
-    kind, ord_ = d.get_first("kind"), d.get_first("ord")
-    if kind is None or ord_ is None:  # an index from before stored numbers
-        return keys(src, [(0.0, a)])[0]
-    return int(kind), int(ord_)
-
-
-def keys(src: Source, hits: list[Scored]) -> list[tuple[int, int]]:
+def keys(src: Source, hits: list[Scored], few: int = FEW) -> list[tuple[int, int]]:
     """(kind, ord) of each hit: the same document's key in the tier and in the whole index."""
     if not hits:
         return []
-    return list(zip(src.numbers("kind", hits), src.numbers("ord", hits), strict=True))
+    kinds, ords = src.numbers("kind", hits, few), src.numbers("ord", hits, few)
+    return list(zip(kinds, ords, strict=True))

@@ -102,6 +102,11 @@ class Answer:
     ids: frozenset[str]
     listing: float  # torrents.json's time when stored: no torrent carried a track then
 
+    @property
+    def size(self) -> int:
+        """What it costs the cache: its body and, roughly, its ID set."""
+        return len(self.body) + 64 * len(self.ids)
+
 
 class AnswerCache:
     """An LRU of rendered answers of one view, at most ``budget`` bytes of bodies."""
@@ -126,7 +131,7 @@ class AnswerCache:
             return found
 
     def put(self, view: object, key: tuple[Any, ...], answer: Answer) -> None:
-        size = len(answer.body) + 64 * len(answer.ids)  # the ID set's share, roughly
+        size = answer.size
         if size > self.budget // 8:  # one huge answer must not flush everything else
             return
         with self._lock:
@@ -135,12 +140,12 @@ class AnswerCache:
                 self._entries.clear()
             old = self._entries.pop(key, None)
             if old is not None:
-                self._bytes -= len(old.body) + 64 * len(old.ids)
+                self._bytes -= old.size
             self._entries[key] = answer
             self._bytes += size
             while self._bytes > self.budget and self._entries:
                 _, gone = self._entries.popitem(last=False)
-                self._bytes -= len(gone.body) + 64 * len(gone.ids)
+                self._bytes -= gone.size
 
     def cache_bytes_used(self) -> int:
         return self._bytes

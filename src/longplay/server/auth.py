@@ -120,6 +120,15 @@ class WebCredential:
     stamp: str = ""  # the session's password stamp (accounts.password_stamp)
 
 
+def _matches(password: str, p: str | None, t: str | None, s: str | None) -> bool:
+    """Whether a password ``p`` (clear or ``enc:``), or else a token ``t`` of salt ``s``, is
+    ``password``'s."""
+    if p is not None:
+        return hmac.compare_digest(decode_password(p).encode(), password.encode())
+    want = hashlib.md5((password + (s or "")).encode()).hexdigest()
+    return hmac.compare_digest(want, (t or "").lower())
+
+
 class Authenticator:
     def __init__(
         self,
@@ -175,15 +184,9 @@ class Authenticator:
             return None
         if self.limiter.blocked(f"user:{u.lower()}", f"addr:{address}"):
             return None
-        password = hit[2]
-        if p is not None:
-            if p.startswith("enc:"):
-                return None  # decoding and its errors: the full path
-            ok = hmac.compare_digest(p.encode(), password.encode())
-        else:
-            want = hashlib.md5((password + (s or "")).encode()).hexdigest()
-            ok = hmac.compare_digest(want, (t or "").lower())
-        return hit[1] if ok else None
+        if p is not None and p.startswith("enc:"):
+            return None  # decoding and its errors: the full path
+        return hit[1] if _matches(hit[2], p, t, s) else None
 
     def forget(self, name: str) -> None:
         with self._lock:
@@ -214,14 +217,7 @@ class Authenticator:
         if p is None and (t is None or s is None):
             raise missing("p" if t is None and s is None else ("s" if s is None else "t"))
         user, password = self._user(u)
-        ok = False
-        if user is not None and password is not None:
-            if p is not None:
-                ok = hmac.compare_digest(decode_password(p).encode(), password.encode())
-            else:
-                want = hashlib.md5((password + (s or "")).encode()).hexdigest()
-                ok = hmac.compare_digest(want, (t or "").lower())
-        if not ok or user is None:
+        if user is None or password is None or not _matches(password, p, t, s):
             self.limiter.fail(*keys)
             raise SubsonicError(WRONG_CREDENTIALS)
         return user

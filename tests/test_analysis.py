@@ -14,10 +14,11 @@ import pytest
 from mutagen.flac import FLAC
 
 import analysis_signals as sig
+from audiofixtures import shared_data
 from longplay.audio import descriptors, fingerprint, loudness, truepeak
 from longplay.audio.analysis import AnalysisProblem, analyze_file
 
-BEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio" / "beets"
+BEETS = shared_data("audio", "beets") or Path("../shared/data/audio/beets")
 needs_essentia = pytest.mark.skipif(
     not descriptors.available(), reason="the optional extra longplay[analysis] is not installed"
 )

@@ -13,13 +13,14 @@ from pathlib import Path
 
 from mutagen.flac import FLAC
 
+from audiofixtures import shared_data
 from longplay.archive import Archive
 from longplay.audio import samples
 from longplay.audio.analyze import analyze
 from longplay.audio.scan import scan
 from procs import assert_all_exit, busy_workers
 
-BEETS = Path(__file__).resolve().parents[2] / "shared" / "data" / "audio" / "beets"
+BEETS = shared_data("audio", "beets") or Path("../shared/data/audio/beets")
 
 
 def _features(archive: Archive) -> list[tuple[object, ...]]:

@@ -19,6 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from audiofixtures import shared_data
 from longplay.archive import Archive
 from longplay.errors import LongplayError
 from test_fuzz_parsers import CASES, FUZZ_EXAMPLES, accepts_or_rejects, json_values, mutated
@@ -148,9 +149,7 @@ def test_csv_regressions_reject_their_records_and_keep_the_rest(tmp_path: Path) 
 
 
 # -- MusicBrainz documents ---------------------------------------------------------------------
-PICARD = (
-    Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "musicbrainz" / "picard"
-)
+PICARD = shared_data("musicbrainz", "picard") or Path("../shared/data/musicbrainz/picard")
 
 
 def _release_seeds() -> list[dict[str, Any]]:

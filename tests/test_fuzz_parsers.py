@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from audiofixtures import shared_data
 from longplay.errors import LongplayError
 
 FUZZ_EXAMPLES = int(os.environ.get("LONGPLAY_FUZZ_EXAMPLES", "150"))
@@ -31,7 +32,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     database=None,
 )
-BEETS = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "audio" / "beets"
+BEETS = shared_data("audio", "beets") or Path("../shared/data/audio/beets")
 REGRESSIONS = Path(__file__).resolve().parent / "regressions"
 SOAK = "LONGPLAY_FUZZ_EXAMPLES" in os.environ
 CASES: Counter[str] = Counter()  # cases run per fuzzer that runs Hypothesis inside its test

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -123,6 +124,57 @@ def test_typo_pass_without_lexicon_answers_alike(archive: Archive, tmp_path: Pat
         x, y = bare.search(q, limit=5), full.search(q, limit=5)
         assert x.typo_pass and y.typo_pass, q
         assert [h.id for h in x.hits[:2]] == [h.id for h in y.hits[:2]], q
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Björk's Ode — to STRAßE",
+        "don't stop",
+        "one",
+        "",
+        "光の港 x",
+        "Hello,World!! 2001",
+        "x" * 50 + " short words",
+        "Ça va, ÉTÉ   naïve_café",
+    ],
+)
+def test_title_pairs_split_as_the_analyzer(title: str) -> None:
+    """DuckDB writes each document's neighbouring title words; the query side pairs the
+    analyzer's words: both must give the same terms."""
+    import duckdb
+
+    from longplay.search import fields
+    from longplay.search.build import pair_sql
+
+    con = duckdb.connect()
+    (text,) = con.execute(
+        f"SELECT {pair_sql('t')} FROM (SELECT ?::VARCHAR AS t)", [title]
+    ).fetchone()
+    indexed = fields.pair_analyzer().analyze(text) if text is not None else []
+    words = fields.analyzer().analyze(title)
+    assert indexed == [fields.pair(a, b) for a, b in itertools.pairwise(words)]
+
+
+def test_in_order_by_pairs_or_by_regex_phrase_alike(archive: Archive) -> None:
+    """The in-order groups of a typo pass from ``title_pairs`` or, for an index built before
+    that field, from a regex phrase: the same tracks in the same order."""
+    index = engine.open_current(archive)
+    assert index.builder.pairs
+    queries = [
+        "glorvaxni turmbelet quandisro",
+        "quen bohemain",
+        "bohemain rhapsdoy",
+        "trumbelt glorvaxn",
+    ]
+    with_pairs = [[h.id for h in index.search(q, limit=10).hits] for q in queries]
+    index.builder.pairs = False
+    try:
+        without = [[h.id for h in index.search(q, limit=10).hits] for q in queries]
+    finally:
+        index.builder.pairs = True
+    assert with_pairs == without and all(with_pairs)
+    assert engine.search(archive, "bohemain rhapsdoy").hits[0].title.startswith("Bohemian Rhapsody")
 
 
 def test_ranking_by_popularity_and_stability(archive: Archive) -> None:

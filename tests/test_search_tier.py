@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import tantivy
 
 from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat, ingest_synthetic
@@ -114,6 +115,60 @@ def test_last_word_completed_from_the_other_words_matches(archive: Archive) -> N
     assert _titles(page) == ["Vorplex Stravulent"] and not page.typo_pass
     assert _titles(engine.search(archive, "vorplex stravul")) == ["Vorplex Stravulent"]
     assert engine.search(archive, "vorplex stz").hits == []
+
+
+def test_completions_from_tantivy_or_the_stored_documents_alike(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The last word's completions among the other words' matches: checked in the stored
+    documents when few, by a Tantivy query when many; the same documents either way."""
+    from longplay.search import passes
+
+    index = engine.open_current(archive)
+    filters = index._filters("track", False)
+    for text in ("shiviris st", "shiviris fe", "vorplex st", "zanquor ni", "vorplex stz"):
+        p = parse(text)
+        got = {}
+        for few in (0, 10_000):
+            monkeypatch.setattr(passes, "READ_FEW", few)
+            ranked, _ = passes.completed(index.builder, p, filters, index.searcher)
+            got[few] = [(a.segment_ord, a.doc) for _, _, a in ranked]
+        assert got[0] == got[10_000], text
+        assert bool(got[0]) == (text != "vorplex stz"), text
+
+
+def test_words_in_typed_order_group_before_the_whole_indexs_others(tmp_path: Path) -> None:
+    """Popular tracks hold both words (title and artist), enough to fill a page from the tier;
+    tail tracks too; one obscure title has them in the typed order. A typo query puts that one
+    first (the typed order tells the meant track among near spellings), an exact one after the
+    tier's strong matches and before the tail's other matches (search.passes)."""
+    a = Archive.init(tmp_path / "a")
+    ingest_synthetic(a, 1000, seed=9)
+    songs = [(f"p{i}", "Quorvane", "Velistra", f"Album {i}", 99) for i in range(30)]
+    songs += [(f"t{i}", "Quorvane", "Velistra", f"Tape {i}", 0) for i in range(5)]
+    songs.append(("o1", "Velistra Quorvane", "Nobody", "Tapes", 0))
+    flat = tmp_path / "songs.jsonl"
+    flat.write_text("\n".join(json.dumps(_record(*s)) for s in songs) + "\n")
+    ingest_flat(a, [flat], "hand")
+    build_index(a, workers=1)
+    index = engine.open_current(a)
+    popular = [_in_tier(index, h) for h in index.search("velistra", limit=50, kind="track").hits]
+    assert sum(popular) == 30
+    pair = tantivy.Query.term_query(index.schema, fields.PAIRS, "velistra_quorvane")
+    assert index.searcher.search(pair, 10).hits and index.builder.pairs  # the title's pair
+
+    def who(hits: list[engine.Hit]) -> list[tuple[str, int]]:
+        return [(h.artists, h.popularity) for h in hits]
+
+    typo = index.search("velitsra quorvnae", limit=20, kind="track")
+    assert typo.typo_pass and who(typo.hits) == [("Nobody", 0)] + [("Velistra", 99)] * 19
+    rest = index.search("velitsra quorvnae", limit=20, offset=20, kind="track").hits
+    assert who(rest) == [("Velistra", 99)] * 11 + [("Velistra", 0)] * 5
+    ids = [h.id for h in typo.hits + rest]
+    assert len(ids) == len(set(ids)) == 36
+    exact = index.search("velistra quor", limit=50, kind="track")
+    assert not exact.typo_pass
+    assert who(exact.hits) == [("Velistra", 99)] * 30 + [("Nobody", 0)] + [("Velistra", 0)] * 5
 
 
 @pytest.mark.parametrize(("kind", "held"), [(None, False), ("track", False), ("track", True)])

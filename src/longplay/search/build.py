@@ -74,6 +74,23 @@ def _spaced(expr: str) -> str:
     )
 
 
+def pair_sql(expr: str) -> str:
+    """The ``title_pairs`` text of ``expr``: each two neighbouring words joined, space-separated
+    (NULL under two words). Words as the analyzer splits them (runs of letters and digits, under
+    40 bytes); Tantivy folds case and diacritics. Rust's alphanumerics and RE2's ``\\p{L}\\p{N}``
+    differ only in a few combining marks: a title split differently there misses the in-order
+    group and is still found by the words themselves (``search.passes``)."""
+    words = (
+        f"list_filter(regexp_split_to_array({expr}, '[^\\p{{L}}\\p{{N}}]+'), "
+        "lambda x: x <> '' AND strlen(x) < 40)"
+    )
+    pairs = f"list_transform(range(1, len(w)), lambda i: w[i] || '{fields.PAIR_JOIN}' || w[i + 1])"
+    return (
+        f"list_transform([{words}], "
+        f"lambda w: CASE WHEN len(w) >= 2 THEN array_to_string({pairs}, ' ') END)[1]"
+    )
+
+
 def _doc_sql(kind: str) -> str:
     """SELECT ord, json for one kind; JSON nulls dropped (Tantivy rejects them)."""
     if kind == "track":
@@ -82,6 +99,7 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(artists, ', '), album: album,
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
+            title_pairs: {pair_sql("title")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
@@ -92,12 +110,14 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(album_artists, ', '),
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
+            title_pairs: {pair_sql("title")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
         src, key = views.ALBUM_ROWS, "album_id"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
-            cjk: {_spaced("name")}, mbid: mbid, popularity: popularity, held: held}}"""
+            cjk: {_spaced("name")}, title_pairs: {pair_sql("name")}, mbid: mbid,
+            popularity: popularity, held: held}}"""
         src, key = views.ARTIST_ROWS, "artist_id"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"
     return f"""

@@ -13,7 +13,7 @@ seen): each page is a range of the dense ``ord`` field, never an OFFSET scan.
 from __future__ import annotations
 
 import threading
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +23,15 @@ from tantivy import Query
 from longplay.archive import Archive
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError, LongplayError
-from longplay.search import fields, layout, ranking
+from longplay.search import fields, layout, passes
 from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
 from longplay.search.lexicon import Lexicon
-from longplay.search.query import Builder, Parsed, parse
-from longplay.search.ranking import Source
+from longplay.search.passes import Ranked
+from longplay.search.query import Builder, parse
 from longplay.search.tier import Tier
 
 MAX_LIMIT = 500
-COMPLETING = 2000  # documents read at most to complete a last word from (see _completed)
 
 
 @dataclass
@@ -120,104 +119,20 @@ class SearchIndex:
         want = offset + limit
         # Exact, then the typo passes while nothing matches (when a word could be misspelled:
         # an ISRC, ID or range that matches nothing matches nothing with typos either).
-        passes = self.builder.max_edits(parsed) if parsed.fuzzable else 0
-        for edits in range(passes + 1):
-            ranked, exact = self._pass(parsed, edits, code, held_only, want)
+        typos = self.builder.max_edits(parsed) if parsed.fuzzable else 0
+
+        def filters(with_kind: bool) -> list[Query]:
+            return self._filters(code if with_kind else None, held_only)
+
+        for edits in range(typos + 1):
+            groups = passes.groups(self.builder, parsed, edits, self.searcher, self.tier)
+            ranked, exact = passes.run(groups, filters, code, want, self.tier)
             if not ranked and edits == 0:
-                ranked, exact = self._completed(parsed, code, held_only)
+                ranked, exact = passes.completed(self.builder, parsed, filters(True), self.searcher)
             if ranked:
                 break
         page = self._page(ranked[offset:want], holdings)
         return Page(text, len(ranked), page, typo_pass=edits > 0, total_exact=exact)
-
-    def _pass(
-        self, parsed: Parsed, edits: int, kind: int | None, held_only: bool, want: int
-    ) -> tuple[list[tuple[float, Source, tantivy.DocAddress]], bool]:
-        """The first ``want`` matches of one pass in result order (more when whole windows
-        hold more; fewer when there are fewer), and whether they are all the matches: the
-        popular tier's strong matches, then the whole index's others (``search.ranking``).
-
-        Not counted: counting every match measured 21 ms against 7 for the top 400 at 1M tracks
-        (a word in 10 % of them)."""
-        out: list[tuple[float, Source, tantivy.DocAddress]] = []
-        seen: set[tuple[int, int]] = set()
-        tier = self.tier
-        if tier is not None and not parsed.key_lookup:
-            src = Source(tier.searcher)
-
-            def strong(with_kind: bool) -> Query:
-                f = self._filters(kind if with_kind else None, held_only)
-                return self.builder.build(parsed, edits=edits, filters=f, strong=True)
-
-            hits, done = ranking.top(src, strong, kind, ranking.cover(want))
-            pops = src.numbers("popularity", hits)
-            out = [(s, src, a) for s, a in ranking.in_windows(hits, pops)]
-            if not done or len(out) >= want:
-                return out, False
-            seen = set(ranking.keys(src, hits))
-        src = Source(self.searcher)
-
-        def every(with_kind: bool) -> Query:
-            f = self._filters(kind if with_kind else None, held_only)
-            return self.builder.build(parsed, edits=edits, filters=f)
-
-        k = ranking.cover(want - len(out))
-        hits, done = ranking.top(src, every, kind, k + len(seen))
-        pops = src.numbers("popularity", hits)
-        if seen:
-            hits, pops = self._unseen(src, hits, pops, kind, seen)
-        if not done:  # whole windows only: the next page's windows start where these end
-            hits, pops = hits[:k], pops[:k]
-        out.extend((s, src, a) for s, a in ranking.in_windows(hits, pops))
-        return out, done
-
-    def _completed(
-        self, parsed: Parsed, kind: int | None, held_only: bool
-    ) -> tuple[list[tuple[float, Source, tantivy.DocAddress]], bool]:
-        """Search as you type when the last word's ``PREFIX_TERMS`` most frequent completions
-        matched nothing: the documents the other words match, when at most ``COMPLETING`` do,
-        whose title, artists or album holds a word starting with the last one.
-
-        Before this, such a query ("gliroshi kra" for a title whose word is a rarer "kra…")
-        went on to the typo passes: 12 % of the bench's prefix queries at 10M tracks, each
-        ~32 ms of CPU (27 of them in the two-edit pass), 13 of the 22 with an empty page."""
-        terms = self.builder.analyzer.analyze(parsed.words[-1]) if parsed.words else []
-        if len(parsed.words) < 2 or len(terms) != 1 or len(terms[0]) < 2:
-            return [], True
-        rest = replace(parsed, words=parsed.words[:-1])
-        q = self.builder.build(rest, edits=0, filters=self._filters(kind, held_only), prefix=False)
-        src = Source(self.searcher)
-        hits = src.search(q, COMPLETING + 1)
-        if len(hits) > COMPLETING or not hits:  # the other words are not selective
-            return [], True
-        kept = [h for h in hits if self._completes(src.doc(h[1]), terms[0])]
-        pops = [int(src.doc(a).get_first("popularity") or 0) for _, a in kept]
-        return [(s, src, a) for s, a in ranking.in_windows(kept, pops)], True
-
-    def _completes(self, doc: tantivy.Document, prefix: str) -> bool:
-        text = " ".join(doc.get_first(n) or "" for n in ("title", "artists", "album"))
-        return any(t.startswith(prefix) for t in self.builder.analyzer.analyze(text))
-
-    def _unseen(
-        self,
-        src: Source,
-        hits: list[tuple[float, tantivy.DocAddress]],
-        pops: list[int],
-        kind: int | None,
-        seen: set[tuple[int, int]],
-    ) -> tuple[list[tuple[float, tantivy.DocAddress]], list[int]]:
-        """``hits`` and their popularity without the tier's strong matches listed already
-        (only documents in the tier can be one: their keys are read for those alone)."""
-        tier = self.tier
-        assert tier is not None
-        kinds = [kind] * len(hits) if kind is not None else src.numbers("kind", hits)
-        maybe = [i for i, (c, p) in enumerate(zip(kinds, pops, strict=True)) if tier.holds(c, p)]
-        # Up to FEW_KEYS from their stored documents (a fast-column read costs ~1.2 ms a call
-        # at 10M tracks whatever the number of hits; a stored document ~0.005 ms once read)
-        found = ranking.keys(src, [hits[i] for i in maybe], ranking.FEW_KEYS)
-        drop = {i for i, key in zip(maybe, found, strict=True) if key in seen}
-        keep = [i for i in range(len(hits)) if i not in drop]
-        return [hits[i] for i in keep], [pops[i] for i in keep]
 
     def _list(
         self,
@@ -247,9 +162,7 @@ class SearchIndex:
         nxt = hits[-1].ord if len(hits) == limit else None
         return Page(text, total, hits, next_after=nxt)
 
-    def _page(
-        self, items: list[tuple[float, Source, tantivy.DocAddress]], holdings: Holdings
-    ) -> list[Hit]:
+    def _page(self, items: Ranked, holdings: Holdings) -> list[Hit]:
         """The page's hits, each read from the index it was found in (the tier or the whole)."""
         if all(src.searcher is self.searcher for _, src, _ in items):
             read = items[0][1].docs if items else None

@@ -116,6 +116,16 @@ class Lexicon:
         out = [bytes(self.terms[lo + i]).decode() for i in sorted(top, key=lambda i: -freq[i])]
         return tuple(t for t in out if t != prefix)[:limit]
 
+    def starting(self, prefix: str, limit: int = 20_000) -> tuple[str, ...] | None:
+        """Every term starting with ``prefix`` (itself too), or None when over ``limit`` (or
+        when the prefix is longer than the lexicon's terms)."""
+        if not self.covers(prefix):
+            return None
+        lo, hi = self._range(prefix)
+        if hi - lo > limit:
+            return None
+        return tuple(bytes(t).decode() for t in self.terms[lo:hi])
+
     def _range(self, prefix: str) -> tuple[int, int]:
         key = prefix.encode()
         if len(key) >= MAX_BYTES:

@@ -6,7 +6,7 @@ The last free word also matches as a prefix (search as you type), expanded to th
 terms of title, artists and album), searched in those three fields (an unbounded prefix over
 all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4; when those
 match nothing, the engine completes the word from the few documents the other words match,
-``engine.SearchIndex._completed``). Typo tolerance
+``passes.completed``). Typo tolerance
 runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
 words of 4+ letters, as the exact terms the lexicon holds one edit away, then, still nothing,
 two edits in words of 8+ through Tantivy's automaton; both in title, artists and album only.
@@ -17,6 +17,7 @@ raises ``InputError``.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass, field
 
@@ -46,7 +47,7 @@ PREFIX_TERMS = 8  # completions of the last word, per field, by document frequen
 COMPLETE_WORD = 4000  # documents holding a typed word for its completions to be left out
 NEAR_FIELDS = ("title", "artists", "album")
 STRONG_FIELDS = ("title", "artists")  # where a popular tier's match ranks first (search.ranking)
-ORDER_BOOST = 4.0  # the typo pass's bonus for the words in order in the title (see _in_order)
+SPELLINGS = 64  # per word in an in-order step (see _spellings)
 # Unicode's control characters (category Cc) but tab and line ends; one regex search, not
 # a category look-up per character (a tenth of an ISRC lookup's time, profiled at 1M)
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -140,6 +141,7 @@ class Builder:
         self.searcher = searcher  # for prefix expansion; without it, prefixes are not expanded
         self.lexicon = lexicon  # typo and prefix expansion; without it, Tantivy's automata
         self.analyzer = fields.analyzer()
+        self.pairs = fields.has_field(schema, fields.PAIRS)  # (indexes built before it: not)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
     def _completions(self, term: str) -> tuple[str, ...]:
@@ -246,14 +248,19 @@ class Builder:
         filters: list[Query],
         strong: bool = False,
         prefix: bool = True,
+        in_order: bool = False,
     ) -> Query:
-        """The query of one pass: ``edits`` 0 is exact, 1 and 2 the typo passes. ``strong``:
-        the popular tier's strong matches (``search.ranking``): free words and phrases in
-        title or artists only, and on a typo pass the words in the typed order in the title.
-        ``prefix``: the last free word also matches as a prefix (search as you type)."""
+        """The query of one group of a pass (``search.passes``): ``edits`` 0 is exact, 1 and 2
+        the typo passes. ``strong``: free words and phrases in title or artists only (the
+        popular tier's strong matches, ``search.ranking``). ``in_order``: on a typo pass, the
+        free words' spellings in the typed order in the title. ``prefix``: the last free word
+        also matches as a prefix (search as you type)."""
         names = STRONG_FIELDS if strong else fields.TEXT_FIELDS
         must: list[Query] = list(filters)
-        for i, w in enumerate(p.words):
+        words = p.words
+        if in_order and not edits and prefix:  # the last word: a prefix of the last pair
+            words = words[:-1]
+        for i, w in enumerate(words):
             q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
             if q is not None:
                 must.append(q)
@@ -278,31 +285,60 @@ class Builder:
             must.append(self.range("bpm", *p.bpm))
         if p.key is not None:
             must.append(self._feature_term("key", p.key))
+        if in_order and (order := self._in_order(p.words, edits, prefix)) is not None:
+            must.append(order)
         if not must:
             return Query.all_query()
-        order = self._in_order(p.words) if edits and len(p.words) > 1 else None
-        if order is not None and strong:  # a strong typo match has them in order
-            return _all([*must, order])
-        if order is not None:  # the typo pass: words in the query's order rank first
-            return Query.boolean_query([*((Occur.Must, q) for q in must), (Occur.Should, order)])
         return _all(must)
 
-    def _in_order(self, words: list[str]) -> Query | None:
-        """The free words one edit away each, in the query's order, in the title (a typo pass).
+    def _ordered_terms(self, words: list[str]) -> list[str]:
+        return [t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w)]
+
+    def orders(self, p: Parsed, edits: int) -> bool:
+        """Whether a pass has in-order groups (``search.passes``): 2+ free words, on a typo
+        pass, or on the exact pass of an index with ``title_pairs`` and no CJK word."""
+        if len(self._ordered_terms(p.words)) < 2:
+            return False
+        return edits > 0 or (self.pairs and not any(fields.has_cjk(w) for w in p.words))
+
+    def _in_order(self, words: list[str], edits: int, prefix: bool) -> Query | None:
+        """The free words in the query's order in the title, as a filter (its matches rank by
+        their words' text score): on the exact pass as typed, the last word as the prefix of
+        the last pair (search as you type); on a typo pass, each as typed or one edit away.
 
         Tantivy scores every fuzzy match alike, so among the many tracks that contain a near
         spelling of each word somewhere (common words have many neighbours), popularity alone
         would decide; the track whose title has them as typed, in order, is the likelier one
-        (bench: it was most typo misses). One edit only: two-edit neighbourhoods as regexes are
-        large, and such words still match through the fuzzy clauses."""
-        terms = [t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w)]
+        (bench: it was most typo misses). One edit only (from the lexicon): such words still
+        match with two through the fuzzy clauses. Neighbouring words are ``title_pairs`` terms
+        (``search.fields``); an index built before that field matches them as a regex phrase."""
+        terms = self._ordered_terms(words)
         if len(terms) < 2:
             return None
+        if self.pairs and (not edits or self.lexicon is not None):
+            spellings = [self._spellings(t) if edits else (t,) for t in terms]
+            steps = [
+                Query.term_set_query(
+                    self.schema, fields.PAIRS, [fields.pair(a, b) for a in one for b in two]
+                )
+                for one, two in itertools.pairwise(spellings)
+            ]
+            if not edits and prefix:
+                last = re.escape(fields.pair(terms[-2], terms[-1])) + ".*"
+                steps[-1] = Query.regex_query(self.schema, fields.PAIRS, last)
+            return Query.const_score_query(_all(steps), 0.0)
         # a long term's one-edit regex outgrows Tantivy's 1000-state limit (ValueError); such
         # words still match through the fuzzy clauses
         pattern = [self._near(t) if 4 <= len(t) <= 12 else re.escape(t) for t in terms]
         q = Query.regex_phrase_query(self.schema, "title", list[str | tuple[int, str]](pattern))
-        return Query.boost_query(q, ORDER_BOOST)
+        return Query.const_score_query(q, 0.0)
+
+    def _spellings(self, term: str) -> tuple[str, ...]:
+        """``term`` and, for words a typo pass may correct, its one-edit spellings in the index
+        (the ``SPELLINGS`` most frequent: a pair step holds at most their square)."""
+        if _distance(term, 1) == 0 or self.lexicon is None or not self.lexicon.covers(term):
+            return (term,)
+        return (term, *self.lexicon.near(term)[: SPELLINGS - 1])
 
     def _near(self, term: str) -> str:
         """A regex of ``term``'s one-edit spellings: only those in the index when the lexicon

@@ -10,18 +10,19 @@ measured 19 ms against 5 ms, and among 1,000 candidates the top 5 were the exhau
 
 **Across the tiers** (an explicit tiered order, as large engines serve a head index first):
   1. *strong matches in the popular tier* (``search.tier``: each kind's top ~5 % by popularity):
-     every free word (or quoted phrase) in the title or the artists, every field term as asked
-     (on a typo pass, the free words' near spellings in the typed order in the title: among
-     near spellings, the typed order is what tells the meant track, see ``query._in_order``);
+     every free word (or quoted phrase) in the title or the artists, every field term as asked;
   2. *every other match*, from the whole index: the tail, and tier documents that matched only
      through album, album artists or genres.
-Group 2 is searched only when a page reaches past group 1, i.e. when the tier holds fewer strong
-matches than ``offset + limit``: a common word ("love", in 10 % of the catalog) is answered from
-the tier alone; a rare word, a specific title, a typo or a field query that few popular
-documents match goes on to the whole index, where its postings are short. So the popular track
-whose title is the query comes first, a tail track is on the first page when fewer than a page
-of popular documents strongly match (a specific title or a rare word), and every document
-matching the query is in the order exactly once. An exact score bound between the tiers (BM25
+Between them, for two or more words, the whole index's matches holding the words in the typed
+order in the title; on a typo pass that group, and the tier's, come before the tier's other
+strong matches (among near spellings the typed order tells the meant track). The groups of each
+pass: ``search.passes``. A group is searched only when a page reaches past the ones before it,
+i.e. when they hold fewer matches than ``offset + limit``: a common word ("love", in 10 % of
+the catalog) is answered from the tier alone; a rare word, a specific title, a typo or a field
+query that few popular documents match goes on to the whole index, where its postings are
+short. So the popular track whose title is the query comes first, a tail track is on the first
+page when fewer than a page of popular documents strongly match (a specific title or a rare
+word), and every document matching the query is in the order exactly once. An exact score bound between the tiers (BM25
 <= idf·(k1+1)·boost per term × the tail's best popularity weight) was not used: the tier's
 scores use the tier's statistics, tantivy-py cannot score with another index's, and the bound,
 summed over five fields (boosts 8 against a title match's 3), is loose enough that the tail

@@ -317,6 +317,39 @@ def _shuffle(index) -> None:  # type: ignore[no-untyped-def]
             f"shuffle draw ({label}, {page.matching:,} tracks): {per * 1000:.3f} ms/draw",
             flush=True,
         )
+    _shuffle_parts(index)
+
+
+def _shuffle_parts(index) -> None:  # type: ignore[no-untyped-def]
+    """Where a draw's time goes: the permutation (constant time whatever the size) against
+    the page's stored documents, and the floor of those: one random track's document by ID."""
+    from tantivy import Query
+
+    from longplay.search import shuffle
+    from longplay.search.holdings import NoHoldings
+
+    perm = shuffle.Permutation(index.counts["track"], 1)
+    t = time.perf_counter()
+    ords = [perm(k) for k in range(1, 10_001)]
+    per_perm = (time.perf_counter() - t) / len(ords)
+    track_id = shuffle._columns(index.path).track_id
+    ids = [int(track_id[o]) for o in ords[:1000]]
+    t = time.perf_counter()
+    shuffle._tracks(index, ids, NoHoldings())
+    per_doc = (time.perf_counter() - t) / len(ids)
+    picks = [int(track_id[o]) for o in ords[5000:5500]]
+    t = time.perf_counter()
+    for i in picks:
+        index.searcher.doc(
+            index.searcher.search(Query.term_query(index.schema, "id", i), 1).hits[0][1]
+        )
+    per_floor = (time.perf_counter() - t) / len(picks)
+    print(
+        f"shuffle parts at {index.counts['track']:,} tracks: permutation {per_perm * 1e6:.1f} "
+        f"us/draw; the page's documents {per_doc * 1e6:.1f} us/track; floor, one random "
+        f"track's document by ID {per_floor * 1e6:.1f} us",
+        flush=True,
+    )
 
 
 def _line(engine: str, cls: str, times: list[float], cpu: list[float] | None = None) -> None:

@@ -126,9 +126,11 @@ class SearchIndex:
 
         for edits in range(typos + 1):
             groups = passes.groups(self.builder, parsed, edits, self.searcher, self.tier)
-            ranked, exact = passes.run(groups, filters, code, want, self.tier)
-            if not ranked and edits == 0:
-                ranked, exact = passes.completed(self.builder, parsed, filters(True), self.searcher)
+            ranked, exact, others = passes.run(groups, filters, code, want, self.tier)
+            if edits == 0 and exact and not others:  # nothing, or only the in-order group
+                ranked = passes.completed(
+                    self.builder, parsed, filters(True), self.searcher, ranked
+                )
             if ranked:
                 break
         page = self._page(ranked[offset:want], holdings)

@@ -51,6 +51,7 @@ class Group:
     searcher: tantivy.Searcher
     make: Make
     in_tier: bool  # the popular tier (its documents are also the whole index's)
+    in_order: bool = False  # the words in the typed order in the title
 
 
 @dataclass
@@ -80,11 +81,11 @@ def groups(
     ordered = builder.orders(parsed, edits)
     out = []
     if ordered and edits and tier is not None:
-        out.append(Group(tier.searcher, query(True, True), True))
+        out.append(Group(tier.searcher, query(True, True), True, True))
     if tier is not None and not edits:
         out.append(Group(tier.searcher, query(True, False), True))
     if ordered:
-        out.append(Group(main, query(True, True), False))
+        out.append(Group(main, query(True, True), False, True))
     if tier is not None and edits:
         out.append(Group(tier.searcher, query(True, False), True))
     out.append(Group(main, query(False, False), False))
@@ -97,12 +98,14 @@ def run(
     kind: int | None,
     want: int,
     tier: Tier | None,
-) -> tuple[Ranked, bool]:
+) -> tuple[Ranked, bool, bool]:
     """The first ``want`` matches of the groups in order (more when whole windows hold more),
-    and whether they are all the matches. ``filters(True)`` holds the kind, ``filters(False)``
-    not (``ranking.top``). Not counted: counting every match measured 21 ms against 7 for the
-    top 400 at 1M tracks (a word in 10 % of them)."""
+    whether they are all the matches, and whether any group but the in-order ones matched.
+    ``filters(True)`` holds the kind, ``filters(False)`` not (``ranking.top``). Not counted:
+    counting every match measured 21 ms against 7 for the top 400 at 1M tracks (a word in
+    10 % of them)."""
     out: Ranked = []
+    others = False
     listed = Listed()
     for i, g in enumerate(groups):
         src = Source(g.searcher)
@@ -118,12 +121,13 @@ def run(
             hits, pops = hits[:k], pops[:k]
         ranked = ranking.in_windows(hits, pops)
         out.extend((s, src, a) for s, a in ranked)
+        others = others or (bool(ranked) and not g.in_order)
         last = i == len(groups) - 1
         if not done or (len(out) >= want and not last):
-            return out, False
+            return out, False, True
         if not last:
             _remember(src, g, hits, pops, kind, listed, tier)
-    return out, True
+    return out, True, others
 
 
 def _query(make: Make, filters: Callable[[bool], list[Query]], with_kind: bool) -> Query:
@@ -179,28 +183,35 @@ def _unlisted(
 
 
 def completed(
-    builder: Builder, parsed: Parsed, filters: list[Query], main: tantivy.Searcher
-) -> tuple[Ranked, bool]:
+    builder: Builder,
+    parsed: Parsed,
+    filters: list[Query],
+    main: tantivy.Searcher,
+    listed: Ranked | None = None,
+) -> Ranked:
     """Search as you type when the last word's ``PREFIX_TERMS`` most frequent completions (or,
     for a word many documents hold, the word itself) matched nothing: the documents the other
     words match, when at most ``COMPLETING`` do, whose title, artists or album holds a word
-    starting with the last one. Ranked by the other words' text score and popularity.
+    starting with the last one. Ranked by the other words' text score and popularity, after
+    and without ``listed`` (the exact pass's in-order matches, when only they matched: the
+    last word completed right after the others in the title, see ``search.passes``).
 
     Before this, such a query ("gliroshi kra" for a title whose word is a rarer "kra…") went on
     to the typo passes: 12 % of the bench's prefix queries at 10M tracks, each ~32 ms of CPU.
     The completions are checked in the stored documents when few match the other words, else
     by Tantivy (the lexicon's every completion of the word, in the near fields): reading 1,800
     stored documents for "cranort pro" at 10M measured 30 ms, the query 6-9 ms."""
+    listed = listed or []
     terms = builder.analyzer.analyze(parsed.words[-1]) if parsed.words else []
     if len(parsed.words) < 2 or len(terms) != 1 or len(terms[0]) < 2:
-        return [], True
+        return list(listed)
     rest = builder.build(
         replace(parsed, words=parsed.words[:-1]), edits=0, filters=filters, prefix=False
     )
     src = Source(main)
     hits = src.search(rest, COMPLETING + 1)
     if len(hits) > COMPLETING or not hits:  # the other words are not selective
-        return [], True
+        return list(listed)
     prefix = terms[0]
     words = builder.lexicon.starting(prefix) if builder.lexicon is not None else None
     if len(hits) <= READ_FEW or words is None:
@@ -214,8 +225,10 @@ def completed(
             [(Occur.Must, rest), (Occur.Must, Query.const_score_query(any_field, 0.0))]
         )
         kept = src.search(q, COMPLETING)
+    seen = {(a.segment_ord, a.doc) for _, _, a in listed}
+    kept = [h for h in kept if (h[1].segment_ord, h[1].doc) not in seen]
     pops = src.numbers("popularity", kept)
-    return [(s, src, a) for s, a in ranking.in_windows(kept, pops)], True
+    return [*listed, *((s, src, a) for s, a in ranking.in_windows(kept, pops))]
 
 
 def _completes(builder: Builder, doc: tantivy.Document, prefix: str) -> bool:

@@ -9,8 +9,13 @@ that fills it (``search.ranking`` says why the groups come in this order):
   match of the whole index;
 - typo pass of two or more words: the tier's strong matches with the words' near spellings in
   the typed order in the title, the whole index's such matches, the tier's other strong
-  matches, then every other match of the whole index (one word: the tier's strong matches,
-  then the whole index's others).
+  matches; and only when those found nothing, every other match of the whole index (one word:
+  the tier's strong matches, then the whole index's others).
+
+A typo pass is a guess at what was meant, run when nothing matched as typed: near spellings
+in the typed order, or held strongly by a popular track, are the guesses worth showing, and the
+tail's scattered near spellings of common words are noise that cost most (at 10M tracks the
+last group was 11-16 ms of the slowest typo queries, for matches ranked after the meant one).
 
 The in-order groups are a conjunction of ``title_pairs`` terms (``search.fields``), so they
 cost little, and a query whose words are common is answered from them and the tier: at 10M
@@ -52,6 +57,7 @@ class Group:
     make: Make
     in_tier: bool  # the popular tier (its documents are also the whole index's)
     in_order: bool = False  # the words in the typed order in the title
+    fallback: bool = False  # searched only when the groups before it matched nothing
 
 
 @dataclass
@@ -88,7 +94,7 @@ def groups(
         out.append(Group(main, query(True, True), False, True))
     if tier is not None and edits:
         out.append(Group(tier.searcher, query(True, False), True))
-    out.append(Group(main, query(False, False), False))
+    out.append(Group(main, query(False, False), False, fallback=ordered and edits > 0))
     return out
 
 
@@ -108,6 +114,8 @@ def run(
     others = False
     listed = Listed()
     for i, g in enumerate(groups):
+        if g.fallback and out:
+            return out, True, others
         src = Source(g.searcher)
         k = ranking.cover(want - len(out))
         again = len(listed.main_keys if g.in_tier else listed.tier_keys) + len(

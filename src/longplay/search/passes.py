@@ -213,6 +213,10 @@ def completed(
     terms = builder.analyzer.analyze(parsed.words[-1]) if parsed.words else []
     if len(parsed.words) < 2 or len(terms) != 1 or len(terms[0]) < 2:
         return list(listed)
+    prefix = terms[0]
+    words = builder.lexicon.starting(prefix) if builder.lexicon is not None else None
+    if words == ():  # no term of the index starts with it: nothing to complete, and the
+        return list(listed)  # other words' search is spared ("vax fro prmo": 8-20 ms at 10M)
     rest = builder.build(
         replace(parsed, words=parsed.words[:-1]), edits=0, filters=filters, prefix=False
     )
@@ -220,12 +224,8 @@ def completed(
     hits = src.search(rest, COMPLETING + 1)
     if len(hits) > COMPLETING or not hits:  # the other words are not selective
         return list(listed)
-    prefix = terms[0]
-    words = builder.lexicon.starting(prefix) if builder.lexicon is not None else None
     if len(hits) <= READ_FEW or words is None:
         kept = [h for h in hits if _completes(builder, src.doc(h[1]), prefix)]
-    elif not words:
-        kept = []
     else:
         sets = [Query.term_set_query(builder.schema, n, list(words)) for n in NEAR_FIELDS]
         any_field = Query.boolean_query([(Occur.Should, q) for q in sets])

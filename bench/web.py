@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -87,17 +88,28 @@ def build(root: Path, tracks: int) -> Path:
     archive = Archive.init(root / "archive")
     music = root / "music"
     samples.generate(music, 10, seed=0, seconds=20.0)
-    ingest_synthetic(archive, tracks, seed=4)
+    step(f"{tracks:,} synthetic tracks", lambda: ingest_synthetic(archive, tracks, seed=4))
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
-    scan(archive, [music], workers=1)
+    step("scan of the clips", lambda: scan(archive, [music], workers=1))
     accounts.add_user(archive, USER, PASSWORD, admin=True)
     print(f"archive: {tracks:,} tracks built in {time.perf_counter() - t:.0f} s", flush=True)
     return archive.root
 
 
-def prepare(root: Path) -> None:
+def step(name: str, run: Callable[[], object]) -> None:
+    """Runs one build step, printing when it started and how long it took (a long build's log)."""
+    print(f"{time.strftime('%H:%M:%S')} {name}: started", flush=True)
+    t = time.perf_counter()
+    run()
+    print(
+        f"{time.strftime('%H:%M:%S')} {name}: done in {time.perf_counter() - t:.0f} s", flush=True
+    )
+
+
+def prepare(root: Path, index: bool = True) -> None:
     """The search index (after the scan, so held tracks are marked) and the serving snapshot,
-    each a no-op once built; the index build resumes after a kill."""
+    each a no-op once built; the index build resumes after a kill. Without ``index``, the
+    index is left to `longplay index` (built later, e.g. by a newer search engine)."""
     from longplay.archive import Archive
     from longplay.catalog.serving import ensure_snapshot
     from longplay.pack.features import ArchiveFeatures
@@ -105,13 +117,12 @@ def prepare(root: Path) -> None:
     from longplay.search.build import build_index
 
     archive = Archive.open(root)
-    report = build_index(
-        archive, holdings=ArchiveHoldings(archive), features=ArchiveFeatures(archive)
-    )
-    print(report.summary(), flush=True)
-    t = time.perf_counter()
-    ensure_snapshot(archive)
-    print(f"serving snapshot ready in {time.perf_counter() - t:.0f} s", flush=True)
+    if index:
+        report = build_index(
+            archive, holdings=ArchiveHoldings(archive), features=ArchiveFeatures(archive)
+        )
+        print(report.summary(), flush=True)
+    step("serving snapshot", lambda: ensure_snapshot(archive))
 
 
 def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
@@ -235,6 +246,11 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="build the archive here and keep it (reused if there)")
     ap.add_argument("--port", type=int, default=4593)
     ap.add_argument("--build-only", action="store_true", help="build the archive, then stop")
+    ap.add_argument(
+        "--no-index",
+        action="store_true",
+        help="skip the search index (build it later with `longplay index`)",
+    )
     args = ap.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"needs Debian's chromium at {CHROMIUM} (make system-deps)")
@@ -244,7 +260,7 @@ def main() -> None:
         done = where / "built"
         archive = where / "archive" if done.exists() else build(where, args.tracks)
         done.touch()
-        prepare(archive)
+        prepare(archive, index=not args.no_index)
         if args.build_only:
             return
         proc = serve(archive, args.port)

@@ -135,12 +135,17 @@ def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
     while True:  # the first call builds the serving snapshot: minutes at 10M tracks
         try:
             body = httpx.get(f"{base}/rest/search3", params={**params, "query": "a"}, timeout=600)
-            if body.json()["subsonic-response"]["status"] == "ok":
-                break
+            answer = body.json()["subsonic-response"]
         except (httpx.HTTPError, ValueError):
-            pass
+            answer = None
+        if answer and answer["status"] == "ok":
+            break
+        if answer:  # a Subsonic error (e.g. no user USER): waiting will not mend it
+            proc.terminate()
+            proc.wait(30)
+            raise SystemExit(f"search3 as {USER!r} failed: {answer.get('error')}")
         if proc.poll() is not None:
-            raise SystemExit("longplay serve exited")
+            raise SystemExit(f"longplay serve exited (its log: {archive.parent / 'serve.log'})")
         time.sleep(0.5)
     print(f"server ready (snapshot built) in {time.perf_counter() - t:.0f} s")
     return proc
@@ -151,12 +156,12 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def server_ms(log: Path, start: int) -> list[float]:
-    """search3's time in the server (its access log) from byte ``start`` of the log on."""
+def server_ms(log: Path, start: int, endpoint: str = "search3") -> list[float]:
+    """``endpoint``'s times in the server (its access log) from byte ``start`` of the log on."""
     with open(log, "rb") as f:
         f.seek(start)
         text = f.read().decode("utf-8", "replace")
-    return [float(m) for m in re.findall(r" search3 200 ([0-9.]+)ms", text)]
+    return [float(m) for m in re.findall(rf" {endpoint} 200 ([0-9.]+)ms", text)]
 
 
 def report(name: str, keys: list[dict[str, float]], server: list[float]) -> None:

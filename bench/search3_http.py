@@ -5,7 +5,8 @@ log goes to ARCHIVE/../serve.log) and asks what the web player's search box asks
 prefix of bench/web.py's typed queries (44 keystrokes), search3 on the whole Catalog
 (musicFolderId 2) with the player's page sizes (artists 8, albums 12, songs 25). Each search3
 is paired with its floor, a ``ping`` on the same keep-alive connection and credentials: HTTP,
-the ASGI stack and the credential check, no search. The difference is search3's own share.
+the ASGI stack and the credential check, no search. The difference is search3's own share
+(ping is answered on the event loop, search3 on a worker thread: the hop is in that share).
 
 Kept answers are OFF (``LONGPLAY_SERVER_ANSWER_CACHE=0`` in the server's environment;
 docs/serve.md, Kept answers): every round searches again instead of replaying rendered bytes.
@@ -13,7 +14,8 @@ docs/serve.md, Kept answers): every round searches again instead of replaying re
 - one person typing: one request at a time on one connection, each prefix once a round, in
   typing order (``ping`` then ``search3``). Per round p50 / p99 / max of the client's time and of
   the server's own (its access log); the first round, the first searches of a fresh server
-  (after only the readiness probe, a search3 for "a"), is shown apart from the warm ones;
+  (after only the readiness probe, a search3 for "a"), is shown apart from the warm ones, which
+  are also pooled (a round's p99 over 44 keys is its max);
 - a few people typing: CONNECTIONS closed-loop clients (bench/_latency.py), each cycling the
   44 prefixes from its own offset, for SECONDS a round; then the same for ``ping``.
 
@@ -56,6 +58,23 @@ def line(name: str, ms: list[float]) -> str:
 
 def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def index_state(root: Path) -> str:
+    """Whether search3 will go through a search index, said up front: without one it falls back
+    to name prefixes on the serving snapshot, a much cheaper path than issue 21's."""
+    from longplay.archive import Archive
+    from longplay.catalog.store import CatalogStore
+    from longplay.search.layout import index_dir, is_complete
+
+    archive = Archive.open(root)
+    generation = CatalogStore(archive).current_name()
+    if generation and is_complete(index_dir(archive, generation)):
+        return f"search index of {generation}: built"
+    return (
+        f"search index of {generation}: NONE (search3 falls back to name prefixes: not the "
+        "path issue 21 times; `longplay index` first)"
+    )
 
 
 def check(base: str) -> None:
@@ -155,6 +174,7 @@ def main() -> None:
     clients = [int(n) for n in args.clients.split(",") if n.strip()]
     os.environ["LONGPLAY_SERVER_ANSWER_CACHE"] = "0"  # kept answers off: every search is done
     print(f"{time.strftime('%Y-%m-%d %H:%M:%S %Z')}, {archive}, {load()}", flush=True)
+    print(index_state(archive), flush=True)
     proc = serve(archive, args.port)
     base = f"http://127.0.0.1:{args.port}"
     try:

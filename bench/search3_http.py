@@ -113,7 +113,11 @@ def typing(base: str, log: Path, rounds: int) -> None:
             srv = {e: server_ms(log, start, e) for e in ("search3", "ping")}
             label = "round 1 (cold: a fresh server)" if r == 0 else f"round {r + 1}"
             which = f" {empty}" if r == 0 else ""
-            print(f"{label}, {load()}, no song for {len(empty)}/{len(keys)} prefixes{which}:")
+            slowest = keys[max(range(len(keys)), key=got["search3"].__getitem__)]
+            print(
+                f"{label}, {load()}, slowest {slowest!r}, "
+                f"no song for {len(empty)}/{len(keys)} prefixes{which}:"
+            )
             figures = {
                 "search3, client": got["search3"],
                 "ping, client   ": got["ping"],

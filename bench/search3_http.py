@@ -17,7 +17,9 @@ docs/serve.md, Kept answers): every round searches again instead of replaying re
   (after only the readiness probe, a search3 for "a"), is shown apart from the warm ones, which
   are also pooled (a round's p99 over 44 keys is its max);
 - a few people typing: CONNECTIONS closed-loop clients (bench/_latency.py), each cycling the
-  44 prefixes from its own offset, for SECONDS a round; then the same for ``ping``.
+  44 prefixes from its own offset, for SECONDS a round; then the same for ``ping``. With the
+  server's CPU over the round (all its threads, in cores): one core's worth at any client count
+  means its searches do not run in parallel (or the machine gives it no second core).
 
     .venv/bin/python bench/search3_http.py ARCHIVE [--rounds 5] [--clients 2,4] [--seconds 10]
 
@@ -137,6 +139,12 @@ def typing(base: str, log: Path, rounds: int) -> None:
         print("  " + line("search3 less its ping (the search's share)", diff), flush=True)
 
 
+def cpu_s(pid: int) -> float:
+    """A process's CPU seconds so far, all its threads (/proc/PID/stat utime + stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def people(base: str, log: Path, pid: int, clients: list[int], rounds: int, secs: float) -> None:
     """N closed-loop clients typing at once (bench/_latency.py), then ping at the same N."""
     searches = [
@@ -147,14 +155,16 @@ def people(base: str, log: Path, pid: int, clients: list[int], rounds: int, secs
     for n in clients:
         for r in range(rounds):
             for name, urls in (("search3", searches), ("ping   ", [ping])):
-                start = log.stat().st_size
+                start, cpu, t = log.stat().st_size, cpu_s(pid), time.perf_counter()
                 m = measure(urls, n, secs, pid)
+                cores = (cpu_s(pid) - cpu) / (time.perf_counter() - t)
                 time.sleep(0.6)
                 srv = server_ms(log, start, name.strip())
                 print(
                     f"{n} clients, round {r + 1}, {name}: {m['rps']:.0f} req/s, "
                     f"p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms, max {m['max']:.1f} ms, "
-                    f"Little {m['little']:.2f}, errors {m['errors']}, server main thread ran "
+                    f"Little {m['little']:.2f}, errors {m['errors']}, server CPU {cores:.2f} "
+                    f"cores (all threads), its main thread ran "
                     f"{m['server_ran_s']:.1f} s / waited {m['server_waited_s']:.1f} s; "
                     f"{line('in the server (access log, with the 1 s warm-up)', srv)}; {load()}",
                     flush=True,

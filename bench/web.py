@@ -14,6 +14,7 @@ Goals (issue 22): keystroke to results p99 < 100 ms; first audio < 300 ms.
     .venv/bin/python bench/web.py --tracks 200000 # quicker
     .venv/bin/python bench/web.py --dir DIR       # build into DIR and keep it; reuse it next time
     .venv/bin/python bench/web.py --dir DIR --build-only  # build, index and snapshot; no browser
+    .venv/bin/python bench/web.py --dir DIR --build-only --no-index  # index later: `longplay index`
 
 The archive has its search index (`longplay index`), as a served archive would: without one,
 search3 falls back to name prefixes on the serving snapshot.

@@ -9,6 +9,9 @@ the last answer is whole; every latency (request written to answer complete) is 
 printed ``little`` (mean latency x rate / connections) must be ~1.0. Connections are opened
 before the clock starts, so set-up is not in the figures (wrk's first requests do carry it).
 
+``measure`` also takes a list of URLs (same host): connection k sends them in turn from the
+k-th share of the list on, so a mix such as a typed query's prefixes is asked, not one URL.
+
 With SERVER_PID, the server's main thread's scheduler statistics over the run are reported too
 (/proc/PID/task/PID/schedstat): the time it ran and the time it waited, runnable, for a core.
 A server that waits for a core longer than it runs is starved by the machine, not by its code.
@@ -20,6 +23,7 @@ import asyncio
 import json
 import sys
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -33,8 +37,8 @@ def _schedstat(pid: int | None) -> tuple[int, int]:
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self, request: bytes, out: list[float], state: dict[str, Any]):
-        self.request, self.out, self.state = request, out, state
+    def __init__(self, requests: list[bytes], at: int, out: list[float], state: dict[str, Any]):
+        self.requests, self.at, self.out, self.state = requests, at, out, state
         self.buf = b""
         self.start = 0.0
         self.transport: asyncio.Transport | None = None
@@ -47,8 +51,10 @@ class _Connection(asyncio.Protocol):
         if time.perf_counter() >= self.state["until"]:
             self.transport.close()
             return
+        request = self.requests[self.at % len(self.requests)]
+        self.at += 1
         self.start = time.perf_counter()
-        self.transport.write(self.request)
+        self.transport.write(request)
 
     def data_received(self, data: bytes) -> None:
         self.buf += data
@@ -73,26 +79,28 @@ class _Connection(asyncio.Protocol):
 
 
 def measure(
-    url: str,
+    url: str | list[str],
     connections: int,
     seconds: float,
     pid: int | None = None,
     headers: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    parts = urlsplit(url)
+    urls = [url] if isinstance(url, str) else url
+    parts = urlsplit(urls[0])
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
     extra = "".join(f"{h}\r\n" for h in headers)
-    request = (
-        f"GET {parts.path}?{parts.query} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
-    )
+    requests = [
+        f"GET {u.path}?{u.query} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}\r\n".encode()
+        for u in map(urlsplit, urls)
+    ]
     latencies: list[float] = []
     state: dict[str, Any] = {"until": float("inf"), "errors": 0, "measuring": False, "begin": 0.0}
 
     async def run() -> tuple[float, tuple[int, int], tuple[int, int]]:
         loop = asyncio.get_running_loop()
         conns = [
-            (await loop.create_connection(lambda: _Connection(request, latencies, state), host, port))[1]
-            for _ in range(connections)
+            (await loop.create_connection(partial(_Connection, requests, at, latencies, state), host, port))[1]
+            for at in [k * len(requests) // connections for k in range(connections)]
         ]  # fmt: skip
         state["until"] = time.perf_counter() + 1.0 + seconds
         for c in conns:

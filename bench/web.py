@@ -14,6 +14,7 @@ Goals (issue 22): keystroke to results p99 < 100 ms; first audio < 300 ms.
     .venv/bin/python bench/web.py --tracks 200000 # quicker
     .venv/bin/python bench/web.py --dir DIR       # build into DIR and keep it; reuse it next time
     .venv/bin/python bench/web.py --dir DIR --build-only  # build, index and snapshot; no browser
+    .venv/bin/python bench/web.py --dir DIR --build-only --no-index  # index later: `longplay index`
 
 The archive has its search index (`longplay index`), as a served archive would: without one,
 search3 falls back to name prefixes on the serving snapshot.
@@ -29,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -87,17 +89,28 @@ def build(root: Path, tracks: int) -> Path:
     archive = Archive.init(root / "archive")
     music = root / "music"
     samples.generate(music, 10, seed=0, seconds=20.0)
-    ingest_synthetic(archive, tracks, seed=4)
+    step(f"{tracks:,} synthetic tracks", lambda: ingest_synthetic(archive, tracks, seed=4))
     ingest_flat(archive, [music / "catalog.jsonl"], "samples")
-    scan(archive, [music], workers=1)
+    step("scan of the clips", lambda: scan(archive, [music], workers=1))
     accounts.add_user(archive, USER, PASSWORD, admin=True)
     print(f"archive: {tracks:,} tracks built in {time.perf_counter() - t:.0f} s", flush=True)
     return archive.root
 
 
-def prepare(root: Path) -> None:
+def step(name: str, run: Callable[[], object]) -> None:
+    """Runs one build step, printing when it started and how long it took (a long build's log)."""
+    print(f"{time.strftime('%H:%M:%S')} {name}: started", flush=True)
+    t = time.perf_counter()
+    run()
+    print(
+        f"{time.strftime('%H:%M:%S')} {name}: done in {time.perf_counter() - t:.0f} s", flush=True
+    )
+
+
+def prepare(root: Path, index: bool = True) -> None:
     """The search index (after the scan, so held tracks are marked) and the serving snapshot,
-    each a no-op once built; the index build resumes after a kill."""
+    each a no-op once built; the index build resumes after a kill. Without ``index``, the
+    index is left to `longplay index` (built later, e.g. by a newer search engine)."""
     from longplay.archive import Archive
     from longplay.catalog.serving import ensure_snapshot
     from longplay.pack.features import ArchiveFeatures
@@ -105,13 +118,12 @@ def prepare(root: Path) -> None:
     from longplay.search.build import build_index
 
     archive = Archive.open(root)
-    report = build_index(
-        archive, holdings=ArchiveHoldings(archive), features=ArchiveFeatures(archive)
-    )
-    print(report.summary(), flush=True)
-    t = time.perf_counter()
-    ensure_snapshot(archive)
-    print(f"serving snapshot ready in {time.perf_counter() - t:.0f} s", flush=True)
+    if index:
+        report = build_index(
+            archive, holdings=ArchiveHoldings(archive), features=ArchiveFeatures(archive)
+        )
+        print(report.summary(), flush=True)
+    step("serving snapshot", lambda: ensure_snapshot(archive))
 
 
 def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
@@ -124,12 +136,17 @@ def serve(archive: Path, port: int) -> subprocess.Popen[bytes]:
     while True:  # the first call builds the serving snapshot: minutes at 10M tracks
         try:
             body = httpx.get(f"{base}/rest/search3", params={**params, "query": "a"}, timeout=600)
-            if body.json()["subsonic-response"]["status"] == "ok":
-                break
+            answer = body.json()["subsonic-response"]
         except (httpx.HTTPError, ValueError):
-            pass
+            answer = None
+        if answer and answer["status"] == "ok":
+            break
+        if answer:  # a Subsonic error (e.g. no user USER): waiting will not mend it
+            proc.terminate()
+            proc.wait(30)
+            raise SystemExit(f"search3 as {USER!r} failed: {answer.get('error')}")
         if proc.poll() is not None:
-            raise SystemExit("longplay serve exited")
+            raise SystemExit(f"longplay serve exited (its log: {archive.parent / 'serve.log'})")
         time.sleep(0.5)
     print(f"server ready (snapshot built) in {time.perf_counter() - t:.0f} s")
     return proc
@@ -140,12 +157,12 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def server_ms(log: Path, start: int) -> list[float]:
-    """search3's time in the server (its access log) from byte ``start`` of the log on."""
+def server_ms(log: Path, start: int, endpoint: str = "search3") -> list[float]:
+    """``endpoint``'s times in the server (its access log) from byte ``start`` of the log on."""
     with open(log, "rb") as f:
         f.seek(start)
         text = f.read().decode("utf-8", "replace")
-    return [float(m) for m in re.findall(r" search3 200 ([0-9.]+)ms", text)]
+    return [float(m) for m in re.findall(rf" {endpoint} 200 ([0-9.]+)ms", text)]
 
 
 def report(name: str, keys: list[dict[str, float]], server: list[float]) -> None:
@@ -235,6 +252,11 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, help="build the archive here and keep it (reused if there)")
     ap.add_argument("--port", type=int, default=4593)
     ap.add_argument("--build-only", action="store_true", help="build the archive, then stop")
+    ap.add_argument(
+        "--no-index",
+        action="store_true",
+        help="skip the search index (build it later with `longplay index`)",
+    )
     args = ap.parse_args()
     if not CHROMIUM.exists():
         raise SystemExit(f"needs Debian's chromium at {CHROMIUM} (make system-deps)")
@@ -244,7 +266,7 @@ def main() -> None:
         done = where / "built"
         archive = where / "archive" if done.exists() else build(where, args.tracks)
         done.touch()
-        prepare(archive)
+        prepare(archive, index=not args.no_index)
         if args.build_only:
             return
         proc = serve(archive, args.port)

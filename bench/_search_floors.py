@@ -103,7 +103,7 @@ def floors(docs_file: Path, n: int, scratch: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
         path.mkdir(parents=True)
         idx = tantivy.Index(schema, path=str(path))
-        idx.register_tokenizer(fields.ANALYZER, fields.analyzer())
+        fields.register(idx)
         items = [tantivy.Document.from_dict(d, schema) for d in dicts] if prebuilt else None
         writer = idx.writer(heap_size=heap, num_threads=threads)
         t, c = time.perf_counter(), time.process_time()

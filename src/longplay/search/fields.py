@@ -93,18 +93,19 @@ def pair(first: str, second: str) -> str:
     return first + PAIR_JOIN + second
 
 
-def _register(index: tantivy.Index) -> tantivy.Index:
+def register(index: tantivy.Index) -> tantivy.Index:
+    """Give ``index`` the analyzers its schema names."""
     index.register_tokenizer(ANALYZER, analyzer())
     index.register_tokenizer(PAIR_ANALYZER, pair_analyzer())
     return index
 
 
 def open_index(path: str) -> tantivy.Index:
-    return _register(tantivy.Index.open(path))
+    return register(tantivy.Index.open(path))
 
 
 def create_index(path: str) -> tantivy.Index:
-    return _register(tantivy.Index(schema(), path=path))
+    return register(tantivy.Index(schema(), path=path))
 
 
 def has_field(schema: tantivy.Schema, name: str) -> bool:

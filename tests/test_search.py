@@ -139,7 +139,7 @@ def test_typo_pass_without_lexicon_answers_alike(archive: Archive, tmp_path: Pat
         "Ça va, ÉTÉ   naïve_café",
     ],
 )
-def test_title_pairs_split_as_the_analyzer(title: str) -> None:
+def test_pairs_split_as_the_analyzer(title: str) -> None:
     """DuckDB writes each document's neighbouring title words; the query side pairs the
     analyzer's words: both must give the same terms."""
     import duckdb
@@ -157,7 +157,7 @@ def test_title_pairs_split_as_the_analyzer(title: str) -> None:
 
 
 def test_in_order_by_pairs_or_by_regex_phrase_alike(archive: Archive) -> None:
-    """The in-order groups of a typo pass from ``title_pairs`` or, for an index built before
+    """The in-order groups of a typo pass from ``pairs`` or, for an index built before
     that field, from a regex phrase: the same tracks in the same order."""
     index = engine.open_current(archive)
     assert index.builder.pairs
@@ -175,6 +175,16 @@ def test_in_order_by_pairs_or_by_regex_phrase_alike(archive: Archive) -> None:
         index.builder.pairs = True
     assert with_pairs == without and all(with_pairs)
     assert engine.search(archive, "bohemain rhapsdoy").hits[0].title.startswith("Bohemian Rhapsody")
+
+
+def test_misspelled_artist_name_finds_the_artist_and_their_works(archive: Archive) -> None:
+    """A two-word artist name with a typo: its words are in the typed order in the artists'
+    names of the artist's albums and tracks too, so all of them are found (not only the
+    artist, whose name is its title)."""
+    page = engine.search(archive, "tribute bnad")
+    assert page.typo_pass
+    got = {(h.kind, h.title) for h in page.hits}
+    assert got == {("artist", "Tribute Band"), ("album", "Covers"), ("track", "Bohemian Rhapsody")}
 
 
 def test_ranking_by_popularity_and_stability(archive: Archive) -> None:

@@ -75,7 +75,7 @@ def _spaced(expr: str) -> str:
 
 
 def pair_sql(expr: str) -> str:
-    """The ``title_pairs`` text of ``expr``: each two neighbouring words joined, space-separated
+    """The ``pairs`` text of ``expr``: each two neighbouring words joined, space-separated
     (NULL under two words). Words as the analyzer splits them (runs of letters and digits, under
     40 bytes); Tantivy folds case and diacritics. Rust's alphanumerics and RE2's ``\\p{L}\\p{N}``
     differ only in a few combining marks: a title split differently there misses the in-order
@@ -91,6 +91,11 @@ def pair_sql(expr: str) -> str:
     )
 
 
+def _pairs(title: str, artists: str) -> str:
+    """The ``pairs`` of a title and of its artists' names (NULL when neither has two words)."""
+    return f"nullif(concat_ws(' ', {pair_sql(title)}, {pair_sql(artists)}), '')"
+
+
 def _doc_sql(kind: str) -> str:
     """SELECT ord, json for one kind; JSON nulls dropped (Tantivy rejects them)."""
     if kind == "track":
@@ -99,7 +104,7 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(artists, ', '), album: album,
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
-            title_pairs: {pair_sql("title")},
+            pairs: {_pairs("title", "array_to_string(artists, ' ')")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
@@ -110,13 +115,13 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(album_artists, ', '),
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
-            title_pairs: {pair_sql("title")},
+            pairs: {_pairs("title", "array_to_string(album_artists, ' ')")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
         src, key = views.ALBUM_ROWS, "album_id"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
-            cjk: {_spaced("name")}, title_pairs: {pair_sql("name")}, mbid: mbid,
+            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, mbid: mbid,
             popularity: popularity, held: held}}"""
         src, key = views.ARTIST_ROWS, "artist_id"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"

@@ -5,19 +5,19 @@ tier or the whole index); a page takes the groups' matches in order and stops at
 that fills it (``search.ranking`` says why the groups come in this order):
 
 - exact pass: the tier's strong matches; for two or more words, the whole index's matches
-  with the words in the typed order in the title, the last one as a prefix; then every other
-  match of the whole index;
+  with the words in the typed order in the title or an artist's name, the last one as a
+  prefix; then every other match of the whole index;
 - typo pass of two or more words: the tier's strong matches with the words' near spellings in
-  the typed order in the title, the whole index's such matches, the tier's other strong
-  matches; and only when those found nothing, every other match of the whole index (one word:
-  the tier's strong matches, then the whole index's others).
+  the typed order in the title or an artist's name, the whole index's such matches, the
+  tier's other strong matches; and only when those found nothing, every other match of the
+  whole index (one word: the tier's strong matches, then the whole index's others).
 
 A typo pass is a guess at what was meant, run when nothing matched as typed: near spellings
 in the typed order, or held strongly by a popular track, are the guesses worth showing, and the
 tail's scattered near spellings of common words are noise that cost most (at 10M tracks the
 last group was 11-16 ms of the slowest typo queries, for matches ranked after the meant one).
 
-The in-order groups are a conjunction of ``title_pairs`` terms (``search.fields``), so they
+The in-order groups are a conjunction of ``pairs`` terms (``search.fields``), so they
 cost little, and a query whose words are common is answered from them and the tier: at 10M
 tracks a typo query of common words used to intersect their postings over the whole index
 (30-40 ms) to find the one title that holds them in order, and "douglous hop" (a common word,
@@ -56,7 +56,7 @@ class Group:
     searcher: tantivy.Searcher
     make: Make
     in_tier: bool  # the popular tier (its documents are also the whole index's)
-    in_order: bool = False  # the words in the typed order in the title
+    in_order: bool = False  # the words in the typed order (title or an artist's name)
     fallback: bool = False  # searched only when the groups before it matched nothing
 
 
@@ -202,7 +202,7 @@ def completed(
     words match, when at most ``COMPLETING`` do, whose title, artists or album holds a word
     starting with the last one. Ranked by the other words' text score and popularity, after
     and without ``listed`` (the exact pass's in-order matches, when only they matched: the
-    last word completed right after the others in the title, see ``search.passes``).
+    last word completed right after the others, see ``search.passes``).
 
     Before this, such a query ("gliroshi kra" for a title whose word is a rarer "kra…") went on
     to the typo passes: 12 % of the bench's prefix queries at 10M tracks, each ~32 ms of CPU.

@@ -253,21 +253,22 @@ class Builder:
         """The query of one group of a pass (``search.passes``): ``edits`` 0 is exact, 1 and 2
         the typo passes. ``strong``: free words and phrases in title or artists only (the
         popular tier's strong matches, ``search.ranking``). ``in_order``: on a typo pass, the
-        free words' spellings in the typed order in the title. ``prefix``: the last free word
-        also matches as a prefix (search as you type)."""
+        free words' spellings in the typed order in the title or an artist's name. ``prefix``:
+        the last free word also matches as a prefix (search as you type)."""
         names: tuple[str, ...] = STRONG_FIELDS if strong else fields.TEXT_FIELDS
         must: list[Query] = list(filters)
-        words = p.words
-        if in_order and edits:  # the words score in the title alone (their near spellings'
-            # unions in title and artists cost 4.8 of a 10 ms typo query at 10M; without any,
-            # popularity alone ordered the in-order matches: recall 94.5 %, 95.0 with these)
-            names = ("title",)
+        words, scoring = p.words, must
+        if in_order and edits:  # the pairs match; the words only score, in title and
+            # artists (as required clauses, their near spellings' unions cost 4.8 of a 10 ms
+            # typo query at 10M; without them, popularity alone ordered the in-order matches:
+            # typo recall 94.5 %, 95.0 with them)
+            scoring = []
         elif in_order and prefix:  # the last word: a prefix of the last pair
             words = words[:-1]
         for i, w in enumerate(words):
             q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
             if q is not None:
-                must.append(q)
+                (must if fields.has_cjk(w) else scoring).append(q)  # (CJK: not in the pairs)
         for phrase in p.phrases:
             where = [n for n in ("title", "artists", "album") if n in names]
             alts = [self._phrase(phrase, n) for n in where]
@@ -291,8 +292,14 @@ class Builder:
             must.append(self._feature_term("key", p.key))
         if in_order and (order := self._in_order(p.words, edits, prefix)) is not None:
             must.append(order)
+        elif scoring is not must:  # (no order to match: the words are required after all)
+            must.extend(scoring)
+            scoring = must
         if not must:
             return Query.all_query()
+        if scoring is not must:
+            clauses = [(Occur.Must, q) for q in must] + [(Occur.Should, q) for q in scoring]
+            return Query.boolean_query(clauses)
         return _all(must)
 
     def _ordered_terms(self, words: list[str]) -> list[str]:
@@ -300,22 +307,21 @@ class Builder:
 
     def orders(self, p: Parsed, edits: int) -> bool:
         """Whether a pass has in-order groups (``search.passes``): 2+ free words, on a typo
-        pass, or on the exact pass of an index with ``title_pairs`` and no CJK word."""
+        pass, or on the exact pass of an index with ``pairs`` and no CJK word."""
         if len(self._ordered_terms(p.words)) < 2:
             return False
         return edits > 0 or (self.pairs and not any(fields.has_cjk(w) for w in p.words))
 
     def _in_order(self, words: list[str], edits: int, prefix: bool) -> Query | None:
-        """The free words in the query's order in the title, scored 1 (on the exact pass, the
-        other words' text score adds to it; on a typo pass, popularity orders its matches, as
-        near spellings score alike): on the exact pass as typed, the last word as the prefix of
-        the last pair (search as you type); on a typo pass, each as typed or one edit away.
+        """The free words in the query's order in the title or an artist's name, scored 1 (the
+        words' text score adds to it): on the exact pass as typed, the last word as the prefix
+        of the last pair (search as you type); on a typo pass, each as typed or one edit away.
 
         Tantivy scores every fuzzy match alike, so among the many tracks that contain a near
         spelling of each word somewhere (common words have many neighbours), popularity alone
         would decide; the track whose title has them as typed, in order, is the likelier one
         (bench: it was most typo misses). One edit only (from the lexicon): such words still
-        match with two through the fuzzy clauses. Neighbouring words are ``title_pairs`` terms
+        match with two through the fuzzy clauses. Neighbouring words are ``pairs`` terms
         (``search.fields``); an index built before that field matches them as a regex phrase."""
         terms = self._ordered_terms(words)
         if len(terms) < 2:

@@ -14,8 +14,9 @@ measured 19 ms against 5 ms, and among 1,000 candidates the top 5 were the exhau
   2. *every other match*, from the whole index: the tail, and tier documents that matched only
      through album, album artists or genres.
 Between them, for two or more words, the whole index's matches holding the words in the typed
-order in the title; on a typo pass that group, and the tier's, come before the tier's other
-strong matches (among near spellings the typed order tells the meant track). The groups of each
+order in the title or an artist's name; on a typo pass that group, and the tier's, come
+before the tier's other strong matches (among near spellings the typed order tells the meant
+track). The groups of each
 pass: ``search.passes``. A group is searched only when a page reaches past the ones before it,
 i.e. when they hold fewer matches than ``offset + limit``: a common word ("love", in 10 % of
 the catalog) is answered from the tier alone; a rare word, a specific title, a typo or a field

@@ -64,12 +64,53 @@ class Group:
 class Listed:
     """What a pass has listed so far: addresses per index, keys of the documents both hold."""
 
+    tier: Tier | None
+    kind: int | None  # the kind asked, or None for every kind
     addresses: dict[int, set[tuple[int, int]]] = field(default_factory=dict)
     tier_keys: set[tuple[int, int]] = field(default_factory=set)  # listed from the tier
     main_keys: set[tuple[int, int]] = field(default_factory=set)  # listed from the whole index
 
     def at(self, searcher: tantivy.Searcher) -> set[tuple[int, int]]:
         return self.addresses.setdefault(id(searcher), set())
+
+    def again(self, g: Group) -> int:
+        """How many listed documents ``g``'s matches may hold again (asked for in addition)."""
+        return len(self.main_keys if g.in_tier else self.tier_keys) + len(self.at(g.searcher))
+
+    def _kinds(self, src: Source, hits: list[ranking.Scored]) -> list[int]:
+        return [self.kind] * len(hits) if self.kind is not None else src.numbers("kind", hits)
+
+    def remember(self, src: Source, g: Group, hits: list[ranking.Scored], pops: list[int]) -> None:
+        """Note a group's listed documents, with the keys the other index may list them by."""
+        self.at(g.searcher).update((a.segment_ord, a.doc) for _, a in hits)
+        if self.tier is None or not hits:
+            return
+        if g.in_tier:  # every tier document is also in the whole index
+            self.tier_keys.update(ranking.keys(src, hits, ranking.FEW_KEYS))
+            return
+        kinds = self._kinds(src, hits)
+        held = [h for h, c, p in zip(hits, kinds, pops, strict=True) if self.tier.holds(c, p)]
+        self.main_keys.update(ranking.keys(src, held, ranking.FEW_KEYS))
+
+    def unlisted(
+        self, src: Source, g: Group, hits: list[ranking.Scored], pops: list[int]
+    ) -> tuple[list[ranking.Scored], list[int]]:
+        """``hits`` and their popularity without the documents listed already."""
+        at = self.at(g.searcher)
+        keep = [i for i, (_, a) in enumerate(hits) if (a.segment_ord, a.doc) not in at]
+        other = self.main_keys if g.in_tier else self.tier_keys
+        if other and self.tier is not None and keep:
+            if g.in_tier:  # any tier document may have been listed from the whole index
+                maybe = keep
+            else:  # only documents the tier holds can have been listed from it
+                kinds = self._kinds(src, hits)
+                maybe = [i for i in keep if self.tier.holds(kinds[i], pops[i])]
+            # Up to FEW_KEYS from their stored documents (a fast-column read costs ~1.2 ms a
+            # call at 10M tracks whatever the number of hits; a stored document ~0.005 ms)
+            found = ranking.keys(src, [hits[i] for i in maybe], ranking.FEW_KEYS)
+            drop = {i for i, key in zip(maybe, found, strict=True) if key in other}
+            keep = [i for i in keep if i not in drop]
+        return [hits[i] for i in keep], [pops[i] for i in keep]
 
 
 def groups(
@@ -112,19 +153,17 @@ def run(
     10 % of them)."""
     out: Ranked = []
     others = False
-    listed = Listed()
+    listed = Listed(tier, kind)
     for i, g in enumerate(groups):
         if g.fallback and out:
             return out, True, others
         src = Source(g.searcher)
         k = ranking.cover(want - len(out))
-        again = len(listed.main_keys if g.in_tier else listed.tier_keys) + len(
-            listed.at(g.searcher)
-        )
+        again = listed.again(g)
         hits, done = ranking.top(src, functools.partial(_query, g.make, filters), kind, k + again)
         pops = src.numbers("popularity", hits)
         if again:
-            hits, pops = _unlisted(src, g, hits, pops, kind, listed, tier)
+            hits, pops = listed.unlisted(src, g, hits, pops)
         if not done:  # whole windows only: the next page's windows start where these end
             hits, pops = hits[:k], pops[:k]
         ranked = ranking.in_windows(hits, pops)
@@ -134,60 +173,12 @@ def run(
         if not done or (len(out) >= want and not last):
             return out, False, True
         if not last:
-            _remember(src, g, hits, pops, kind, listed, tier)
+            listed.remember(src, g, hits, pops)
     return out, True, others
 
 
 def _query(make: Make, filters: Callable[[bool], list[Query]], with_kind: bool) -> Query:
     return make(filters(with_kind))
-
-
-def _remember(
-    src: Source,
-    g: Group,
-    hits: list[ranking.Scored],
-    pops: list[int],
-    kind: int | None,
-    listed: Listed,
-    tier: Tier | None,
-) -> None:
-    """Note a group's listed documents, with the keys the other index may list them by."""
-    listed.at(g.searcher).update((a.segment_ord, a.doc) for _, a in hits)
-    if tier is None or not hits:
-        return
-    if g.in_tier:  # every tier document is also in the whole index
-        listed.tier_keys.update(ranking.keys(src, hits, ranking.FEW_KEYS))
-        return
-    kinds = [kind] * len(hits) if kind is not None else src.numbers("kind", hits)
-    held = [h for h, c, p in zip(hits, kinds, pops, strict=True) if tier.holds(c, p)]
-    listed.main_keys.update(ranking.keys(src, held, ranking.FEW_KEYS))
-
-
-def _unlisted(
-    src: Source,
-    g: Group,
-    hits: list[ranking.Scored],
-    pops: list[int],
-    kind: int | None,
-    listed: Listed,
-    tier: Tier | None,
-) -> tuple[list[ranking.Scored], list[int]]:
-    """``hits`` and their popularity without the documents listed already."""
-    at = listed.at(g.searcher)
-    keep = [i for i, (_, a) in enumerate(hits) if (a.segment_ord, a.doc) not in at]
-    other = listed.main_keys if g.in_tier else listed.tier_keys
-    if other and tier is not None and keep:
-        if g.in_tier:  # any tier document may have been listed from the whole index
-            maybe = keep
-        else:  # only documents the tier holds can have been listed from it
-            kinds = [kind] * len(hits) if kind is not None else src.numbers("kind", hits)
-            maybe = [i for i in keep if tier.holds(kinds[i], pops[i])]
-        # Up to FEW_KEYS from their stored documents (a fast-column read costs ~1.2 ms a call
-        # at 10M tracks whatever the number of hits; a stored document ~0.005 ms once read)
-        found = ranking.keys(src, [hits[i] for i in maybe], ranking.FEW_KEYS)
-        drop = {i for i, key in zip(maybe, found, strict=True) if key in other}
-        keep = [i for i in keep if i not in drop]
-    return [hits[i] for i in keep], [pops[i] for i in keep]
 
 
 def completed(

@@ -52,3 +52,37 @@ def test_sqlite_and_parquet_releases_match_the_catalog(tmp_path: Path, archive: 
         for t in RELEASE_TABLES
     }
     assert got == want
+
+
+def test_a_release_does_not_depend_on_where_or_when_its_inputs_lay(tmp_path: Path) -> None:
+    """The same input files, in two folders with other modification times: the same release,
+    byte for byte (an ingest unit's name held the file's path, size and time; the README's
+    tour made a new metadata torrent on every run). A release says which file, not where."""
+    import json
+    import os
+
+    from audiofixtures import require_shared_data
+    from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+
+    docs = sorted(require_shared_data("musicbrainz", "picard").glob("*.json"))
+    lines = "".join(json.dumps(json.loads(p.read_text(encoding="utf-8"))) + "\n" for p in docs)
+    out = []
+    for k, when in ((1, 1_700_000_000), (2, 1_800_000_000)):
+        inputs = tmp_path / f"operator-{k}" / "downloads"
+        inputs.mkdir(parents=True)
+        src = inputs / "releases.jsonl"
+        src.write_text(lines, encoding="utf-8")
+        os.utime(src, (when, when))
+        a = Archive.init(tmp_path / f"a{k}")
+        ingest_musicbrainz(a, [src])
+        store = CatalogStore(a)
+        with store.read() as con:  # the catalog itself keeps where the unit came from
+            assert str(inputs) in con.execute("SELECT unit FROM ingest_log").fetchone()[0]
+        rel = tmp_path / f"rel{k}"
+        out.append(
+            [*export(store, "parquet", rel / "parquet"), *export(store, "sqlite", rel / "c.sqlite")]
+        )
+    for one, two in zip(*out, strict=True):
+        assert one.read_bytes() == two.read_bytes(), one.name
+    units = duckdb.sql(f"SELECT unit FROM read_parquet('{out[0][0].parent}/ingest_log.parquet')")
+    assert [u for (u,) in units.fetchall()] == [f"releases.jsonl lines 1-{len(docs)}"]

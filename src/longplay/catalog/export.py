@@ -44,6 +44,15 @@ BATCH = 100_000
 # Columns a release leaves out: when a run happened is not catalog content, and leaving it out
 # makes a release (and the metadata torrent carrying it) a function of the catalog alone.
 RELEASE_EXCLUDE = {"ingest_log": ("finished_at",)}
+# Columns a release rewrites, for the same reason: an ingest unit names its input file by where
+# it lay on the operator's disk, and a file's unit by its size and modification time too
+# ("/home/op/in/releases.jsonl:22345:1796483551386698470 lines 1-5"); a release says
+# "releases.jsonl lines 1-5". (The README's tour made a new metadata torrent on every run.)
+RELEASE_REPLACE = {
+    "ingest_log": {
+        "unit": r"regexp_replace(regexp_replace(unit, '^.*/', ''), ':[0-9]+:[0-9]+', '')"
+    }
+}
 
 
 # Rows are released in a total order (every column, IDs first in each table), so a release's
@@ -51,6 +60,8 @@ RELEASE_EXCLUDE = {"ingest_log": ("finished_at",)}
 def release_select(table: str) -> str:
     drop = RELEASE_EXCLUDE.get(table)
     cols = f"* EXCLUDE ({', '.join(drop)})" if drop else "*"
+    if swap := RELEASE_REPLACE.get(table):
+        cols += f" REPLACE ({', '.join(f'{e} AS {c}' for c, e in swap.items())})"
     return f"SELECT {cols} FROM {table} ORDER BY ALL"
 
 

@@ -109,8 +109,10 @@ def _stage(name: str, root: Path, n: int) -> dict:
         from longplay.search.build import build_index
 
         shutil.rmtree(archive.search_dir, ignore_errors=True)
-        out["docs"] = sum(build_index(archive).documents.values())
+        report = build_index(archive)
+        out["docs"] = sum(report.documents.values())
         out["bytes"] = _du(archive.search_dir)
+        out["phases"] = {k: round(v, 1) for k, v in report.phases.items()}
     elif name == "query":
         out.update(_queries(archive))
     elif name == "shuffle":
@@ -283,6 +285,12 @@ def report(data: dict, plot: Path = PLOT) -> None:
                 if st in row
             )
         )
+        if "phases" in row.get("index", {}):
+            phases = row["index"]["phases"]
+            print(
+                f"{'':>13}index phases (wall s): "
+                + ", ".join(f"{k} {v:.0f}" for k, v in phases.items())
+            )
         if "query" in row:
             q = row["query"]
             print(

@@ -27,7 +27,8 @@ import os
 import queue
 import shutil
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -55,7 +56,14 @@ class IndexReport:
     documents: dict[str, int]
     seconds: float
     built: bool  # False when the index already existed
-    tier_seconds: float = 0.0  # of ``seconds``, writing the popular tier (search.tier)
+    # Wall seconds of each phase run (documents, shards, tier, combine, merge, lexicon): where
+    # a build's time goes, and which phase grows fastest with the catalog (bench/scale.py)
+    phases: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def tier_seconds(self) -> float:
+        """Of ``seconds``, writing the popular tier (search.tier)."""
+        return self.phases.get("tier", 0.0)
 
     def summary(self) -> str:
         if not self.built:
@@ -264,33 +272,53 @@ def build_index(
     if layout.is_complete(final):
         return IndexReport(gen, final, layout.read_counts(final), 0.0, built=False)
     t0 = time.perf_counter()
+    phases: dict[str, float] = {}
+    phase = _Phases(phases)
     partial = final.with_name(final.name + layout.PARTIAL)
-    _stage_docs(archive, partial, holdings or NoHoldings(), features or NoFeatures())
+    with phase("documents"):
+        _stage_docs(archive, partial, holdings or NoHoldings(), features or NoFeatures())
     units = _units(partial / "docs")
     workers = max(1, workers or archive.settings.workers or os.cpu_count() or 1)
     total = sum(u[2] for u in units)
     shards = [units[k::workers] for k in range(workers)]
     # A marker per stage: the shards may be gone (moved into index/) once it is written.
     if not (partial / "shards-done").exists():
-        with progress.progress(f"index {gen}", total, "docs") as bar:
+        with phase("shards"), progress.progress(f"index {gen}", total, "docs") as bar:
             if workers == 1:
                 _shard(str(partial / "shard-0"), shards[0], HEAP_BYTES, commit_rows, None)
                 bar.advance(total)
             else:
                 _run_shards(partial, shards, commit_rows, bar)
         (partial / "shards-done").write_text(str(workers))
-    t1 = time.perf_counter()
     if not (partial / tier.DIR / tier.META).exists():  # before _combine removes docs/
-        tier.write(partial)
-    tier_seconds = time.perf_counter() - t1
-    counts = _combine(partial, int((partial / "shards-done").read_text()))
+        with phase("tier"):
+            tier.write(partial)
+    with phase("combine"):
+        counts = _combine(partial, int((partial / "shards-done").read_text()))
     if not (partial / "merged").exists():
-        _merge(partial / "index")
+        with phase("merge"):
+            _merge(partial / "index")
         (partial / "merged").write_text("")
     if not (partial / lexicon.FILE).exists():
-        lexicon.write(partial, fields.open_index(str(partial / "index")).searcher())
+        with phase("lexicon"):
+            lexicon.write(partial, fields.open_index(str(partial / "index")).searcher())
     os.replace(partial, final)
-    return IndexReport(gen, final, counts, time.perf_counter() - t0, True, tier_seconds)
+    return IndexReport(gen, final, counts, time.perf_counter() - t0, True, phases)
+
+
+@dataclass
+class _Phases:
+    """``with phase(name):`` adds the block's wall time to ``seconds[name]``."""
+
+    seconds: dict[str, float]
+
+    @contextlib.contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t
 
 
 def _run_shards(partial: Path, shards: list, commit_rows: int, bar: progress.Tracker) -> None:

@@ -9,6 +9,7 @@ keys. Listing everything pages the snapshot by key.
 
 from __future__ import annotations
 
+import concurrent.futures
 from typing import Any
 
 from longplay.catalog.browse import Album, Artist, Track
@@ -17,6 +18,8 @@ from longplay.server import responses as r
 from longplay.server.endpoints import Call, endpoint
 
 KINDS = (("artist", "artist"), ("album", "album"), ("track", "song"))
+# search3's kinds searched side by side (see _indexed); shared by every request
+_KINDS_POOL = concurrent.futures.ThreadPoolExecutor(max_workers=6, thread_name_prefix="search")
 
 
 def _indexed(call: Call, query: str) -> tuple[list[Any], ...] | None:
@@ -29,20 +32,27 @@ def _indexed(call: Call, query: str) -> tuple[list[Any], ...] | None:
         return None
     b, held = call.view.browse, call.held_only()
     lookup = {"artist": b.artist, "album": b.album, "track": b.track}
-    out: list[list[Any]] = []
+    asked = []
     for kind, prefix in KINDS:
         count = min(call.int(f"{prefix}Count", 20) or 0, MAX_LIMIT)
-        if count <= 0:
-            out.append([])
-            continue
         offset = max(0, call.int(f"{prefix}Offset", 0) or 0)
-        try:
-            page = index.search(query, limit=count, offset=offset, kind=kind, held_only=held)
-        except InputError:
-            return None
+        asked.append((kind, count, offset))
+
+    def one(kind: str, count: int, offset: int) -> list[Any]:
+        if count <= 0:
+            return []
+        page = index.search(query, limit=count, offset=offset, kind=kind, held_only=held)
         found = (lookup[kind](h.id) for h in page.hits)
-        out.append([item for item in found if item is not None])
-    return tuple(out)
+        return [item for item in found if item is not None]
+
+    # The kinds at once: Tantivy searches without the GIL (two threads measured 2.66 s for
+    # twice the searches one thread did in 2.53 s), so one person's keystroke waits for the
+    # slowest kind, not the sum.
+    futures = [_KINDS_POOL.submit(one, *a) for a in asked]
+    try:
+        return tuple(f.result() for f in futures)
+    except InputError:
+        return None
 
 
 def _search(call: Call) -> tuple[list[Artist], list[Album], list[Track]]:

@@ -126,17 +126,13 @@ def groups(
         )
 
     ordered = builder.orders(parsed, edits)
-    out = []
-    if ordered and edits and tier is not None:
-        out.append(Group(tier.searcher, query(True, True), True, True))
-    if tier is not None and not edits:
-        out.append(Group(tier.searcher, query(True, False), True))
-    if ordered:
-        out.append(Group(main, query(True, True), False, True))
-    if tier is not None and edits:
-        out.append(Group(tier.searcher, query(True, False), True))
-    out.append(Group(main, query(False, False), False, fallback=ordered and edits > 0))
-    return out
+    tier_strong = [Group(tier.searcher, query(True, False), True)] if tier is not None else []
+    main_in_order = [Group(main, query(True, True), False, True)] if ordered else []
+    if not edits:
+        return [*tier_strong, *main_in_order, Group(main, query(False, False), False)]
+    in_order = [Group(tier.searcher, query(True, True), True, True)] if ordered and tier else []
+    rest = Group(main, query(False, False), False, fallback=ordered)
+    return [*in_order, *main_in_order, *tier_strong, rest]
 
 
 def run(

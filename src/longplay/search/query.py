@@ -160,8 +160,7 @@ class Builder:
         8+ two): a pass allowing more builds the same query as the pass before, so it cannot
         match what that one did not ("the ni" at 10M: two such passes, ~40 ms CPU per kind)."""
         text = (v for n, v, quoted in p.fielded if n in fields.TEXT_FIELDS and not quoted)
-        words = [*p.words, *(w for v in text for w in v.split())]
-        terms = (t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w))
+        terms = self._ordered_terms([*p.words, *(w for v in text for w in v.split())])
         return max((_distance(t, 2) for t in terms), default=0)
 
     def _prefix(self, name: str, term: str) -> Query | None:
@@ -257,18 +256,18 @@ class Builder:
         the last free word also matches as a prefix (search as you type)."""
         names: tuple[str, ...] = STRONG_FIELDS if strong else fields.TEXT_FIELDS
         must: list[Query] = list(filters)
-        words, scoring = p.words, must
-        if in_order and edits:  # the pairs match; the words only score, in title and
-            # artists (as required clauses, their near spellings' unions cost 4.8 of a 10 ms
-            # typo query at 10M; without them, popularity alone ordered the in-order matches:
-            # typo recall 94.5 %, 95.0 with them)
-            scoring = []
-        elif in_order and prefix:  # the last word: a prefix of the last pair
-            words = words[:-1]
+        scoring: list[Query] = []  # clauses that only score (Should), when the pairs match
+        # On a typo pass the in-order group's pairs match and its words only score, in title
+        # and artists (as required clauses, their near spellings' unions cost 4.8 of a 10 ms
+        # typo query at 10M; without them, popularity alone ordered the in-order matches: typo
+        # recall 94.5 %, 95.0 with them). CJK words are not in the pairs: required as ever.
+        words_score = in_order and edits > 0
+        # On the exact pass the in-order group's last word is the prefix of its last pair.
+        words = p.words[:-1] if in_order and not edits and prefix else p.words
         for i, w in enumerate(words):
             q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
             if q is not None:
-                (must if fields.has_cjk(w) else scoring).append(q)  # (CJK: not in the pairs)
+                (scoring if words_score and not fields.has_cjk(w) else must).append(q)
         for phrase in p.phrases:
             where = [n for n in ("title", "artists", "album") if n in names]
             alts = [self._phrase(phrase, n) for n in where]
@@ -290,14 +289,14 @@ class Builder:
             must.append(self.range("bpm", *p.bpm))
         if p.key is not None:
             must.append(self._feature_term("key", p.key))
-        if in_order and (order := self._in_order(p.words, edits, prefix)) is not None:
+        order = self._in_order(p.words, edits, prefix) if in_order else None
+        if order is not None:
             must.append(order)
-        elif scoring is not must:  # (no order to match: the words are required after all)
-            must.extend(scoring)
-            scoring = must
+        else:  # (no order to match: the words are required after all)
+            must, scoring = must + scoring, []
         if not must:
             return Query.all_query()
-        if scoring is not must:
+        if scoring:
             clauses = [(Occur.Must, q) for q in must] + [(Occur.Should, q) for q in scoring]
             return Query.boolean_query(clauses)
         return _all(must)

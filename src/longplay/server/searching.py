@@ -48,7 +48,7 @@ def _indexed(call: Call, query: str) -> tuple[list[Any], ...] | None:
 
     # Alone, the kinds at once: Tantivy searches without the GIL (two threads measured 2.66 s
     # for twice the searches one thread did in 2.53 s), so one person's keystroke waits for
-    # the slowest kind, not the sum (10M tracks, one typist: p99 18 -> 14.5 ms). Beside other
+    # the slowest kind, not the sum (10M tracks, one typist: p99 18 -> 13.4 ms). Beside other
     # searches, one after the other: the cores are busy anyway, and the threads' overhead cost
     # 15 % of the throughput at 2 and 4 typists.
     with _searching:

@@ -121,6 +121,12 @@ class DaskPool(Pool):
 
     def _settle(self, future: Future[Any], task: Any) -> None:
         """Carry a finished Dask task's value or error to its future (a client thread)."""
+        if task.status in ("lost", "pending") and not future.done():
+            # Its result died with a worker between finishing and this callback (a worker
+            # killed mid-build, the test's SIGKILL): the scheduler computes it again for the
+            # client holding it, so wait for that instead of calling the scheduler lost.
+            task.add_done_callback(lambda t: self._settle(future, t))
+            return
         with self._lock:
             self._pending.pop(task.key, None)
         if future.done():  # cancelled by the caller

@@ -44,9 +44,23 @@ from longplay.search import fields, layout, lexicon, tier
 from longplay.search.features import NoFeatures, TrackFeatures, bpm_value, key_code
 from longplay.search.holdings import Holdings, NoHoldings
 
-HEAP_BYTES = 400_000_000  # per shard writer; 1 GB was not faster at 1M tracks (measured 2 runs)
+HEAP_BYTES = 400_000_000  # the final merge's writer
 ROW_GROUP = 50_000
-COMMIT_ROWS = 1_000_000
+# A shard's segments: one per commit while the writer's heap holds it (~800 bytes a document
+# here). 400 MB heaps flushed every 512k documents, Tantivy's log merge policy merged 8 of them
+# into 4M and, from 30M tracks on, 8 of those into 32M in the final merge (361 s at 30M): two
+# merge levels. 2M-document segments need one (8 make 16M, past the 10M documents above which
+# the policy merges no more), so the build's cost a document stops growing with the catalog.
+COMMIT_ROWS = 2_000_000
+SHARD_HEAP_MAX = 1_900_000_000  # holds COMMIT_ROWS documents
+SHARD_HEAP_MIN = 200_000_000
+
+
+def shard_heap(workers: int) -> int:
+    """Each shard writer's heap: room for ``COMMIT_ROWS`` documents, all shards together within
+    a third of the machine's memory (smaller heaps flush smaller segments, merged more)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return max(SHARD_HEAP_MIN, min(SHARD_HEAP_MAX, total // 3 // max(1, workers)))
 
 
 @dataclass
@@ -116,7 +130,7 @@ def _doc_sql(kind: str) -> str:
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
-        key, held = "track_id", "track_id IN (SELECT id FROM _held)"
+        key, table, held = "track_id", "tracks", "track_id IN (SELECT id FROM _held)"
     elif kind == "album":
         text = "concat_ws(' ', title, array_to_string(album_artists, ' '))"
         body = f"""{{kind: 1, id: album_id, ord: ord, title: title,
@@ -125,19 +139,23 @@ def _doc_sql(kind: str) -> str:
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
             pairs: {_pairs("title", "array_to_string(album_artists, ' ')")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
-        src, key = views.ALBUM_ROWS, "album_id"
+        src, key, table = views.ALBUM_ROWS, "album_id", "albums"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
             cjk: {_spaced("name")}, pairs: {pair_sql("name")}, mbid: mbid,
             popularity: popularity, held: held}}"""
-        src, key = views.ARTIST_ROWS, "artist_id"
+        src, key, table = views.ARTIST_ROWS, "artist_id", "artists"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"
+    # ``ord`` is the rank of the key, numbered over the key column alone and joined back: a
+    # window or an ORDER BY over the documents themselves sorted every JSON string (at 30M
+    # tracks 12 GB, spilling past the memory limit: 64 s at 10M, 273 s at 30M). The file is
+    # in no particular order; nothing reads it by position.
     return f"""
+        WITH o AS (SELECT {key}, (row_number() OVER (ORDER BY {key}) - 1)::UBIGINT AS ord
+                   FROM {table})
         SELECT ord, coalesce(popularity, 0)::UTINYINT AS popularity, regexp_replace(to_json({body})::VARCHAR, ',"[a-z_]+":null', '', 'g') AS json
-        FROM (SELECT *, (row_number() OVER (ORDER BY {key}) - 1)::UBIGINT AS ord,
-                     ({held})::UTINYINT AS held FROM ({src}))
-        ORDER BY ord"""
+        FROM (SELECT s.*, o.ord, ({held})::UTINYINT AS held FROM ({src}) s JOIN o USING ({key}))"""
 
 
 _RHYTHM = "LEFT JOIN _rhythm f ON f.track_id = r.track_id"
@@ -285,7 +303,7 @@ def build_index(
     if not (partial / "shards-done").exists():
         with phase("shards"), progress.progress(f"index {gen}", total, "docs") as bar:
             if workers == 1:
-                _shard(str(partial / "shard-0"), shards[0], HEAP_BYTES, commit_rows, None)
+                _shard(str(partial / "shard-0"), shards[0], shard_heap(1), commit_rows, None)
                 bar.advance(total)
             else:
                 _run_shards(partial, shards, commit_rows, bar)
@@ -324,10 +342,11 @@ class _Phases:
 def _run_shards(partial: Path, shards: list, commit_rows: int, bar: progress.Tracker) -> None:
     ctx = mp.get_context("spawn")
     q: mp.Queue = ctx.Queue()
+    heap = shard_heap(len(shards))
     procs = [
         ctx.Process(
             target=_shard,
-            args=(str(partial / f"shard-{k}"), units, HEAP_BYTES, commit_rows, q),
+            args=(str(partial / f"shard-{k}"), units, heap, commit_rows, q),
         )
         for k, units in enumerate(shards)
     ]

@@ -46,6 +46,7 @@ from longplay.search.holdings import Holdings, NoHoldings
 
 HEAP_BYTES = 400_000_000  # the final merge's writer
 ROW_GROUP = 50_000
+SHUFFLE_BATCH = 1_000_000  # rows of the shuffle columns written at a time
 # A shard's segments: one per commit while the writer's heap holds it (~800 bytes a document
 # here). 400 MB heaps flushed every 512k documents, Tantivy's log merge policy merged 8 of them
 # into 4M and, from 30M tracks on, 8 of those into 32M in the final merge (361 s at 30M): two
@@ -209,12 +210,30 @@ def _stage_docs(
 
 
 def _stage_shuffle(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Per-track columns in ``ord`` order, memory-mapped by the shuffle (18 bytes a track)."""
+    """Per-track columns in ``ord`` order, memory-mapped by the shuffle (18 bytes a track).
+
+    Written a batch at a time into the files' own maps: the whole table in memory was 18
+    bytes a track and its NumPy copies as much again (~9 GB at 256M tracks, beside DuckDB's)."""
     out.mkdir(parents=True, exist_ok=True)
-    t = con.sql(SHUFFLE_SQL).to_arrow_table()
-    cols = {name: t.column(name).to_numpy() for name in t.column_names}
-    for name, arr in cols.items():
-        np.save(out / f"{name}.npy", arr)
+    n = con.execute("SELECT count(*) FROM tracks").fetchall()[0][0]
+    reader = con.sql(SHUFFLE_SQL).to_arrow_reader(SHUFFLE_BATCH)
+    cols: dict[str, np.ndarray] = {}
+    for f in reader.schema:
+        path, dtype = out / f"{f.name}.npy", np.dtype(f.type.to_pandas_dtype())
+        if n:
+            cols[f.name] = np.lib.format.open_memmap(path, "w+", dtype, (n,))
+        else:  # (an empty file cannot be mapped)
+            np.save(path, np.zeros(0, dtype))
+    at = 0
+    for batch in reader:
+        for name, col in zip(batch.schema.names, batch.columns, strict=True):
+            cols[name][at : at + len(batch)] = col.to_numpy(zero_copy_only=False)
+        at += len(batch)
+    if at != n:
+        raise RuntimeError(f"the shuffle columns hold {at:,} tracks of {n:,}")
+    for arr in cols.values():
+        arr.flush()
+    cols.clear()
     (out / "genres.json").write_text(
         json.dumps(dict(con.execute(f"SELECT name, code FROM ({GENRE_CODES})").fetchall())),
         encoding="utf-8",

@@ -218,7 +218,8 @@ def measure(base: str, profile: Path, log: Path) -> None:
             report("Catalog" if folder == "2" else "Library", keys, server_ms(log, start))
         first: list[float] = []
         params = {"u": USER, "p": PASSWORD, "f": "json", "v": "1.16.1", "c": "bench"}
-        listing = {**params, "query": "", "songCount": 5, "musicFolderId": 1}  # the Library
+        # the Library (folder 1): tracks the archive holds a file for
+        listing: dict[str, str | int] = {**params, "query": "", "songCount": 5, "musicFolderId": 1}
         held = httpx.get(f"{base}/rest/search3", params=listing, timeout=60)
         songs = held.json()["subsonic-response"]["searchResult3"].get("song", [])
         if not songs:

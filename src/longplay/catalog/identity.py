@@ -49,15 +49,25 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         CREATE OR REPLACE TEMP TABLE _keys AS
         SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
         UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
-    # A key on exactly two rows (most shared keys) gives its two edges straight from the
-    # aggregate; only keys on more rows are looked up again in _keys.
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE _edges AS
-        WITH g AS MATERIALIZED (
-            SELECT k, min(track_id) AS a, max(track_id) AS b, count(*) AS n FROM _keys
-            GROUP BY k HAVING a <> b)
-        SELECT a AS track_id, k FROM g WHERE n = 2 UNION ALL SELECT b, k FROM g WHERE n = 2
-        UNION ALL SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM g WHERE n > 2)""")
+    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
+    if extra:
+        # A track may carry one ISRC twice (in tracks.isrc and track_isrcs): a key is shared when
+        # two different tracks carry it. A key on exactly two of them (most shared keys) gives its
+        # two edges straight from the aggregate; only keys on more rows are looked up again.
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _edges AS
+            WITH g AS MATERIALIZED (
+                SELECT k, min(track_id) AS a, max(track_id) AS b, count(*) AS n FROM _keys
+                GROUP BY k HAVING a <> b)
+            SELECT a AS track_id, k FROM g WHERE n = 2 UNION ALL SELECT b, k FROM g WHERE n = 2
+            UNION ALL SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM g WHERE n > 2)""")
+    else:
+        # Without extra ISRCs a track has each key once, so a key on two rows is shared: counting
+        # rows (no min and max per key) and looking the shared keys up again is cheaper (0.21
+        # against 0.27-0.34 CPU-s for 1.7M keys, 340k of them shared; same edges).
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _edges AS
+            SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM _keys GROUP BY k HAVING count(*) > 1)""")
     # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
     # that share a key, and those with extra ISRCs; each labelled by its smallest key ID. A track
     # of ``own_labelled`` without extra ISRCs carries that label already, as its recording_id.
@@ -66,7 +76,6 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
     # UNION of MD5s was found applied after them).
     need = f"""NOT ({own}) AND track_id IN (SELECT track_id FROM _edges)
                AND track_id NOT IN (SELECT track_id FROM track_isrcs)"""
-    extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
     has = "track_id IN (SELECT track_id FROM track_isrcs)"
     with_extra = (
         f"""UNION ALL

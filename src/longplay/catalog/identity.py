@@ -32,6 +32,25 @@ def own_label(isrc: str = "isrc", mbid: str = "mbid", track_id: str = "track_id"
     )
 
 
+def _labels_differ(con: duckdb.DuckDBPyConnection, edges_labelled: bool) -> bool:
+    """Whether some shared key's tracks differ in label, i.e. a propagation round would change
+    a label. With ``edges_labelled`` (before the first round) the edges carry each track's label
+    where it is known (``l``): where all are, the answer is read off the edges alone (0.04 CPU-s
+    less per 800k edges than the join with _lab)."""
+    if edges_labelled:
+        unknown, differ = con.execute("""
+            SELECT coalesce(bool_or(nl < n), false), coalesce(bool_or(lo <> hi), false)
+            FROM (SELECT count(l) AS nl, count(*) AS n, min(l) AS lo, max(l) AS hi
+                  FROM _edges GROUP BY k)""").fetchone()  # type: ignore[misc]
+        if not unknown:
+            return bool(differ)
+    return bool(
+        con.execute("""
+        SELECT EXISTS (SELECT 1 FROM _edges e JOIN _lab l USING (track_id)
+                       GROUP BY e.k HAVING min(l.label) <> max(l.label))""").fetchone()[0]  # type: ignore[index]
+    )
+
+
 def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> int:
     """Recompute recording_id and is_canonical for all tracks; returns propagation rounds used.
 
@@ -45,11 +64,22 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
     # Keys are found shared by a 64-bit hash of their text, cheaper than their MD5 IDs; only
     # the labels (below) are MD5 IDs. Two keys whose hashes collide would be joined, as two keys
     # whose IDs collide would be: equally improbable (~1e-7 for 2M keys).
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _keys AS
-        SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
-        UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
     extra = con.execute("SELECT count(*) FROM track_isrcs").fetchone()[0]  # type: ignore[index]
+    # Without extra ISRCs a track of ``own_labelled`` carries its first label already (its
+    # recording_id, see _lab below): its key rows take it along (``l``; NULL for other tracks),
+    # so that the first round's check can be read off the edges alone, without a join.
+    known = own_labelled is not None and not extra
+    if known:
+        label = f"CASE WHEN generation = {own_labelled} THEN recording_id END"
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _keys AS
+            SELECT track_id, hash('isrc:' || isrc) AS k, {label} AS l FROM tracks WHERE isrc IS NOT NULL
+            UNION ALL SELECT track_id, hash('mbid:' || mbid), {label} FROM tracks WHERE mbid IS NOT NULL""")
+    else:
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _keys AS
+            SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
+            UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
     if extra:
         # A track may carry one ISRC twice (in tracks.isrc and track_isrcs): a key is shared when
         # two different tracks carry it. A key on exactly two of them (most shared keys) gives its
@@ -65,9 +95,10 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         # Without extra ISRCs a track has each key once, so a key on two rows is shared: counting
         # rows (no min and max per key) and looking the shared keys up again is cheaper (0.21
         # against 0.27-0.34 CPU-s for 1.7M keys, 340k of them shared; same edges).
-        con.execute("""
+        con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _edges AS
-            SELECT track_id, k FROM _keys WHERE k IN (SELECT k FROM _keys GROUP BY k HAVING count(*) > 1)""")
+            SELECT track_id, k{", l" if known else ""} FROM _keys
+            WHERE k IN (SELECT k FROM _keys GROUP BY k HAVING count(*) > 1)""")
     # The tracks whose recording is not simply their own smallest key of tracks.isrc/mbid: those
     # that share a key, and those with extra ISRCs; each labelled by its smallest key ID. A track
     # of ``own_labelled`` without extra ISRCs carries that label already, as its recording_id.
@@ -123,12 +154,10 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
             GROUP BY track_id""")
         ranked = ", l.listen_count, l.popularity"
     rounds = 0
-    for rounds in range(1, MAX_ROUNDS + 1):  # noqa: B007
+    for rounds in range(1, MAX_ROUNDS + 1):
         # A round changes a label exactly when some shared key's tracks differ in label, so that
         # is checked first: half a round, and the last round (often the only one) is only that.
-        if not con.execute("""
-            SELECT EXISTS (SELECT 1 FROM _edges e JOIN _lab l USING (track_id)
-                           GROUP BY e.k HAVING min(l.label) <> max(l.label))""").fetchone()[0]:  # type: ignore[index]
+        if not _labels_differ(con, edges_labelled=rounds == 1 and known):
             break
         # Each shared key takes the smallest label of its tracks; each track the smallest of its keys'.
         con.execute(f"""

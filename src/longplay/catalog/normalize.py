@@ -98,11 +98,14 @@ _CHECKED = (
 # at the first test that decides a row; a projection would compute every test of every row).
 # Album values repeat on each of an album's rows, so UPCs and dates are checked once per distinct
 # value (``_badv``), and rows are then found by value.
-# (The UPC is normalized once, below its check: as ``gtin_ok(norm_upc(upc))`` it was normalized
-# three times, ~0.03 CPU-s per 100k distinct UPCs.)
+# Each is SQL true when the distinct value is bad. A UPC of 8 or 12-14 digits is its own normal
+# form, so only its check digit is computed; others go the whole way (0.081 against 0.093 CPU-s
+# for the 100k distinct UPCs of 1M synthetic tracks, interleaved).
 _BY_VALUE = {
-    "upc": "*, gtin_ok(_upc_n) AS _upc_ok FROM (SELECT *, norm_upc(upc) AS _upc_n",
-    "release_date": "* FROM (SELECT *",
+    "upc": "CASE WHEN regexp_full_match(upc, '[0-9]{8}|[0-9]{12,14}') "
+    "THEN gtin_sum(upc::BIGINT) % 10 <> 0 "
+    "ELSE norm_upc(upc) IS NOT NULL AND NOT gtin_ok(norm_upc(upc)) END",
+    "release_date": dict((f, bad) for f, bad, _w in VALUE_RULES)["release_date"],
 }
 # A row whose ISRC is not already its normal form: a bad ISRC, or one that normalizing fixes. The
 # screen keeps both, so that ``_chk`` also says whether any ISRC needs normalizing at all (usually
@@ -192,8 +195,8 @@ class Normalizer:
                 # GTIN rule (measured on 100k distinct UPCs).
                 self.con.execute(f"""
                     CREATE OR REPLACE TEMP TABLE _badv_{f} AS
-                    SELECT {f}, ({bad}) AS bad FROM (SELECT {_BY_VALUE[f]}
-                        FROM (SELECT DISTINCT {f} FROM _in WHERE {f} IS NOT NULL)))""")
+                    SELECT {f}, ({_BY_VALUE[f]}) AS bad
+                    FROM (SELECT DISTINCT {f} FROM _in WHERE {f} IS NOT NULL)""")
                 if self._one(f"SELECT count(*) FILTER (bad) FROM _badv_{f}"):
                     screens.append(f"{f} IN (SELECT {f} FROM _badv_{f} WHERE bad)")
             else:

@@ -217,7 +217,7 @@ def _stage_shuffle(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     n = con.execute("SELECT count(*) FROM tracks").fetchall()[0][0]
     reader = con.sql(SHUFFLE_SQL).to_arrow_reader(SHUFFLE_BATCH)
-    cols: dict[str, np.ndarray] = {}
+    cols: dict[str, np.memmap] = {}
     for f in reader.schema:
         path, dtype = out / f"{f.name}.npy", np.dtype(f.type.to_pandas_dtype())
         if n:

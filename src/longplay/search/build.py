@@ -13,7 +13,7 @@ document count, so a ``kill -9`` at any moment loses at most the uncommitted row
 popular tier (``search.tier``: each kind's top ~5 % by popularity, searched first) is written
 from the same document files, whole or again after a kill. Stage 3
 moves the shards' segment files into one directory under one ``meta.json`` (segments are
-self-contained; a Tantivy index is the list of them), merges them into a few, writes the
+self-contained; a Tantivy index is the list of them), lets Tantivy merge a level, writes the
 lexicon of the text terms (typo and prefix expansion, ``search.lexicon``) and renames the
 partial directory into place, so readers only ever see a finished index.
 """

@@ -69,17 +69,12 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
     # recording_id, see _lab below): its key rows take it along (``l``; NULL for other tracks),
     # so that the first round's check can be read off the edges alone, without a join.
     known = own_labelled is not None and not extra
-    if known:
-        label = f"CASE WHEN generation = {own_labelled} THEN recording_id END"
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _keys AS
-            SELECT track_id, hash('isrc:' || isrc) AS k, {label} AS l FROM tracks WHERE isrc IS NOT NULL
-            UNION ALL SELECT track_id, hash('mbid:' || mbid), {label} FROM tracks WHERE mbid IS NOT NULL""")
-    else:
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _keys AS
-            SELECT track_id, hash('isrc:' || isrc) AS k FROM ({TRACK_ISRCS})
-            UNION ALL SELECT track_id, hash('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL""")
+    label = f", CASE WHEN generation = {own_labelled} THEN recording_id END" if known else ""
+    isrcs = f"({TRACK_ISRCS})" if extra else "tracks WHERE isrc IS NOT NULL"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _keys AS
+        SELECT track_id, hash('isrc:' || isrc) AS k{label}{" AS l" if known else ""} FROM {isrcs}
+        UNION ALL SELECT track_id, hash('mbid:' || mbid){label} FROM tracks WHERE mbid IS NOT NULL""")
     if extra:
         # A track may carry one ISRC twice (in tracks.isrc and track_isrcs): a key is shared when
         # two different tracks carry it. A key on exactly two of them (most shared keys) gives its
@@ -131,16 +126,16 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
                 UNION ALL SELECT track_id, stable_id('mbid:' || mbid) FROM tracks WHERE mbid IS NOT NULL AND {need})
             GROUP BY track_id
             {with_extra}""")
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _lab AS SELECT track_id, label FROM _first "
-            "WHERE track_id IN (SELECT track_id FROM _edges)"
-        )
-        ranked = ""
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _lab AS
+            SELECT f.track_id, f.label, t.listen_count, t.popularity
+            FROM _first f JOIN tracks t USING (track_id)
+            WHERE f.track_id IN (SELECT track_id FROM _edges)""")
     else:
         # Without extra ISRCs every track of _first is on an edge: the labels start as _first
-        # itself, and carry the values the canonical track is chosen by, read here with the
-        # labels rather than joined from tracks again (0.09 CPU-s less per 1M tracks, 470k of
-        # them on edges). _canon then holds every track of _first.
+        # itself, read with the values the canonical track is chosen by rather than joined from
+        # tracks again (0.09 CPU-s less per 1M tracks, 470k of them on edges). _canon then
+        # holds every track of _first.
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _lab AS
             SELECT track_id, recording_id AS label, listen_count, popularity FROM tracks
@@ -152,7 +147,6 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
                 UNION ALL SELECT track_id, stable_id('mbid:' || mbid), listen_count, popularity
                 FROM tracks WHERE mbid IS NOT NULL AND {need})
             GROUP BY track_id""")
-        ranked = ", l.listen_count, l.popularity"
     rounds = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         # A round changes a label exactly when some shared key's tracks differ in label, so that
@@ -160,23 +154,22 @@ def assign(con: duckdb.DuckDBPyConnection, own_labelled: int | None = None) -> i
         if not _labels_differ(con, edges_labelled=rounds == 1 and known):
             break
         # Each shared key takes the smallest label of its tracks; each track the smallest of its keys'.
-        con.execute(f"""
+        con.execute("""
             CREATE OR REPLACE TEMP TABLE _lab2 AS
             WITH by_key AS (SELECT e.k, min(l.label) AS m FROM _edges e JOIN _lab l USING (track_id) GROUP BY e.k),
                  best AS (SELECT e.track_id, min(b.m) AS m FROM _edges e JOIN by_key b USING (k) GROUP BY e.track_id)
-            SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label{ranked}
+            SELECT l.track_id, least(l.label, coalesce(b.m, l.label)) AS label, l.listen_count, l.popularity
             FROM _lab l LEFT JOIN best b USING (track_id)""")
         con.execute("DROP TABLE _lab")
         con.execute("ALTER TABLE _lab2 RENAME TO _lab")
     # Canonical: the most listened, then the most popular, then the lowest ID; ranked only
-    # where a recording has several tracks.
-    ranks = "l" if not extra else "t"
-    con.execute(f"""
+    # where a recording has several tracks (_lab carries their values).
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE _canon AS
-        SELECT l.track_id, l.label AS recording_id,
-               row_number() OVER (PARTITION BY l.label ORDER BY {ranks}.listen_count DESC NULLS LAST,
-                                  {ranks}.popularity DESC NULLS LAST, l.track_id) = 1 AS is_canonical
-        FROM _lab l {"JOIN tracks t USING (track_id)" if extra else ""}""")
+        SELECT track_id, label AS recording_id,
+               row_number() OVER (PARTITION BY label ORDER BY listen_count DESC NULLS LAST,
+                                  popularity DESC NULLS LAST, track_id) = 1 AS is_canonical
+        FROM _lab""")
     # The tracks whose recording was computed here: _first, which _canon covers without extra ISRCs.
     computed = "_first" if extra else "_canon"
     labels = (

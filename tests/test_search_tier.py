@@ -105,10 +105,15 @@ def test_specific_tail_title_on_page_one(archive: Archive) -> None:
     assert engine.search(archive, "title:quintaran").hits[0].title == "Vorplex Quintaran"
 
 
-def test_last_word_completed_from_the_other_words_matches(archive: Archive) -> None:
+@pytest.mark.parametrize("starts", [True, False])
+def test_last_word_completed_from_the_other_words_matches(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, starts: bool
+) -> None:
     """A word being typed that is not among its prefix's most frequent completions: found
-    through the documents the other words match (before, the typo passes, and nothing)."""
+    through its ``starts`` term, or (an index built before that field, and words of four or
+    more letters) through the documents the other words match (before, the typo passes)."""
     index = engine.open_current(archive)
+    monkeypatch.setattr(index.builder, "starts", starts)
     assert index.builder.lexicon is not None
     assert "stravulent" not in index.builder.lexicon.completions("st", query.PREFIX_TERMS)
     page = engine.search(archive, "vorplex st")

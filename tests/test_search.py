@@ -170,7 +170,7 @@ def test_pairs_split_as_the_analyzer(title: str) -> None:
     ],
 )
 def test_starts_cut_from_the_analyzers_words(title: str) -> None:
-    """DuckDB cuts each word to three characters and Tantivy to two and three; the query side
+    """DuckDB cuts each word to four characters and Tantivy to two, three and four; the query side
     cuts the analyzer's (folded) word: both must give the same terms, whatever the word folds
     to. (Words of 40+ bytes, which the text fields drop, keep their starts.)"""
     import duckdb

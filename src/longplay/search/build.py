@@ -120,9 +120,9 @@ _EXPANDS = (("æ", "ae"), ("œ", "oe"), ("ß", "ss"), ("þ", "th"), ("ĳ", "ij")
 
 
 def starts_sql(*exprs: str) -> str:
-    """The ``starts`` values of the words of ``exprs``: each word's first three characters,
+    """The ``starts`` values of the words of ``exprs``: each word's first four characters,
     lower-cased with the letters folding makes two of expanded (Tantivy's analyzer for the
-    field cuts each to two and three and folds the rest). Words are split as ``pair_sql``
+    field cuts each to two, three and four and folds the rest). Words are split as ``pair_sql``
     splits them; a one-letter word gives no term.
 
     Cut here, once per word, rather than in Tantivy: the one-letter-to-two-letters expansion
@@ -132,7 +132,7 @@ def starts_sql(*exprs: str) -> str:
     for a, b in _EXPANDS:
         folded = f"replace({folded}, '{a}', '{b}')"
     words = f"regexp_split_to_array({folded}, '[^\\p{{L}}\\p{{N}}]+')"
-    return f"list_transform({words}, lambda w: substring(w, 1, 3))"
+    return f"list_transform({words}, lambda w: substring(w, 1, {max(fields.STARTS_LENGTHS)}))"
 
 
 def _pairs(title: str, artists: str) -> str:

@@ -13,10 +13,10 @@ indexes, for the same reason. A query's words in the typed order are a conjuncti
 terms, whose postings are short even when the words' own are not: at 10M tracks a typo query of three common words had to intersect postings of
 1.3M, 0.4M and 2.8M documents per field (30-40 ms) to learn which few titles hold them in order.
 
-``starts`` holds the first two and the first three characters of every word of the five text
-fields ("Fleglin Hop" has fl, fle, ho, hop), cut by DuckDB (``build.starts_sql``) and by
+``starts`` holds the first two, three and four characters of every word of the five text
+fields ("Fleglin Hop" has fl, fle, fleg, ho, hop), cut by DuckDB (``build.starts_sql``) and by
 Tantivy's n-gram tokenizer, and folded by Tantivy: the edge n-grams Elasticsearch's ``search_as_you_type`` indexes as
-``_index_prefix``. A last word of two or three letters being typed is then one term whose
+``_index_prefix``. A last word of two to four letters being typed is then one term whose
 postings Tantivy can skip through, where its completions were hundreds of terms: at 10M tracks
 "weim fle" completed the word among 777 terms (a term set over three fields and six segments,
 11 ms) and "krocund fe" took 23 ms.
@@ -32,8 +32,8 @@ ANALYZER = "lp"
 PAIRS = "pairs"  # neighbouring words of the title and the artists, "a_b" (module docstring)
 PAIR_ANALYZER = "lp_pairs"
 PAIR_JOIN = "_"  # never inside a word: the simple tokenizer splits on it
-STARTS = "starts"  # each word's first two and first three characters (module docstring)
-STARTS_LENGTHS = (2, 3)  # a last word this long is completed by one ``starts`` term
+STARTS = "starts"  # each word's first two, three and four characters (module docstring)
+STARTS_LENGTHS = (2, 3, 4)  # a last word this long is completed by one ``starts`` term
 STARTS_ANALYZER = "lp_starts"
 KINDS = ("track", "album", "artist")
 TEXT_FIELDS = ("title", "artists", "album", "album_artists", "genres")
@@ -101,8 +101,8 @@ def pair_analyzer() -> tantivy.TextAnalyzer:
 
 
 def starts_analyzer() -> tantivy.TextAnalyzer:
-    """Each ``starts`` value (a word's first three characters, ``build.starts_sql``) as its
-    first two and its three characters, folded as ``analyzer`` folds words."""
+    """Each ``starts`` value (a word's first four characters, ``build.starts_sql``) as its
+    first two, three and four characters, folded as ``analyzer`` folds words."""
     lengths = min(STARTS_LENGTHS), max(STARTS_LENGTHS)
     return (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(*lengths, prefix_only=True))

@@ -1,7 +1,7 @@
 """A parsed query (``search.syntax``) as Tantivy queries: one per group of a pass.
 
 Every word must match (AND); a word matches a term in any text field, weighted by ``BOOSTS``.
-The last free word also matches as a prefix (search as you type). Two or three letters long,
+The last free word also matches as a prefix (search as you type). Two to four letters long,
 it is one ``starts`` term (``search.fields``): every word it starts, in any text field; longer,
 it is expanded to the ``PREFIX_TERMS`` most frequent completions in the index's lexicon
 (``search.lexicon``; the terms of title, artists and album), searched in those three fields (an
@@ -124,7 +124,7 @@ class Builder:
 
     def started(self, term: str, names: tuple[str, ...] = fields.TEXT_FIELDS) -> bool:
         """Whether ``term``, the last word being typed, is completed by its ``starts`` term
-        (``search.fields``) when searched in ``names``: two or three letters, in every text
+        (``search.fields``) when searched in ``names``: two to four letters, in every text
         field (the popular tier's strong matches keep their own fields, title and artists)."""
         return self.starts and names == fields.TEXT_FIELDS and len(term) in fields.STARTS_LENGTHS
 

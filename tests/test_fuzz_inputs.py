@@ -276,7 +276,7 @@ def tiny_index(tmp_path_factory: pytest.TempPathFactory) -> Archive:
 
 def test_search_queries_parse_or_are_refused_in_one_line(tiny_index: Archive) -> None:
     from longplay.search import engine
-    from longplay.search.query import parse
+    from longplay.search.syntax import parse
 
     @_fuzz(FUZZ_EXAMPLES)
     @given(text=query_text)

@@ -24,7 +24,7 @@ from longplay.search import engine, layout, lexicon, shuffle
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
 from longplay.search.lexicon import Lexicon
-from longplay.search.query import parse
+from longplay.search.syntax import parse
 
 SONGS = [
     ("q1", "Bohemian Rhapsody", "Queen", "A Night at the Opera", 95, "GBUM71029604"),
@@ -154,6 +154,55 @@ def test_pairs_split_as_the_analyzer(title: str) -> None:
     indexed = fields.pair_analyzer().analyze(text) if text is not None else []
     words = fields.analyzer().analyze(title)
     assert indexed == [fields.pair(a, b) for a, b in itertools.pairwise(words)]
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Björk's Ode — to STRAßE",
+        "Ærø Œuvre þorn ßx",
+        "a b",
+        "",
+        "光の港 x",
+        "Hello,World!! 2001",
+        "x" * 50 + " short words",
+        "Ça va, ÉTÉ   naïve_café",
+    ],
+)
+def test_starts_cut_from_the_analyzers_words(title: str) -> None:
+    """DuckDB cuts each word to four characters and Tantivy to two, three and four; the query side
+    cuts the analyzer's (folded) word: both must give the same terms, whatever the word folds
+    to. (Words of 40+ bytes, which the text fields drop, keep their starts.)"""
+    import duckdb
+    import tantivy
+
+    from longplay.search import fields
+    from longplay.search.build import starts_sql
+
+    con = duckdb.connect()
+    (values,) = con.execute(
+        f"SELECT {starts_sql('t', 't')} FROM (SELECT ?::VARCHAR AS t)", [title]
+    ).fetchone()
+    indexed = {t for v in values for t in fields.starts_analyzer().analyze(v)}
+    words = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+        .analyze(title)
+    )
+    assert indexed == {w[:n] for w in words if len(w) >= 2 for n in fields.STARTS_LENGTHS}
+
+
+def test_last_word_of_two_or_three_letters_matches_every_completion(archive: Archive) -> None:
+    """A last word being typed matches every word it starts, in any text field, not only
+    its most frequent completions; a whole word typed still ranks its own matches first."""
+    assert _titles(engine.search(archive, "queen bo", kind="track"))[0] == "Bohemian Rhapsody"
+    assert "Jóga" in _titles(engine.search(archive, "homogenic bj"))  # folded, in the artist
+    assert "Halo" in _titles(engine.search(archive, "fierce be", kind="track"))
+    genre = engine.search(archive, "trumbelet roc", kind="track")  # the genre, "rock"
+    assert {h.title for h in genre.hits} >= {"Trumbelet Glorvaxin Quandisor"}
+    assert engine.search(archive, "queen zqx").hits == []
 
 
 def test_in_order_by_pairs_or_by_regex_phrase_alike(archive: Archive) -> None:

@@ -18,7 +18,7 @@ from longplay.catalog.store import CatalogStore
 from longplay.search import engine, fields, query, ranking, tier
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
-from longplay.search.query import parse
+from longplay.search.syntax import parse
 from test_search import _record
 
 # (key, title, artist, album, popularity): "zanquor" in titles and albums, popular and not.
@@ -105,10 +105,15 @@ def test_specific_tail_title_on_page_one(archive: Archive) -> None:
     assert engine.search(archive, "title:quintaran").hits[0].title == "Vorplex Quintaran"
 
 
-def test_last_word_completed_from_the_other_words_matches(archive: Archive) -> None:
+@pytest.mark.parametrize("starts", [True, False])
+def test_last_word_completed_from_the_other_words_matches(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, starts: bool
+) -> None:
     """A word being typed that is not among its prefix's most frequent completions: found
-    through the documents the other words match (before, the typo passes, and nothing)."""
+    through its ``starts`` term, or (an index built before that field, and words of four or
+    more letters) through the documents the other words match (before, the typo passes)."""
     index = engine.open_current(archive)
+    monkeypatch.setattr(index.builder, "starts", starts)
     assert index.builder.lexicon is not None
     assert "stravulent" not in index.builder.lexicon.completions("st", query.PREFIX_TERMS)
     page = engine.search(archive, "vorplex st")
@@ -121,12 +126,15 @@ def test_completions_from_tantivy_or_the_stored_documents_alike(
     archive: Archive, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The last word's completions among the other words' matches: checked in the stored
-    documents when few, by a Tantivy query when many; the same documents either way."""
+    documents when few, by a Tantivy query when many; the same documents either way. (A last
+    word of two to four letters is completed by the exact pass itself: nothing to add.)"""
     from longplay.search import passes
 
     index = engine.open_current(archive)
     filters = index._filters("track", False)
-    for text in ("shiviris st", "shiviris fe", "vorplex st", "zanquor ni", "vorplex stz"):
+    assert index.builder.started("stra") and not index.builder.started("strav")
+    assert passes.completed(index.builder, parse("vorplex st"), filters, index.searcher) == []
+    for text in ("shiviris fetan", "vorplex strav", "zanquor night", "vorplex stzzz"):
         p = parse(text)
         got = {}
         for few in (0, 10_000):
@@ -134,7 +142,7 @@ def test_completions_from_tantivy_or_the_stored_documents_alike(
             ranked = passes.completed(index.builder, p, filters, index.searcher)
             got[few] = [(a.segment_ord, a.doc) for _, _, a in ranked]
         assert got[0] == got[10_000], text
-        assert bool(got[0]) == (text != "vorplex stz"), text
+        assert bool(got[0]) == (text != "vorplex stzzz"), text
 
 
 def test_words_in_typed_order_group_before_the_whole_indexs_others(
@@ -296,3 +304,37 @@ def test_index_without_tier_answers_from_the_whole(
     pages, tiered = every_page(bare), every_page(full)
     assert len(pages) == len(set(pages)) == _count(bare, "shiviris", "track", False)
     assert set(pages) == set(tiered) and pages != tiered  # the same matches, another order
+
+
+def test_a_started_last_word_hosted_by_the_rarest_other_word_matches_alike(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A last word of two to four letters after other words: its ``starts`` term required
+    within each field match of the rarest other word (``Builder._host``) matches the same
+    documents in the same order as the same term required beside the words."""
+    index = engine.open_current(archive)
+    builder = index.builder
+
+    def ranked(text: str) -> list[tuple[float, tuple[int, int]]]:
+        q = builder.build(parse(text), edits=0, filters=[])
+        hits = index.searcher.search(q, 5000).hits
+        return sorted((-s, (a.segment_ord, a.doc)) for s, a in hits)
+
+    texts = (
+        "shiviris st",
+        "zanquor ni",
+        "vorplex st",
+        "shiviris fe",
+        "star zan",
+        "star zanquor mo",
+    )
+    hosted = {t: ranked(t) for t in texts}
+    assert builder._host(parse("shiviris st"), fields.TEXT_FIELDS, 0, True) is not None
+    monkeypatch.setattr(builder, "_host", lambda *a: None)
+    for text in texts:
+        plain = ranked(text)
+        assert hosted[text], text
+        assert [a for _, a in hosted[text]] == [a for _, a in plain], text
+        # The required term scores 1 beside the words, 0 inside them: the order is the same.
+        pairs = zip(hosted[text], plain, strict=True)
+        assert all(abs((y - x) + 1.0) < 1e-3 for (x, _), (y, _) in pairs), text

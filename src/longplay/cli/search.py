@@ -140,9 +140,9 @@ def shuffle(
     from longplay.pack.features import ArchiveFeatures
     from longplay.pack.holdings import ArchiveHoldings
     from longplay.search.features import bpm_range
-    from longplay.search.query import year_range
     from longplay.search.shuffle import format_shuffle
     from longplay.search.shuffle import shuffle as draw
+    from longplay.search.syntax import year_range
 
     archive = obj.archive()
     page = draw(

@@ -114,6 +114,27 @@ def pair_sql(expr: str) -> str:
     )
 
 
+# Letters the analyzer's ASCII folding makes two of: expanded before a word is cut to its first
+# characters, so that its ``starts`` terms are the first characters of the folded word.
+_EXPANDS = (("æ", "ae"), ("œ", "oe"), ("ß", "ss"), ("þ", "th"), ("ĳ", "ij"))
+
+
+def starts_sql(*exprs: str) -> str:
+    """The ``starts`` values of the words of ``exprs``: each word's first four characters,
+    lower-cased with the letters folding makes two of expanded (Tantivy's analyzer for the
+    field cuts each to two, three and four and folds the rest). Words are split as ``pair_sql``
+    splits them; a one-letter word gives no term.
+
+    Cut here, once per word, rather than in Tantivy: the one-letter-to-two-letters expansion
+    must come first, and shorter values are less JSON to write and parse. Cutting to two as
+    well, and keeping each cut once, in SQL measured 4.8 CPU-s per 1M titles, this 1.6-2.0."""
+    folded = "lower(concat_ws(' ', " + ", ".join(exprs) + "))"
+    for a, b in _EXPANDS:
+        folded = f"replace({folded}, '{a}', '{b}')"
+    words = f"regexp_split_to_array({folded}, '[^\\p{{L}}\\p{{N}}]+')"
+    return f"list_transform({words}, lambda w: substring(w, 1, {max(fields.STARTS_LENGTHS)}))"
+
+
 def _pairs(title: str, artists: str) -> str:
     """The ``pairs`` of a title and of its artists' names (NULL when neither has two words)."""
     return f"nullif(concat_ws(' ', {pair_sql(title)}, {pair_sql(artists)}), '')"
@@ -128,6 +149,7 @@ def _doc_sql(kind: str) -> str:
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
             pairs: {_pairs("title", "array_to_string(artists, ' ')")},
+            starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", "array_to_string(album_artists, ' ')", "array_to_string(genres, ' ')")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
@@ -139,12 +161,13 @@ def _doc_sql(kind: str) -> str:
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
             pairs: {_pairs("title", "array_to_string(album_artists, ' ')")},
+            starts: {starts_sql("title", "array_to_string(album_artists, ' ')", "array_to_string(genres, ' ')")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
         src, key, table = views.ALBUM_ROWS, "album_id", "albums"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
-            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, mbid: mbid,
+            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, starts: {starts_sql("name")}, mbid: mbid,
             popularity: popularity, held: held}}"""
         src, key, table = views.ARTIST_ROWS, "artist_id", "artists"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"

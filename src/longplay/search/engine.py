@@ -28,7 +28,8 @@ from longplay.search.features import TrackFeatures, key_name
 from longplay.search.holdings import Holdings, NoHoldings
 from longplay.search.lexicon import Lexicon
 from longplay.search.passes import Ranked
-from longplay.search.query import Builder, parse
+from longplay.search.query import Builder
+from longplay.search.syntax import parse
 from longplay.search.tier import Tier
 
 MAX_LIMIT = 500

@@ -12,6 +12,14 @@ Tantivy as the analyzer folds words: the shingles Elasticsearch's ``search_as_yo
 indexes, for the same reason. A query's words in the typed order are a conjunction of pair
 terms, whose postings are short even when the words' own are not: at 10M tracks a typo query of three common words had to intersect postings of
 1.3M, 0.4M and 2.8M documents per field (30-40 ms) to learn which few titles hold them in order.
+
+``starts`` holds the first two, three and four characters of every word of the five text
+fields ("Fleglin Hop" has fl, fle, fleg, ho, hop), cut by DuckDB (``build.starts_sql``) and by
+Tantivy's n-gram tokenizer, and folded by Tantivy: the edge n-grams Elasticsearch's ``search_as_you_type`` indexes as
+``_index_prefix``. A last word of two to four letters being typed is then one term whose
+postings Tantivy can skip through, where its completions were hundreds of terms: at 10M tracks
+"weim fle" completed the word among 777 terms (a term set over three fields and six segments,
+11 ms) and "krocund fe" took 23 ms.
 """
 
 from __future__ import annotations
@@ -24,6 +32,9 @@ ANALYZER = "lp"
 PAIRS = "pairs"  # neighbouring words of the title and the artists, "a_b" (module docstring)
 PAIR_ANALYZER = "lp_pairs"
 PAIR_JOIN = "_"  # never inside a word: the simple tokenizer splits on it
+STARTS = "starts"  # each word's first two, three and four characters (module docstring)
+STARTS_LENGTHS = (2, 3, 4)  # a last word this long is completed by one ``starts`` term
+STARTS_ANALYZER = "lp_starts"
 KINDS = ("track", "album", "artist")
 TEXT_FIELDS = ("title", "artists", "album", "album_artists", "genres")
 EXACT_FIELDS = ("isrc", "upc", "mbid")
@@ -61,6 +72,7 @@ def schema() -> tantivy.Schema:
         sb.add_text_field(name, stored=name in STORED, tokenizer_name=ANALYZER)
     sb.add_text_field("cjk", tokenizer_name=ANALYZER)
     sb.add_text_field(PAIRS, tokenizer_name=PAIR_ANALYZER, index_option="basic")
+    sb.add_text_field(STARTS, tokenizer_name=STARTS_ANALYZER, index_option="basic")
     for name in EXACT_FIELDS:
         sb.add_text_field(name, stored=name in STORED, tokenizer_name="raw", index_option="basic")
     for name in NUMBERS:
@@ -88,6 +100,18 @@ def pair_analyzer() -> tantivy.TextAnalyzer:
     )
 
 
+def starts_analyzer() -> tantivy.TextAnalyzer:
+    """Each ``starts`` value (a word's first four characters, ``build.starts_sql``) as its
+    first two, three and four characters, folded as ``analyzer`` folds words."""
+    lengths = min(STARTS_LENGTHS), max(STARTS_LENGTHS)
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(*lengths, prefix_only=True))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
 def pair(first: str, second: str) -> str:
     """The ``pairs`` term of two neighbouring (analyzed) words."""
     return first + PAIR_JOIN + second
@@ -97,6 +121,7 @@ def register(index: tantivy.Index) -> tantivy.Index:
     """Give ``index`` the analyzers its schema names."""
     index.register_tokenizer(ANALYZER, analyzer())
     index.register_tokenizer(PAIR_ANALYZER, pair_analyzer())
+    index.register_tokenizer(STARTS_ANALYZER, starts_analyzer())
     return index
 
 

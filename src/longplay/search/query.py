@@ -1,17 +1,17 @@
-"""The query language: free text, ``field:value``, quoted phrases, ``year:A..B``; parsed to Tantivy.
+"""A parsed query (``search.syntax``) as Tantivy queries: one per group of a pass.
 
 Every word must match (AND); a word matches a term in any text field, weighted by ``BOOSTS``.
-The last free word also matches as a prefix (search as you type), expanded to the
-``PREFIX_TERMS`` most frequent completions in the index's lexicon (``search.lexicon``; the
-terms of title, artists and album), searched in those three fields (an unbounded prefix over
-all five fields measured 33 ms for "slo" at 1M tracks, the bounded one about 4; when those
-match nothing, the engine completes the word from the few documents the other words match,
-``passes.completed``). Typo tolerance
+The last free word also matches as a prefix (search as you type). Two to four letters long,
+it is one ``starts`` term (``search.fields``): every word it starts, in any text field; longer,
+it is expanded to the ``PREFIX_TERMS`` most frequent completions in the index's lexicon
+(``search.lexicon``; the terms of title, artists and album), searched in those three fields (an
+unbounded prefix over all five fields measured 33 ms for "slo" at 1M tracks, the bounded one
+about 4; when those match nothing, the engine completes the word from the few documents the
+other words match, ``passes.completed``). Typo tolerance
 runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
 words of 4+ letters, as the exact terms the lexicon holds one edit away, then, still nothing,
 two edits in words of 8+ through Tantivy's automaton; both in title, artists and album only.
-Exact first keeps the common case cheap and ranks exact spellings above near ones. Bad input
-raises ``InputError``.
+Exact first keeps the common case cheap and ranks exact spellings above near ones.
 """
 
 from __future__ import annotations
@@ -19,108 +19,20 @@ from __future__ import annotations
 import functools
 import itertools
 import re
-from dataclasses import dataclass, field
 
 import tantivy
 from tantivy import Occur, Query
 
 from longplay.errors import InputError, LongplayError
-from longplay.search import features, fields
+from longplay.search import fields
 from longplay.search.lexicon import Lexicon
+from longplay.search.syntax import Parsed
 
-MAX_LENGTH = 1000
-FIELD_ALIASES = {
-    "title": "title",
-    "artist": "artists",
-    "album": "album",
-    "albumartist": "album_artists",
-    "genre": "genres",
-    "isrc": "isrc",
-    "upc": "upc",
-    "mbid": "mbid",
-    "id": "id",
-    "year": "year",
-    "bpm": "bpm",
-    "key": "key",
-}
 PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
 COMPLETE_WORD = 4000  # documents holding a typed word for its completions to be left out
 NEAR_FIELDS = ("title", "artists", "album")
 STRONG_FIELDS = ("title", "artists")  # where a popular tier's match ranks first (search.ranking)
 SPELLINGS = 64  # per word in an in-order step (see _spellings)
-# Unicode's control characters (category Cc) but tab and line ends; one regex search, not
-# a category look-up per character (a tenth of an ISRC lookup's time, profiled at 1M)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"|(\S+))')
-
-
-@dataclass
-class Parsed:
-    words: list[str] = field(default_factory=list)  # free words, in order
-    phrases: list[str] = field(default_factory=list)  # free quoted phrases
-    fielded: list[tuple[str, str, bool]] = field(default_factory=list)  # field, text, quoted
-    year: tuple[int, int] | None = None
-    bpm: tuple[int, int] | None = None  # whole BPM, from the analysis (search.features)
-    key: int | None = None  # a search.features key code
-
-    @property
-    def fuzzable(self) -> bool:
-        """Whether a typo pass could match more: free words, or words in a text field."""
-        text = (n for n, _, quoted in self.fielded if n in fields.TEXT_FIELDS and not quoted)
-        return bool(self.words) or any(True for _ in text)
-
-    @property
-    def key_lookup(self) -> bool:
-        """Whether an exact key (ISRC, UPC, MBID, ID) is asked: a handful of documents."""
-        return any(n in fields.EXACT_FIELDS or n == "id" for n, _, _ in self.fielded)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.words or self.phrases or self.fielded or self.year or self.bpm or self.key)
-
-
-def parse(text: str) -> Parsed:
-    if len(text) > MAX_LENGTH:
-        raise InputError(f"query is {len(text):,} characters long; at most {MAX_LENGTH:,}")
-    if (bad := _CONTROL.search(text)) is not None:
-        raise InputError(f"query contains the control character U+{ord(bad.group()):04X}")
-    if text.count('"') % 2:
-        raise InputError('query has an unbalanced quote (")')
-    out = Parsed()
-    for m in _TOKEN.finditer(text):
-        name, quoted, bare = m.group(1), m.group(2), m.group(3)
-        value = quoted if quoted is not None else bare
-        if name is None:
-            (out.phrases if quoted is not None else out.words).append(value)
-            continue
-        key = FIELD_ALIASES.get(name.lower())
-        if key is None:
-            known = ", ".join(f"{k}:" for k in FIELD_ALIASES)
-            raise InputError(f"unknown field {name}: in the query (known: {known})")
-        if not value:
-            raise InputError(f"{name}: needs a value")
-        if key == "year":
-            out.year = year_range(value)
-        elif key == "bpm":
-            out.bpm = features.bpm_range(value)
-        elif key == "key":
-            out.key = features.query_key(value)
-        else:
-            out.fielded.append((key, value, quoted is not None))
-    return out
-
-
-def year_range(value: str) -> tuple[int, int]:
-    """``2001``, ``2001..2005``, ``..1980`` or ``1990..`` as (first, last) year."""
-    lo, sep, hi = value.partition("..")
-    try:
-        a = int(lo) if lo else 0
-        b = int(hi) if sep and hi else (int(lo) if not sep else 9999)
-    except ValueError:
-        raise InputError(f"year:{value} is not a year or a range like year:2001..2005") from None
-    if a > b:
-        raise InputError(f"year:{value} is an empty range ({a} is after {b})")
-    return a, b
 
 
 def _distance(term: str, edits: int) -> int:
@@ -142,6 +54,7 @@ class Builder:
         self.lexicon = lexicon  # typo and prefix expansion; without it, Tantivy's automata
         self.analyzer = fields.analyzer()
         self.pairs = fields.has_field(schema, fields.PAIRS)  # (indexes built before it: not)
+        self.starts = fields.has_field(schema, fields.STARTS)  # (likewise)
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
     def _completions(self, term: str) -> tuple[str, ...]:
@@ -174,7 +87,11 @@ class Builder:
         terms = self._completions(term)
         return Query.term_set_query(self.schema, name, list(terms)) if terms else None
 
-    def _word(self, word: str, names: tuple[str, ...], prefix: bool, edits: int) -> Query | None:
+    def _word(
+        self, word: str, names: tuple[str, ...], prefix: bool, edits: int, within: str = ""
+    ) -> Query | None:
+        """``word`` in any of ``names`` (and near spellings on a typo pass; the last word also as
+        a prefix); ``within``: the ``starts`` term each field's match must also hold (``_host``)."""
         if fields.has_cjk(word):
             terms = fields.cjk_terms(word)
             return _all([Query.term_query(self.schema, "cjk", t) for t in terms])
@@ -184,10 +101,18 @@ class Builder:
         clauses = []
         for i, t in enumerate(terms):
             last = prefix and i == len(terms) - 1
+            if last and not edits and self.started(t, names):
+                clauses.append(self._started(t, names))
+                continue
             alts = []
             for name in names:
                 boost = fields.BOOSTS.get(name, 1.0)
-                alts.append(Query.boost_query(Query.term_query(self.schema, name, t), boost))
+                alt = Query.boost_query(Query.term_query(self.schema, name, t), boost)
+                if within:
+                    alt = Query.boolean_query(
+                        [(Occur.Must, alt), (Occur.Must, self._starts(within, 0.0))]
+                    )
+                alts.append(alt)
                 near = len(names) == 1 or name in NEAR_FIELDS
                 if last and len(t) >= 2 and near and (q := self._prefix(name, t)) is not None:
                     alts.append(Query.boost_query(q, boost * 0.5))
@@ -196,6 +121,67 @@ class Builder:
                     alts.extend(self._typo(name, t, d, last, boost * 0.3))
             clauses.append(Query.boolean_query([(Occur.Should, a) for a in alts]))
         return _all(clauses)
+
+    def started(self, term: str, names: tuple[str, ...] = fields.TEXT_FIELDS) -> bool:
+        """Whether ``term``, the last word being typed, is completed by its ``starts`` term
+        (``search.fields``) when searched in ``names``: two to four letters, in every text
+        field (the popular tier's strong matches keep their own fields, title and artists)."""
+        return self.starts and names == fields.TEXT_FIELDS and len(term) in fields.STARTS_LENGTHS
+
+    def _started(self, term: str, names: tuple[str, ...]) -> Query:
+        """Every document with a word starting with ``term``: its one ``starts`` term, scored
+        1 like a completion of any word, plus the word's own matches where it is typed whole.
+
+        Required, Tantivy skips through the term's postings; the completions it replaces were
+        a union of term sets that reads every posting of every completion (at 10M tracks
+        "krocund fe" 23 ms, "weim fle" 12; see the fields' docstring)."""
+        return Query.boolean_query(
+            [
+                (Occur.Must, self._starts(term, 1.0)),
+                *((Occur.Should, q) for q in self._whole(term, names)),
+            ]
+        )
+
+    def _starts(self, term: str, score: float) -> Query:
+        return Query.const_score_query(Query.term_query(self.schema, fields.STARTS, term), score)
+
+    def _whole(self, term: str, names: tuple[str, ...]) -> list[Query]:
+        """``term`` as a whole word in each of ``names``, weighted by the field's boost."""
+        return [
+            Query.boost_query(Query.term_query(self.schema, n, term), fields.BOOSTS.get(n, 1.0))
+            for n in names
+        ]
+
+    def _single(self, word: str) -> str | None:
+        """The one term of a free word (None for a CJK word or one the analyzer splits)."""
+        terms = [] if fields.has_cjk(word) else self.analyzer.analyze(word)
+        return terms[0] if len(terms) == 1 else None
+
+    def _host(
+        self, p: Parsed, names: tuple[str, ...], edits: int, prefix: bool
+    ) -> tuple[int, str] | None:
+        """For a last word being typed that ``starts`` completes, after other words: the other
+        word whose field matches carry its ``starts`` term (the rarest, by the lexicon), and
+        that term; else None.
+
+        A required word is a union over the text fields, and Tantivy seeks a union that follows
+        in an intersection by refilling a 4,096-document window of every field's postings: at
+        10M tracks "douglous hop" (a word in 161k documents, then one ``starts`` term in 12k)
+        took 8-30 ms as two required clauses. Each field's match holding the term is an
+        intersection of two postings lists that skip to each other, and the union of those is
+        only read, never sought: 3.2 ms. The same documents match, scored alike (the term
+        scores 0: every match of the group holds it)."""
+        if edits or not prefix or len(p.words) < 2:
+            return None
+        last = self._single(p.words[-1])
+        if last is None or not self.started(last, names):
+            return None
+        others = [(i, t) for i, w in enumerate(p.words[:-1]) if (t := self._single(w)) is not None]
+        if not others:
+            return None
+        lex = self.lexicon
+        i, _ = min(others, key=lambda o: (lex.frequency(o[1]) if lex is not None else 0, o[0]))
+        return i, last
 
     def _typo(self, name: str, term: str, d: int, last: bool, boost: float) -> list[Query]:
         """Spellings of ``term`` within ``d`` edits in field ``name`` (for the last word, also
@@ -264,8 +250,14 @@ class Builder:
         words_score = in_order and edits > 0
         # On the exact pass the in-order group's last word is the prefix of its last pair.
         words = p.words[:-1] if in_order and not edits and prefix else p.words
+        optional: list[Query] = []  # clauses that only score, whatever else
+        host = None if in_order else self._host(p, names, edits, prefix)
         for i, w in enumerate(words):
-            q = self._word(w, names, prefix and i == len(p.words) - 1, edits)
+            if host is not None and i == len(p.words) - 1:  # required within the host word
+                optional.extend(self._whole(host[1], names))
+                continue
+            within = host[1] if host is not None and i == host[0] else ""
+            q = self._word(w, names, prefix and i == len(p.words) - 1, edits, within)
             if q is not None:
                 (scoring if words_score and not fields.has_cjk(w) else must).append(q)
         for phrase in p.phrases:
@@ -296,8 +288,9 @@ class Builder:
             must, scoring = must + scoring, []
         if not must:
             return Query.all_query()
-        if scoring:
-            clauses = [(Occur.Must, q) for q in must] + [(Occur.Should, q) for q in scoring]
+        if scoring or optional:
+            should = [*scoring, *optional]
+            clauses = [(Occur.Must, q) for q in must] + [(Occur.Should, q) for q in should]
             return Query.boolean_query(clauses)
         return _all(must)
 

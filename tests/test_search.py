@@ -126,6 +126,25 @@ def test_typo_pass_without_lexicon_answers_alike(archive: Archive, tmp_path: Pat
         assert [h.id for h in x.hits[:2]] == [h.id for h in y.hits[:2]], q
 
 
+def test_two_edits_from_the_lexicons_index_or_the_automaton_alike(
+    archive: Archive, tmp_path: Path
+) -> None:
+    """Two edits in a word of 8+ letters: the lexicon's own index (``spell``) or, for a
+    lexicon written before it, Tantivy's automaton over the whole index; same first hits."""
+    path = engine.open_current(archive).path
+    old = tmp_path / path.name
+    shutil.copytree(path, old, ignore=shutil.ignore_patterns(lexicon.SPELL))
+    bare, full = engine.SearchIndex(old), engine.SearchIndex(path)
+    assert bare.builder.lexicon is not None and bare.builder.lexicon.spell is None
+    assert full.builder.lexicon is not None and full.builder.lexicon.spell is not None
+    assert "bohemian" in (full.builder.lexicon.within_two("bohmeain", False, 64) or ())
+    for q in ("queen bohmeain", "bohmeain rhapsdoy", "queen bohmeian rhap"):
+        x, y = bare.search(q, limit=5), full.search(q, limit=5)
+        assert x.typo_pass and y.typo_pass, q
+        assert y.hits and y.hits[0].title.startswith("Bohemian Rhapsody"), q
+        assert [h.id for h in x.hits[:2]] == [h.id for h in y.hits[:2]], q
+
+
 @pytest.mark.parametrize(
     "title",
     [

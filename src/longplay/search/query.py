@@ -33,6 +33,7 @@ COMPLETE_WORD = 4000  # documents holding a typed word for its completions to be
 NEAR_FIELDS = ("title", "artists", "album")
 STRONG_FIELDS = ("title", "artists")  # where a popular tier's match ranks first (search.ranking)
 SPELLINGS = 64  # per word in an in-order step (see _spellings)
+TWO_EDITS = 64  # most frequent spellings two edits away, per word (see _typo)
 
 
 def _distance(term: str, edits: int) -> int:
@@ -185,9 +186,16 @@ class Builder:
 
     def _typo(self, name: str, term: str, d: int, last: bool, boost: float) -> list[Query]:
         """Spellings of ``term`` within ``d`` edits in field ``name`` (for the last word, also
-        the completions of such spellings): exact terms from the lexicon for one edit, else
-        Tantivy's Levenshtein automaton (two edits, an index without a lexicon)."""
+        the completions of such spellings): exact terms from the lexicon (for two edits, its
+        ``TWO_EDITS`` most frequent, found by the lexicon's own index), else Tantivy's
+        Levenshtein automaton (an index without a lexicon, or one written before ``spell``)."""
         lex = self.lexicon
+        if d > 1 and lex is not None and lex.covers(term):
+            two = lex.within_two(term, last, TWO_EDITS)
+            if two is not None:
+                return [
+                    Query.boost_query(Query.term_query(self.schema, name, t), boost) for t in two
+                ]
         if d > 1 or lex is None or not lex.covers(term):
             q = Query.fuzzy_term_query(self.schema, name, term, distance=d, prefix=last)
             return [Query.boost_query(q, boost)]

@@ -140,6 +140,13 @@ def _pairs(title: str, artists: str) -> str:
     return f"nullif(concat_ws(' ', {pair_sql(title)}, {pair_sql(artists)}), '')"
 
 
+# A track's album artists when they are not its artists (most often they are: their words would
+# be cut again for the same ``starts`` terms)
+_OTHER_ALBUM_ARTISTS = (
+    "CASE WHEN album_artists <> artists THEN array_to_string(album_artists, ' ') END"
+)
+
+
 def _doc_sql(kind: str) -> str:
     """SELECT ord, json for one kind; JSON nulls dropped (Tantivy rejects them)."""
     if kind == "track":
@@ -149,7 +156,7 @@ def _doc_sql(kind: str) -> str:
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
             pairs: {_pairs("title", "array_to_string(artists, ' ')")},
-            starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", "array_to_string(album_artists, ' ')", "array_to_string(genres, ' ')")},
+            starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", _OTHER_ALBUM_ARTISTS, "array_to_string(genres, ' ')")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"

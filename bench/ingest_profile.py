@@ -39,6 +39,11 @@ _STATS: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
 # Per ingest unit (a unit ends when the ingest drops its ``_in``; what follows the last one is the
 # finalize step): statement label -> [CPU s, wall s, count].
 _UNITS: list[dict[str, list[float]]] = [defaultdict(lambda: [0.0, 0.0, 0])]
+# Per unit: the process's CPU seconds from the end of the previous unit, and those spent making
+# synthetic records in Python (inside the unit's load, outside its statement).
+_UNIT_CPU: list[float] = []
+_MAKING: list[float] = [0.0]
+_MARK = [time.process_time()]
 
 
 def _label(sql: str) -> str:
@@ -80,6 +85,10 @@ class _Timed:
             s[2] += 1
         if " ".join(sql.split()) == "DROP TABLE IF EXISTS _in":
             _UNITS.append(defaultdict(lambda: [0.0, 0.0, 0]))
+            now = time.process_time()
+            _UNIT_CPU.append(now - _MARK[0])
+            _MARK[0] = now
+            _MAKING.append(0.0)
         if explain:
             print(f"-- {label}\n{self._con.fetchall()[0][-1]}")
         return self
@@ -115,14 +124,29 @@ class _InLine:
         return f
 
 
+def _timed_making(load: Any) -> Any:
+    """A synthetic unit's load whose Python work (making the records) is counted apart."""
+
+    def timed(con: Any) -> None:
+        c = time.process_time()
+        before = sum(s[0] for s in _UNITS[-1].values())
+        load(con)
+        _MAKING[-1] += time.process_time() - c - (sum(s[0] for s in _UNITS[-1].values()) - before)
+
+    return timed
+
+
 def _print_units() -> None:
     """Each unit's statement CPU seconds, a least-squares line through them, and the statements
     of the first and the last unit side by side."""
     units, final = _UNITS[:-1], _UNITS[-1]
     costs = [sum(s[0] for s in u.values()) for u in units]
-    print("unit  CPU s (its statements)")
+    print("unit  CPU s: statements  outside them  (making records)  all but the making")
     for i, c in enumerate(costs):
-        print(f"{i:>4} {c:>7.2f}")
+        whole = _UNIT_CPU[i] - _MAKING[i]
+        print(
+            f"{i:>4} {c:>19.2f} {_UNIT_CPU[i] - c - _MAKING[i]:>13.2f} {_MAKING[i]:>17.2f} {whole:>19.2f}"
+        )
     print(f"  finalize (identity, log, checkpoint) {sum(s[0] for s in final.values()):.2f} CPU-s")
     if len(costs) > 1:
         n = len(costs)
@@ -130,7 +154,13 @@ def _print_units() -> None:
         slope = sum((i - mx) * (c - my) for i, c in enumerate(costs)) / sum(
             (i - mx) ** 2 for i in range(n)
         )
-        print(f"  line: {my - slope * mx:.3f} + {slope:.4f} x unit index CPU-s")
+        print(f"  line (statements): {my - slope * mx:.3f} + {slope:.4f} x unit index CPU-s")
+        whole = [_UNIT_CPU[i] - _MAKING[i] for i in range(n)]
+        mw = sum(whole) / n
+        sw = sum((i - mx) * (c - mw) for i, c in enumerate(whole)) / sum(
+            (i - mx) ** 2 for i in range(n)
+        )
+        print(f"  line (all but the making): {mw - sw * mx:.3f} + {sw:.4f} x unit index CPU-s")
         first, last = units[0], units[-1]
         print(f"{'first':>7} {'last':>7}  statement (CPU s; either >= 0.02)")
         for label in sorted(set(first) | set(last), key=lambda k: -last[k][0] if k in last else 0):
@@ -186,6 +216,8 @@ def main() -> None:
         from longplay.catalog.sources import synthetic
 
         units = synthetic.units(args.synthetic, 1, args.chunk_tracks, args.keys)
+        for unit in units:
+            unit.load = _timed_making(unit.load)
         job = {"tracks": args.synthetic, "keys": args.keys, "chunk_tracks": args.chunk_tracks}
         report = ingest.run(archive, "synthetic", units, job)
     else:

@@ -252,15 +252,14 @@ class Normalizer:
         # generation. Rows with a record problem do not count as occurrences.
         # By key, not by ID: within one source a track's ID is a function of its key, and
         # grouping short keys is cheaper than making an MD5 of each.
-        con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _tk AS
-            SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key, hash(track_key) AS _h
-            FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
-              AND rowid + 1 NOT IN (SELECT _ord FROM _drop)""")
+        ids = f"""SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key
+                FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
+                  AND rowid + 1 NOT IN (SELECT _ord FROM _drop)"""
         # Earlier units' keys are looked up by hash in memory (seen.py), and only the keys whose
         # hash was seen (usually none) are confirmed against the generation's tracks: reading
-        # every earlier track's key made each unit's cost grow with the catalog.
-        self._hashes = con.execute("SELECT _h FROM _tk").fetchnumpy()["_h"]
+        # every earlier track's key made each unit's cost grow with the catalog. (The hashes
+        # are fetched, not kept in a table: a table of the unit's keys cost 0.1 GiB more.)
+        self._hashes = con.execute(f"SELECT hash(track_key) AS h FROM ({ids})").fetchnumpy()["h"]
         candidates = np.unique(self._hashes[self._seen.contains(self._hashes)])
         if len(candidates):
             con.register("_cand_view", pa.table({"h": pa.array(candidates, pa.uint64())}))
@@ -268,18 +267,20 @@ class Normalizer:
             con.unregister("_cand_view")
             earlier = f"""SELECT source_key AS track_key FROM tracks
                 WHERE generation = {self.gen} AND source = {_lit(self.source)}
-                  AND source_key IN (SELECT track_key FROM _tk WHERE _h IN (SELECT h FROM _cand))"""
+                  AND source_key IN (SELECT track_key FROM ids WHERE hash(track_key) IN (SELECT h FROM _cand))"""
         else:
             earlier = "SELECT NULL::VARCHAR AS track_key WHERE false"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dups AS
-            WITH twice AS (SELECT track_key FROM _tk GROUP BY track_key HAVING count(*) > 1),
+            WITH ids AS ({ids}),
+            twice AS (SELECT track_key FROM ids GROUP BY track_key HAVING count(*) > 1),
             earlier AS ({earlier})
             SELECT _ord, coalesce(_pos, _ord::VARCHAR) AS _rec, track_key FROM (
                 SELECT *, track_key IN (SELECT track_key FROM earlier) AS seen,
                        row_number() OVER (PARTITION BY track_key ORDER BY _ord) AS n
-                FROM _tk WHERE track_key IN (SELECT track_key FROM twice UNION ALL SELECT track_key FROM earlier))
+                FROM ids WHERE track_key IN (SELECT track_key FROM twice UNION ALL SELECT track_key FROM earlier))
             WHERE seen OR n > 1""")
+        self._ids = ids
         if self._one("SELECT count(*) FROM _dups"):
             con.execute(f"""
                 INSERT INTO _drop
@@ -539,8 +540,8 @@ class Normalizer:
         kept = self._hashes
         if rejected:
             kept = self.con.execute(
-                "SELECT _h FROM _tk WHERE _ord NOT IN (SELECT _ord FROM _drop)"
-            ).fetchnumpy()["_h"]
+                f"SELECT hash(track_key) AS h FROM ({self._ids}) WHERE _ord NOT IN (SELECT _ord FROM _drop)"
+            ).fetchnumpy()["h"]
         self._seen.add(kept)
         self._albums_seen.add(self._album_ids.view(np.uint64))
         read = self._one("SELECT count(*) FROM _in")
@@ -560,7 +561,6 @@ class Normalizer:
             "_badv_release_date",
             "_drop",
             "_dups",
-            "_tk",
             "_cand",
             "_ids",
             "_genre_names",

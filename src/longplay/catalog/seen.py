@@ -4,9 +4,10 @@ looked up here instead of in every track the generation already holds.
 Why: each unit must reject the track keys that an earlier unit of the same ingest wrote. Asked
 of the ``tracks`` table, that question reads every earlier track's key (a hash join probes them
 all; real keys are unordered, so DuckDB's min/max filter skips nothing), which made the unit's
-work grow with the catalog: +0.13 CPU-s per unit for each 1M earlier tracks, ~4,400 CPU-s over
-256M tracks (bench/RESULTS.md, issue 26 h-probe). Here a lookup is a binary search per sorted
-run, so a unit's cost does not depend on how many tracks came before it.
+work grow with the catalog: +0.06-0.09 CPU-s per 1M-track unit for each 1M earlier tracks at
+10M, 2,100-3,100 CPU-s over 256M tracks (bench/RESULTS.md, issue 26, h-probe). Here a lookup is
+a binary search per sorted run: a unit's cost grows with the log of the tracks before it
+(0.1-0.2 CPU-s a unit at 10M).
 
 A hash found here is only a *candidate*: the caller confirms candidates against the tracks'
 real keys (two keys may share a hash). A hash not found is certainly new. The set holds 8 bytes

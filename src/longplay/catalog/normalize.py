@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from longplay.catalog.identity import own_label
 from longplay.catalog.seen import KeyHashes
@@ -262,9 +261,12 @@ class Normalizer:
         self._hashes = con.execute(f"SELECT hash(track_key) AS h FROM ({ids})").fetchnumpy()["h"]
         candidates = np.unique(self._hashes[self._seen.contains(self._hashes)])
         if len(candidates):
-            con.register("_cand_view", pa.table({"h": pa.array(candidates, pa.uint64())}))
-            con.execute("CREATE OR REPLACE TEMP TABLE _cand AS SELECT h FROM _cand_view")
-            con.unregister("_cand_view")
+            # (A list parameter, not an Arrow table: importing pyarrow alone added ~50 MB of
+            # RSS to an ingest that had no other use for it; candidates are usually few.)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _cand AS SELECT unnest(?::UBIGINT[]) AS h",
+                [candidates.tolist()],
+            )
             earlier = f"""SELECT source_key AS track_key FROM tracks
                 WHERE generation = {self.gen} AND source = {_lit(self.source)}
                   AND source_key IN (SELECT track_key FROM ids WHERE hash(track_key) IN (SELECT h FROM _cand))"""
@@ -415,13 +417,10 @@ class Normalizer:
         written = self._albums_seen.contains(ids.view(np.uint64))
         earlier = "false"
         if written.any():
-            con.register(
-                "_alb_old_view", pa.table({"album_id": pa.array(ids[written], pa.int64())})
-            )
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _alb_old AS SELECT album_id FROM _alb_old_view"
+                "CREATE OR REPLACE TEMP TABLE _alb_old AS SELECT unnest(?::BIGINT[]) AS album_id",
+                [ids[written].tolist()],
             )
-            con.unregister("_alb_old_view")
             earlier = "album_id IN (SELECT album_id FROM _alb_old)"
         self._album_ids = ids[~written]
         con.execute(f"""

@@ -10,6 +10,14 @@ reads the same on a loaded machine as on an idle one. Prints the groups, heavies
 With ``--musicbrainz`` the files are a MusicBrainz dump (`ingest musicbrainz`); its mapping,
 which the ingest runs in a thread one unit ahead, runs in line here, so that its CPU time is
 not counted in the statements it overlaps: it is the line "outside DuckDB statements".
+
+With ``--synthetic N`` no files are read: the synthetic catalog of N tracks is generated unit by
+unit in memory (``--keys hashed`` for unordered keys; its generation is outside the statements).
+``--units`` also prints each unit's statement CPU seconds (unit index against cost, with a
+least-squares line: does a later unit pay for what the earlier ones wrote?) and the statements
+of the first and the last unit.
+
+    .venv/bin/python bench/ingest_profile.py --synthetic 10000000 --keys hashed --units
 """
 
 from __future__ import annotations
@@ -28,6 +36,14 @@ from typing import Any
 import duckdb
 
 _STATS: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0])
+# Per ingest unit (a unit ends when the ingest drops its ``_in``; what follows the last one is the
+# finalize step): statement label -> [CPU s, wall s, count].
+_UNITS: list[dict[str, list[float]]] = [defaultdict(lambda: [0.0, 0.0, 0])]
+# Per unit: the process's CPU seconds from the end of the previous unit, and those spent making
+# synthetic records in Python (inside the unit's load, outside its statement).
+_UNIT_CPU: list[float] = []
+_MAKING: list[float] = [0.0]
+_MARK = [time.process_time()]
 
 
 def _label(sql: str) -> str:
@@ -62,10 +78,17 @@ class _Timed:
         # An explained statement runs once, under EXPLAIN ANALYZE (its time per operator; its
         # own figure then includes the profiling).
         self._con.execute(("EXPLAIN ANALYZE " if explain else "") + sql, *args)
-        s = _STATS[label]
-        s[0] += time.process_time() - c
-        s[1] += time.perf_counter() - t
-        s[2] += 1
+        dc, dt = time.process_time() - c, time.perf_counter() - t
+        for s in (_STATS[label], _UNITS[-1][label]):
+            s[0] += dc
+            s[1] += dt
+            s[2] += 1
+        if " ".join(sql.split()) == "DROP TABLE IF EXISTS _in":
+            _UNITS.append(defaultdict(lambda: [0.0, 0.0, 0]))
+            now = time.process_time()
+            _UNIT_CPU.append(now - _MARK[0])
+            _MARK[0] = now
+            _MAKING.append(0.0)
         if explain:
             print(f"-- {label}\n{self._con.fetchall()[0][-1]}")
         return self
@@ -101,9 +124,63 @@ class _InLine:
         return f
 
 
+def _timed_making(load: Any) -> Any:
+    """A synthetic unit's load whose Python work (making the records) is counted apart."""
+
+    def timed(con: Any) -> None:
+        c = time.process_time()
+        before = sum(s[0] for s in _UNITS[-1].values())
+        load(con)
+        _MAKING[-1] += time.process_time() - c - (sum(s[0] for s in _UNITS[-1].values()) - before)
+
+    return timed
+
+
+def _print_units() -> None:
+    """Each unit's statement CPU seconds, a least-squares line through them, and the statements
+    of the first and the last unit side by side."""
+    units, final = _UNITS[:-1], _UNITS[-1]
+    costs = [sum(s[0] for s in u.values()) for u in units]
+    print("unit  CPU s: statements  outside them  (making records)  all but the making")
+    for i, c in enumerate(costs):
+        whole = _UNIT_CPU[i] - _MAKING[i]
+        print(
+            f"{i:>4} {c:>19.2f} {_UNIT_CPU[i] - c - _MAKING[i]:>13.2f} {_MAKING[i]:>17.2f} {whole:>19.2f}"
+        )
+    print(f"  finalize (identity, log, checkpoint) {sum(s[0] for s in final.values()):.2f} CPU-s")
+    if len(costs) > 1:
+        n = len(costs)
+        mx, my = (n - 1) / 2, sum(costs) / n
+        slope = sum((i - mx) * (c - my) for i, c in enumerate(costs)) / sum(
+            (i - mx) ** 2 for i in range(n)
+        )
+        print(f"  line (statements): {my - slope * mx:.3f} + {slope:.4f} x unit index CPU-s")
+        whole = [_UNIT_CPU[i] - _MAKING[i] for i in range(n)]
+        mw = sum(whole) / n
+        sw = sum((i - mx) * (c - mw) for i, c in enumerate(whole)) / sum(
+            (i - mx) ** 2 for i in range(n)
+        )
+        print(f"  line (all but the making): {mw - sw * mx:.3f} + {sw:.4f} x unit index CPU-s")
+        first, last = units[0], units[-1]
+        print(f"{'first':>7} {'last':>7}  statement (CPU s; either >= 0.02)")
+        for label in sorted(set(first) | set(last), key=lambda k: -last[k][0] if k in last else 0):
+            a, b = (
+                first[label][0] if label in first else 0.0,
+                last[label][0] if label in last else 0.0,
+            )
+            if max(a, b) >= 0.02:
+                print(f"{a:>7.2f} {b:>7.2f}  {label}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("files", nargs="+", type=Path)
+    ap.add_argument("files", nargs="*", type=Path)
+    ap.add_argument(
+        "--synthetic", type=int, default=0, help="N: ingest N synthetic tracks, no files"
+    )
+    ap.add_argument("--keys", default="ordered", help="synthetic keys: ordered or hashed")
+    ap.add_argument("--chunk-tracks", type=int, default=1_000_000, help="synthetic tracks per unit")
+    ap.add_argument("--units", action="store_true", help="print the cost of each unit")
     ap.add_argument("--dir", default=None, help="scratch directory for the archive")
     ap.add_argument(
         "--explain",
@@ -135,6 +212,14 @@ def main() -> None:
     c, t = time.process_time(), time.perf_counter()
     if args.musicbrainz:
         report = ingest_musicbrainz(archive, args.files)
+    elif args.synthetic:
+        from longplay.catalog.sources import synthetic
+
+        units = synthetic.units(args.synthetic, 1, args.chunk_tracks, args.keys)
+        for unit in units:
+            unit.load = _timed_making(unit.load)
+        job = {"tracks": args.synthetic, "keys": args.keys, "chunk_tracks": args.chunk_tracks}
+        report = ingest.run(archive, "synthetic", units, job)
     else:
         report = ingest_flat(archive, args.files, "bench")
     cpu, wall = time.process_time() - c, time.perf_counter() - t
@@ -147,6 +232,8 @@ def main() -> None:
             print(f"{sc:>7.2f} {sw:>7.2f} {n:>4}  {label}")
     rest = cpu - sum(s[0] for s in _STATS.values())
     print(f"{rest:>7.2f} {'':>7} {'':>4}  (outside DuckDB statements)")
+    if args.units:
+        _print_units()
     if not args.dir:
         shutil.rmtree(root, ignore_errors=True)
 

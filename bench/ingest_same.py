@@ -6,6 +6,7 @@ extracted with ``git archive``) and with the working tree's code, each in its ow
 compares every table's rows and the rejects log. Exits 1 on any difference.
 
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --dir /tmp/lp-same
+    .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --keys hashed
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", default="main", help="git revision whose ingest is the reference")
     ap.add_argument("--tracks", type=int, default=100_000)
+    ap.add_argument("--keys", default="ordered", help="the synthetic keys: ordered or hashed")
     ap.add_argument("--dir", default=None)
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="lp-same-"))
@@ -78,7 +80,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from longplay.testing.ingest_inputs import write_inputs
 
-    files = write_inputs(work / "input", args.tracks)
+    files = write_inputs(work / "input", args.tracks, args.keys)
     t = time.perf_counter()
     old = _run(base_src / "src", work / "old", files)
     new = _run(ROOT / "src", work / "new", files)
@@ -88,7 +90,7 @@ def main() -> int:
         if old["digest"].get(k) != v  # type: ignore[union-attr]
     }
     print(
-        f"{args.tracks:,} tracks + tricky rows: base {args.base} {old['cpu']:.1f} CPU-s, "
+        f"{args.tracks:,} tracks ({args.keys} keys) + tricky rows: base {args.base} {old['cpu']:.1f} CPU-s, "
         f"working tree {new['cpu']:.1f} CPU-s ({time.perf_counter() - t:.0f} s, load {os.getloadavg()[0]:.1f})"
     )
     for table, (a, b) in sorted(diff.items()):

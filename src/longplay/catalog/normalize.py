@@ -24,8 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 
 from longplay.catalog.identity import own_label
+from longplay.catalog.seen import KeyHashes
 
 # Field checks: (field, SQL true when the value is bad, reason SQL). They read ``_isrc_n``/
 # ``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks). A bad value is
@@ -157,6 +159,21 @@ class Normalizer:
         self.gen = generation
         self.key = _lit(source + ":")
         con.execute(REJECTS_DDL)
+        # The track keys this ingest wrote (a resumed one finds its earlier units' keys here).
+        self._seen = KeyHashes()
+        self._seen.add(
+            con.execute(
+                f"SELECT hash(source_key) AS h FROM tracks WHERE generation = {generation} AND source = ?",
+                [source],
+            ).fetchnumpy()["h"]
+        )
+        # The IDs of the albums this generation holds, likewise.
+        self._albums_seen = KeyHashes()
+        self._albums_seen.add(
+            con.execute(f"SELECT album_id FROM albums WHERE generation = {generation}")
+            .fetchnumpy()["album_id"]
+            .view(np.uint64)
+        )
         # Rows of this source from earlier generations: only then must a unit delete what it
         # replaces (a first ingest skips those scans). IDs embed the source, so other sources'
         # rows can never be replaced.
@@ -234,21 +251,38 @@ class Normalizer:
         # generation. Rows with a record problem do not count as occurrences.
         # By key, not by ID: within one source a track's ID is a function of its key, and
         # grouping short keys is cheaper than making an MD5 of each.
+        ids = f"""SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key
+                FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
+                  AND rowid + 1 NOT IN (SELECT _ord FROM _drop)"""
+        # Earlier units' keys are looked up by hash in memory (seen.py), and only the keys whose
+        # hash was seen (usually none) are confirmed against the generation's tracks: reading
+        # every earlier track's key made each unit's cost grow with the catalog. (The hashes
+        # are fetched, not kept in a table: a table of the unit's keys cost 0.1 GiB more.)
+        self._hashes = con.execute(f"SELECT hash(track_key) AS h FROM ({ids})").fetchnumpy()["h"]
+        candidates = np.unique(self._hashes[self._seen.contains(self._hashes)])
+        if len(candidates):
+            # (A list parameter, not an Arrow table: importing pyarrow alone added ~50 MB of
+            # RSS to an ingest that had no other use for it; candidates are usually few.)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _cand AS SELECT unnest(?::UBIGINT[]) AS h",
+                [candidates.tolist()],
+            )
+            earlier = f"""SELECT source_key AS track_key FROM tracks
+                WHERE generation = {self.gen} AND source = {_lit(self.source)}
+                  AND source_key IN (SELECT track_key FROM ids WHERE hash(track_key) IN (SELECT h FROM _cand))"""
+        else:
+            earlier = "SELECT NULL::VARCHAR AS track_key WHERE false"
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _dups AS
-            WITH ids AS (
-                SELECT rowid + 1 AS _ord, {pos} AS _pos, track_key
-                FROM _in WHERE NOT {album_only} AND track_key IS NOT NULL
-                  AND rowid + 1 NOT IN (SELECT _ord FROM _drop)),
+            WITH ids AS ({ids}),
             twice AS (SELECT track_key FROM ids GROUP BY track_key HAVING count(*) > 1),
-            earlier AS (SELECT source_key AS track_key FROM tracks
-                        WHERE generation = {self.gen} AND source = {_lit(self.source)}
-                          AND source_key IN (SELECT track_key FROM ids))
+            earlier AS ({earlier})
             SELECT _ord, coalesce(_pos, _ord::VARCHAR) AS _rec, track_key FROM (
                 SELECT *, track_key IN (SELECT track_key FROM earlier) AS seen,
                        row_number() OVER (PARTITION BY track_key ORDER BY _ord) AS n
                 FROM ids WHERE track_key IN (SELECT track_key FROM twice UNION ALL SELECT track_key FROM earlier))
             WHERE seen OR n > 1""")
+        self._ids = ids
         if self._one("SELECT count(*) FROM _dups"):
             con.execute(f"""
                 INSERT INTO _drop
@@ -377,10 +411,21 @@ class Normalizer:
             FROM (SELECT rowid + 1 AS _ord, {self._album_key} AS _album_key FROM _in)
             WHERE _album_key IS NOT NULL AND {self._keep}
             GROUP BY _album_key""")
+        # The albums written by earlier units (seen.py): an album ID is the album, so the set's
+        # answer is exact, and the generation's albums are not read (that grew with the catalog).
+        ids = con.execute("SELECT album_id FROM _albk").fetchnumpy()["album_id"]
+        written = self._albums_seen.contains(ids.view(np.uint64))
+        earlier = "false"
+        if written.any():
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _alb_old AS SELECT unnest(?::BIGINT[]) AS album_id",
+                [ids[written].tolist()],
+            )
+            earlier = "album_id IN (SELECT album_id FROM _alb_old)"
+        self._album_ids = ids[~written]
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _albf AS
-            SELECT album_id, _album_key, _first FROM _albk
-            WHERE album_id NOT IN (SELECT album_id FROM albums WHERE generation = {g})""")
+            SELECT album_id, _album_key, _first FROM _albk WHERE NOT ({earlier})""")
         cols = """_ord, album_id, _album_key, album_title, album_type, release_date, label, upc,
                   total_tracks, album_mbid, album_artists, album_genres"""
         # (a bare ``rowid IN`` is a filter DuckDB applies in the scan; ``rowid + 1 IN`` was 2-20 x slower)
@@ -488,6 +533,16 @@ class Normalizer:
         rejected = self._duplicates(album_only, pos)
         self._rows_view(album_only, pos, dropping=rejected > 0)
         self._write()
+        # The keys written to ``tracks``: the unit's keys but those of dropped records. (Added
+        # before the caller commits: a unit that fails ends the run, and a rerun makes a new
+        # Normalizer, which reads the keys back from the tracks.)
+        kept = self._hashes
+        if rejected:
+            kept = self.con.execute(
+                f"SELECT hash(track_key) AS h FROM ({self._ids}) WHERE _ord NOT IN (SELECT _ord FROM _drop)"
+            ).fetchnumpy()["h"]
+        self._seen.add(kept)
+        self._albums_seen.add(self._album_ids.view(np.uint64))
         read = self._one("SELECT count(*) FROM _in")
         values = self._rejects(unit_no, input_name, position_word, exact_positions, pos, rejected)
         con.execute(
@@ -505,10 +560,12 @@ class Normalizer:
             "_badv_release_date",
             "_drop",
             "_dups",
+            "_cand",
             "_ids",
             "_genre_names",
             "_albk",
             "_albf",
+            "_alb_old",
             "_late",
             "_alb",
             "_albr",

@@ -14,6 +14,8 @@ import duckdb
 
 from longplay.catalog.sources import synthetic
 
+_SEED = 7  # of the synthetic catalog write_inputs writes
+
 # Values that ingest rewrites with the time or the path of the run, not with the input.
 _VOLATILE = {"ingest_log": "finished_at"}
 
@@ -22,12 +24,20 @@ def _credit(key: str, name: str, mbid: str | None = None, join: str = "") -> dic
     return {"key": key, "name": name, "mbid": mbid, "join_phrase": join}
 
 
-def tricky_rows() -> list[dict[str, object]]:
+def tricky_rows(keys: str = "ordered") -> list[dict[str, object]]:
     """Records that hit the checks, the duplicate rules and the first-row rules of albums and
-    artists: each a case the plain synthetic catalog does not have."""
-    good = {"album_key": "al0", "artists": [_credit("ar488", "Someone else")]}
+    artists: each a case the plain synthetic catalog does not have. The first names a track,
+    an album and an artist of ``write_inputs``'s catalog, whose keys are ``keys``."""
+    good = {
+        "album_key": synthetic.key("al", 0, _SEED, keys),
+        "artists": [_credit(synthetic.key("ar", 488, _SEED, keys), "Someone else")],
+    }
     return [
-        {"track_key": "tr0", "title": "repeats a key of the first file", **good},
+        {
+            "track_key": synthetic.key("tr", 0, _SEED, keys),
+            "title": "repeats a key of the first file",
+            **good,
+        },
         {"track_key": "x1", "title": "bad isrc", "isrc": "XX-123", "album_key": "xa"},
         {
             "track_key": "x2",
@@ -84,12 +94,15 @@ def tricky_rows() -> list[dict[str, object]]:
     ]
 
 
-def write_inputs(out: Path, tracks: int) -> list[Path]:
+def write_inputs(out: Path, tracks: int, keys: str = "ordered") -> list[Path]:
     """A synthetic catalog of ``tracks`` tracks as JSON lines in units of half of it, then a
-    file of tricky rows (and a blank line): every file one ingest unit."""
-    files = synthetic.write(out, tracks, seed=7, fmt="jsonl", chunk_tracks=max(1, tracks // 2))
+    file of tricky rows (and a blank line): every file one ingest unit. ``keys``: the catalog's
+    keys, ordered or hashed (see ``synthetic``)."""
+    files = synthetic.write(
+        out, tracks, seed=_SEED, fmt="jsonl", chunk_tracks=max(1, tracks // 2), keys=keys
+    )
     extra = out / "tricky.jsonl"
-    rows = [json.dumps(r) for r in tricky_rows()]
+    rows = [json.dumps(r) for r in tricky_rows(keys)]
     extra.write_text("\n".join(rows[:6]) + "\n\n" + "\n".join(rows[6:]) + "\n", encoding="utf-8")
     return [*files, extra]
 

@@ -15,7 +15,10 @@ resumed ingest regenerates exactly what it lost. Shape (documented in docs/sourc
 - valid UPC-A barcodes, labels, genres, full and partial release dates, explicit flags;
 - titles of 1–6 words, album titles of 1–4 and artist names of 1–3, drawn from a Zipf
   vocabulary of 120k generated words (``vocabulary.py``): 10% with diacritics, 3% in CJK
-  scripts. Text has its own random stream, so the other columns do not depend on it.
+  scripts. Text has its own random stream, so the other columns do not depend on it;
+- keys (track, album, artist) are ``tr``/``al``/``ar`` and the item's number, so they grow in
+  input order; with ``keys="hashed"`` they are 16 hex digits of a keyed bijective hash of the
+  number instead, unordered like real IDs (Spotify IDs, hashes), and nothing else changes.
 """
 
 from __future__ import annotations
@@ -122,13 +125,47 @@ def _uuids(rng: np.random.Generator, n: int) -> pa.Array:
     return _join(s[0], "-", s[1], "-", s[2], "-", s[3], "-", s[4])
 
 
+KEY_ORDERS = ("ordered", "hashed")
+
+
+def _hashed(numbers: np.ndarray, seed: int, kind: int) -> np.ndarray:
+    """A bijection of 64-bit numbers keyed by (seed, kind): splitmix64's finalizer of the number
+    xor a key, so distinct numbers keep distinct keys and their order is lost."""
+    with np.errstate(over="ignore"):
+        key = np.uint64((seed * 0x9E3779B97F4A7C15 + kind * 0xD1B54A32D192ED03) & (2**64 - 1))
+        z = numbers.astype(np.uint64) ^ key
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
+def _keys(prefix: str, numbers: np.ndarray, seed: int, keys: str, kind: int) -> pa.Array:
+    """The keys of items ``numbers``: prefix + number, or prefix + 16 hex digits of its hash."""
+    if keys == "ordered":
+        return _join(prefix, pc.cast(pa.array(numbers), pa.string()))
+    raw = _hashed(numbers, seed, kind).astype(">u8").tobytes().hex().encode()
+    hexed = pc.cast(
+        pa.array(np.frombuffer(raw, dtype="S16").astype(object), pa.binary()), pa.string()
+    )
+    return _join(prefix, hexed)
+
+
+def key(prefix: str, number: int, seed: int, keys: str = "ordered") -> str:
+    """The key of item ``number`` (``prefix`` tr, al or ar: track, album or artist) as the
+    generator writes it."""
+    kind = {"tr": 0, "al": 1, "ar": 2}[prefix]
+    return str(_keys(prefix, np.array([number], dtype=np.int64), seed, keys, kind)[0].as_py())
+
+
 def _artist_names(ids: np.ndarray) -> pa.Array:
     """Deterministic names from the Zipf vocabulary, a pure function of the artist number."""
     return vocabulary.names(ids)
 
 
-def check_arguments(seed: int, chunk_tracks: int) -> None:
-    """Refuse a seed or chunk size no catalog is generated from, naming the argument."""
+def check_arguments(seed: int, chunk_tracks: int, keys: str = "ordered") -> None:
+    """Refuse a seed, chunk size or key order no catalog is generated from, naming the argument."""
+    if keys not in KEY_ORDERS:
+        raise InputError(f"keys (--keys) must be one of {', '.join(KEY_ORDERS)}, not {keys!r}")
     if seed < 0:  # numpy's generator takes non-negative seeds only
         raise InputError(f"seed (--seed) must be 0 or more, not {seed}")
     if chunk_tracks < 1:
@@ -139,8 +176,13 @@ def chunk_count(tracks: int, chunk_tracks: int) -> int:
     return max(1, math.ceil(tracks / chunk_tracks))
 
 
-def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.Table:
-    """Chunk ``index`` of a ``tracks``-track catalog: a table of flat track records."""
+def generate_chunk(
+    tracks: int, seed: int, index: int, chunk_tracks: int, keys: str = "ordered"
+) -> pa.Table:
+    """Chunk ``index`` of a ``tracks``-track catalog: a table of flat track records (``keys``:
+    see the module docstring)."""
+    if keys not in KEY_ORDERS:
+        raise InputError(f"keys must be one of {', '.join(KEY_ORDERS)}, not {keys!r}")
     start = index * chunk_tracks
     n = max(0, min(tracks, start + chunk_tracks) - start)
     rng = np.random.default_rng([seed, index, 0x4C50])
@@ -240,17 +282,19 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     flat_ids[offsets[:-1][feat] + 1] = feat_artist[feat]
     joins = np.full(flat_ids.shape, "", dtype=object)
     joins[offsets[:-1][feat]] = " feat. "
-    artists = _artist_list(offsets, flat_ids, joins)
+    artists = _artist_list(offsets, flat_ids, joins, seed, keys)
     album_artists = _artist_list(
         np.arange(n + 1, dtype=np.int32),
         np.where(np.repeat(compilation, sizes), -1, album_artist[t_album]),
         np.full(n, "", dtype=object),
+        seed,
+        keys,
     )
 
     ta = pa.array(t_album)
     table = pa.table(
         {
-            "track_key": _join("tr", pc.cast(pa.array(track_index), pa.string())),
+            "track_key": _keys("tr", track_index, seed, keys, 0),
             "title": titles,
             "isrc": isrc,
             "mbid": mbid,
@@ -266,7 +310,7 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
             "genres": pa.nulls(n, pa.list_(pa.string())),  # genres live on albums here
             "license": pa.nulls(n, pa.string()),
             "artists": artists,
-            "album_key": _join("al", pc.cast(pa.array(album_no), pa.string())).take(ta),
+            "album_key": _keys("al", album_no, seed, keys, 1).take(ta),
             "album_title": album_titles.take(ta),
             "album_type": pa.array(album_type).take(ta),
             "release_date": pa.array(dates, pa.string()).take(ta),
@@ -286,20 +330,20 @@ def generate_chunk(tracks: int, seed: int, index: int, chunk_tracks: int) -> pa.
     return table
 
 
-def _artist_list(offsets: np.ndarray, ids: np.ndarray, joins: np.ndarray) -> pa.Array:
+def _artist_list(
+    offsets: np.ndarray, ids: np.ndarray, joins: np.ndarray, seed: int, keys: str
+) -> pa.Array:
     """list<struct<key,name,mbid,join_phrase>>; an id of -1 is 'Various Artists'."""
     various = ids < 0
     safe = np.where(various, 0, ids)
     uniq, inverse = np.unique(safe, return_inverse=True)
     names = _artist_names(uniq).take(pa.array(inverse))
     names = pc.if_else(pa.array(various), "Various Artists", names)
-    keys = pc.if_else(
-        pa.array(various), "various", _join("ar", pc.cast(pa.array(safe), pa.string()))
-    )
+    credit_keys = pc.if_else(pa.array(various), "various", _keys("ar", safe, seed, keys, 2))
     mb = _uuid_for_ids(uniq).take(pa.array(inverse))
     mb = pc.if_else(pa.array(various), pa.scalar(None, pa.string()), mb)
     struct = pa.StructArray.from_arrays(
-        [keys, names, mb, pa.array(joins.tolist(), pa.string())],
+        [credit_keys, names, mb, pa.array(joins.tolist(), pa.string())],
         names=["key", "name", "mbid", "join_phrase"],
     )
     return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), struct)
@@ -325,20 +369,27 @@ def with_popularity(table: pa.Table) -> pa.Table:
     )
 
 
-def chunks(tracks: int, seed: int, chunk_tracks: int) -> Iterator[tuple[int, pa.Table]]:
+def chunks(
+    tracks: int, seed: int, chunk_tracks: int, keys: str = "ordered"
+) -> Iterator[tuple[int, pa.Table]]:
     for i in range(chunk_count(tracks, chunk_tracks)):
-        yield i, with_popularity(generate_chunk(tracks, seed, i, chunk_tracks))
+        yield i, with_popularity(generate_chunk(tracks, seed, i, chunk_tracks, keys))
 
 
 def write(
-    out_dir: Path, tracks: int, seed: int = 1, fmt: str = "parquet", chunk_tracks: int = 1_000_000
+    out_dir: Path,
+    tracks: int,
+    seed: int = 1,
+    fmt: str = "parquet",
+    chunk_tracks: int = 1_000_000,
+    keys: str = "ordered",
 ) -> list[Path]:
     """Write the catalog as flat-record files, one per chunk; existing complete chunks are kept."""
     from longplay import progress
 
     if fmt not in ("parquet", "jsonl"):
         raise InputError(f"format must be parquet or jsonl, not {fmt!r}")
-    check_arguments(seed, chunk_tracks)
+    check_arguments(seed, chunk_tracks, keys)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = []
     con = duckdb.connect()
@@ -349,7 +400,7 @@ def write(
             paths.append(path)
             size = min(tracks, (i + 1) * chunk_tracks) - i * chunk_tracks
             if not path.exists():
-                table = with_popularity(generate_chunk(tracks, seed, i, chunk_tracks))
+                table = with_popularity(generate_chunk(tracks, seed, i, chunk_tracks, keys))
                 con.register("_chunk", table)
                 tmp = path.with_name(path.name + ".tmp")
                 opts = "FORMAT PARQUET, COMPRESSION zstd" if fmt == "parquet" else "FORMAT JSON"
@@ -361,13 +412,13 @@ def write(
     return paths
 
 
-def units(tracks: int, seed: int, chunk_tracks: int) -> list:  # list[Unit]
+def units(tracks: int, seed: int, chunk_tracks: int, keys: str = "ordered") -> list:  # list[Unit]
     """Ingest units, one per chunk, generated in memory when the unit runs (nothing on disk)."""
     from longplay.catalog.ingest import Unit
 
     def loader(index: int):
         def load(con: duckdb.DuckDBPyConnection) -> None:
-            table = with_popularity(generate_chunk(tracks, seed, index, chunk_tracks))
+            table = with_popularity(generate_chunk(tracks, seed, index, chunk_tracks, keys))
             con.register("_chunk", table)
             cols = ", ".join(FLAT_COLUMNS)
             con.execute(f"CREATE OR REPLACE TEMP TABLE _in AS SELECT {cols} FROM _chunk")

@@ -5,8 +5,13 @@ records that hit every check), ingests them with the code of a git revision (``-
 extracted with ``git archive``) and with the working tree's code, each in its own process, and
 compares every table's rows and the rejects log. Exits 1 on any difference.
 
+With ``--musicbrainz`` the input is a MusicBrainz dump instead
+(``longplay.testing.musicbrainz_inputs``: generated releases, the picard samples, fuzzed copies
+and broken lines, artists and release groups), ingested in chunks of ``--chunk`` documents.
+
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --dir /tmp/lp-same
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --keys hashed
+    .venv/bin/python bench/ingest_same.py --base main --musicbrainz --releases 20000 --dir /tmp/lp-same-mb
 """
 
 from __future__ import annotations
@@ -29,17 +34,25 @@ from pathlib import Path
 os.environ["LONGPLAY_NO_PROGRESS"] = "1"
 from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat
-root, files = Path(sys.argv[1]), [Path(f) for f in sys.argv[2:]]
+from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
+mode, chunk, root = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+files = [Path(f) for f in sys.argv[4:]]
 archive = Archive.init(root)
+if mode == "musicbrainz":
+    archive.toml_path.write_text(f"musicbrainz_chunk_documents = {chunk}\\n")
+    archive = Archive.open(root)
 c = time.process_time()
-report = ingest_flat(archive, files, "same")
+if mode == "musicbrainz":
+    report = ingest_musicbrainz(archive, files)
+else:
+    report = ingest_flat(archive, files, "same")
 cpu = time.process_time() - c
 rejects = str(report.rejects_path) if report.rejects_path else None
 print(json.dumps({"cpu": cpu, "rejects": rejects}))
 """
 
 
-def _run(src: Path, root: Path, files: list[Path]) -> dict[str, object]:
+def _run(src: Path, root: Path, files: list[Path], mode: str, chunk: int) -> dict[str, object]:
     """Ingest ``files`` into a new archive at ``root`` with the code under ``src``; the digest
     is taken here, by the working tree's code, so both sides are digested alike."""
     from longplay.archive import Archive
@@ -48,12 +61,13 @@ def _run(src: Path, root: Path, files: list[Path]) -> dict[str, object]:
 
     env = {**os.environ, "PYTHONPATH": str(src)}
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(root), *map(str, files)],
+        [sys.executable, "-c", _CHILD, mode, str(chunk), str(root), *map(str, files)],
         env=env,
-        check=True,
         capture_output=True,
         text=True,
     )
+    if out.returncode:
+        sys.exit(f"the ingest under {src} failed:\n{out.stderr}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     rejects = Path(result["rejects"]) if result["rejects"] else None
     catalog = CatalogStore(Archive(root)).current_path()
@@ -67,6 +81,13 @@ def main() -> int:
     ap.add_argument("--tracks", type=int, default=100_000)
     ap.add_argument("--keys", default="ordered", help="the synthetic keys: ordered or hashed")
     ap.add_argument("--dir", default=None)
+    ap.add_argument(
+        "--musicbrainz", action="store_true", help="a MusicBrainz dump, not flat records"
+    )
+    ap.add_argument(
+        "--releases", type=int, default=20_000, help="generated releases (--musicbrainz)"
+    )
+    ap.add_argument("--chunk", type=int, default=3_000, help="documents per unit (--musicbrainz)")
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="lp-same-"))
     shutil.rmtree(work, ignore_errors=True)
@@ -79,18 +100,36 @@ def main() -> int:
     subprocess.run(["tar", "-x", "-C", str(base_src)], input=archive, check=True)
     sys.path.insert(0, str(ROOT / "src"))
     from longplay.testing.ingest_inputs import write_inputs
+    from longplay.testing.musicbrainz_inputs import write_musicbrainz_inputs
 
-    files = write_inputs(work / "input", args.tracks, args.keys)
+    mode = "musicbrainz" if args.musicbrainz else "flat"
+    if args.musicbrainz:
+        picard = (
+            next((p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), Path())
+            / "data/musicbrainz/picard"
+        )
+        files = write_musicbrainz_inputs(
+            work / "input", args.releases, picard if picard.is_dir() else None
+        )
+    else:
+        files = write_inputs(work / "input", args.tracks, args.keys)
     t = time.perf_counter()
-    old = _run(base_src / "src", work / "old", files)
-    new = _run(ROOT / "src", work / "new", files)
+    old = _run(base_src / "src", work / "old", files, mode, args.chunk)
+    new = _run(ROOT / "src", work / "new", files, mode, args.chunk)
     diff = {
         k: (old["digest"].get(k), v)  # type: ignore[union-attr]
         for k, v in new["digest"].items()  # type: ignore[union-attr]
         if old["digest"].get(k) != v  # type: ignore[union-attr]
     }
+    what = (
+        f"{args.releases:,} releases + samples, fuzzed and broken documents (chunks of {args.chunk:,})"
+        if args.musicbrainz
+        else f"{args.tracks:,} tracks ({args.keys} keys) + tricky rows"
+    )
+    if args.musicbrainz and not picard.is_dir():
+        what += " (no picard samples: shared data absent)"
     print(
-        f"{args.tracks:,} tracks ({args.keys} keys) + tricky rows: base {args.base} {old['cpu']:.1f} CPU-s, "
+        f"{what}: base {args.base} {old['cpu']:.1f} CPU-s, "
         f"working tree {new['cpu']:.1f} CPU-s ({time.perf_counter() - t:.0f} s, load {os.getloadavg()[0]:.1f})"
     )
     for table, (a, b) in sorted(diff.items()):

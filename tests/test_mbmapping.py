@@ -7,12 +7,9 @@ the rules they stand for.
 
 from __future__ import annotations
 
-import copy
 import json
 import random
-import uuid
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
@@ -25,94 +22,13 @@ from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 from longplay.catalog.sources.musicbrainz.schema import ISRC
 from longplay.catalog.store import CatalogStore
 from longplay.testing.musicbrainz_docs import Shape
-
-# Values a mutation puts in place of a key's value: wrong types, nulls, edge strings and numbers,
-# codes the tables would change, credits with bad parts.
-_MBID = "abcdef01-2345-6789-abcd-ef0123456789"
-VALUES: list[Any] = [
-    None,
-    "",
-    " x ",
-    0,
-    -1,
-    1,
-    40000,
-    1.5,
-    True,
-    False,
-    [],
-    [None],
-    {},
-    {"a": 1},
-    "3:12",
-    _MBID.upper(),
-    _MBID,
-    "not-a-uuid",
-    "us-abc-12-34567",
-    "USABC1234567",
-    "1999-02-30x",
-    "2001-02",
-    "0036000291452",
-    [{"name": "rock"}],
-    ["USABC1234567", "USABC1234567"],
-    ["USABC1234567", "bad"],
-    ["x"],
-    [{"name": "A", "joinphrase": "", "artist": {"id": _MBID, "name": "A"}}],
-    [{"name": "A", "artist": {"id": _MBID, "name": "A", "sort-name": 1}}],
-    [{"name": "  ", "artist": None}],
-    [{"name": 5}],
-    [{"joinphrase": 5}],
-    [{"artist": {"name": 5}}],
-]
-
-
-def _nodes(obj: Any) -> list[Any]:
-    out = [obj] if isinstance(obj, (dict, list)) and obj else []
-    for v in obj.values() if isinstance(obj, dict) else obj if isinstance(obj, list) else ():
-        out += _nodes(v)
-    return out
-
-
-def mutate(doc: dict[str, Any], rng: random.Random) -> dict[str, Any]:
-    """The document with fresh IDs and one to three random edits anywhere inside it."""
-    doc = copy.deepcopy(doc)
-    doc["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    for medium in doc.get("media") or ():
-        for track in medium.get("tracks") or ():
-            track["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    for _ in range(rng.choice((1, 1, 2, 3))):
-        o = rng.choice(_nodes(doc))
-        op = rng.random()
-        if isinstance(o, dict):
-            k = rng.choice(list(o))
-            if op < 0.25:
-                del o[k]
-            elif op < 0.7:
-                o[k] = copy.deepcopy(rng.choice(VALUES))
-            elif op < 0.8:
-                o[rng.choice(("new-field", "count"))] = copy.deepcopy(
-                    rng.choice(VALUES)
-                )  # unknown keys
-            elif op < 0.9 and isinstance(o[k], str):
-                o[k] = rng.choice((o[k].upper(), " " + o[k], o[k] + " ", ""))
-            else:
-                o[k] = copy.deepcopy(o[rng.choice(list(o))])
-        elif op < 0.3:
-            del o[rng.randrange(len(o))]
-        elif op < 0.6:
-            o.append(copy.deepcopy(rng.choice(o)))  # repeats: the same track or credit twice
-        else:
-            o[rng.randrange(len(o))] = copy.deepcopy(rng.choice(VALUES))
-    return doc
+from longplay.testing.musicbrainz_inputs import mutate, with_side_tracks
 
 
 def test_fuzzed_documents_are_rebuilt_exactly_or_rejected(archive: Archive, tmp_path: Path) -> None:
     rng = random.Random(7)
     pool = list(Shape(seed=17, artists=20, recordings=100).releases(60))
-    for r in pool[:20]:  # pregap and data tracks, which the generator does not make
-        m = r["media"][0]
-        if len(m["tracks"]) >= 3:
-            m["pregap"], m["data-tracks"] = m["tracks"].pop(0), [m["tracks"].pop()]
+    with_side_tracks(pool[:20])  # pregap and data tracks, which the generator does not make
     picard = shared_data("musicbrainz", "picard")
     if picard is not None:
         pool += [json.loads(p.read_text(encoding="utf-8")) for p in sorted(picard.glob("*.json"))]

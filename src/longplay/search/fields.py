@@ -62,7 +62,10 @@ _CJK_RE = re.compile(
 STORED = ("title", "artists", "album", "isrc")
 
 
-def schema() -> tantivy.Schema:
+def schema(starts: bool = True) -> tantivy.Schema:
+    """The index's fields; ``starts`` False for the popular tier, whose strong matches complete
+    a last word from the lexicon (``query.Builder.started``): its documents' ``starts`` values
+    are then ignored, not indexed."""
     sb = tantivy.SchemaBuilder()
     sb.add_unsigned_field("kind", indexed=True, fast=True, stored=True)
     sb.add_integer_field("id", indexed=True, stored=True)
@@ -72,11 +75,14 @@ def schema() -> tantivy.Schema:
         sb.add_text_field(name, stored=name in STORED, tokenizer_name=ANALYZER)
     sb.add_text_field("cjk", tokenizer_name=ANALYZER)
     sb.add_text_field(PAIRS, tokenizer_name=PAIR_ANALYZER, index_option="basic")
-    sb.add_text_field(STARTS, tokenizer_name=STARTS_ANALYZER, index_option="basic")
     for name in EXACT_FIELDS:
         sb.add_text_field(name, stored=name in STORED, tokenizer_name="raw", index_option="basic")
     for name in NUMBERS:
         sb.add_unsigned_field(name, indexed=True, fast=True, stored=True)
+    # Last: a query names fields by their number in the schema it was built with (the whole
+    # index's), so the tier's schema must number every other field alike.
+    if starts:
+        sb.add_text_field(STARTS, tokenizer_name=STARTS_ANALYZER, index_option="basic")
     return sb.build()
 
 
@@ -129,8 +135,8 @@ def open_index(path: str) -> tantivy.Index:
     return register(tantivy.Index.open(path))
 
 
-def create_index(path: str) -> tantivy.Index:
-    return register(tantivy.Index(schema(), path=path))
+def create_index(path: str, starts: bool = True) -> tantivy.Index:
+    return register(tantivy.Index(schema(starts), path=path))
 
 
 def has_field(schema: tantivy.Schema, name: str) -> bool:

@@ -97,7 +97,7 @@ def write(partial: Path) -> dict[str, int]:
         f"WHERE popularity >= {limits[kind]}"
         for i, kind in enumerate(fields.KINDS)
     )
-    index = fields.create_index(str(tmp))
+    index = fields.create_index(str(tmp), starts=False)  # (strong matches never ask it)
     writer = index.writer(heap_size=HEAP_BYTES, num_threads=1)  # one thread: insertion order
     counts = dict.fromkeys(fields.KINDS, 0)
     res = con.execute(f"SELECT kind, json FROM ({parts}) ORDER BY popularity DESC, kind, ord")

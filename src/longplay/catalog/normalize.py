@@ -14,8 +14,8 @@ the same generation wrote:
 - an artist credited with and without an MBID keeps the MBID, else its first credit wins;
 - a row of an older generation whose ID this ingest writes is replaced (newest wins).
 
-Checks run as a narrow pass that keeps only the rows with a problem (usually none), so a clean
-unit costs one scan for checks and one per target table.
+Checks (``checks``) run as a narrow pass that keeps only the rows with a problem (usually none),
+so a clean unit costs one scan for checks and one per target table.
 """
 
 from __future__ import annotations
@@ -26,60 +26,9 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
+from longplay.catalog.checks import REJECTS_DDL, VALUE_RULES, check, write_rejects
 from longplay.catalog.identity import own_label
 from longplay.catalog.seen import KeyHashes
-
-# Field checks: (field, SQL true when the value is bad, reason SQL). They read ``_isrc_n``/
-# ``_upc_n`` (normalized strings) and ``_isrc_ok``/``_upc_ok`` (their checks). A bad value is
-# dropped (NULL) and reported; the record is kept.
-VALUE_RULES: tuple[tuple[str, str, str], ...] = (
-    (
-        "isrc",
-        "_isrc_n IS NOT NULL AND NOT _isrc_ok",
-        "'ISRC ' || to_json(isrc)::VARCHAR || ' is not CC-XXX-YY-NNNNN'",
-    ),
-    (
-        "upc",
-        "_upc_n IS NOT NULL AND NOT _upc_ok",
-        "'UPC ' || to_json(upc)::VARCHAR || ' is not a valid UPC/EAN (length or check digit)'",
-    ),
-    (
-        "popularity",
-        "popularity IS NOT NULL AND (popularity < 0 OR popularity > 100)",
-        "'popularity ' || popularity || ' is outside 0..100'",
-    ),
-    (
-        "duration_ms",
-        "duration_ms IS NOT NULL AND (duration_ms < 0 OR duration_ms > 2147483647)",
-        "'duration_ms ' || duration_ms || ' is negative or too large'",
-    ),
-    (
-        "disc_number",
-        "disc_number IS NOT NULL AND (disc_number < 0 OR disc_number > 32767)",
-        "'disc_number ' || disc_number || ' is out of range'",
-    ),
-    (
-        "track_number",
-        "track_number IS NOT NULL AND (track_number < 0 OR track_number > 32767)",
-        "'track_number ' || track_number || ' is out of range'",
-    ),
-    (
-        "listen_count",
-        "listen_count IS NOT NULL AND listen_count < 0",
-        "'listen_count ' || listen_count || ' is negative'",
-    ),
-    (
-        "user_count",
-        "user_count IS NOT NULL AND user_count < 0",
-        "'user_count ' || user_count || ' is negative'",
-    ),
-    (
-        "release_date",
-        "release_date IS NOT NULL AND trim(release_date) <> '' AND "
-        "NOT regexp_full_match(trim(release_date), '[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?')",
-        "'release_date ' || to_json(release_date)::VARCHAR || ' is not YYYY, YYYY-MM or YYYY-MM-DD'",
-    ),
-)
 
 # A value's normalized form where its rule passed (the others keep the value as it is); where
 # it failed, the value is NULL. Equal to normalizing only valid values, without the regexes. A
@@ -90,35 +39,6 @@ _CHEAP = {
     "release_date": "nullif(trim(release_date), '')",
 }
 
-# The checked values only some rules read: computed once per row, below the rules.
-_CHECKED = (
-    "*, norm_isrc(isrc) AS _isrc_n, norm_upc(upc) AS _upc_n",
-    "*, isrc_ok(_isrc_n) AS _isrc_ok, gtin_ok(_upc_n) AS _upc_ok",
-)
-
-# The same rules as filters that find the rows a rule fails, cheapest test first (a filter stops
-# at the first test that decides a row; a projection would compute every test of every row).
-# Album values repeat on each of an album's rows, so UPCs and dates are checked once per distinct
-# value (``_badv``), and rows are then found by value.
-# Each is SQL true when the distinct value is bad. A UPC of 8 or 12-14 digits is its own normal
-# form, so only its check digit is computed; others go the whole way (0.081 against 0.093 CPU-s
-# for the 100k distinct UPCs of 1M synthetic tracks, interleaved).
-_BY_VALUE = {
-    "upc": "CASE WHEN regexp_full_match(upc, '[0-9]{8}|[0-9]{12,14}') "
-    "THEN gtin_sum(upc::BIGINT) % 10 <> 0 "
-    "ELSE norm_upc(upc) IS NOT NULL AND NOT gtin_ok(norm_upc(upc)) END",
-    "release_date": dict((f, bad) for f, bad, _w in VALUE_RULES)["release_date"],
-}
-# A row whose ISRC is not already its normal form: a bad ISRC, or one that normalizing fixes. The
-# screen keeps both, so that ``_chk`` also says whether any ISRC needs normalizing at all (usually
-# none: then the rows are written without their ISRCs' regular expression, ~0.06 CPU-s per 1M).
-_ISRC_FIX = "isrc IS NOT NULL AND NOT isrc_ok(isrc)"
-_SCREEN = {"isrc": _ISRC_FIX}
-_MISSING = (
-    "track_key IS NULL OR track_key = '' OR (starts_with(track_key, ' ') AND trim(track_key) = '') "
-    "OR title IS NULL OR title = '' OR (starts_with(title, ' ') AND trim(title) = '')"
-)
-
 # A credit with a name that is not blank (``trim(a.name) <> ''``): trimming only names that
 # start with a space, since trimming every credit's name cost ~0.3 CPU-s per 1M credits.
 _NAMED = "a.name <> '' AND (NOT starts_with(a.name, ' ') OR trim(a.name) <> '')"
@@ -126,17 +46,6 @@ _NAMED = "a.name <> '' AND (NOT starts_with(a.name, ' ') OR trim(a.name) <> '')"
 # ``trim(x)``, calling trim only where there is a space to remove (a CASE computes its THEN
 # for the rows it selects only): 0.3 CPU-s per 1M titles less.
 _TRIMMED = "CASE WHEN starts_with({0}, ' ') OR ends_with({0}, ' ') THEN trim({0}) ELSE {0} END"
-
-REJECTS_DDL = """
-CREATE TABLE IF NOT EXISTS _rejects (
-    _unit INTEGER, _ord BIGINT, input VARCHAR, position VARCHAR, reason VARCHAR,
-    kind VARCHAR, field VARCHAR, value VARCHAR
-);
-CREATE TABLE IF NOT EXISTS _unit_counts (
-    _unit INTEGER, unit VARCHAR, records_read BIGINT, records_rejected BIGINT, values_rejected BIGINT,
-    position_word VARCHAR
-);
-"""
 
 
 @dataclass
@@ -191,56 +100,6 @@ class Normalizer:
         return int(self.con.execute(sql).fetchall()[0][0] or 0)
 
     # -- checks ---------------------------------------------------------------------------------
-    def _check(self, columns: set[str], album_only: str, pos: str) -> None:
-        """``_chk``: the rows with a record problem or a bad value, with the reasons.
-
-        A cheap screen finds those rows (usually none); the rules and their reasons then run on
-        those rows only, as they are written (``VALUE_RULES``)."""
-        reader = "len(coalesce(_problems, [])) > 0" if "_problems" in columns else "false"
-        missing = (
-            f"CASE WHEN {album_only} THEN (album_key IS NULL OR trim(album_key) = '') "
-            "ELSE (track_key IS NULL OR trim(track_key) = '' OR title IS NULL OR trim(title) = '') END"
-        )
-        screen_missing = (
-            f"({_MISSING})" if album_only == "false" else f"({album_only} OR {_MISSING})"
-        )
-        rules = {f: bad for f, bad, _w in VALUE_RULES}
-        screens = [reader, screen_missing] if reader != "false" else [screen_missing]
-        for f, bad in rules.items():
-            if f in _BY_VALUE:
-                # A projection, not a filter: as a filter, DuckDB spent 5-40 x longer on the
-                # GTIN rule (measured on 100k distinct UPCs).
-                self.con.execute(f"""
-                    CREATE OR REPLACE TEMP TABLE _badv_{f} AS
-                    SELECT {f}, ({_BY_VALUE[f]}) AS bad
-                    FROM (SELECT DISTINCT {f} FROM _in WHERE {f} IS NOT NULL)""")
-                if self._one(f"SELECT count(*) FILTER (bad) FROM _badv_{f}"):
-                    screens.append(f"{f} IN (SELECT {f} FROM _badv_{f} WHERE bad)")
-            else:
-                screens.append(f"({_SCREEN.get(f, bad)})")
-        problem = f"""CASE {"WHEN " + reader + " THEN array_to_string(_problems, '; ')" if reader != "false" else ""}
-            WHEN {album_only} THEN 'missing album_key'
-            WHEN track_key IS NULL OR trim(track_key) = '' THEN 'missing track_key'
-            ELSE 'missing title' END"""
-        flags = ", ".join(f"({bad}) AS _b_{f}" for f, bad in rules.items())
-        any_bad = " OR ".join(f"_b_{f}" for f in rules)
-        reasons = ", ".join(
-            f"CASE WHEN _b_{f} THEN {why} END AS _bad_{f}" for f, _b, why in VALUE_RULES
-        )
-        screen = " OR ".join(screens)
-        # Usually no row passes the screen: counting them reads only the screened columns (the
-        # statement below reads every checked column of every row first), 0.02 CPU-s per 1M rows.
-        none = "" if self._one(f"SELECT count(*) FROM _in WHERE {screen}") else "LIMIT 0"
-        self.con.execute(f"""
-            CREATE OR REPLACE TEMP TABLE _chk AS
-            SELECT _ord, _pos, CASE WHEN _p THEN {problem} END AS _problem, {reasons}, _isrc_fix,
-                   _p OR {any_bad} AS _flagged
-            FROM (SELECT *, ({reader}) OR ({missing}) AS _p, {flags}, coalesce({_ISRC_FIX}, false) AS _isrc_fix
-                  FROM (SELECT {_CHECKED[1]} FROM (SELECT {_CHECKED[0]} FROM (
-                      SELECT *, rowid + 1 AS _ord, {pos} AS _pos FROM _in
-                      WHERE {screen}))))
-            WHERE _p OR {any_bad} OR _isrc_fix {none}""")
-
     def _duplicates(self, album_only: str, pos: str) -> int:
         """``_drop``: rows of records rejected whole, with the reason; returns how many."""
         con = self.con
@@ -300,7 +159,7 @@ class Normalizer:
         """``_rows``: the unit's kept rows, normalized, with their IDs (a view: each insert
         computes only the columns it reads).
 
-        ``_check`` already ran every rule, so a value is normalized cheaply here and set to NULL
+        ``checks.check`` already ran every rule, so a value is normalized cheaply here and NULL
         only where ``_chk`` found it bad: the regular expressions run once per row, not per table.
         """
         *counts, fix, flagged = self.con.execute(
@@ -529,7 +388,7 @@ class Normalizer:
         columns = {r[0] for r in con.execute("DESCRIBE _in").fetchall()}
         pos = "_pos" if "_pos" in columns else "NULL::VARCHAR"
         album_only = "coalesce(_album_only, false)" if "_album_only" in columns else "false"
-        self._check(columns, album_only, pos)
+        check(self.con, columns, album_only, pos)
         rejected = self._duplicates(album_only, pos)
         self._rows_view(album_only, pos, dropping=rejected > 0)
         self._write()
@@ -544,7 +403,16 @@ class Normalizer:
         self._seen.add(kept)
         self._albums_seen.add(self._album_ids.view(np.uint64))
         read = self._one("SELECT count(*) FROM _in")
-        values = self._rejects(unit_no, input_name, position_word, exact_positions, pos, rejected)
+        values = write_rejects(
+            self.con,
+            unit_no,
+            input_name,
+            position_word,
+            exact_positions,
+            pos,
+            rejected,
+            self._flagged,
+        )
         con.execute(
             "INSERT INTO _unit_counts VALUES (?, ?, ?, ?, ?, ?)",
             [unit_no, name, read, rejected, values, position_word],
@@ -572,38 +440,3 @@ class Normalizer:
             "_art",
         ):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
-
-    def _rejects(
-        self,
-        unit_no: int,
-        input_name: str,
-        word: str,
-        exact: Callable[[], bool] | None,
-        pos: str,
-        dropped: int,
-    ) -> int:
-        """Rejected records and dropped values of the unit into ``_rejects``; returns the values."""
-        con = self.con
-        if not dropped and not self._flagged:  # (``_chk`` may hold ISRCs to normalize only)
-            return 0
-        if exact is not None and not exact():
-            word = "record"
-        inp = _lit(input_name)
-        con.execute(f"""
-            INSERT INTO _rejects
-            SELECT {unit_no}, d._ord, {inp}, coalesce(p._pos, '{word} ' || d._ord), d.reason, 'record', NULL, NULL
-            FROM _drop d LEFT JOIN (SELECT rowid + 1 AS _ord, {pos} AS _pos FROM _in
-                                    WHERE rowid + 1 IN (SELECT _ord FROM _drop)) p USING (_ord)""")
-        # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
-        # reported once per record; values of dropped records are not reported.
-        return self._one(
-            "INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM ("
-            + " UNION ALL ".join(
-                f"""SELECT {unit_no} AS _unit, _ord, {inp} AS input, coalesce(_pos, '{word} ' || _ord) AS position,
-                       _bad_{f} AS reason, 'value' AS kind, '{f}' AS field, NULL::VARCHAR AS value,
-                       coalesce(_pos, _ord::VARCHAR) AS _rec
-                FROM _chk WHERE _bad_{f} IS NOT NULL AND _ord NOT IN (SELECT _ord FROM _drop)"""
-                for f, *_ in VALUE_RULES
-            )
-            + ") QUALIFY row_number() OVER (PARTITION BY _rec, field ORDER BY _ord) = 1"
-        )

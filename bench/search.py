@@ -12,6 +12,7 @@ the typo set's recall (the right track in the top 10), and the time of a shuffle
     .venv/bin/python bench/search.py --sizes 1000000 --profile common   # cProfile of one class
     .venv/bin/python bench/search.py --sizes 10000000 --no-peers --reuse  # queries, no rebuild
     .venv/bin/python bench/search.py --sizes 1000000 --no-peers --reuse --untiered  # tier vs none
+    .venv/bin/python bench/search.py --sizes 10000000 --no-peers --reuse --prefix-letters 4
 
 Each line is printed as soon as it is measured; before the build, the feed floors
 (bench/_search_floors.py) run on the build's own documents.
@@ -39,8 +40,11 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # one transposition
 
 
-def _mix(con, n: int, rng: random.Random) -> dict[str, list[tuple[str, str, int]]]:  # type: ignore[no-untyped-def]
-    """class -> [(longplay query, fts5 match or '', expected track id or 0)]"""
+def _mix(
+    con, n: int, rng: random.Random, letters: int = 3
+) -> dict[str, list[tuple[str, str, int]]]:  # type: ignore[no-untyped-def]
+    """class -> [(longplay query, fts5 match or '', expected track id or 0)]; a prefix query is
+    a title's first word and its second cut to ``letters`` (a second word longer than that)."""
     rows = con.execute(
         "SELECT t.track_id, t.title, t.isrc, ar.name FROM tracks t "
         "JOIN track_artists x ON x.track_id = t.track_id AND x.position = 1 "
@@ -59,8 +63,9 @@ def _mix(con, n: int, rng: random.Random) -> dict[str, list[tuple[str, str, int]
         out["rare"].append((rare, rare, 0))
         typo = " ".join(_typo(w, rng) for w in words[:3])
         out["typo"].append((typo, typo, tid))
-        if len(words) >= 2 and len(words[1]) >= 4:
-            out["prefix"].append((f"{words[0]} {words[1][:3]}", f"{words[0]} {words[1][:3]}*", 0))
+        if len(words) >= 2 and len(words[1]) > letters:
+            cut = f"{words[0]} {words[1][:letters]}"
+            out["prefix"].append((cut, cut + "*", 0))
         a = artist.split()[0].lower()
         out["field"].append((f"artist:{a} title:{words[0]}", f"artists:{a} title:{words[0]}", 0))
         out["isrc"].append((f"isrc:{isrc}", isrc, tid))
@@ -195,6 +200,7 @@ def run(
     peers: bool,
     reuse: bool = False,
     untiered: bool = False,
+    letters: int = 3,
 ) -> None:
     from longplay.archive import Archive
     from longplay.catalog.sources import ingest_synthetic
@@ -215,7 +221,7 @@ def run(
     else:
         build_index(archive)
     with CatalogStore(archive).read() as con:
-        mix = _mix(con, queries, random.Random(7))
+        mix = _mix(con, queries, random.Random(7), letters)
         index = engine.open_current(archive)
         if profile is not None:
             _profile(index, profile, mix[profile])
@@ -390,6 +396,9 @@ def main() -> None:
     ap.add_argument(
         "--untiered", action="store_true", help="Also run the mix without the popular tier"
     )
+    ap.add_argument(
+        "--prefix-letters", type=int, default=3, help="letters of a prefix query's last word"
+    )
     args = ap.parse_args()
     if args.quick:
         args.sizes, args.queries = "100000", 50
@@ -410,6 +419,7 @@ def main() -> None:
             not args.no_peers,
             args.reuse,
             args.untiered,
+            args.prefix_letters,
         )
 
 

@@ -167,6 +167,8 @@ def fingerprint(root: Path) -> dict[str, object]:
             continue
         if "/tier/" in rel and p.name != "tier.json":  # the tier's Tantivy files: by answers
             continue
+        if "/lexicon/spell/" in rel:  # Tantivy files of the terms in terms.npy, compared here
+            continue
         if p.name.endswith(DATABASE_SUFFIXES):
             kind = _duckdb_tables if p.name.endswith(".duckdb") else _sqlite_tables
             out[rel] = kind(p, root)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -50,7 +51,7 @@ def encode(path: Path, x: np.ndarray, way: str) -> Path:
     container, codec, fmt, bit_rate = WAYS[way]
     rate = 48000 if codec == "libopus" else RATE
     with av.open(str(path), "w", format=container) as out:
-        stream = out.add_stream(codec, rate=rate)
+        stream: Any = out.add_stream(codec, rate=rate)  # (an audio stream: PyAV types the union)
         stream.layout, stream.format = "stereo", fmt
         if bit_rate:
             stream.bit_rate = bit_rate
@@ -121,7 +122,8 @@ def accuracy(d: Path) -> None:
     rows: dict[str, list[int]] = defaultdict(
         lambda: [0, 0, 0, 0, 0]
     )  # right wrong none unheld-fp skipped
-    same, different = [], []
+    same: list[Any] = []
+    different: list[Any] = []
     for name, way, is_held, path in asked:
         kind = f"{'music' if name.startswith('music') else 'clips' if name.startswith('clip') else 'beets'} / {way}"  # fmt: skip
         try:

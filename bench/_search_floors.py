@@ -22,7 +22,7 @@ import tantivy
 from longplay.search import fields
 
 
-def _slim(*, texts: tuple[str, ...], positions: str = "position", stored: bool = False):  # type: ignore[no-untyped-def]
+def _slim(*, texts: tuple[str, ...], positions: str = "position", stored: bool = False):
     """A schema like the build's, with only ``texts`` analyzed and ``stored`` text or none."""
     sb = tantivy.SchemaBuilder()
     sb.add_unsigned_field("kind", indexed=True, fast=True)
@@ -40,7 +40,7 @@ def _slim(*, texts: tuple[str, ...], positions: str = "position", stored: bool =
     return sb.build()
 
 
-def _only(texts: tuple[str, ...], *, exact: bool = False):  # type: ignore[no-untyped-def]
+def _only(texts: tuple[str, ...], *, exact: bool = False):
     """Only ``texts`` (analyzed, not stored) and the exact fields, or only the numbers when no
     text is named: a breakdown of the build schema's cost by kind of field."""
     if not texts:

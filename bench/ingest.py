@@ -69,7 +69,7 @@ def _ingest(files: list[str], root: str, q: mp.Queue) -> None:
     q.put((report.kept, time.perf_counter() - t, peak_rss(), time.process_time() - c))
 
 
-def _run(target, *args):  # type: ignore[no-untyped-def]
+def _run(target, *args):
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=target, args=(*args, q))

@@ -155,9 +155,9 @@ def _print_units() -> None:
             (i - mx) ** 2 for i in range(n)
         )
         print(f"  line (statements): {my - slope * mx:.3f} + {slope:.4f} x unit index CPU-s")
-        whole = [_UNIT_CPU[i] - _MAKING[i] for i in range(n)]
-        mw = sum(whole) / n
-        sw = sum((i - mx) * (c - mw) for i, c in enumerate(whole)) / sum(
+        wholes = [_UNIT_CPU[i] - _MAKING[i] for i in range(n)]
+        mw = sum(wholes) / n
+        sw = sum((i - mx) * (c - mw) for i, c in enumerate(wholes)) / sum(
             (i - mx) ** 2 for i in range(n)
         )
         print(f"  line (all but the making): {mw - sw * mx:.3f} + {sw:.4f} x unit index CPU-s")
@@ -197,13 +197,13 @@ def main() -> None:
     def connect(*a: Any, **k: Any) -> Any:
         return _Timed(real_connect(*a, **k))
 
-    duckdb.connect = connect  # type: ignore[assignment]
+    duckdb.connect = connect
     from longplay.archive import Archive
     from longplay.catalog import ingest
     from longplay.catalog.sources import ingest_flat
     from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 
-    ingest.ThreadPoolExecutor = _InLine  # type: ignore[attr-defined,misc]
+    ingest.ThreadPoolExecutor = _InLine
 
     root = Path(args.dir or tempfile.mkdtemp(prefix="lp-prof-"))
     shutil.rmtree(root / "archive", ignore_errors=True)

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -52,7 +53,7 @@ print(json.dumps({"cpu": cpu, "rejects": rejects}))
 """
 
 
-def _run(src: Path, root: Path, files: list[Path], mode: str, chunk: int) -> dict[str, object]:
+def _run(src: Path, root: Path, files: list[Path], mode: str, chunk: int) -> dict[str, Any]:
     """Ingest ``files`` into a new archive at ``root`` with the code under ``src``; the digest
     is taken here, by the working tree's code, so both sides are digested alike."""
     from longplay.archive import Archive
@@ -117,9 +118,7 @@ def main() -> int:
     old = _run(base_src / "src", work / "old", files, mode, args.chunk)
     new = _run(ROOT / "src", work / "new", files, mode, args.chunk)
     diff = {
-        k: (old["digest"].get(k), v)  # type: ignore[union-attr]
-        for k, v in new["digest"].items()  # type: ignore[union-attr]
-        if old["digest"].get(k) != v  # type: ignore[union-attr]
+        k: (old["digest"].get(k), v) for k, v in new["digest"].items() if old["digest"].get(k) != v
     }
     what = (
         f"{args.releases:,} releases + samples, fuzzed and broken documents (chunks of {args.chunk:,})"
@@ -135,7 +134,7 @@ def main() -> int:
     for table, (a, b) in sorted(diff.items()):
         print(f"  DIFFERENT {table}: base {a}, working tree {b}")
     if not diff:
-        print(f"  same: {len(new['digest'])} tables and the rejects log")  # type: ignore[arg-type]
+        print(f"  same: {len(new['digest'])} tables and the rejects log")
     if not args.dir:
         shutil.rmtree(work, ignore_errors=True)
     return 1 if diff else 0

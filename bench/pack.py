@@ -52,7 +52,7 @@ def make_data(root: Path, total: int, max_file: int, seed: int = 1) -> list[tupl
         rng = np.random.default_rng(seed)
         written, index = 0, 0
         while written < total:
-            size = int(min(rng.integers(max_file // 8, max_file), total - written))
+            size = min(int(rng.integers(max_file // 8, max_file)), total - written)
             path = (
                 data
                 / f"artist-{index // 60:03d}"

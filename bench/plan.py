@@ -66,7 +66,7 @@ UNION ALL SELECT 3000 + i, 'artist_id', NULL, i * 1299709 % ({n} // 40), 'bench 
 """
 
 
-def _archive(root: Path, memory_limit: str):  # type: ignore[no-untyped-def]
+def _archive(root: Path, memory_limit: str):
     from longplay.archive import Archive
 
     archive = Archive.init(root)

@@ -129,7 +129,7 @@ def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
-def _pack(archive) -> dict:  # type: ignore[no-untyped-def]
+def _pack(archive) -> dict:
     """Torrents for the current plan's kept files by virtual size: what `longplay pack` decides
     before any audio exists (file paths need tags and are left out)."""
     from longplay.catalog.store import CatalogStore
@@ -154,7 +154,7 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000
 
 
-def _queries(archive) -> dict:  # type: ignore[no-untyped-def]
+def _queries(archive) -> dict:
     import random
 
     from longplay.catalog.store import CatalogStore
@@ -183,7 +183,7 @@ def _queries(archive) -> dict:  # type: ignore[no-untyped-def]
     }
 
 
-def _shuffle(archive) -> dict:  # type: ignore[no-untyped-def]
+def _shuffle(archive) -> dict:
     from longplay.search import engine, shuffle
 
     index = engine.open_current(archive)

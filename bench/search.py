@@ -42,7 +42,7 @@ def _typo(word: str, rng: random.Random) -> str:
 
 def _mix(
     con, n: int, rng: random.Random, letters: int = 3
-) -> dict[str, list[tuple[str, str, int]]]:  # type: ignore[no-untyped-def]
+) -> dict[str, list[tuple[str, str, int]]]:
     """class -> [(longplay query, fts5 match or '', expected track id or 0)]; a prefix query is
     a title's first word and its second cut to ``letters`` (a second word longer than that)."""
     rows = con.execute(
@@ -73,7 +73,7 @@ def _mix(
     return out
 
 
-def _fts_build(con, db: Path) -> float:  # type: ignore[no-untyped-def]
+def _fts_build(con, db: Path) -> float:
     from longplay.catalog.views import TRACK_ROWS
 
     db.unlink(missing_ok=True)
@@ -108,6 +108,7 @@ def _fts_build(con, db: Path) -> float:  # type: ignore[no-untyped-def]
 
 
 def _fts_query(s: sqlite3.Connection, cls: str, match: str) -> list[int]:
+    args: list[object]
     if cls == "isrc":
         sql, args = "SELECT track_id FROM tracks WHERE isrc = ? LIMIT 20", [match]
     elif cls == "empty":
@@ -132,12 +133,12 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p * len(xs)))] * 1000
 
 
-def _lp_query(index, cls: str, q: str, m: str):  # type: ignore[no-untyped-def]
+def _lp_query(index, cls: str, q: str, m: str):
     after = int(m) - 1 if cls == "empty" and int(m) else None
     return index.search(q, limit=20, kind="track", after=after)
 
 
-def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:  # type: ignore[no-untyped-def]
+def _build(archive, n: int, scratch: Path, floor_docs: int) -> None:
     from longplay.search import build
 
     shutil.rmtree(archive.search_dir, ignore_errors=True)
@@ -240,7 +241,7 @@ def run(
         _shuffle(index)
 
 
-def _longplay(index, mix: dict, label: str) -> None:  # type: ignore[no-untyped-def]
+def _longplay(index, mix: dict, label: str) -> None:
     """The query mix through Longplay's library call: p50/p99 per class, typo recall.
 
     The lexicon's and the builder's caches are emptied first, so a second run over the same
@@ -250,8 +251,8 @@ def _longplay(index, mix: dict, label: str) -> None:  # type: ignore[no-untyped-
     from longplay.search.query import Builder
 
     for cached in (Lexicon.near, Lexicon.completions, Lexicon.near_completions):
-        cached.cache_clear()  # type: ignore[attr-defined]
-    Builder._completions.cache_clear()  # type: ignore[attr-defined]
+        cached.cache_clear()
+    Builder._completions.cache_clear()
     hits: dict[str, list[list[int]]] = {}
     for cls, items in mix.items():
         times, cpu, hits[cls] = [], [], []
@@ -270,7 +271,7 @@ def _longplay(index, mix: dict, label: str) -> None:  # type: ignore[no-untyped-
     )
 
 
-def _peers(con, n: int, scratch: Path, mix: dict) -> None:  # type: ignore[no-untyped-def]
+def _peers(con, n: int, scratch: Path, mix: dict) -> None:
     """FTS5 (built here, timed) and a DuckDB ILIKE scan on the same queries; typo recall."""
     fts_db = scratch / f"fts-{n}.sqlite"
     fts_s = _fts_build(con, fts_db)
@@ -307,7 +308,7 @@ def _peers(con, n: int, scratch: Path, mix: dict) -> None:  # type: ignore[no-un
     print(f"typo recall (right track in top 10): FTS5 {fts / len(want):.1%}", flush=True)
 
 
-def _shuffle(index) -> None:  # type: ignore[no-untyped-def]
+def _shuffle(index) -> None:
     from longplay.search import shuffle
 
     for label, f in (
@@ -326,7 +327,7 @@ def _shuffle(index) -> None:  # type: ignore[no-untyped-def]
     _shuffle_parts(index)
 
 
-def _shuffle_parts(index) -> None:  # type: ignore[no-untyped-def]
+def _shuffle_parts(index) -> None:
     """Where a draw's time goes: the permutation (constant time whatever the size) against
     the page's stored documents, and the floor of those: one random track's document by ID."""
     from tantivy import Query
@@ -368,7 +369,7 @@ def _line(engine: str, cls: str, times: list[float], cpu: list[float] | None = N
     )
 
 
-def _profile(index, cls: str, items: list[tuple[str, str, int]]) -> None:  # type: ignore[no-untyped-def]
+def _profile(index, cls: str, items: list[tuple[str, str, int]]) -> None:
     """cProfile over one class's Longplay queries: where the time of the slow class goes."""
     import cProfile
     import pstats

@@ -253,7 +253,7 @@ def longplay_targets(base: str, folder: int) -> dict[str, tuple[str, tuple[str, 
     q = {**auth, "v": "1.16.1", "c": "bench", "f": "json"}
     f = {"musicFolderId": str(folder)}
 
-    def get(ep: str, **p: str) -> Any:
+    def get(ep: str, **p: str | int) -> Any:
         return httpx.get(f"{base}/rest/{ep}", params={**q, **p}, timeout=120).json()[
             "subsonic-response"
         ]
@@ -289,13 +289,13 @@ def supysonic_targets(base: str) -> dict[str, tuple[str, tuple[str, ...]]]:
             "subsonic-response"
         ]
 
-    album = get("getAlbumList2", type="newest", size=1)["albumList2"]["album"][0]
+    album = get("getAlbumList2", type="newest", size="1")["albumList2"]["album"][0]
     song = get("getAlbum", id=album["id"])["album"]["song"][0]["id"]
     return targets(base, q, {}, album["id"], album["name"].split()[0], song)
 
 
 def measure(
-    name: str, tg: dict[str, Any], conns: list[int], seconds: float, table: dict[str, Any]
+    name: str, tg: dict[str, Any], conns: list[int], seconds: float, table: dict[Any, Any]
 ) -> None:
     for c in conns:
         for ep, (url, headers) in tg.items():

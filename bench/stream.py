@@ -84,7 +84,7 @@ def ffmpeg_chunks(ffmpeg: str, src: Path, fmt: str) -> Iterator[bytes]:
     cmd = [ffmpeg, "-nostdin", "-v", "error", "-threads", "1", "-i", str(src), "-vn"]
     proc = subprocess.Popen([*cmd, *FFMPEG_ARGS[fmt], "pipe:1"], stdout=subprocess.PIPE)
     assert proc.stdout is not None
-    while chunk := proc.stdout.read1(64 * 1024):
+    while chunk := proc.stdout.read1(64 * 1024):  # type: ignore[attr-defined]
         yield chunk
     if proc.wait() != 0:
         raise RuntimeError(f"ffmpeg failed on {src}")

@@ -101,11 +101,13 @@ CREATE TABLE IF NOT EXISTS _unit_counts (
 """
 
 
-def _lit(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _one(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+def scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    """The one integer ``sql`` selects (0 for NULL)."""
     return int(con.execute(sql).fetchall()[0][0] or 0)
 
 
@@ -130,7 +132,7 @@ def check(con: duckdb.DuckDBPyConnection, columns: set[str], album_only: str, po
                 CREATE OR REPLACE TEMP TABLE _badv_{f} AS
                 SELECT {f}, ({_BY_VALUE[f]}) AS bad
                 FROM (SELECT DISTINCT {f} FROM _in WHERE {f} IS NOT NULL)""")
-            if _one(con, f"SELECT count(*) FILTER (bad) FROM _badv_{f}"):
+            if scalar(con, f"SELECT count(*) FILTER (bad) FROM _badv_{f}"):
                 screens.append(f"{f} IN (SELECT {f} FROM _badv_{f} WHERE bad)")
         else:
             screens.append(f"({_SCREEN.get(f, bad)})")
@@ -146,7 +148,7 @@ def check(con: duckdb.DuckDBPyConnection, columns: set[str], album_only: str, po
     screen = " OR ".join(screens)
     # Usually no row passes the screen: counting them reads only the screened columns (the
     # statement below reads every checked column of every row first), 0.02 CPU-s per 1M rows.
-    none = "" if _one(con, f"SELECT count(*) FROM _in WHERE {screen}") else "LIMIT 0"
+    none = "" if scalar(con, f"SELECT count(*) FROM _in WHERE {screen}") else "LIMIT 0"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _chk AS
         SELECT _ord, _pos, CASE WHEN _p THEN {problem} END AS _problem, {reasons}, _isrc_fix,
@@ -173,7 +175,7 @@ def write_rejects(
         return 0
     if exact is not None and not exact():
         word = "record"
-    inp = _lit(input_name)
+    inp = sql_literal(input_name)
     con.execute(f"""
         INSERT INTO _rejects
         SELECT {unit_no}, d._ord, {inp}, coalesce(p._pos, '{word} ' || d._ord), d.reason, 'record', NULL, NULL
@@ -181,7 +183,7 @@ def write_rejects(
                                 WHERE rowid + 1 IN (SELECT _ord FROM _drop)) p USING (_ord)""")
     # A bad value shared by the rows of one record (a release's UPC on each of its tracks) is
     # reported once per record; values of dropped records are not reported.
-    return _one(
+    return scalar(
         con,
         "INSERT INTO _rejects SELECT * EXCLUDE (_rec) FROM ("
         + " UNION ALL ".join(

@@ -26,7 +26,14 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from longplay.catalog.checks import REJECTS_DDL, VALUE_RULES, check, write_rejects
+from longplay.catalog.checks import (
+    REJECTS_DDL,
+    VALUE_RULES,
+    check,
+    scalar,
+    sql_literal,
+    write_rejects,
+)
 from longplay.catalog.identity import own_label
 from longplay.catalog.seen import KeyHashes
 
@@ -55,10 +62,6 @@ class UnitResult:
     values: int
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 class Normalizer:
     """Applies units of one source to one generation (see the module docstring)."""
 
@@ -66,7 +69,7 @@ class Normalizer:
         self.con = con
         self.source = source
         self.gen = generation
-        self.key = _lit(source + ":")
+        self.key = sql_literal(source + ":")
         con.execute(REJECTS_DDL)
         # The track keys this ingest wrote (a resumed one finds its earlier units' keys here).
         self._seen = KeyHashes()
@@ -97,7 +100,7 @@ class Normalizer:
         )
 
     def _one(self, sql: str) -> int:
-        return int(self.con.execute(sql).fetchall()[0][0] or 0)
+        return scalar(self.con, sql)
 
     # -- checks ---------------------------------------------------------------------------------
     def _duplicates(self, album_only: str, pos: str) -> int:
@@ -127,7 +130,7 @@ class Normalizer:
                 [candidates.tolist()],
             )
             earlier = f"""SELECT source_key AS track_key FROM tracks
-                WHERE generation = {self.gen} AND source = {_lit(self.source)}
+                WHERE generation = {self.gen} AND source = {sql_literal(self.source)}
                   AND source_key IN (SELECT track_key FROM ids WHERE hash(track_key) IN (SELECT h FROM _cand))"""
         else:
             earlier = "SELECT NULL::VARCHAR AS track_key WHERE false"
@@ -205,7 +208,7 @@ class Normalizer:
 
     # -- writes ---------------------------------------------------------------------------------
     def _write(self) -> None:
-        con, g, src = self.con, self.gen, _lit(self.source)
+        con, g, src = self.con, self.gen, sql_literal(self.source)
         named = _NAMED
         if self.replacing:
             con.execute(
@@ -256,7 +259,7 @@ class Normalizer:
             WHERE trim(g) <> ''""")
 
     def _albums(self) -> None:
-        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        con, key, g, src = self.con, self.key, self.gen, sql_literal(self.source)
         # The unit's albums that no earlier unit of this generation wrote, with the rows they take
         # their values, artist credit and genres from: the first row, and the first that has one.
         # Finding rows by ordinal and reading only those is cheaper than aggregating wide values.
@@ -345,7 +348,7 @@ class Normalizer:
     def _artists(self, named: str) -> None:
         """Artists credited in the unit: one row each, ordered by a single integer (credits with
         an MBID first, then input order: row, track before album credit, position)."""
-        con, key, g, src = self.con, self.key, self.gen, _lit(self.source)
+        con, key, g, src = self.con, self.key, self.gen, sql_literal(self.source)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _art AS
             SELECT stable_id({key} || 'artist:' || source_key) AS artist_id, * FROM (

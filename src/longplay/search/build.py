@@ -97,6 +97,10 @@ def _spaced(expr: str) -> str:
     )
 
 
+# What separates words, as the analyzer's tokenizer splits them (runs of letters and digits)
+_WORD_SPLIT = "[^\\p{L}\\p{N}]+"
+
+
 def pair_sql(expr: str) -> str:
     """The ``pairs`` text of ``expr``: each two neighbouring words joined, space-separated
     (NULL under two words). Words as the analyzer splits them (runs of letters and digits, under
@@ -104,7 +108,7 @@ def pair_sql(expr: str) -> str:
     differ only in a few combining marks: a title split differently there misses the in-order
     group and is still found by the words themselves (``search.passes``)."""
     words = (
-        f"list_filter(regexp_split_to_array({expr}, '[^\\p{{L}}\\p{{N}}]+'), "
+        f"list_filter(regexp_split_to_array({expr}, '{_WORD_SPLIT}'), "
         "lambda x: x <> '' AND strlen(x) < 40)"
     )
     pairs = f"list_transform(range(1, len(w)), lambda i: w[i] || '{fields.PAIR_JOIN}' || w[i + 1])"
@@ -131,7 +135,7 @@ def starts_sql(*exprs: str) -> str:
     folded = "lower(concat_ws(' ', " + ", ".join(exprs) + "))"
     for a, b in _EXPANDS:
         folded = f"replace({folded}, '{a}', '{b}')"
-    words = f"regexp_split_to_array({folded}, '[^\\p{{L}}\\p{{N}}]+')"
+    words = f"regexp_split_to_array({folded}, '{_WORD_SPLIT}')"
     return f"list_transform({words}, lambda w: substring(w, 1, {max(fields.STARTS_LENGTHS)}))"
 
 

@@ -15,8 +15,8 @@ terms, whose postings are short even when the words' own are not: at 10M tracks 
 
 ``starts`` holds the first two, three and four characters of every word of the five text
 fields ("Fleglin Hop" has fl, fle, fleg, ho, hop), cut by DuckDB (``build.starts_sql``) and by
-Tantivy's n-gram tokenizer, and folded by Tantivy: the edge n-grams Elasticsearch's ``search_as_you_type`` indexes as
-``_index_prefix``. A last word of two to four letters being typed is then one term whose
+Tantivy's n-gram tokenizer, and folded by Tantivy: the edge n-grams Elasticsearch's
+``search_as_you_type`` indexes as ``_index_prefix``. A last word of two to four letters being typed is then one term whose
 postings Tantivy can skip through, where its completions were hundreds of terms: at 10M tracks
 "weim fle" completed the word among 777 terms (a term set over three fields and six segments,
 11 ms) and "krocund fe" took 23 ms.

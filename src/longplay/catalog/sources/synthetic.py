@@ -164,12 +164,16 @@ def _artist_names(ids: np.ndarray) -> pa.Array:
 
 def check_arguments(seed: int, chunk_tracks: int, keys: str = "ordered") -> None:
     """Refuse a seed, chunk size or key order no catalog is generated from, naming the argument."""
-    if keys not in KEY_ORDERS:
-        raise InputError(f"keys (--keys) must be one of {', '.join(KEY_ORDERS)}, not {keys!r}")
+    _check_keys(keys)
     if seed < 0:  # numpy's generator takes non-negative seeds only
         raise InputError(f"seed (--seed) must be 0 or more, not {seed}")
     if chunk_tracks < 1:
         raise InputError(f"chunk_tracks (--chunk-tracks) must be at least 1, not {chunk_tracks}")
+
+
+def _check_keys(keys: str) -> None:
+    if keys not in KEY_ORDERS:
+        raise InputError(f"keys (--keys) must be one of {', '.join(KEY_ORDERS)}, not {keys!r}")
 
 
 def chunk_count(tracks: int, chunk_tracks: int) -> int:
@@ -181,8 +185,7 @@ def generate_chunk(
 ) -> pa.Table:
     """Chunk ``index`` of a ``tracks``-track catalog: a table of flat track records (``keys``:
     see the module docstring)."""
-    if keys not in KEY_ORDERS:
-        raise InputError(f"keys must be one of {', '.join(KEY_ORDERS)}, not {keys!r}")
+    _check_keys(keys)
     start = index * chunk_tracks
     n = max(0, min(tracks, start + chunk_tracks) - start)
     rng = np.random.default_rng([seed, index, 0x4C50])

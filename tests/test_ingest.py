@@ -234,3 +234,5 @@ def test_parquet_value_too_large_for_its_field_rejects_that_row(
     assert [(r["position"], r["reason"]) for r in rejects] == [
         ("row 2", "field 'disc_number' should be a 32-bit integer, got 1099511627776")
     ]
+    # The ingest left DuckDB's module-level connection usable for the process's next query.
+    assert duckdb.sql("SELECT 42").fetchall() == [(42,)]

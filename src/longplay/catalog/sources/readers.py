@@ -192,7 +192,10 @@ def parquet_unit(path: Path, name_prefix: str = "") -> Unit:
             [str(path)],
         )
 
-    rows = duckdb.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]  # type: ignore[index]
+    # Its own connection: a result left open on DuckDB's module-level one (a count is one row,
+    # never fetched to its end) made every later ``duckdb.sql`` of the process fail.
+    with duckdb.connect() as con:
+        rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchall()[0][0]
     return Unit(
         name=f"{name_prefix}{path.name}",
         input=str(path),

@@ -36,6 +36,10 @@ SONGS = [
     # The same words: in another order and popular, or in the typed order and obscure.
     ("o1", "Trumbelet Glorvaxin Quandisor", "Famous", "Hits", 99, "USZZZ0000002"),
     ("o2", "Glorvaxin Trumbelet Quandisor", "Nobody", "Deep Cuts", 1, "USZZZ0000001"),
+    # A title that is the words, obscure; longer titles holding them in order, less obscure.
+    ("w1", "Quorvel Tamsidrin", "Nobody", "Deep Cuts", 0, "USZZZ0000003"),
+    ("w2", "Quorvel Tamsidrin Lights", "Someone", "Night", 3, "USZZZ0000004"),
+    ("w3", "Old Quorvel Tamsidrin", "Another", "Day", 4, "USZZZ0000005"),
 ]
 
 
@@ -158,21 +162,23 @@ def test_two_edits_from_the_lexicons_index_or_the_automaton_alike(
         "Ça va, ÉTÉ   naïve_café",
     ],
 )
-def test_pairs_split_as_the_analyzer(title: str) -> None:
-    """DuckDB writes each document's neighbouring title words; the query side pairs the
-    analyzer's words: both must give the same terms."""
+def test_pairs_and_full_title_split_as_the_analyzer(title: str) -> None:
+    """DuckDB writes each document's neighbouring title words, and its title's words as one
+    term; the query side pairs and joins the analyzer's words: both must give the same terms."""
     import duckdb
 
     from longplay.search import fields
-    from longplay.search.build import pair_sql
+    from longplay.search.build import full_title_sql, pair_sql
 
     con = duckdb.connect()
-    (text,) = con.execute(
-        f"SELECT {pair_sql('t')} FROM (SELECT ?::VARCHAR AS t)", [title]
+    text, full = con.execute(
+        f"SELECT {pair_sql('t')}, {full_title_sql('t')} FROM (SELECT ?::VARCHAR AS t)", [title]
     ).fetchone()
     indexed = fields.pair_analyzer().analyze(text) if text is not None else []
     words = fields.analyzer().analyze(title)
     assert indexed == [fields.pair(a, b) for a, b in itertools.pairwise(words)]
+    indexed = fields.pair_analyzer().analyze(full) if full is not None else []
+    assert indexed == ([fields.full_title(words)] if words else [])
 
 
 @pytest.mark.parametrize(
@@ -253,6 +259,18 @@ def test_misspelled_artist_name_finds_the_artist_and_their_works(archive: Archiv
     assert page.typo_pass
     got = {(h.kind, h.title) for h in page.hits}
     assert got == {("artist", "Tribute Band"), ("album", "Covers"), ("track", "Bohemian Rhapsody")}
+
+
+def test_a_title_that_is_the_words_comes_before_longer_ones(archive: Archive) -> None:
+    """After the popular tier's matches, a title that is the typed words and nothing more
+    comes first, typed whole, being typed or misspelt; longer titles holding the words in
+    order follow, though more popular (score x popularity put the obscure one last)."""
+    for q in ("quorvel tamsidrin", "quorvel tams", "qourvel tamsidrin", "quorvel tamsdirin"):
+        page = engine.search(archive, q, kind="track")
+        titles = _titles(page)
+        assert titles[0] == "Quorvel Tamsidrin", q
+        assert {"Quorvel Tamsidrin Lights", "Old Quorvel Tamsidrin"} <= set(titles), q
+        assert page.typo_pass == (q[1] == "o" or "dirin" in q), q
 
 
 def test_ranking_by_popularity_and_stability(archive: Archive) -> None:

@@ -101,16 +101,28 @@ def _spaced(expr: str) -> str:
 _WORD_SPLIT = "[^\\p{L}\\p{N}]+"
 
 
+def _words(expr: str) -> str:
+    """The words of ``expr`` as the analyzer keeps them (runs of letters and digits, under 40
+    bytes), as a list."""
+    return (
+        f"list_filter(regexp_split_to_array({expr}, '{_WORD_SPLIT}'), "
+        "lambda x: x <> '' AND strlen(x) < 40)"
+    )
+
+
+def full_title_sql(expr: str) -> str:
+    """The ``full_title`` term of ``expr``: its words joined (NULL without a word); Tantivy folds it
+    as it folds ``pairs``."""
+    return f"nullif(array_to_string({_words(expr)}, '{fields.PAIR_JOIN}'), '')"
+
+
 def pair_sql(expr: str) -> str:
     """The ``pairs`` text of ``expr``: each two neighbouring words joined, space-separated
     (NULL under two words). Words as the analyzer splits them (runs of letters and digits, under
     40 bytes); Tantivy folds case and diacritics. Rust's alphanumerics and RE2's ``\\p{L}\\p{N}``
     differ only in a few combining marks: a title split differently there misses the in-order
     group and is still found by the words themselves (``search.passes``)."""
-    words = (
-        f"list_filter(regexp_split_to_array({expr}, '{_WORD_SPLIT}'), "
-        "lambda x: x <> '' AND strlen(x) < 40)"
-    )
+    words = _words(expr)
     pairs = f"list_transform(range(1, len(w)), lambda i: w[i] || '{fields.PAIR_JOIN}' || w[i + 1])"
     return (
         f"list_transform([{words}], "
@@ -159,7 +171,7 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(artists, ', '), album: album,
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
-            pairs: {_pairs("title", "array_to_string(artists, ' ')")},
+            pairs: {_pairs("title", "array_to_string(artists, ' ')")}, full_title: {full_title_sql("title")},
             starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", _OTHER_ALBUM_ARTISTS, "array_to_string(genres, ' ')")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
@@ -171,14 +183,14 @@ def _doc_sql(kind: str) -> str:
             artists: array_to_string(album_artists, ', '),
             album_artists: array_to_string(album_artists, ', '),
             genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
-            pairs: {_pairs("title", "array_to_string(album_artists, ' ')")},
+            pairs: {_pairs("title", "array_to_string(album_artists, ' ')")}, full_title: {full_title_sql("title")},
             starts: {starts_sql("title", "array_to_string(album_artists, ' ')", "array_to_string(genres, ' ')")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
         src, key, table = views.ALBUM_ROWS, "album_id", "albums"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
-            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, starts: {starts_sql("name")}, mbid: mbid,
+            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, full_title: {full_title_sql("name")}, starts: {starts_sql("name")}, mbid: mbid,
             popularity: popularity, held: held}}"""
         src, key, table = views.ARTIST_ROWS, "artist_id", "artists"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"

@@ -23,8 +23,8 @@ postings Tantivy can skip through, where its completions were hundreds of terms:
 
 ``full_title`` holds a document's title as one term, its words joined ("slashuse_gravu"; an album's
 title, an artist's name), written by DuckDB (``build.full_title_sql``) and folded as ``pairs`` are:
-the title that is the typed words and nothing more. Those matches come first for two or more
-words (``search.passes``): at 10M tracks "slashuse gravu" listed eight popular tracks holding
+the title that is the typed words and nothing more. For two or more words those matches come
+right after the popular tier's (``search.passes``): at 10M tracks "slashuse gravu" listed eight popular tracks holding
 the words in title and artist, or in a longer title, before the one titled so (popularity 0),
 and three of the bench's ten typo misses were such a track.
 """

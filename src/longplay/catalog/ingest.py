@@ -176,7 +176,9 @@ def run(
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):
                 if replacing:
-                    replace.finish(con, source, gen.number)
+                    with gen.base() as base:
+                        assert base is not None  # older rows came with the copy of a base
+                        replace.finish(con, source, gen.number, base)
                 if before_merge is not None:
                     before_merge(con, gen.number)
                 if after_merge is not None:

@@ -2,12 +2,8 @@
 
 import json
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from longplay.archive import Archive
-from longplay.catalog.normalize import Normalizer
 from longplay.catalog.sources import ingest_flat
 from longplay.catalog.store import CatalogStore
 
@@ -84,51 +80,6 @@ def test_albums_artists_and_duplicates_across_units(tmp_path: Path, archive: Arc
         assert con.execute("SELECT count(*) FROM artists").fetchall() == [
             (2,)
         ]  # Xavier, Yvonne: one row each
-
-
-def test_artists_without_an_mbid_are_read_back_after_a_resume(
-    tmp_path: Path, archive: Archive, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Which artists earlier units wrote, and which of them lack an MBID, are sets in memory:
-    the second unit fails once, and the rerun (which skips the first) must read both back
-    for the credit with an MBID to replace the row without one, and Yvonne to stay one row."""
-    first = _jsonl(
-        tmp_path / "a.jsonl",
-        [{"track_key": "t1", "title": "One", "artists": [*_credit("x", "X"), *_credit("y", "Y")]}],
-    )
-    second = _jsonl(
-        tmp_path / "b.jsonl",
-        [
-            {
-                "track_key": "t2",
-                "title": "Two",
-                "artists": [
-                    *_credit("x", "X", "11111111-1111-1111-1111-111111111111"),
-                    *_credit("y", "Y"),
-                ],
-            }
-        ],
-    )
-    real = Normalizer.apply
-    failed: list[bool] = []
-
-    def apply(self: Normalizer, unit_no: int, *args: Any) -> Any:
-        out = real(self, unit_no, *args)
-        if unit_no == 1 and not failed:
-            failed.append(True)
-            raise RuntimeError("killed")
-        return out
-
-    monkeypatch.setattr(Normalizer, "apply", apply)
-    with pytest.raises(RuntimeError, match="killed"):
-        ingest_flat(archive, [first, second], "units")
-    report = ingest_flat(archive, [first, second], "units")
-    assert report.units_skipped == 1
-    with CatalogStore(archive).read() as con:
-        assert con.execute("SELECT source_key, mbid FROM artists ORDER BY 1").fetchall() == [
-            ("x", "11111111-1111-1111-1111-111111111111"),
-            ("y", None),
-        ]
 
 
 def test_reingest_replaces_an_album_with_its_links(tmp_path: Path, archive: Archive) -> None:

@@ -87,14 +87,6 @@ class Normalizer:
             .fetchnumpy()["album_id"]
             .view(np.uint64)
         )
-        # The artists it holds, and which of them have no MBID (exact sets, IDs being artists).
-        art = con.execute(
-            f"SELECT artist_id, mbid IS NULL AS bare FROM artists WHERE generation = {generation} AND source = ?",
-            [source],
-        ).fetchnumpy()
-        self._artists_seen, self._bare, self._upgraded = KeyHashes(), KeyHashes(), KeyHashes()
-        self._artists_seen.add(art["artist_id"].view(np.uint64))
-        self._bare.add(art["artist_id"].view(np.uint64)[art["bare"]])
 
     def _one(self, sql: str) -> int:
         return scalar(self.con, sql)
@@ -342,35 +334,16 @@ class Normalizer:
                             SELECT unnest(album_artists), generate_subscripts(album_artists, 1), _ord, 1
                             FROM _rows WHERE album_artists IS NOT NULL))
                 WHERE {named} GROUP BY 1)""")
-        # Which of them earlier units wrote is asked of the sets in memory, not of the
-        # generation's artists (reading those grew with the catalog, as the albums' did).
-        art = con.execute("SELECT artist_id, first.mbid IS NULL AS bare FROM _art").fetchnumpy()
-        ids, bare = art["artist_id"].view(np.uint64), art["bare"]
-        seen = self._artists_seen.contains(ids)
         # An earlier unit's row gives way only to a credit with an MBID where it had none (an
-        # older generation's row gives way to this generation's at finalize: replace.py). The
-        # sets are exact: a row leaves "bare" only here, into "upgraded".
-        upgrade = seen & ~bare & self._bare.contains(ids) & ~self._upgraded.contains(ids)
-        if upgrade.any():
-            _id_table(con, "_art_up", ids[upgrade])
-            con.execute(f"""
-                DELETE FROM artists WHERE generation = {g} AND mbid IS NULL
-                  AND artist_id IN (SELECT artist_id FROM _art_up)""")
-            self._upgraded.add(ids[upgrade])
-        write = ~seen | upgrade
-        if write.any():
-            # The shorter list names the rows: all new in a first unit, few new later.
-            where = "true"
-            if not write.all():
-                listed = write if write.sum() <= len(write) // 2 else ~write
-                _id_table(con, "_art_w", ids[listed])
-                where = f"artist_id {'' if listed is write else 'NOT '}IN (SELECT artist_id FROM _art_w)"
-            con.execute(f"""
-                INSERT INTO artists
-                SELECT artist_id, first.name, NULL, lower(first.mbid), {src}, source_key, {g}
-                FROM _art WHERE {where}""")
-        self._artists_seen.add(ids[~seen])
-        self._bare.add(ids[~seen & bare])
+        # older generation's row gives way to this generation's at finalize: replace.py).
+        con.execute(f"""
+            DELETE FROM artists WHERE artist_id IN (SELECT artist_id FROM _art)
+              AND generation = {g} AND mbid IS NULL
+              AND artist_id IN (SELECT artist_id FROM _art WHERE first.mbid IS NOT NULL)""")
+        con.execute(f"""
+            INSERT INTO artists
+            SELECT artist_id, first.name, NULL, lower(first.mbid), {src}, source_key, {g} FROM _art
+            WHERE artist_id NOT IN (SELECT artist_id FROM artists WHERE generation = {g} AND source = {src})""")
 
     # -- the unit -------------------------------------------------------------------------------
     def apply(
@@ -440,16 +413,5 @@ class Normalizer:
             "_alb",
             "_albr",
             "_art",
-            "_art_up",
-            "_art_w",
         ):
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
-
-
-def _id_table(con: duckdb.DuckDBPyConnection, name: str, ids: np.ndarray) -> None:
-    """A temp table ``name`` of one BIGINT column, ``artist_id``, holding ``ids`` (uint64 views
-    of BIGINT IDs; a list parameter: see ``_duplicates``)."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT unnest(?::BIGINT[]) AS artist_id",
-        [ids.view(np.int64).tolist()],
-    )

@@ -14,9 +14,10 @@ and broken lines, artists and release groups), ingested in chunks of ``--chunk``
     .venv/bin/python bench/ingest_same.py --base main --musicbrainz --releases 20000 --dir /tmp/lp-same-mb
 
 With ``--reingest`` the same source is then ingested again into a new generation (a copy of
-the first), from a second input of two thirds the size whose keys are the first input's, in
-other units and with other values: rows replaced, rows kept from the first ingest, and their
-links. The digest is of the second generation.
+the first), from a second input of two thirds the size: for flat records the first input's
+keys, in other units and with other values (rows replaced, rows kept from the first ingest,
+and their links); for MusicBrainz a dump of two thirds the releases, about a quarter of whose
+documents repeat the first's. The digest is of the second generation.
 
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --keys hashed --reingest
 """
@@ -114,8 +115,8 @@ def main() -> int:
     ap.add_argument(
         "--reingest",
         action="store_true",
-        help="then ingest a second input as the same source: two thirds of it again, in other "
-        "units, with other values (the rest of the first is kept), and the tricky rows again",
+        help="then ingest a second input, two thirds the size, as the same source (flat: the "
+        "first's keys with other values, in other units, and the tricky rows again)",
     )
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="lp-same-"))
@@ -158,7 +159,11 @@ def main() -> int:
         else f"{args.tracks:,} tracks ({args.keys} keys) + tricky rows"
     )
     if args.reingest:
-        what += ", then re-ingested: two thirds of it with other values"
+        what += (
+            ", then re-ingested: a dump of two thirds the releases, some repeated"
+            if args.musicbrainz
+            else ", then re-ingested: two thirds of it with other values"
+        )
     if args.musicbrainz and not picard.is_dir():
         what += " (no picard samples: shared data absent)"
     print(

@@ -12,6 +12,14 @@ and broken lines, artists and release groups), ingested in chunks of ``--chunk``
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --dir /tmp/lp-same
     .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --keys hashed
     .venv/bin/python bench/ingest_same.py --base main --musicbrainz --releases 20000 --dir /tmp/lp-same-mb
+
+With ``--reingest`` the same source is then ingested again into a new generation (a copy of
+the first), from a second input of two thirds the size: for flat records the first input's
+keys, in other units and with other values (rows replaced, rows kept from the first ingest,
+and their links); for MusicBrainz a dump of two thirds the releases, about a quarter of whose
+documents repeat the first's. The digest is of the second generation.
+
+    .venv/bin/python bench/ingest_same.py --base main --tracks 100000 --keys hashed --reingest
 """
 
 from __future__ import annotations
@@ -37,32 +45,40 @@ from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat
 from longplay.catalog.sources.musicbrainz import ingest_musicbrainz
 mode, chunk, root = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
-files = [Path(f) for f in sys.argv[4:]]
+# One ingest per group of files ("--" between groups): a later one re-ingests the same source.
+groups = [[]]
+for a in sys.argv[4:]:
+    if a == "--":
+        groups.append([])
+    else:
+        groups[-1].append(Path(a))
 archive = Archive.init(root)
 if mode == "musicbrainz":
     archive.toml_path.write_text(f"musicbrainz_chunk_documents = {chunk}\\n")
     archive = Archive.open(root)
 c = time.process_time()
-if mode == "musicbrainz":
-    report = ingest_musicbrainz(archive, files)
-else:
-    report = ingest_flat(archive, files, "same")
+for files in groups:
+    if mode == "musicbrainz":
+        report = ingest_musicbrainz(archive, files)
+    else:
+        report = ingest_flat(archive, files, "same")
 cpu = time.process_time() - c
 rejects = str(report.rejects_path) if report.rejects_path else None
 print(json.dumps({"cpu": cpu, "rejects": rejects}))
 """
 
 
-def _run(src: Path, root: Path, files: list[Path], mode: str, chunk: int) -> dict[str, Any]:
-    """Ingest ``files`` into a new archive at ``root`` with the code under ``src``; the digest
-    is taken here, by the working tree's code, so both sides are digested alike."""
+def _run(src: Path, root: Path, groups: list[list[Path]], mode: str, chunk: int) -> dict[str, Any]:
+    """Ingest each group of files in turn (the same source again: a re-ingest) into a new
+    archive at ``root`` with the code under ``src``; the digest is taken here, by the working
+    tree's code, so both sides are digested alike. Rejects: the last ingest's log."""
     from longplay.archive import Archive
     from longplay.catalog.store import CatalogStore
     from longplay.testing.ingest_inputs import catalog_digest
 
     env = {**os.environ, "PYTHONPATH": str(src)}
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, mode, str(chunk), str(root), *map(str, files)],
+        [sys.executable, "-c", _CHILD, mode, str(chunk), str(root), *_argv(groups)],
         env=env,
         capture_output=True,
         text=True,
@@ -74,6 +90,13 @@ def _run(src: Path, root: Path, files: list[Path], mode: str, chunk: int) -> dic
     catalog = CatalogStore(Archive(root)).current_path()
     assert catalog is not None
     return {"cpu": result["cpu"], "digest": catalog_digest(catalog, rejects, root)}
+
+
+def _argv(groups: list[list[Path]]) -> list[str]:
+    out: list[str] = []
+    for i, files in enumerate(groups):
+        out += (["--"] if i else []) + [str(f) for f in files]
+    return out
 
 
 def main() -> int:
@@ -89,6 +112,12 @@ def main() -> int:
         "--releases", type=int, default=20_000, help="generated releases (--musicbrainz)"
     )
     ap.add_argument("--chunk", type=int, default=3_000, help="documents per unit (--musicbrainz)")
+    ap.add_argument(
+        "--reingest",
+        action="store_true",
+        help="then ingest a second input, two thirds the size, as the same source (flat: the "
+        "first's keys with other values, in other units, and the tricky rows again)",
+    )
     args = ap.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="lp-same-"))
     shutil.rmtree(work, ignore_errors=True)
@@ -109,14 +138,18 @@ def main() -> int:
             next((p for p in (ROOT.parent / "shared", Path("/work/shared")) if p.is_dir()), Path())
             / "data/musicbrainz/picard"
         )
-        files = write_musicbrainz_inputs(
-            work / "input", args.releases, picard if picard.is_dir() else None
-        )
+        groups = [
+            write_musicbrainz_inputs(work / f"input{i}", n, picard if picard.is_dir() else None)
+            for i, n in enumerate([args.releases] + [args.releases * 2 // 3] * args.reingest)
+        ]
     else:
-        files = write_inputs(work / "input", args.tracks, args.keys)
+        groups = [
+            write_inputs(work / f"input{i}", n, args.keys)
+            for i, n in enumerate([args.tracks] + [args.tracks * 2 // 3] * args.reingest)
+        ]
     t = time.perf_counter()
-    old = _run(base_src / "src", work / "old", files, mode, args.chunk)
-    new = _run(ROOT / "src", work / "new", files, mode, args.chunk)
+    old = _run(base_src / "src", work / "old", groups, mode, args.chunk)
+    new = _run(ROOT / "src", work / "new", groups, mode, args.chunk)
     diff = {
         k: (old["digest"].get(k), v) for k, v in new["digest"].items() if old["digest"].get(k) != v
     }
@@ -125,6 +158,12 @@ def main() -> int:
         if args.musicbrainz
         else f"{args.tracks:,} tracks ({args.keys} keys) + tricky rows"
     )
+    if args.reingest:
+        what += (
+            ", then re-ingested: a dump of two thirds the releases, some repeated"
+            if args.musicbrainz
+            else ", then re-ingested: two thirds of it with other values"
+        )
     if args.musicbrainz and not picard.is_dir():
         what += " (no picard samples: shared data absent)"
     print(

@@ -65,6 +65,19 @@ def test_ingest_synthetic(tmp_path: Path, cli_env: dict[str, str]) -> None:
     _check(Job("ingest synthetic", tmp_path / "t", argv, env), tmp_path)
 
 
+def test_reingest_synthetic(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """The same source again into a new generation: two thirds of its tracks replaced (same
+    keys, another seed), the rest kept with their links (catalog/replace.py)."""
+    archive = _archive(tmp_path / "t")
+    archive.toml_path.write_text("synthetic_chunk_tracks = 500\n")
+    ingest_synthetic(Archive.open(tmp_path / "t"), 3000, SEED)
+    env = {**cli_env, "LONGPLAY_SYNTHETIC_CHUNK_TRACKS": "500"}
+    argv = lambda d: cli(  # noqa: E731
+        "--archive", str(d), "ingest", "synthetic", "--tracks", "2000", "--seed", str(SEED + 1)
+    )
+    _check(Job("re-ingest synthetic", tmp_path / "t", argv, env), tmp_path)
+
+
 MAPPING = """
 [source]
 name = "label"

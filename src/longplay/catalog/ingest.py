@@ -26,7 +26,7 @@ import duckdb
 
 from longplay import progress
 from longplay.archive import Archive
-from longplay.catalog import identity
+from longplay.catalog import identity, replace
 from longplay.catalog.normalize import Normalizer
 from longplay.catalog.store import CatalogStore, GenerationBuilder
 from longplay.rejects import RejectsLog
@@ -121,6 +121,11 @@ def run(
         norm = Normalizer(con, source, gen.number)
         report = IngestReport(generation=gen.name, source=source)
         done = gen.done_units()
+        # A re-ingest replaces the source's older rows once, not per unit (replace.py).
+        replacing = replace.older_rows(con, source, gen.number)
+        if replacing and "__set_aside__" not in done:
+            with gen.unit("__set_aside__"):
+                replace.set_aside(con, source, gen.number)
         with (
             progress.progress(f"ingest {source}", total, unit_word) as bar,
             ThreadPoolExecutor(1, thread_name_prefix="prepare") as ahead,
@@ -170,6 +175,10 @@ def run(
                 bar.advance(unit.size or 1)
         if "__finalize__" not in gen.done_units():
             with gen.unit("__finalize__"):
+                if replacing:
+                    with gen.base() as base:
+                        assert base is not None  # older rows came with the copy of a base
+                        replace.finish(con, source, gen.number, base)
                 if before_merge is not None:
                     before_merge(con, gen.number)
                 if after_merge is not None:

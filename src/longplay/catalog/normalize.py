@@ -12,7 +12,8 @@ the same generation wrote:
 - an album takes its values from its first row in input order, and its artist credit and its
   genres from the first row that has them;
 - an artist credited with and without an MBID keeps the MBID, else its first credit wins;
-- a row of an older generation whose ID this ingest writes is replaced (newest wins).
+- a row of an older generation whose ID this ingest writes is replaced (newest wins), once for
+  the whole ingest (``replace``), not per unit.
 
 Checks (``checks``) run as a narrow pass that keeps only the rows with a problem (usually none),
 so a clean unit costs one scan for checks and one per target table.
@@ -85,18 +86,6 @@ class Normalizer:
             con.execute(f"SELECT album_id FROM albums WHERE generation = {generation}")
             .fetchnumpy()["album_id"]
             .view(np.uint64)
-        )
-        # Rows of this source from earlier generations: only then must a unit delete what it
-        # replaces (a first ingest skips those scans). IDs embed the source, so other sources'
-        # rows can never be replaced.
-        self.replacing = bool(
-            con.execute(
-                f"""
-            SELECT EXISTS (SELECT 1 FROM tracks WHERE source = ? AND generation <> {generation})
-                OR EXISTS (SELECT 1 FROM albums WHERE source = ? AND generation <> {generation})
-                OR EXISTS (SELECT 1 FROM artists WHERE source = ? AND generation <> {generation})""",
-                [source] * 3,
-            ).fetchall()[0][0]
         )
 
     def _one(self, sql: str) -> int:
@@ -210,15 +199,6 @@ class Normalizer:
     def _write(self) -> None:
         con, g, src = self.con, self.gen, sql_literal(self.source)
         named = _NAMED
-        if self.replacing:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE _ids AS SELECT track_id FROM _rows WHERE NOT _album_row"
-            )
-            con.execute(
-                f"DELETE FROM tracks WHERE generation <> {g} AND track_id IN (SELECT track_id FROM _ids)"
-            )
-            for t in ("track_artists", "track_genres", "track_isrcs"):
-                con.execute(f"DELETE FROM {t} WHERE track_id IN (SELECT track_id FROM _ids)")
         # Albums and artists first: their IDs, one per album and artist, are joined to the
         # tracks and credits below (cheaper than an MD5 of each row's key: ~0.1 CPU-s per 1M each).
         self._albums()
@@ -320,12 +300,6 @@ class Normalizer:
             con.execute("""
                 CREATE OR REPLACE TEMP TABLE _alb AS
                 SELECT album_id, _first, _first AS _credit, _first AS _genres FROM _albf""")
-        if self.replacing:
-            con.execute(
-                f"DELETE FROM albums WHERE generation <> {g} AND album_id IN (SELECT album_id FROM _alb)"
-            )
-            for t in ("album_artists", "album_genres"):
-                con.execute(f"DELETE FROM {t} WHERE album_id IN (SELECT album_id FROM _alb)")
         con.execute(f"""
             INSERT INTO albums
             SELECT album_id, coalesce(album_title, _album_key), album_type, release_date,
@@ -360,13 +334,12 @@ class Normalizer:
                             SELECT unnest(album_artists), generate_subscripts(album_artists, 1), _ord, 1
                             FROM _rows WHERE album_artists IS NOT NULL))
                 WHERE {named} GROUP BY 1)""")
-        # An earlier unit's row gives way only to a credit with an MBID where it had none; an
-        # older generation's row always does.
-        stale = f"generation <> {g} OR " if self.replacing else ""
+        # An earlier unit's row gives way only to a credit with an MBID where it had none (an
+        # older generation's row gives way to this generation's at finalize: replace.py).
         con.execute(f"""
             DELETE FROM artists WHERE artist_id IN (SELECT artist_id FROM _art)
-              AND ({stale}(generation = {g} AND mbid IS NULL
-                   AND artist_id IN (SELECT artist_id FROM _art WHERE first.mbid IS NOT NULL)))""")
+              AND generation = {g} AND mbid IS NULL
+              AND artist_id IN (SELECT artist_id FROM _art WHERE first.mbid IS NOT NULL)""")
         con.execute(f"""
             INSERT INTO artists
             SELECT artist_id, first.name, NULL, lower(first.mbid), {src}, source_key, {g} FROM _art
@@ -432,7 +405,6 @@ class Normalizer:
             "_drop",
             "_dups",
             "_cand",
-            "_ids",
             "_genre_names",
             "_albk",
             "_albf",

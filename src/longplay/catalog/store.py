@@ -224,6 +224,22 @@ class GenerationBuilder:
         return {r[0] for r in self.con.execute("SELECT unit FROM _units").fetchall()}
 
     @contextmanager
+    def base(self, alias: str = "_base") -> Iterator[str | None]:
+        """The generation this one was copied from, attached read-only as ``alias`` (None when
+        it started empty). It stays current, so whole and unchanged, while this one is built:
+        a re-ingest puts back from it the rows it removed at the start (catalog/replace.py)."""
+        name = (self.path / "base").read_text().strip()
+        if not name:
+            yield None
+            return
+        self.con.execute(f"ATTACH ? AS {alias} (READ_ONLY)", [str(self.store.dir / name / DB_NAME)])
+        try:
+            yield alias
+        finally:
+            with suppress(duckdb.Error):
+                self.con.execute(f"DETACH {alias}")
+
+    @contextmanager
     def unit(self, unit: str) -> Iterator[duckdb.DuckDBPyConnection]:
         """Run one resumable unit in a transaction that also records it as done."""
         self.con.execute("BEGIN TRANSACTION")

@@ -28,6 +28,7 @@ from longplay.errors import InputError, LongplayError
 from longplay.search import fields
 from longplay.search.lexicon import Lexicon
 from longplay.search.syntax import Parsed
+from longplay.search.terms import SMALL_SET, all_of, any_term, one_edit_regex
 
 PREFIX_TERMS = 8  # completions of the last word, per field, by document frequency
 COMPLETE_WORD = 4000  # documents holding a typed word for its completions to be left out
@@ -35,7 +36,6 @@ NEAR_FIELDS = ("title", "artists", "album")
 STRONG_FIELDS = ("title", "artists")  # where a popular tier's match ranks first (search.ranking)
 SPELLINGS = 64  # per word in an in-order step (see _spellings)
 FULL_TITLES = 64  # most spellings of a whole title on a typo pass (see _full_title)
-SMALL_SET = 32  # up to this many terms, a set is searched as term queries (see any_term)
 TWO_EDITS = 64  # most frequent spellings two edits away, per word (see _typo)
 
 
@@ -99,7 +99,7 @@ class Builder:
         a prefix); ``within``: the ``starts`` term each field's match must also hold (``_host``)."""
         if fields.has_cjk(word):
             terms = fields.cjk_terms(word)
-            return _all([Query.term_query(self.schema, "cjk", t) for t in terms])
+            return all_of([Query.term_query(self.schema, "cjk", t) for t in terms])
         terms = self.analyzer.analyze(word)
         if not terms:
             return None
@@ -125,7 +125,7 @@ class Builder:
                 if d and near:
                     alts.extend(self._typo(name, t, d, last, boost * 0.3))
             clauses.append(Query.boolean_query([(Occur.Should, a) for a in alts]))
-        return _all(clauses)
+        return all_of(clauses)
 
     def started(self, term: str, names: tuple[str, ...] = fields.TEXT_FIELDS) -> bool:
         """Whether ``term``, the last word being typed, is completed by its ``starts`` term
@@ -308,7 +308,7 @@ class Builder:
             should = [*scoring, *optional]
             clauses = [(Occur.Must, q) for q in must] + [(Occur.Should, q) for q in should]
             return Query.boolean_query(clauses)
-        return _all(must)
+        return all_of(must)
 
     def _ordered_terms(self, words: list[str]) -> list[str]:
         return [t for w in words if not fields.has_cjk(w) for t in self.analyzer.analyze(w)]
@@ -370,7 +370,7 @@ class Builder:
             ]
             if not edits and prefix:
                 steps[-1] = self._starting(fields.PAIRS, fields.pair(terms[-2], terms[-1]))
-            return Query.const_score_query(_all(steps), 1.0)
+            return Query.const_score_query(all_of(steps), 1.0)
         # a long term's one-edit regex outgrows Tantivy's 1000-state limit (ValueError); such
         # words still match through the fuzzy clauses
         pattern = [self._near(t) if 4 <= len(t) <= 12 else re.escape(t) for t in terms]
@@ -401,7 +401,7 @@ class Builder:
         """A regex of ``term``'s one-edit spellings: only those in the index when the lexicon
         says which (a short alternation is a small automaton), else every one."""
         if self.lexicon is None or not self.lexicon.covers(term):
-            return _near(term)
+            return one_edit_regex(term)
         alts = sorted({term, *self.lexicon.near(term)})
         return "(" + "|".join(re.escape(a) for a in alts) + ")"
 
@@ -425,35 +425,3 @@ def _stale(name: str) -> LongplayError:
         f"this search index has no {name}: field (built by an older Longplay); "
         "remove ARCHIVE/search and run `longplay index` to rebuild it"
     )
-
-
-def _near(term: str) -> str:
-    """A regex of every spelling one edit from ``term`` (Damerau: a swap of neighbours is one)."""
-    n, alts = len(term), {term}
-    for i in range(n):
-        alts.add(term[:i] + term[i + 1 :])
-        alts.add(term[:i] + "." + term[i + 1 :])
-    alts.update(term[:i] + "." + term[i:] for i in range(n + 1))
-    alts.update(term[:i] + term[i + 1] + term[i] + term[i + 2 :] for i in range(n - 1))
-    return "(" + "|".join(sorted(re.escape(a).replace("\\.", ".") for a in alts)) + ")"
-
-
-def any_term(schema: tantivy.Schema, name: str, terms: list) -> Query:
-    """Documents holding any of ``terms`` in field ``name``, each scored 1, as a term set scores.
-
-    Up to ``SMALL_SET`` terms, as term queries: a term set is an automaton, and its every
-    segment fills a bitset as large as the segment with the documents it matches, 0.3-0.4 ms a
-    query at 10M tracks whether it holds one term or 64 (against 0.02-0.04 ms as term
-    queries). More terms, the set: one walk of the term dictionary, not a look-up a term."""
-    if len(terms) > SMALL_SET:
-        return Query.term_set_query(schema, name, terms)
-    if len(terms) == 1:
-        return Query.const_score_query(Query.term_query(schema, name, terms[0]), 1.0)
-    each = [(Occur.Should, Query.term_query(schema, name, t)) for t in terms]
-    return Query.const_score_query(Query.boolean_query(each), 1.0)
-
-
-def _all(queries: list[Query]) -> Query:
-    if len(queries) == 1:
-        return queries[0]
-    return Query.boolean_query([(Occur.Must, q) for q in queries])

@@ -34,7 +34,7 @@ from longplay.errors import InputError
 from longplay.search.engine import Hit, SearchIndex, open_current
 from longplay.search.features import TrackFeatures, query_key
 from longplay.search.holdings import Holdings, NoHoldings
-from longplay.search.query import any_term
+from longplay.search.terms import any_term
 
 DENSE = 64  # filters keeping less than 1/64 of the tracks list their matches (see above)
 ROUNDS = 4

@@ -291,7 +291,12 @@ class MirrorSession:
         assert self.session is not None
         for name, h in self.handles.items():
             if h.is_valid():
-                h.save_resume_data()  # no info dict: the .torrent is always at hand
+                # No info dict: the .torrent is always at hand. Flushed first: resume data
+                # names the pieces a torrent has, and without the flush it could name one
+                # whose blocks were still queued for the disk when a session closed; the next
+                # session trusts it and never fetches the piece (seen once: a resumed fetch
+                # reported complete with a piece that failed verify).
+                h.save_resume_data(lt.torrent_handle.flush_disk_cache)
                 self._pending_resume.add(name)
         deadline = time.monotonic() + wait
         while self._pending_resume and time.monotonic() < deadline:
@@ -353,9 +358,9 @@ class MirrorSession:
         if self.session is None:
             return
         try:
+            self.session.pause()  # no piece arrives between the last resume data and the end
             self.save_resume()
         finally:
-            self.session.pause()
             for h in self.handles.values():
                 self.session.remove_torrent(h)
             self.session = None

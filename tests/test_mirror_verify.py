@@ -203,14 +203,19 @@ def test_display_summary_line() -> None:
 
     status = SessionStatus(
         [
-            TorrentState("a", "seeding", 1.0, 2_000_000, 2_000_000, 0, 1_500_000, 5_000_000, 3),
+            TorrentState(
+                "a", "seeding", 1.0, 2_000_000, 2_000_000, 0, 1_500_000, 5_000_000, 3, finished=True
+            ),
             TorrentState("b", "downloading", 0.5, 500, 1000, 2000, 0, 0, 1),
+            # All its bytes counted but a piece not yet checked: not complete (libtorrent counts
+            # blocks before their piece passes, so a count alone once ended fetches early).
+            TorrentState("c", "downloading", 1.0, 1000, 1000, 0, 0, 0, 1),
         ],
         6881,
     )
     assert summary("seed", status) == (
-        "seed: 1/2 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
-        "uploaded 5.00 MB, 4 peer(s), port 6881"
+        "seed: 1/3 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
+        "uploaded 5.00 MB, 5 peer(s), port 6881"
     )
 
 

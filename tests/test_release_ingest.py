@@ -50,9 +50,16 @@ def mirrored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Archive
             peers=(("127.0.0.1", seeder.port),),
         )
         assert status.complete, status
+        # Complete means on disk: every file of the torrent, byte for byte the publisher's.
+        theirs, ours = publisher.files_dir / meta.name, mirror.files_dir / meta.name
+        assert _contents(ours) == _contents(theirs)
     finally:
         seeder.close()
     yield publisher, mirror
+
+
+def _contents(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def _stats(archive: Archive) -> dict[str, object]:

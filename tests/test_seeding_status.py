@@ -76,7 +76,9 @@ def test_torrents_page_shows_a_live_seeders_rate_and_when_it_stopped(tmp_path: P
 
 
 def test_a_status_is_believed_for_two_intervals(tmp_path: Path) -> None:
-    status = SessionStatus([TorrentState("t", "seeding", 1.0, 5, 5, 0, 1234, 99, 2)], 6881)
+    status = SessionStatus(
+        [TorrentState("t", "seeding", 1.0, 5, 5, 0, 1234, 99, 2, finished=True)], 6881
+    )
     seedstatus.write_status(tmp_path, status, 5.0)
     now = time.time()
     fresh = seedstatus.read_status(tmp_path, now)

@@ -113,18 +113,6 @@ def test_songs_not_held_are_marked_playable_when_a_peer_has_them(
     while not all(marks().values()) and time.monotonic() < deadline:
         time.sleep(0.3)
     found = marks()
-    sw = served.swarm
-    for n, t in sw._torrents.items():
-        st = t.handle.status()
-        print(
-            "DBG",
-            n,
-            st.state,
-            st.num_peers,
-            t.probing,
-            t.wanted,
-            list(t.handle.piece_availability())[:5],
-        )
     assert found and all(v is True for v in found.values()), found
     assert all(s["held"] is False for s in _songs(served, tracks).values())
 
@@ -139,13 +127,15 @@ def test_cache_evicts_the_least_recently_played(
     world: tuple[Archive, Seeder, Served], tracks: list[Track]
 ) -> None:
     _, _, served = world
-    swarm = served.swarm
     cache = served.live.archive.root / "cache" / "swarm"
     first = tracks[0]
     other = next(t for t in tracks[3:] if t.torrent != first.torrent)
-    # Tests of a module may run on different workers: this one fetches what it needs.
+    # Tests of a module may run on different workers: this one fetches what it needs, and
+    # the swarm service exists once something has been asked of it.
     assert served.live.get("stream", f="raw", id=first.wid).content == first.original.read_bytes()
     assert (cache / first.torrent / first.row.path).is_file()
+    swarm = served.swarm
+    assert swarm is not None
     swarm.cache_bytes = 1  # everything but what is being played must go
     res = served.live.get("stream", f="raw", id=other.wid)
     assert res.content == other.original.read_bytes()

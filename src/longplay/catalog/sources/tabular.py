@@ -33,6 +33,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from longplay.catalog.checks import sql_literal
 from longplay.catalog.ingest import Unit
 from longplay.catalog.schema import FLAT_COLUMNS
 from longplay.errors import InputError
@@ -44,10 +45,6 @@ EXTRA_FIELDS = ("duration",)
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def load_mapping(path: Path) -> dict[str, Any]:
@@ -109,7 +106,7 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
             # TRY_CAST: 1e25 seconds, inf or nan are one record's problem, not the ingest's.
             ms = f"TRY_CAST(round({raw} * {scale}) AS BIGINT)"
             exprs.append(f"{ms} AS duration_ms")
-            said = f"{_lit(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR)"
+            said = f"{sql_literal(f'column {col!r} (duration): ')} || to_json({_q(col)}::VARCHAR)"
             checks.append(
                 f"CASE WHEN {_q(col)} IS NOT NULL AND {raw} IS NULL THEN {said} || ' is not a number' "
                 f"WHEN {raw} IS NOT NULL AND {ms} IS NULL THEN {said} || ' is out of range' END"
@@ -130,8 +127,8 @@ def _select(mapping: dict[str, Any], columns: set[str], input_name: str) -> str:
         if sql_type != "VARCHAR":
             checks.append(
                 f"CASE WHEN {_q(col)} IS NOT NULL AND TRY_CAST({_q(col)} AS {sql_type}) IS NULL THEN "
-                f"{_lit(f'column {col!r} ({name}): ')} || to_json({_q(col)}::VARCHAR) || "
-                f"{_lit(f' is not {_TYPE_WORDS.get(sql_type, sql_type.lower())}')} END"
+                f"{sql_literal(f'column {col!r} ({name}): ')} || to_json({_q(col)}::VARCHAR) || "
+                f"{sql_literal(f' is not {_TYPE_WORDS.get(sql_type, sql_type.lower())}')} END"
             )
     problems = (
         f"list_filter([{', '.join(checks)}], lambda x: x IS NOT NULL)"

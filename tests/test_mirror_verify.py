@@ -210,11 +210,13 @@ def test_display_summary_line() -> None:
             # All its bytes counted but a piece not yet checked: not complete (libtorrent counts
             # blocks before their piece passes, so a count alone once ended fetches early).
             TorrentState("c", "downloading", 1.0, 1000, 1000, 0, 0, 0, 1),
+            # Checked but not written: libtorrent reaches "seeding" though every write failed.
+            TorrentState("d", "seeding", 1.0, 10, 10, 0, 0, 0, 0, "x: Permission denied", True),
         ],
         6881,
     )
     assert summary("seed", status) == (
-        "seed: 1/3 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
+        "seed: 1/4 torrents complete, 2.00 MB of 2.00 MB, down 2.0 kB/s, up 1.5 MB/s, "
         "uploaded 5.00 MB, 5 peer(s), port 6881"
     )
 

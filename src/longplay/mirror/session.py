@@ -86,7 +86,9 @@ class TorrentState:
 
     @property
     def complete(self) -> bool:
-        return self.finished
+        # libtorrent checks a piece's hash before its blocks are written, and a torrent whose
+        # writes fail still reaches "seeding": finished and an error is not complete.
+        return self.finished and not self.error
 
 
 @dataclass
@@ -342,7 +344,14 @@ class MirrorSession:
                 if self.config.mode == "fetch" and all(
                     t.complete or t.error for t in status.torrents
                 ):
-                    break  # done, or nothing left that could finish
+                    # Done, or nothing left that could finish. Before it is believed, what is
+                    # queued for the disk is written (a write that fails says so now) and the
+                    # alerts that came with it are read: a status taken a moment too early
+                    # said complete with nothing written, or gave an error without its file.
+                    self.save_resume()
+                    self._handle_alerts()
+                    status = self.status()
+                    break
                 if stop.is_set() or (timeout is not None and now - start > timeout):
                     break
                 if now - last_peers > PEER_RETRY:

@@ -1,3 +1,4 @@
+import os
 import threading
 from pathlib import Path
 
@@ -5,7 +6,7 @@ import duckdb
 import pytest
 
 from longplay.archive import Archive
-from longplay.catalog.store import CatalogStore
+from longplay.catalog.store import CatalogStore, _gen_name
 from longplay.errors import LongplayError
 
 
@@ -60,6 +61,35 @@ def test_same_job_resumes_partial_other_job_discards_it(archive: Archive) -> Non
     with store.build({"job": "y"}) as b:
         assert not b.resumed and b.done_units() == set()
     assert not partial.exists() or partial == b.path
+
+
+def test_a_publish_cut_short_is_finished_by_the_same_job(archive: Archive) -> None:
+    """Killed between renaming the sealed partial into place and writing CURRENT, a rerun of
+    the job finishes the publish: the same generation, its units not run again."""
+    store = CatalogStore(archive)
+    _gen(store, "one")
+    with store.build({"tag": "two"}) as b:
+        with b.unit("only") as con:
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('tag', 'two')")
+        real = store._publish
+        store._publish = lambda partial, number: os.replace(partial, store.dir / _gen_name(number))  # type: ignore[method-assign]
+        b.commit()
+        store._publish = real  # type: ignore[method-assign]
+    assert store.current_name() == "gen-000001" and store.generations()[-1] == "gen-000002"
+    with store.build({"tag": "two"}) as b:
+        assert b.resumed and b.sealed and b.number == 2 and b.unit_done("only")
+        assert b.commit() == "gen-000002"
+    assert store.current_name() == "gen-000002"
+    assert store.generations() == ["gen-000001", "gen-000002"]
+    with store.read() as con:
+        assert con.execute("SELECT value FROM meta WHERE key='tag'").fetchone()[0] == "two"
+    # Another job leaves such a generation alone and builds the next one.
+    with store.build({"tag": "three"}) as b:
+        real = store._publish
+        store._publish = lambda partial, number: os.replace(partial, store.dir / _gen_name(number))  # type: ignore[method-assign]
+        b.commit()
+        store._publish = real  # type: ignore[method-assign]
+    assert _gen(store, "four") == "gen-000004"
 
 
 def test_gc_keeps_current_and_newest(archive: Archive) -> None:

@@ -131,14 +131,16 @@ class CatalogStore:
 
     def _open_partial(self, job: dict[str, Any]) -> GenerationBuilder:
         job_text = json.dumps(job, sort_keys=True, default=str)
-        number = max([self.current_number(), *map(_gen_number, self.generations())]) + 1
+        current = self.current_number()
+        number = max([current, *map(_gen_number, self.generations())]) + 1
+        for name in self.generations():
+            if _gen_number(name) > current and self._same_job(self.dir / name, job_text):
+                # This job's generation, renamed into place by a publish cut short before
+                # CURRENT named it: sealed, so resuming it only finishes the publish. (Built
+                # again instead, it came out one generation later, its work done twice.)
+                return GenerationBuilder(self, self.dir / name, _gen_number(name), resumed=True)
         for p in sorted(self.dir.glob(f"gen-*{PARTIAL}")):
-            job_file = p / "job.json"
-            if (
-                job_file.exists()
-                and job_file.read_text(encoding="utf-8") == job_text
-                and (p / "base").read_text().strip() == (self.current_name() or "")
-            ):
+            if self._same_job(p, job_text):
                 return GenerationBuilder(self, p, _gen_number(p.name), resumed=True)
             shutil.rmtree(p)  # a different job's leftovers: start over
         partial = self.dir / f"{_gen_name(number)}{PARTIAL}"
@@ -149,6 +151,16 @@ class CatalogStore:
         (partial / "base").write_text(self.current_name() or "")
         (partial / "job.json").write_text(job_text, encoding="utf-8")
         return GenerationBuilder(self, partial, number, resumed=False)
+
+    def _same_job(self, path: Path, job_text: str) -> bool:
+        """Whether the generation folder ``path`` was begun by this job on the current base."""
+        job_file, base = path / "job.json", path / "base"
+        return (
+            job_file.exists()
+            and base.exists()
+            and job_file.read_text(encoding="utf-8") == job_text
+            and base.read_text().strip() == (self.current_name() or "")
+        )
 
     def _publish(self, partial: Path, number: int) -> str:
         final = self.dir / _gen_name(number)

@@ -78,9 +78,13 @@ class CreatedTorrent(TorrentFacts):
         return TorrentFacts(**fields)
 
     def write(self, path: Path) -> Path:
-        """Write the .torrent atomically (a reader never sees half a file)."""
+        """Write the .torrent atomically (a reader never sees half a file).
+
+        The temporary file's name is the same in every run, so that a run killed before the
+        rename leaves nothing its rerun does not overwrite and rename (with the process ID in
+        it, a crash-point test found one such file left beside the finished torrents)."""
         path = Path(path)
-        tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+        tmp = path.with_name(f".{path.name}.tmp")
         with writing(path), open(tmp, "wb") as out:
             out.write(self.data)
             out.flush()

@@ -171,7 +171,10 @@ def loopback_tcp(size: int) -> float:
 
 
 def bench_transfer(work: Path, size: int) -> None:
-    from clients import QBittorrent  # tests/clients.py: the harness the interop tests use
+    from clients import (  # tests/clients.py: the harness the interop tests use
+        QBittorrent,
+        qbt_has_all,
+    )
 
     print(f"== transfer: one {size / 1e9:.2f} GB hybrid torrent over 127.0.0.1")
     src = work / "xfer-src"
@@ -197,7 +200,7 @@ def bench_transfer(work: Path, size: int) -> None:
             def done(t: dict[str, object]) -> bool:
                 if not first and float(t["progress"]) > 0:  # type: ignore[arg-type]
                     first.append(time.perf_counter())
-                return float(t["progress"]) >= 1.0  # type: ignore[arg-type]
+                return qbt_has_all(t)
 
             qbt.wait_state(e.info_hash_v1, done, "download", 1800)
             end = time.perf_counter()

@@ -98,6 +98,17 @@ WebUI\\UseUPnP=false
 """
 
 
+SEEDING_STATES = ("uploading", "stalledUP", "forcedUP", "queuedUP")
+
+
+def qbt_has_all(t: dict[str, Any]) -> bool:
+    """qBittorrent's torrent ``t`` holds every piece: seeding, not only its progress at 100 %.
+    Its progress is libtorrent's byte count, which counts blocks before their piece is checked
+    and can reach 100 % early (arvidn/libtorrent#6982; our own fetch ended on it with pieces
+    missing)."""
+    return float(t["progress"]) >= 1.0 and t["state"] in SEEDING_STATES
+
+
 class QBittorrent:
     """A headless qbittorrent-nox driven through its Web API v2 (urllib, no login needed)."""
 

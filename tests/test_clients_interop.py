@@ -15,7 +15,15 @@ from pathlib import Path
 import libtorrent as lt
 import pytest
 
-from clients import Aria2, OpenTracker, QBittorrent, aria2_show_files, need, transmission_show
+from clients import (
+    Aria2,
+    OpenTracker,
+    QBittorrent,
+    aria2_show_files,
+    need,
+    qbt_has_all,
+    transmission_show,
+)
 from longplay.mirror.safety import read_torrent
 from longplay.mirror.session import run_session
 from longplay.mirror.verify import verify_mirror
@@ -86,7 +94,7 @@ def test_qbittorrent_downloads_hybrid_from_longplay(qbt: QBittorrent, tmp_path: 
             h = qbt.torrent(e.info_hash_v1)["hash"]
             qbt.wait_state(
                 e.info_hash_v1,
-                lambda t: t["progress"] >= 1.0,
+                qbt_has_all,
                 f"download {e.name}",
                 timeout=120,
                 nudge=lambda h=h: qbt.add_peers(h, [f"127.0.0.1:{seeder.port}"]),
@@ -117,9 +125,7 @@ def test_qbittorrent_finds_longplay_through_a_tracker(qbt: QBittorrent, tmp_path
         try:
             e = listing.torrents[0]
             qbt.add_torrent((src / "torrents" / e.file).read_bytes())
-            qbt.wait_state(
-                e.info_hash_v1, lambda t: t["progress"] >= 1.0, "download via tracker", timeout=60
-            )
+            qbt.wait_state(e.info_hash_v1, qbt_has_all, "download via tracker", timeout=60)
             assert b"complete" in tracker.scrape(e.info_hash_v1)
         finally:
             stop.set()
@@ -132,15 +138,7 @@ def test_longplay_fetches_from_qbittorrent(qbt: QBittorrent, tmp_path: Path) -> 
     listing = build_mirror(src, SPECS)
     for e in listing.torrents:  # qBittorrent seeds from its own copy of the data
         qbt.add_torrent((src / "torrents" / e.file).read_bytes(), src / "files")
-        qbt.wait_state(
-            e.info_hash_v1,
-            lambda t: (
-                t["progress"] >= 1.0
-                and t["state"] in ("uploading", "stalledUP", "forcedUP", "queuedUP")
-            ),
-            f"{e.name} to seed",
-            timeout=60,
-        )
+        qbt.wait_state(e.info_hash_v1, qbt_has_all, f"{e.name} to seed", timeout=60)
     dst = tmp_path / "mirror"
     shutil.copytree(src / "torrents", dst / "torrents")
     status = run_session(

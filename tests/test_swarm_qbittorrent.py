@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 import pytest
 
-from clients import QBittorrent
+from clients import QBittorrent, qbt_has_all
 from longplay.pack.listing import read_listing
 from packfixtures import clips, packed_archive
 from swarmfixtures import Served, audio_tracks, mirror_archive
@@ -23,15 +23,7 @@ def test_stream_not_held_songs_from_qbittorrent(tmp_path: Path) -> None:
     with QBittorrent(tmp_path / "qbt") as qbt:
         for e in read_listing(publisher.torrents_dir / "torrents.json").torrents:
             qbt.add_torrent((publisher.torrents_dir / e.file).read_bytes(), publisher.files_dir)
-            qbt.wait_state(
-                e.info_hash_v1,
-                lambda t: (
-                    t["progress"] >= 1.0
-                    and t["state"] in ("uploading", "stalledUP", "forcedUP", "queuedUP")
-                ),
-                f"{e.name} to seed",
-                timeout=60,
-            )
+            qbt.wait_state(e.info_hash_v1, qbt_has_all, f"{e.name} to seed", timeout=60)
         served = Served(mirror_archive(tmp_path / "mirror", publisher, qbt.port, timeout=5))
         try:
             t = tracks[0]

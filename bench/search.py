@@ -4,8 +4,9 @@ For each size: ingest a synthetic catalog (Zipf vocabulary, docs/sources.md), bu
 index (timed: tracks/s, bytes per track), build an FTS5 table (`unicode61 remove_diacritics 2`,
 prefix indexes 2 and 3, what Navidrome uses) over the same denormalized rows, then run one fixed
 query mix through all three: common words, rare words, typos (one edit per word of 4+ letters),
-prefixes, field queries, ISRC lookups and an empty query paged by key. Prints p50/p99 per class,
-the typo set's recall (the right track in the top 10), and the time of a shuffle draw.
+prefixes, single letters (a-z, 0-9: the first key typed), field queries, ISRC lookups and an
+empty query paged by key. Prints p50/p99 per class, the typo set's recall (the right track in
+the top 10), and the time of a shuffle draw.
 
     .venv/bin/python bench/search.py --sizes 1000000 --dir /tmp/lp-bench-search
     .venv/bin/python bench/search.py --quick                      # 100k tracks, for development
@@ -40,6 +41,9 @@ def _typo(word: str, rng: random.Random) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # one transposition
 
 
+LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789"
+
+
 def _mix(
     con, n: int, rng: random.Random, letters: int = 3
 ) -> dict[str, list[tuple[str, str, int]]]:
@@ -55,7 +59,7 @@ def _mix(
     ).fetchall()
     common = ["shiviris", "fetan", "gravu", "fleglin", "wailort", "slounor", "prom", "neipo"]
     out: dict[str, list[tuple[str, str, int]]] = {k: [] for k in ("common", "rare", "typo")}
-    out.update({k: [] for k in ("prefix", "field", "isrc", "empty")})
+    out.update({k: [] for k in ("prefix", "letter", "field", "isrc", "empty")})
     for i, (tid, title, isrc, artist) in enumerate(rows):
         words = title.lower().split()
         rare = max(words, key=len)
@@ -67,6 +71,8 @@ def _mix(
             cut = f"{words[0]} {words[1][:letters]}"
             out["prefix"].append((cut, cut + "*", 0))
         a = artist.split()[0].lower()
+        letter = LETTERS[i % len(LETTERS)]  # the first key typed in a search box
+        out["letter"].append((letter, letter + "*", 0))
         out["field"].append((f"artist:{a} title:{words[0]}", f"artists:{a} title:{words[0]}", 0))
         out["isrc"].append((f"isrc:{isrc}", isrc, tid))
         out["empty"].append(("", str(i * 20), 0))
@@ -459,7 +465,8 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--floors", type=int, default=50_000, help="documents for the feed floors")
     ap.add_argument(
-        "--profile", choices=["common", "rare", "typo", "prefix", "field", "isrc", "empty"]
+        "--profile",
+        choices=["common", "rare", "typo", "prefix", "letter", "field", "isrc", "empty"],
     )
     ap.add_argument("--dir", default="/tmp/lp-bench-search")
     ap.add_argument("--no-peers", action="store_true", help="Longplay only: no FTS5 or ILIKE")

@@ -20,7 +20,7 @@ from longplay.archive import Archive
 from longplay.catalog.sources import ingest_flat, ingest_synthetic
 from longplay.catalog.store import CatalogStore
 from longplay.errors import InputError
-from longplay.search import engine, layout, lexicon, shuffle
+from longplay.search import engine, fields, layout, lexicon, shuffle
 from longplay.search.build import build_index
 from longplay.search.holdings import StaticHoldings
 from longplay.search.lexicon import Lexicon
@@ -89,6 +89,34 @@ def test_folding_cjk_prefix_and_typos(archive: Archive) -> None:
     # Every typo'd word matches both tracks alike; the words in order in the title decide.
     swapped = engine.search(archive, "glorvaxni turmbelet quandisro")
     assert swapped.typo_pass and [h.artists for h in swapped.hits] == ["Nobody", "Famous"]
+
+
+def test_a_single_letter_lists_the_most_popular_words_it_starts(archive: Archive) -> None:
+    """The first key typed in a search box: every popular title or artist with a word starting
+    with it, most popular first (as its few most frequent completions it found none of these:
+    the synthetic catalog's b-words outnumber "bohemian" and "beyoncé")."""
+    page = engine.search(archive, "b", limit=5, kind="track")
+    assert [(h.title, h.popularity) for h in page.hits[:4]] == [
+        ("Bohemian Rhapsody", 95),
+        ("Halo", 80),  # Beyoncé
+        ("Jóga", 70),  # Björk: folded, "bjork" starts with b
+        ("Bohemian Rhapsody (Live)", 60),
+    ]
+    every = engine.search(archive, "B", limit=40)
+    assert len(every.hits) == 40
+    fold = fields.analyzer().analyze
+    for h in every.hits:
+        assert any(t.startswith("b") for t in fold(f"{h.title} {h.artists} {h.album}")), h
+    assert _titles(engine.search(archive, "q", limit=3, kind="track"))[:2] == [
+        "Trumbelet Glorvaxin Quandisor",
+        "Bohemian Rhapsody",  # Queen
+    ]
+    # After other words a letter still keeps to the typed order (the in-order pairs).
+    assert _titles(engine.search(archive, "bohemian r", limit=5)) == [
+        "Bohemian Rhapsody",
+        "Bohemian Rhapsody (Live)",
+        "Bohemian Rhapsody",
+    ]
 
 
 def test_lexicon_expands_typos_and_prefixes(archive: Archive) -> None:
@@ -168,7 +196,7 @@ def test_pairs_and_full_title_split_as_the_analyzer(title: str) -> None:
     import duckdb
 
     from longplay.search import fields
-    from longplay.search.build import full_title_sql, pair_sql
+    from longplay.search.texts import full_title_sql, pair_sql
 
     con = duckdb.connect()
     text, full = con.execute(
@@ -202,7 +230,7 @@ def test_starts_cut_from_the_analyzers_words(title: str) -> None:
     import tantivy
 
     from longplay.search import fields
-    from longplay.search.build import starts_sql
+    from longplay.search.texts import starts_sql
 
     con = duckdb.connect()
     (values,) = con.execute(
@@ -217,6 +245,42 @@ def test_starts_cut_from_the_analyzers_words(title: str) -> None:
         .analyze(title)
     )
     assert indexed == {w[:n] for w in words if len(w) >= 2 for n in fields.STARTS_LENGTHS}
+
+
+@pytest.mark.parametrize(
+    ("title", "artists"),
+    [
+        ("Björk's Ode — to STRAßE", "Ærø, Œuvre"),
+        ("þorn ßx", ""),
+        ("a b", "Élan Vital"),
+        ("光の港 x", "山下達郎"),
+        ("Hello,World!! 2001", "x" * 50),
+    ],
+)
+def test_initials_cut_from_the_analyzers_words(title: str, artists: str) -> None:
+    """The popular tier's ``initials``: DuckDB cuts the title's and artists' words from the
+    document's JSON, Tantivy keeps the first character; the query side takes the analyzer's
+    one-letter word: both must give the same letter, whatever the word folds to."""
+    import duckdb
+    import tantivy
+
+    from longplay.search import fields
+    from longplay.search.texts import initials_sql
+
+    doc = json.dumps({"title": title, "artists": artists})
+    con = duckdb.connect()
+    (values,) = con.execute(
+        f"SELECT {initials_sql('d')} FROM (SELECT ?::JSON AS d)", [doc]
+    ).fetchone()
+    indexed = {t for v in values for t in fields.initials_analyzer().analyze(v)}
+    words = (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+        .analyze(f"{title} {artists}")
+    )
+    assert indexed == {w[0] for w in words}
 
 
 def test_last_word_of_two_or_three_letters_matches_every_completion(archive: Archive) -> None:

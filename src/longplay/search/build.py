@@ -43,6 +43,14 @@ from longplay.catalog.store import CatalogStore
 from longplay.search import fields, layout, lexicon, tier
 from longplay.search.features import NoFeatures, TrackFeatures, bpm_value, key_code
 from longplay.search.holdings import Holdings, NoHoldings
+from longplay.search.texts import (
+    OTHER_ALBUM_ARTISTS,
+    full_title_sql,
+    pair_sql,
+    pairs_sql,
+    spaced_sql,
+    starts_sql,
+)
 
 HEAP_BYTES = 400_000_000  # the final merge's writer
 ROW_GROUP = 50_000
@@ -88,81 +96,6 @@ class IndexReport:
         return f"indexed {self.generation}: {parts} in {self.seconds:.1f} s ({n / max(self.seconds, 1e-9):,.0f} docs/s)"
 
 
-def _spaced(expr: str) -> str:
-    """CJK characters of ``expr`` set apart by spaces (NULL when it has none)."""
-    cls = f"[{fields.CJK_CLASS}]"
-    return (
-        f"CASE WHEN regexp_matches({expr}, '{cls}') "
-        f"THEN regexp_replace({expr}, '({cls})', ' \\1 ', 'g') END"
-    )
-
-
-# What separates words, as the analyzer's tokenizer splits them (runs of letters and digits)
-_WORD_SPLIT = "[^\\p{L}\\p{N}]+"
-
-
-def _words(expr: str) -> str:
-    """The words of ``expr`` as the analyzer keeps them (runs of letters and digits, under 40
-    bytes), as a list."""
-    return (
-        f"list_filter(regexp_split_to_array({expr}, '{_WORD_SPLIT}'), "
-        "lambda x: x <> '' AND strlen(x) < 40)"
-    )
-
-
-def full_title_sql(expr: str) -> str:
-    """The ``full_title`` term of ``expr``: its words joined (NULL without a word); Tantivy folds it
-    as it folds ``pairs``."""
-    return f"nullif(array_to_string({_words(expr)}, '{fields.PAIR_JOIN}'), '')"
-
-
-def pair_sql(expr: str) -> str:
-    """The ``pairs`` text of ``expr``: each two neighbouring words joined, space-separated
-    (NULL under two words). Words as the analyzer splits them (runs of letters and digits, under
-    40 bytes); Tantivy folds case and diacritics. Rust's alphanumerics and RE2's ``\\p{L}\\p{N}``
-    differ only in a few combining marks: a title split differently there misses the in-order
-    group and is still found by the words themselves (``search.passes``)."""
-    words = _words(expr)
-    pairs = f"list_transform(range(1, len(w)), lambda i: w[i] || '{fields.PAIR_JOIN}' || w[i + 1])"
-    return (
-        f"list_transform([{words}], "
-        f"lambda w: CASE WHEN len(w) >= 2 THEN array_to_string({pairs}, ' ') END)[1]"
-    )
-
-
-# Letters the analyzer's ASCII folding makes two of: expanded before a word is cut to its first
-# characters, so that its ``starts`` terms are the first characters of the folded word.
-_EXPANDS = (("æ", "ae"), ("œ", "oe"), ("ß", "ss"), ("þ", "th"), ("ĳ", "ij"))
-
-
-def starts_sql(*exprs: str) -> str:
-    """The ``starts`` values of the words of ``exprs``: each word's first four characters,
-    lower-cased with the letters folding makes two of expanded (Tantivy's analyzer for the
-    field cuts each to two, three and four and folds the rest). Words are split as ``pair_sql``
-    splits them; a one-letter word gives no term.
-
-    Cut here, once per word, rather than in Tantivy: the one-letter-to-two-letters expansion
-    must come first, and shorter values are less JSON to write and parse. Cutting to two as
-    well, and keeping each cut once, in SQL measured 4.8 CPU-s per 1M titles, this 1.6-2.0."""
-    folded = "lower(concat_ws(' ', " + ", ".join(exprs) + "))"
-    for a, b in _EXPANDS:
-        folded = f"replace({folded}, '{a}', '{b}')"
-    words = f"regexp_split_to_array({folded}, '{_WORD_SPLIT}')"
-    return f"list_transform({words}, lambda w: substring(w, 1, {max(fields.STARTS_LENGTHS)}))"
-
-
-def _pairs(title: str, artists: str) -> str:
-    """The ``pairs`` of a title and of its artists' names (NULL when neither has two words)."""
-    return f"nullif(concat_ws(' ', {pair_sql(title)}, {pair_sql(artists)}), '')"
-
-
-# A track's album artists when they are not its artists (most often they are: their words would
-# be cut again for the same ``starts`` terms)
-_OTHER_ALBUM_ARTISTS = (
-    "CASE WHEN album_artists <> artists THEN array_to_string(album_artists, ' ') END"
-)
-
-
 def _doc_sql(kind: str) -> str:
     """SELECT ord, json for one kind; JSON nulls dropped (Tantivy rejects them)."""
     if kind == "track":
@@ -170,9 +103,9 @@ def _doc_sql(kind: str) -> str:
         body = f"""{{kind: 0, id: track_id, ord: ord, title: title,
             artists: array_to_string(artists, ', '), album: album,
             album_artists: array_to_string(album_artists, ', '),
-            genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, isrc: isrcs, upc: upc,
-            pairs: {_pairs("title", "array_to_string(artists, ' ')")}, full_title: {full_title_sql("title")},
-            starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", _OTHER_ALBUM_ARTISTS, "array_to_string(genres, ' ')")},
+            genres: array_to_string(genres, ', '), cjk: {spaced_sql(text)}, isrc: isrcs, upc: upc,
+            pairs: {pairs_sql("title", "array_to_string(artists, ' ')")}, full_title: {full_title_sql("title")},
+            starts: {starts_sql("title", "array_to_string(artists, ' ')", "album", OTHER_ALBUM_ARTISTS, "array_to_string(genres, ' ')")},
             mbid: mbid, popularity: popularity, year: year,
             duration: duration_ms, held: held, bpm: nullif(_bpm, 0), key: nullif(_key, 0)}}"""
         src = f"SELECT r.*, f.bpm AS _bpm, f.key AS _key FROM ({views.TRACK_ROWS}) r {_RHYTHM}"
@@ -182,15 +115,15 @@ def _doc_sql(kind: str) -> str:
         body = f"""{{kind: 1, id: album_id, ord: ord, title: title,
             artists: array_to_string(album_artists, ', '),
             album_artists: array_to_string(album_artists, ', '),
-            genres: array_to_string(genres, ', '), cjk: {_spaced(text)}, upc: upc, mbid: mbid,
-            pairs: {_pairs("title", "array_to_string(album_artists, ' ')")}, full_title: {full_title_sql("title")},
+            genres: array_to_string(genres, ', '), cjk: {spaced_sql(text)}, upc: upc, mbid: mbid,
+            pairs: {pairs_sql("title", "array_to_string(album_artists, ' ')")}, full_title: {full_title_sql("title")},
             starts: {starts_sql("title", "array_to_string(album_artists, ' ')", "array_to_string(genres, ' ')")},
             popularity: popularity, year: year, duration: duration_ms, held: held}}"""
         src, key, table = views.ALBUM_ROWS, "album_id", "albums"
         held = "album_id IN (SELECT album_id FROM tracks WHERE track_id IN (SELECT id FROM _held))"
     else:
         body = f"""{{kind: 2, id: artist_id, ord: ord, title: name, artists: name,
-            cjk: {_spaced("name")}, pairs: {pair_sql("name")}, full_title: {full_title_sql("name")}, starts: {starts_sql("name")}, mbid: mbid,
+            cjk: {spaced_sql("name")}, pairs: {pair_sql("name")}, full_title: {full_title_sql("name")}, starts: {starts_sql("name")}, mbid: mbid,
             popularity: popularity, held: held}}"""
         src, key, table = views.ARTIST_ROWS, "artist_id", "artists"
         held = "artist_id IN (SELECT artist_id FROM track_artists WHERE track_id IN (SELECT id FROM _held))"

@@ -77,9 +77,10 @@ class SearchIndex:
         self.index = fields.open_index(str(path / "index"))
         self.schema = self.index.schema
         self.searcher = self.index.searcher()
-        self.builder = Builder(self.schema, self.searcher, Lexicon.open(path))
-        self.counts = layout.read_counts(path)
         self.tier = Tier.open(path)  # None for an index built before the tier
+        tier_schema = self.tier.schema if self.tier is not None else None
+        self.builder = Builder(self.schema, self.searcher, Lexicon.open(path), tier_schema)
+        self.counts = layout.read_counts(path)
         # Indexes built before tempo and key were fields have neither (rebuild to get them).
         self.numbers = tuple(n for n in _NUMBERS if fields.has_field(self.schema, n))
 

@@ -7,7 +7,9 @@ it is expanded to the ``PREFIX_TERMS`` most frequent completions in the index's 
 (``search.lexicon``; the terms of title, artists and album), searched in those three fields (an
 unbounded prefix over all five fields measured 33 ms for "slo" at 1M tracks, the bounded one
 about 4; when those match nothing, the engine completes the word from the few documents the
-other words match, ``passes.completed``). Typo tolerance
+other words match, ``passes.completed``). One letter typed alone is every word it starts in
+the popular tier's titles and artists (``Builder._initial``), elsewhere its completions; after
+other words, only the in-order group's pairs complete it. Typo tolerance
 runs only when the exact pass finds nothing: first one edit (Damerau: a transposition is one) in
 words of 4+ letters, as the exact terms the lexicon holds one edit away, then, still nothing,
 two edits in words of 8+ through Tantivy's automaton; both in title, artists and album only.
@@ -52,6 +54,7 @@ class Builder:
         schema: tantivy.Schema,
         searcher: tantivy.Searcher | None = None,
         lexicon: Lexicon | None = None,
+        tier: tantivy.Schema | None = None,
     ):
         self.schema = schema
         self.searcher = searcher  # for prefix expansion; without it, prefixes are not expanded
@@ -60,6 +63,10 @@ class Builder:
         self.pairs = fields.has_field(schema, fields.PAIRS)  # (indexes built before it: not)
         self.starts = fields.has_field(schema, fields.STARTS)  # (likewise)
         self.full_titles = fields.has_field(schema, fields.FULL_TITLE)  # (likewise)
+        # The popular tier's schema when it has ``initials`` (``_initial``), else None
+        self.initials = (
+            tier if tier is not None and fields.has_field(tier, fields.INITIALS) else None
+        )
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019  (one Builder per open index, kept open)
     def _completions(self, term: str) -> tuple[str, ...]:
@@ -93,10 +100,19 @@ class Builder:
         return any_term(self.schema, name, list(terms)) if terms else None
 
     def _word(
-        self, word: str, names: tuple[str, ...], prefix: bool, edits: int, within: str = ""
+        self,
+        word: str,
+        names: tuple[str, ...],
+        prefix: bool,
+        edits: int,
+        within: str = "",
+        alone: bool = False,
     ) -> Query | None:
         """``word`` in any of ``names`` (and near spellings on a typo pass; the last word also as
-        a prefix); ``within``: the ``starts`` term each field's match must also hold (``_host``)."""
+        a prefix); ``within``: the ``starts`` term each field's match must also hold (``_host``).
+        ``alone``: the only free word, so that a single letter is completed too (after other
+        words it is left to the in-order group's pairs, which keep the typed order): in the
+        popular tier as every word it starts (``_initial``), elsewhere as its completions."""
         if fields.has_cjk(word):
             terms = fields.cjk_terms(word)
             return all_of([Query.term_query(self.schema, "cjk", t) for t in terms])
@@ -109,6 +125,9 @@ class Builder:
             if last and not edits and self.started(t, names):
                 clauses.append(self._started(t, names))
                 continue
+            if last and alone and len(t) == 1 and names == STRONG_FIELDS and self.initials:
+                clauses.append(self._initial(t, names))
+                continue
             alts = []
             for name in names:
                 boost = fields.BOOSTS.get(name, 1.0)
@@ -119,7 +138,8 @@ class Builder:
                     )
                 alts.append(alt)
                 near = len(names) == 1 or name in NEAR_FIELDS
-                if last and len(t) >= 2 and near and (q := self._prefix(name, t)) is not None:
+                grown = len(t) >= 2 or alone
+                if last and grown and near and (q := self._prefix(name, t)) is not None:
                     alts.append(Query.boost_query(q, boost * 0.5))
                 d = _distance(t, edits)
                 if d and near:
@@ -146,6 +166,16 @@ class Builder:
                 *((Occur.Should, q) for q in self._whole(term, names)),
             ]
         )
+
+    def _initial(self, letter: str, names: tuple[str, ...]) -> Query:
+        """Every tier document with a title or artist word starting with ``letter``, all scored
+        alike: the first key typed, asked of the popular tier's strong matches as its one
+        ``initials`` term (``search.fields``), whose postings come most popular first; a word
+        that is the letter scores no more (popularity alone orders them). Built with the tier's
+        schema: the whole index has no such field, and ``names`` are the ones it was cut from."""
+        assert self.initials is not None and names == STRONG_FIELDS
+        term = Query.term_query(self.initials, fields.INITIALS, letter)
+        return Query.const_score_query(term, 1.0)
 
     def _starts(self, term: str, score: float) -> Query:
         return Query.const_score_query(Query.term_query(self.schema, fields.STARTS, term), score)
@@ -273,7 +303,8 @@ class Builder:
                 optional.extend(self._whole(host[1], names))
                 continue
             within = host[1] if host is not None and i == host[0] else ""
-            q = self._word(w, names, prefix and i == len(p.words) - 1, edits, within)
+            last = prefix and i == len(p.words) - 1
+            q = self._word(w, names, last, edits, within, alone=len(p.words) == 1)
             if q is not None:
                 (scoring if words_score and not fields.has_cjk(w) else must).append(q)
         for phrase in p.phrases:

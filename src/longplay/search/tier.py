@@ -31,6 +31,7 @@ import duckdb
 import tantivy
 
 from longplay.search import fields
+from longplay.search.texts import initials_sql
 
 FRACTION = 0.05  # of each kind's documents, at most, rounded down to a popularity threshold
 DIR = "tier"  # beside index/ in the generation's directory (removed with it by prune)
@@ -44,6 +45,7 @@ class Tier:
     """An opened tier: its searcher and each kind's popularity threshold."""
 
     path: Path
+    schema: tantivy.Schema
     searcher: tantivy.Searcher
     thresholds: dict[str, int]
     documents: dict[str, int]
@@ -55,8 +57,10 @@ class Tier:
         if not meta.is_file():
             return None
         m = json.loads(meta.read_text(encoding="utf-8"))
-        searcher = fields.open_index(str(index_dir / DIR)).searcher()
-        return Tier(index_dir / DIR, searcher, m["thresholds"], m["documents"])
+        index = fields.open_index(str(index_dir / DIR))
+        return Tier(
+            index_dir / DIR, index.schema, index.searcher(), m["thresholds"], m["documents"]
+        )
 
     def holds(self, kind: int, popularity: int) -> bool:
         """Whether the document of this kind (code) and popularity is in the tier."""
@@ -97,10 +101,12 @@ def write(partial: Path) -> dict[str, int]:
         f"WHERE popularity >= {limits[kind]}"
         for i, kind in enumerate(fields.KINDS)
     )
-    index = fields.create_index(str(tmp), starts=False)  # (strong matches never ask it)
+    # (strong matches never ask ``starts``; a letter typed alone asks ``initials``)
+    index = fields.create_index(str(tmp), starts=False)
     writer = index.writer(heap_size=HEAP_BYTES, num_threads=1)  # one thread: insertion order
     counts = dict.fromkeys(fields.KINDS, 0)
-    res = con.execute(f"SELECT kind, json FROM ({parts}) ORDER BY popularity DESC, kind, ord")
+    doc = f"json_merge_patch(json, json_object('{fields.INITIALS}', {initials_sql('json')}))"
+    res = con.execute(f"SELECT kind, {doc} FROM ({parts}) ORDER BY popularity DESC, kind, ord")
     while batch := res.fetchmany(BATCH):
         for kind, doc in batch:
             writer.add_json(doc)

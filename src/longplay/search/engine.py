@@ -128,7 +128,7 @@ class SearchIndex:
             return self._filters(code if with_kind else None, held_only)
 
         for edits in range(typos + 1):
-            groups = passes.groups(self.builder, parsed, edits, self.searcher, self.tier)
+            groups = passes.groups(self.builder, parsed, edits, self.searcher, self.tier, code)
             ranked, exact, others = passes.run(groups, filters, code, want, self.tier)
             if edits == 0 and exact and not others:  # nothing, or only the in-order group
                 ranked = passes.completed(

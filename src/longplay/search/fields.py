@@ -29,9 +29,11 @@ the words in title and artist, or in a longer title, before the one titled so (p
 and three of the bench's ten typo misses were such a track.
 
 ``initials``, in the popular tier only, holds the first character of every word of the title and
-the artists (``texts.initials_sql``): one letter typed alone is one term there, whose postings
-come in the tier's document order, which is popularity order (``search.tier``), so its first
-matches are the most popular documents with a word starting with it. At 10M tracks the same
+the artists, after the document's kind code ("0b": a track with a b-word; ``texts.initials_sql``):
+one letter typed alone is one term there for a kind, whose postings come in the tier's document
+order, which is popularity order (``search.tier``), so its first matches are the most popular
+documents with a word starting with it; every document holds as many of these tokens, so the
+term scores alike in all and Tantivy stops reading them once it has the first ``k``. At 10M tracks the same
 matches as a regex over the tier's title and artists terms cost 7 ms p50 and 30 ms p99 (the
 automaton and a bitset of every match); as the letter's eight most frequent completions, 2 ms,
 but only documents holding those words ("b" missed a "Bohemian Rhapsody" of popularity 95).
@@ -52,8 +54,10 @@ FULL_TITLE = "full_title"  # the title's words as one term, "a_b_c" (module docs
 STARTS = "starts"  # each word's first two, three and four characters (module docstring)
 STARTS_LENGTHS = (2, 3, 4)  # a last word this long is completed by one ``starts`` term
 STARTS_ANALYZER = "lp_starts"
-INITIALS = "initials"  # the popular tier's: each title and artist word's first character
+INITIALS = "initials"  # the tier's: kind code and first character of each title/artist word
 INITIALS_ANALYZER = "lp_initials"
+INITIALS_VALUES = 32  # tokens every tier document holds in ``initials`` (texts.initials_sql)
+INITIALS_FILLER = "__"  # the token that pads them: never a query's (the analyzer drops "_")
 KINDS = ("track", "album", "artist")
 TEXT_FIELDS = ("title", "artists", "album", "album_artists", "genres")
 EXACT_FIELDS = ("isrc", "upc", "mbid")
@@ -143,10 +147,10 @@ def starts_analyzer() -> tantivy.TextAnalyzer:
 
 
 def initials_analyzer() -> tantivy.TextAnalyzer:
-    """Each ``initials`` value (a word's first characters, ``texts.initials_sql``) as its first
-    character, folded as ``analyzer`` folds words."""
+    """Each ``initials`` value (a kind code and a word's first character, ``texts.initials_sql``)
+    as one term, its character folded as ``analyzer`` folds words."""
     return (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(1, 1, prefix_only=True))
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.ngram(2, 2, prefix_only=True))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
         .build()

@@ -123,15 +123,20 @@ class Listed:
 
 
 def groups(
-    builder: Builder, parsed: Parsed, edits: int, main: tantivy.Searcher, tier: Tier | None
+    builder: Builder,
+    parsed: Parsed,
+    edits: int,
+    main: tantivy.Searcher,
+    tier: Tier | None,
+    kind: int | None = None,
 ) -> list[Group]:
-    """The groups of one pass, in order (see the module docstring)."""
+    """The groups of one pass, in order (see the module docstring); ``kind``: the kind asked."""
     if tier is not None and parsed.key_lookup:
         tier = None  # a handful of documents: the whole index at once
 
     def query(strong: bool, in_order: bool) -> Make:
         return lambda f: builder.build(
-            parsed, edits=edits, filters=f, strong=strong, in_order=in_order
+            parsed, edits=edits, filters=f, strong=strong, in_order=in_order, kind=kind
         )
 
     def titled(f: list[Query]) -> Query:

@@ -87,7 +87,18 @@ OTHER_ALBUM_ARTISTS = (
 )
 
 
-def initials_sql(doc: str) -> str:
-    """The ``initials`` values of the JSON document ``doc``: the words of its title and artists
-    cut as ``starts_sql`` cuts them (the tier's analyzer keeps each one's first character)."""
-    return starts_sql(f"({doc}->>'title')", f"({doc}->>'artists')")
+def initials_sql(doc: str, kind: str) -> str:
+    """The ``initials`` values of the JSON document ``doc`` of kind code ``kind``: that code
+    and the first character of a word of its title and artists ("0b": a track with a word
+    starting with b; lower-cased and expanded as ``starts_sql`` does, Tantivy folds it), each
+    once, then ``fields.INITIALS_FILLER`` up to ``fields.INITIALS_VALUES`` values in all.
+
+    Every document then holds as many tokens in the field, so a term scores alike in all of
+    them and Tantivy can stop reading its postings once it has the first ``k`` (``Builder.
+    _initial``). A document with more distinct first characters keeps the first in sort order."""
+    n = fields.INITIALS_VALUES
+    cut = starts_sql(f"({doc}->>'title')", f"({doc}->>'artists')")
+    first = f"list_transform({cut}, lambda w: CASE WHEN w <> '' THEN {kind}::VARCHAR || substring(w, 1, 1) ELSE '' END)"
+    firsts = f"list_sort(list_distinct(list_filter({first}, lambda c: c <> '')))"
+    pad = f"list_transform(range({n} - len(x)), lambda i: '{fields.INITIALS_FILLER}')"
+    return f"list_transform([list_slice({firsts}, 1, {n})], lambda x: list_concat(x, {pad}))[1]"

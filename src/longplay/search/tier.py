@@ -105,7 +105,9 @@ def write(partial: Path) -> dict[str, int]:
     index = fields.create_index(str(tmp), starts=False)
     writer = index.writer(heap_size=HEAP_BYTES, num_threads=1)  # one thread: insertion order
     counts = dict.fromkeys(fields.KINDS, 0)
-    doc = f"json_merge_patch(json, json_object('{fields.INITIALS}', {initials_sql('json')}))"
+    doc = (
+        f"json_merge_patch(json, json_object('{fields.INITIALS}', {initials_sql('json', 'kind')}))"
+    )
     res = con.execute(f"SELECT kind, {doc} FROM ({parts}) ORDER BY popularity DESC, kind, ord")
     while batch := res.fetchmany(BATCH):
         for kind, doc in batch:

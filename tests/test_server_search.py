@@ -78,6 +78,10 @@ def test_search3_uses_the_index_once_it_is_built(served: Live) -> None:
     assert titles(served, "bohemian rhaps") == ["Bohemian Rhapsody"]  # the last word a prefix
     assert "Bohemian Rhapsody" in titles(served, "quen bohemain")  # typos
     assert titles(served, "港")[:1] == ["光の港"]  # CJK by character
+    # The first key typed: every song with a title or artist word starting with it.
+    found = titles(served, "b")
+    assert sorted(found) == ["Bohemian Rhapsody", "Hunter", "Jóga", "Rhapsody in Blue"], found
+    assert found[0] == "Bohemian Rhapsody"
 
 
 def test_text_the_query_language_refuses_falls_back_instead_of_failing(served: Live) -> None:

@@ -18,7 +18,8 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from longplay.errors import InputError
-from longplay.server.streaming import Busy, TranscodeService, file_response
+from longplay.server.files import file_response
+from longplay.server.streaming import Busy, TranscodeService
 from netutil import free_port, wait_for
 
 

@@ -162,7 +162,7 @@ def test_streams_on_cached_credentials_still_check_them(served: tuple[Live, Any]
 def test_cached_pages_are_read_without_a_thread(tmp_path: Path) -> None:
     import os
 
-    from longplay.server.streaming import read_cached
+    from longplay.server.files import read_cached
 
     path = tmp_path / "f.bin"
     path.write_bytes(bytes(range(256)) * 10)

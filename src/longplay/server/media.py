@@ -2,7 +2,8 @@
 
 Files are found only through the held file the server built (paths from the library and the
 manifests, checked to lie inside their folders), never from a client's parameter. Streaming,
-transcoding and cover extraction live in ``server/streaming.py`` and ``audio/`` (imported when a
+transcoding and cover extraction live in ``server/files.py``, ``server/streaming.py`` and
+``audio/`` (imported when a
 request needs them). ``stream`` is not a play: only ``scrobble`` counts one.
 """
 
@@ -78,7 +79,7 @@ async def _song_of(call: Call) -> Track:
 
 async def _stream(call: Call, *, raw_only: bool) -> Response:
     track = await _song_of(call)
-    from longplay.server.streaming import file_response  # after the lookup: ids fail first
+    from longplay.server.files import file_response  # after the lookup: ids fail first
 
     fmt = None if raw_only else call.get("format")
     max_bitrate = 0 if raw_only else (call.int("maxBitRate", 0) or 0)

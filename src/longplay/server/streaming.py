@@ -1,8 +1,4 @@
-"""HTTP responses for audio: files with Range and ETag, and live transcodes that fill a cache.
-
-`file_response` serves a file on disk (``download``, ``stream`` of an original, a cached
-transcode): one byte range per request, conditional requests by ETag, read in chunks from an
-open descriptor, so a file replaced or evicted meanwhile is still served whole.
+"""Live transcodes over HTTP that fill a cache (files on disk: ``server.files``).
 
 `TranscodeService` runs each transcode (`audio.live`) in a thread of its own, which writes the
 encoded bytes into a part file of the transcode cache as fast as it can; the response tails
@@ -21,12 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import os
-import re
 import threading
 import time
-import weakref
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -38,32 +31,13 @@ from starlette.types import Receive, Scope, Send
 
 from longplay.audio import live
 from longplay.errors import InputError, LongplayError
+from longplay.server.files import CHUNK, Fd, file_response
 from longplay.server.transcode_cache import TranscodeCache, cache_key, ident_key
-
-CHUNK = 64 * 1024  # bytes read from disk per send
-# preadv2's RWF_NOWAIT (Linux): a read that would wait for the disk fails at once instead.
-NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
-
-
-def read_cached(fd: int, n: int, pos: int) -> bytes | None:
-    """Up to ``n`` bytes at ``pos`` if the page cache holds them, read without blocking (on the
-    event loop: a thread hop per chunk was most of a raw stream's time to first byte on a
-    loaded machine); None when they must come from the disk (read them in a thread)."""
-    if NOWAIT is None:
-        return None
-    buf = bytearray(n)
-    try:
-        got = os.preadv(fd, [buf], pos, NOWAIT)
-    except OSError:  # EAGAIN: not cached; EOPNOTSUPP: a file system without it
-        return None
-    return bytes(memoryview(buf)[:got])
-
 
 TAIL_CHUNK = 256 * 1024  # at most this much of a growing transcode per send
 # The encoder thread checks for a cancel between chunks: 16 KiB is ~0.7 s of 192k MP3, encoded
 # in ~30 ms, so a client that went away stops its encoder that soon (64 KiB took ~4x longer).
 ENCODE_CHUNK = 16 * 1024
-_RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 THREAD_PREFIX = "longplay-transcode"
 
 
@@ -77,163 +51,6 @@ class OpenedSource(Protocol):
 
 class Busy(LongplayError):
     """Too many transcodes run on the server, or for this user; try again shortly."""
-
-
-class _Unsatisfiable(Exception):
-    pass
-
-
-def _etag(st: os.stat_result) -> str:
-    # Size, mtime and inode: a file replaced in place (new inode) or rewritten changes it.
-    return f'"{st.st_size:x}-{st.st_mtime_ns:x}-{st.st_ino:x}"'
-
-
-def _none_match(header: str, etag: str) -> bool:
-    """If-None-Match uses the weak comparison: W/"x" matches "x"."""
-    if header.strip() == "*":
-        return True
-    return etag in (tag.strip().removeprefix("W/") for tag in header.split(","))
-
-
-def _if_range_holds(header: str | None, etag: str, mtime: float) -> bool:
-    """Whether a Range may be honoured: If-Range absent, or naming this very version."""
-    if header is None:
-        return True
-    header = header.strip()
-    if header.startswith(('"', "W/")):
-        return header == etag  # strong comparison: a weak tag never matches
-    try:
-        date = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return False
-    return date.timestamp() == int(mtime)  # Last-Modified has whole seconds
-
-
-def parse_range(header: str, size: int) -> tuple[int, int] | None:
-    """The (first, last) byte, inclusive, of a one-range ``bytes=`` header for a ``size``-byte
-    body; None when the header is to be ignored and the whole body sent.
-
-    Another unit is ignored, as RFC 9110 asks; so are several ranges (a client asking for more
-    than one gets the whole file once, which the RFC allows and every player accepts). A
-    malformed or unsatisfiable range raises `_Unsatisfiable` (416).
-    """
-    unit, _, spec = header.partition("=")
-    if unit.strip().lower() != "bytes":
-        return None
-    if "," in spec:
-        return None
-    m = _RANGE.match(spec)
-    if m is None or m.group(1) == m.group(2) == "":
-        raise _Unsatisfiable
-    first, last = m.group(1), m.group(2)
-    if first == "":  # suffix: the last N bytes
-        n = int(last)
-        if n == 0 or size == 0:
-            raise _Unsatisfiable
-        return max(size - n, 0), size - 1
-    start = int(first)
-    end = int(last) if last else size - 1
-    if start >= size or end < start:
-        raise _Unsatisfiable
-    return start, min(end, size - 1)
-
-
-def ranged(wanted: str | None, size: int, headers: dict[str, str]) -> tuple[int, int, int] | None:
-    """(start, length, status) of the answer to a ``Range`` header (None: the whole file) for a
-    ``size``-byte file, with Content-Range set in ``headers``; None when it is unsatisfiable,
-    and ``headers`` then carry what a 416 must say."""
-    if wanted:
-        try:
-            span = parse_range(wanted, size)
-        except _Unsatisfiable:
-            headers["Content-Range"] = f"bytes */{size}"
-            return None
-        if span is not None:
-            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
-            return span[0], span[1] - span[0] + 1, 206
-    return 0, size, 200
-
-
-class _Fd:
-    """An open descriptor closed exactly once: by the response, or when it is dropped unsent."""
-
-    def __init__(self, fd: int) -> None:
-        self.fd: int | None = fd
-
-    def close(self) -> None:
-        fd, self.fd = self.fd, None
-        if fd is not None:
-            os.close(fd)
-
-
-class _FileStream(StreamingResponse):
-    """``length`` bytes of an open file from ``start``; HEAD sends the headers alone."""
-
-    def __init__(self, fd: int, start: int, length: int, status: int, headers: dict[str, str]):
-        self._fd = _Fd(fd)
-        weakref.finalize(self, self._fd.close)
-        headers["Content-Length"] = str(length)
-        super().__init__(self._chunks(start, length), status, headers)
-
-    async def _chunks(self, pos: int, remaining: int) -> AsyncIterator[bytes]:
-        while remaining > 0 and self._fd.fd is not None:
-            n = min(CHUNK, remaining)
-            data = read_cached(self._fd.fd, n, pos)
-            if data is None:
-                data = await anyio.to_thread.run_sync(os.pread, self._fd.fd, n, pos)
-            if not data:
-                return  # cut short since the stat: the server reports the short body
-            pos += len(data)
-            remaining -= len(data)
-            yield data
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            if scope.get("method") == "HEAD":
-                await send({"type": "http.response.start", "status": self.status_code,
-                            "headers": self.raw_headers})  # fmt: skip
-                await send({"type": "http.response.body", "body": b""})
-            else:
-                await super().__call__(scope, receive, send)
-        finally:
-            self._fd.close()
-
-
-def file_response(request: Request, path: Path, media_type: str) -> Response:
-    """``path`` as a response to ``request``: 200, 206 for a Range, 304, 416; HEAD too.
-
-    A file that cannot be opened is an `InputError` naming it.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-    try:
-        st = os.fstat(fd)
-        etag = _etag(st)
-        headers = {
-            "Accept-Ranges": "bytes",
-            "ETag": etag,
-            "Last-Modified": email.utils.formatdate(st.st_mtime, usegmt=True),
-            "Content-Type": media_type,
-        }
-        none_match = request.headers.get("if-none-match")
-        if none_match is not None and _none_match(none_match, etag):
-            del headers["Content-Type"]
-            return Response(status_code=304, headers=headers)
-        wanted = request.headers.get("range")
-        if not _if_range_holds(request.headers.get("if-range"), etag, st.st_mtime):
-            wanted = None
-        answer = ranged(wanted, st.st_size, headers)
-        if answer is None:
-            return Response(status_code=416, headers=headers)
-        start, length, status = answer
-        response = _FileStream(fd, start, length, status, headers)
-        fd = -1  # the response owns it now
-        return response
-    finally:
-        if fd >= 0:
-            os.close(fd)
 
 
 class _Job:
@@ -453,7 +270,7 @@ class TranscodeService:
 
     async def _tail(self, job: _Job, rfd: int, length: int | None) -> AsyncIterator[bytes]:
         """The part file as it grows; then zero padding up to ``length``, if one was sent."""
-        fd = _Fd(rfd)
+        fd = Fd(rfd)
         pos = 0
         sent = 0
         try:

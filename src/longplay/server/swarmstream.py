@@ -29,7 +29,7 @@ from starlette.responses import Response, StreamingResponse
 from longplay.mirror.swarm import Place, Swarm, SwarmUnavailable
 from longplay.server.convert import content_type
 from longplay.server.errors import GENERIC, SubsonicError
-from longplay.server.streaming import ranged
+from longplay.server.files import ranged
 
 log = logging.getLogger("longplay.server")
 CHUNK = 256 * 1024

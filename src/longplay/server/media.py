@@ -3,8 +3,8 @@
 Files are found only through the held file the server built (paths from the library and the
 manifests, checked to lie inside their folders), never from a client's parameter. Streaming,
 transcoding and cover extraction live in ``server/files.py``, ``server/streaming.py`` and
-``audio/`` (imported when a
-request needs them). ``stream`` is not a play: only ``scrobble`` counts one.
+``audio/`` (imported when a request needs them). ``stream`` is not a play: only ``scrobble``
+counts one.
 """
 
 from __future__ import annotations

@@ -35,6 +35,17 @@ def _gen_number(name: str) -> int:
     return int(name.split("-", 1)[1].split(".", 1)[0])
 
 
+def _same_job(path: Path, job_text: str, base_name: str) -> bool:
+    """Whether the generation folder ``path`` was begun by this job on the base ``base_name``."""
+    job_file, base = path / "job.json", path / "base"
+    return (
+        job_file.exists()
+        and base.exists()
+        and job_file.read_text(encoding="utf-8") == job_text
+        and base.read_text().strip() == base_name
+    )
+
+
 def _gen_name(number: int) -> str:
     return f"gen-{number:06d}"
 
@@ -131,16 +142,18 @@ class CatalogStore:
 
     def _open_partial(self, job: dict[str, Any]) -> GenerationBuilder:
         job_text = json.dumps(job, sort_keys=True, default=str)
-        current = self.current_number()
-        number = max([current, *map(_gen_number, self.generations())]) + 1
-        for name in self.generations():
-            if _gen_number(name) > current and self._same_job(self.dir / name, job_text):
+        base_name = self.current_name() or ""
+        current = _gen_number(base_name) if base_name else 0
+        finished = self.generations()
+        number = max([current, *map(_gen_number, finished)]) + 1
+        for name in finished:
+            if _gen_number(name) > current and _same_job(self.dir / name, job_text, base_name):
                 # This job's generation, renamed into place by a publish cut short before
                 # CURRENT named it: sealed, so resuming it only finishes the publish. (Built
                 # again instead, it came out one generation later, its work done twice.)
                 return GenerationBuilder(self, self.dir / name, _gen_number(name), resumed=True)
         for p in sorted(self.dir.glob(f"gen-*{PARTIAL}")):
-            if self._same_job(p, job_text):
+            if _same_job(p, job_text, base_name):
                 return GenerationBuilder(self, p, _gen_number(p.name), resumed=True)
             shutil.rmtree(p)  # a different job's leftovers: start over
         partial = self.dir / f"{_gen_name(number)}{PARTIAL}"
@@ -148,19 +161,9 @@ class CatalogStore:
         base = self.current_path()
         if base is not None:
             shutil.copyfile(base, partial / DB_NAME)
-        (partial / "base").write_text(self.current_name() or "")
+        (partial / "base").write_text(base_name)
         (partial / "job.json").write_text(job_text, encoding="utf-8")
         return GenerationBuilder(self, partial, number, resumed=False)
-
-    def _same_job(self, path: Path, job_text: str) -> bool:
-        """Whether the generation folder ``path`` was begun by this job on the current base."""
-        job_file, base = path / "job.json", path / "base"
-        return (
-            job_file.exists()
-            and base.exists()
-            and job_file.read_text(encoding="utf-8") == job_text
-            and base.read_text().strip() == (self.current_name() or "")
-        )
 
     def _publish(self, partial: Path, number: int) -> str:
         final = self.dir / _gen_name(number)

@@ -56,7 +56,7 @@ class Builder(Ordered):
         self.starts = fields.has_field(schema, fields.STARTS)  # (likewise)
         self.full_titles = fields.has_field(schema, fields.FULL_TITLE)  # (likewise)
         # The popular tier's schema when it has ``initials`` (``_initial``), else None
-        self.initials = (
+        self.initials_schema = (
             tier if tier is not None and fields.has_field(tier, fields.INITIALS) else None
         )
 
@@ -119,8 +119,9 @@ class Builder(Ordered):
             if last and not edits and self.started(t, names):
                 clauses.append(self._started(t, names))
                 continue
-            if last and alone and len(t) == 1 and names == STRONG_FIELDS and self.initials:
-                clauses.append(self._initial(t, names, kind))
+            initial = names == STRONG_FIELDS and self.initials_schema is not None
+            if last and alone and len(t) == 1 and initial:
+                clauses.append(self._initial(t, kind))
                 continue
             alts = []
             for name in names:
@@ -161,26 +162,29 @@ class Builder(Ordered):
             ]
         )
 
-    def _initial(self, letter: str, names: tuple[str, ...], kind: int | None) -> Query:
+    def _initial(self, letter: str, kind: int | None) -> Query:
         """Every tier document with a title or artist word starting with ``letter``, all scored
         alike: the first key typed, asked of the popular tier's strong matches as its one
         ``initials`` term (``search.fields``), whose postings come most popular first; a word
         that is the letter scores no more (popularity alone orders them). Built with the tier's
-        schema: the whole index has no such field, and ``names`` are the ones it was cut from.
+        schema: the whole index has no such field (it is cut from ``STRONG_FIELDS``).
 
-        For one ``kind``, a bare term of that kind ("0s"), not const-scored: every tier
+        For one ``kind``, a bare term of that kind ("0s"): the first search of ``ranking.top``
+        then holds only that kind and is the only one (one term for every kind, with the kind
+        a filter, took a second search that read every posting of the intersection: "s"
+        7.9-8.7 ms at 10M tracks, growing with the tier; now 1.9). Not const-scored: every tier
         document holds as many ``initials`` tokens, so the term scores alike in all, and
-        Tantivy's top-k skips every block of postings once it holds ``k`` (a block's best score
-        cannot beat them). Const-scored and of every kind, with the kind a filter, it read them
-        all: "s" 7.9-8.7 ms at 10M tracks (~150k tier postings), growing with the tier. For
-        every kind, the three kinds' terms, const-scored (their scores differ by kind)."""
-        assert self.initials is not None and names == STRONG_FIELDS
+        Tantivy's top-k may skip blocks that cannot beat the first ``k`` (the tracks' "s" term
+        alone 1.22 ms against 1.85 const-scored). For every kind, the three kinds' terms,
+        const-scored (their scores differ by kind)."""
+        assert self.initials_schema is not None
+        schema = self.initials_schema
         terms = [
             f"{k}{letter}" for k in ((kind,) if kind is not None else range(len(fields.KINDS)))
         ]
         if len(terms) == 1:
-            return Query.term_query(self.initials, fields.INITIALS, terms[0])
-        each = [(Occur.Should, Query.term_query(self.initials, fields.INITIALS, t)) for t in terms]
+            return Query.term_query(schema, fields.INITIALS, terms[0])
+        each = [(Occur.Should, Query.term_query(schema, fields.INITIALS, t)) for t in terms]
         return Query.const_score_query(Query.boolean_query(each), 1.0)
 
     def _starts(self, term: str, score: float) -> Query:

@@ -94,11 +94,12 @@ def initials_sql(doc: str, kind: str) -> str:
     once, then ``fields.INITIALS_FILLER`` up to ``fields.INITIALS_VALUES`` values in all.
 
     Every document then holds as many tokens in the field, so a term scores alike in all of
-    them and Tantivy can stop reading its postings once it has the first ``k`` (``Builder.
-    _initial``). A document with more distinct first characters keeps the first in sort order."""
+    them (``Builder._initial``). A document with more distinct first characters keeps the
+    first in sort order."""
     n = fields.INITIALS_VALUES
     cut = starts_sql(f"({doc}->>'title')", f"({doc}->>'artists')")
-    first = f"list_transform({cut}, lambda w: CASE WHEN w <> '' THEN {kind}::VARCHAR || substring(w, 1, 1) ELSE '' END)"
-    firsts = f"list_sort(list_distinct(list_filter({first}, lambda c: c <> '')))"
+    words = f"list_filter({cut}, lambda w: w <> '')"
+    first = f"list_transform({words}, lambda w: {kind}::VARCHAR || substring(w, 1, 1))"
+    firsts = f"list_sort(list_distinct({first}))"
     pad = f"list_transform(range({n} - len(x)), lambda i: '{fields.INITIALS_FILLER}')"
     return f"list_transform([list_slice({firsts}, 1, {n})], lambda x: list_concat(x, {pad}))[1]"

@@ -6,7 +6,7 @@ import duckdb
 import pytest
 
 from longplay.archive import Archive
-from longplay.catalog.store import CatalogStore, _gen_name
+from longplay.catalog.store import CatalogStore, GenerationBuilder, _gen_name
 from longplay.errors import LongplayError
 
 
@@ -63,6 +63,16 @@ def test_same_job_resumes_partial_other_job_discards_it(archive: Archive) -> Non
     assert not partial.exists() or partial == b.path
 
 
+def _commit_cut_short(store: CatalogStore, b: GenerationBuilder) -> None:
+    """Commit ``b`` as a publish killed between its rename into place and CURRENT does."""
+    real = store._publish
+    store._publish = lambda partial, number: os.replace(partial, store.dir / _gen_name(number))  # type: ignore[method-assign]
+    try:
+        b.commit()
+    finally:
+        store._publish = real  # type: ignore[method-assign]
+
+
 def test_a_publish_cut_short_is_finished_by_the_same_job(archive: Archive) -> None:
     """Killed between renaming the sealed partial into place and writing CURRENT, a rerun of
     the job finishes the publish: the same generation, its units not run again."""
@@ -71,10 +81,7 @@ def test_a_publish_cut_short_is_finished_by_the_same_job(archive: Archive) -> No
     with store.build({"tag": "two"}) as b:
         with b.unit("only") as con:
             con.execute("INSERT OR REPLACE INTO meta VALUES ('tag', 'two')")
-        real = store._publish
-        store._publish = lambda partial, number: os.replace(partial, store.dir / _gen_name(number))  # type: ignore[method-assign]
-        b.commit()
-        store._publish = real  # type: ignore[method-assign]
+        _commit_cut_short(store, b)
     assert store.current_name() == "gen-000001" and store.generations()[-1] == "gen-000002"
     with store.build({"tag": "two"}) as b:
         assert b.resumed and b.sealed and b.number == 2 and b.unit_done("only")
@@ -85,10 +92,7 @@ def test_a_publish_cut_short_is_finished_by_the_same_job(archive: Archive) -> No
         assert con.execute("SELECT value FROM meta WHERE key='tag'").fetchone()[0] == "two"
     # Another job leaves such a generation alone and builds the next one.
     with store.build({"tag": "three"}) as b:
-        real = store._publish
-        store._publish = lambda partial, number: os.replace(partial, store.dir / _gen_name(number))  # type: ignore[method-assign]
-        b.commit()
-        store._publish = real  # type: ignore[method-assign]
+        _commit_cut_short(store, b)
     assert _gen(store, "four") == "gen-000004"
 
 

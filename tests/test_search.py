@@ -217,6 +217,18 @@ def test_pairs_and_full_title_split_as_the_analyzer(title: str) -> None:
     assert indexed == ([fields.full_title(words)] if words else [])
 
 
+def _folded_words(text: str) -> list[str]:
+    """The analyzer's words of ``text`` without its length limit (``starts`` and ``initials``
+    keep the start of a word of 40+ bytes, which the text fields drop)."""
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+        .analyze(text)
+    )
+
+
 @pytest.mark.parametrize(
     "title",
     [
@@ -235,7 +247,6 @@ def test_starts_cut_from_the_analyzers_words(title: str) -> None:
     cuts the analyzer's (folded) word: both must give the same terms, whatever the word folds
     to. (Words of 40+ bytes, which the text fields drop, keep their starts.)"""
     import duckdb
-    import tantivy
 
     from longplay.search import fields
     from longplay.search.texts import starts_sql
@@ -245,13 +256,7 @@ def test_starts_cut_from_the_analyzers_words(title: str) -> None:
         f"SELECT {starts_sql('t', 't')} FROM (SELECT ?::VARCHAR AS t)", [title]
     ).fetchone()
     indexed = {t for v in values for t in fields.starts_analyzer().analyze(v)}
-    words = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-        .analyze(title)
-    )
+    words = _folded_words(title)
     assert indexed == {w[:n] for w in words if len(w) >= 2 for n in fields.STARTS_LENGTHS}
 
 
@@ -270,7 +275,6 @@ def test_initials_cut_from_the_analyzers_words(title: str, artists: str) -> None
     document's JSON after its kind code, Tantivy keeps the two; the query side takes the analyzer's
     one-letter word: both must give the same letter, whatever the word folds to."""
     import duckdb
-    import tantivy
 
     from longplay.search import fields
     from longplay.search.texts import initials_sql
@@ -283,13 +287,7 @@ def test_initials_cut_from_the_analyzers_words(title: str, artists: str) -> None
     assert len(values) == fields.INITIALS_VALUES  # as many in every document: scores tie
     indexed = {t for v in values for t in fields.initials_analyzer().analyze(v)}
     indexed.discard(fields.INITIALS_FILLER)
-    words = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-        .analyze(f"{title} {artists}")
-    )
+    words = _folded_words(f"{title} {artists}")
     assert indexed == {f"2{w[0]}" for w in words}  # an artist's (kind 2) word's first letter
 
 
